@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from kernel.cli import main
+
+main()

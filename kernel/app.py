@@ -1,0 +1,113 @@
+"""The :class:`Kernel`: a plugin manager with its step types and showcases, and the way to run a pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kernel.config import Pipeline, load_pipeline
+from kernel.errors import PipelineError, PluginError
+from kernel.graph import Plan, RegisteredStep, build_plan
+from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
+from kernel.run import RunResult, Runner, new_run_id
+from kernel.showcases import Showcase
+
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+class Kernel:
+    """Plugins found through entry points (less ``disable``) plus ``plugins`` given as (name, object).
+
+    Each kernel has its own plugin manager; two kernels in one process share nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        disable: Iterable[str] = (),
+        plugins: Sequence[tuple[str, object]] = (),
+        entry_points: bool = True,
+    ) -> None:
+        self.pm, self.plugins = make_plugin_manager(disable=disable, plugins=plugins, entry_points=entry_points)
+        self.steps: dict[str, RegisteredStep] = collect_steps(self.pm)
+        self._showcases: dict[str, tuple[Showcase, str]] | None = None
+
+    @property
+    def plugin_names(self) -> list[str]:
+        return [info.name for info in self.plugins]
+
+    @property
+    def showcases(self) -> dict[str, tuple[Showcase, str]]:
+        if self._showcases is None:
+            self._showcases = collect_showcases(self.pm)
+        return self._showcases
+
+    def plugin(self, name: str) -> PluginInfo | None:
+        return next((info for info in self.plugins if info.name == name), None)
+
+    def load(self, path: str | Path, params: Mapping[str, Any] | None = None) -> Pipeline:
+        return load_pipeline(path, params)
+
+    def _disabled(self, pipeline: Pipeline) -> frozenset[str]:
+        known = {name for name, _ in self.pm.list_name_plugin()}
+        for name in pipeline.plugins.disable:
+            if name not in known:
+                raise PipelineError(f"cannot disable plugin '{name}': no such plugin "
+                                    f"(installed: {', '.join(sorted(known)) or 'none'})",
+                                    file=pipeline.source, field="plugins.disable")
+        return frozenset(pipeline.plugins.disable)
+
+    def plan(self, pipeline: Pipeline, run_values: Mapping[str, Any] | None = None) -> Plan:
+        """Build and check the plan; plugins check their parts of it through ``validate_plan``."""
+        disabled = self._disabled(pipeline)
+        plan = build_plan(pipeline, self.steps, run_values, disabled=disabled)
+        for impl in reversed(self.pm.hook.validate_plan.get_hookimpls()):
+            if impl.plugin_name in disabled:
+                continue
+            try:
+                problems = impl.function(**{a: plan for a in impl.argnames})
+            except PipelineError:
+                raise
+            except Exception as exc:
+                raise PluginError(impl.plugin_name, f"validate_plan failed: {type(exc).__name__}: {exc}") from None
+            for problem in problems or ():
+                raise PipelineError(f"plugin '{impl.plugin_name}': {problem}", file=pipeline.source)
+        return plan
+
+    def commands(self) -> dict[str, Any]:
+        """The click commands plugins add to the command line, by name."""
+        found: dict[str, Any] = {}
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            for command in impl.function() or ():
+                if command.name in found:
+                    raise PluginError(impl.plugin_name, f"command '{command.name}' is already added by another plugin")
+                found[command.name] = command
+        return found
+
+    def run(
+        self,
+        pipeline: Pipeline | str | Path,
+        *,
+        params: Mapping[str, Any] | None = None,
+        workers: int = 1,
+        fail_fast: bool = False,
+        run_id: str | None = None,
+        run_dir: str | Path | None = None,
+        runs_root: str | Path = DEFAULT_RUNS_ROOT,
+        keep_outputs: bool = False,
+    ) -> RunResult:
+        """Plan and execute a pipeline; the run directory defaults to ``runs/<pipeline>/<run_id>/``.
+
+        Outputs of the final steps are in the result (of every step with ``keep_outputs``).
+        """
+        if not isinstance(pipeline, Pipeline):
+            pipeline = load_pipeline(pipeline, params)
+        elif params:
+            raise ValueError("params go with a pipeline path; a loaded Pipeline already has its values")
+        run_id = run_id or new_run_id()
+        directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
+        plan = self.plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
+        runner = Runner(plan, self.pm, run_id=run_id, run_dir=directory, workers=workers, fail_fast=fail_fast,
+                        keep_outputs=keep_outputs, disabled=self._disabled(pipeline))
+        return runner.execute()

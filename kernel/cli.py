@@ -1,0 +1,270 @@
+"""The ``kernel`` command. Errors a user can act on become one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kernel import signals
+from kernel.app import DEFAULT_RUNS_ROOT, Kernel
+from kernel.config import Pipeline, load_pipeline, parse_param
+from kernel.errors import KernelError
+from kernel.events import StepCompleted, StepFailed, StepSkipped
+from kernel.graph import to_dot, to_mermaid
+from kernel.logs import LEVELS, configure_quiet, configure_run_log
+from kernel.run import RunResult, new_run_id
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _disabled(options: Sequence[str]) -> list[str]:
+    names = []
+    for option in options:
+        if not option.startswith("no:") or len(option) == 3:
+            raise click.BadParameter(f"'{option}': use -p no:NAME to disable a plugin", param_hint="-p")
+        names.append(option[3:])
+    return names
+
+
+def _params(values: Sequence[str]) -> dict[str, Any]:
+    return dict(parse_param(v) for v in values)
+
+
+param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                            help="Override a pipeline parameter (repeatable).")
+plugin_option = click.option("-p", "plugin_options", multiple=True, metavar="no:NAME",
+                             help="Disable a plugin for this command (repeatable).")
+
+
+class _KernelGroup(click.Group):
+    """The built-in commands, then those that plugins add through ``register_commands``."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        configure_quiet()
+        return {name: cmd for name, cmd in Kernel().commands().items() if name not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            extra = list(self._plugin_commands())
+        except KernelError:
+            extra = []  # help still works with a broken plugin installed
+        return sorted([*self.commands, *extra])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        try:
+            return self._plugin_commands().get(cmd_name)
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_KernelGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pipeline-kernel")
+def main() -> None:
+    """Run data pipelines made of plugin-registered steps."""
+
+
+def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> Kernel:
+    disable = set(_disabled(plugin_options))
+    if pipeline is not None:
+        disable |= set(pipeline.plugins.disable)
+    return Kernel(disable=sorted(disable))
+
+
+@contextmanager
+def _console(pipeline: str) -> Iterator[None]:
+    def done(sender: object, *, event: StepCompleted, **_: object) -> None:
+        rows = ", ".join(f"{k}={v}" for k, v in event.rows.items())
+        click.echo(f"  ok      {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
+
+    def failed(sender: object, *, event: StepFailed, **_: object) -> None:
+        word = "blocked" if event.blocked else "failed"
+        click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
+
+    def skipped(sender: object, *, event: StepSkipped, **_: object) -> None:
+        click.echo(f"  skipped {event.step.name:<28} {event.reason}")
+
+    with ExitStack() as stack:
+        stack.enter_context(signals.step_complete.connected_to(done))
+        stack.enter_context(signals.step_error.connected_to(failed))
+        stack.enter_context(signals.step_skipped.connected_to(skipped))
+        yield
+
+
+def _run(pipeline: Pipeline, kernel: Kernel, *, workers: int, fail_fast: bool, runs_dir: Path,
+         run_id: str | None, log_level: str) -> RunResult:
+    run_id = run_id or new_run_id()
+    run_dir = runs_dir / pipeline.name / run_id
+    kernel.plan(pipeline, {"run.id": run_id, "run.dir": str(run_dir)})  # fail before anything is written
+    click.echo(f"run {run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {workers} worker(s)")
+    handle = configure_run_log(run_dir / "log.jsonl", log_level)
+    try:
+        with _console(pipeline.name):
+            result = kernel.run(pipeline, workers=workers, fail_fast=fail_fast, run_id=run_id, run_dir=run_dir)
+    finally:
+        handle.close()
+        configure_quiet()
+    record = result.record
+    click.echo(f"run {record.status} in {record.duration_s:.3f} s; run directory: {run_dir}")
+    if not result.ok:
+        click.echo(f"error: {record.error}", err=True)
+    return result
+
+
+def _run_options(func: F) -> F:
+    for option in reversed([
+        param_option,
+        plugin_option,
+        click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Steps run at once (independent branches)."),
+        click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
+        click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_ROOT, show_default=True,
+                     help="Where run directories are made (<runs-dir>/<pipeline>/<run_id>)."),
+        click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+        click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
+    ]):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_run_options
+@_errors
+def run(file: Path, params: Sequence[str], plugin_options: Sequence[str], workers: int, fail_fast: bool,
+        runs_dir: Path, run_id: str | None, log_level: str) -> None:
+    """Run the pipeline in FILE (YAML or JSON)."""
+    configure_quiet()
+    pipeline = load_pipeline(file, _params(params))
+    result = _run(pipeline, _kernel(plugin_options, pipeline), workers=workers, fail_fast=fail_fast,
+                  runs_dir=runs_dir, run_id=run_id, log_level=log_level)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@param_option
+@plugin_option
+@_errors
+def validate(file: Path, params: Sequence[str], plugin_options: Sequence[str]) -> None:
+    """Check the pipeline in FILE without running it."""
+    configure_quiet()
+    pipeline = load_pipeline(file, _params(params))
+    plan = _kernel(plugin_options, pipeline).plan(pipeline)
+    click.echo(f"{file}: valid: pipeline '{pipeline.name}', {len(plan.steps)} steps, topology {plan.topology}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@param_option
+@plugin_option
+@_errors
+def graph(file: Path, fmt: str, params: Sequence[str], plugin_options: Sequence[str]) -> None:
+    """Print the step graph of FILE as Mermaid or DOT, with its topology."""
+    configure_quiet()
+    pipeline = load_pipeline(file, _params(params))
+    plan = _kernel(plugin_options, pipeline).plan(pipeline)
+    if fmt == "mermaid":
+        click.echo(f"%% topology: {plan.topology}")
+        click.echo(to_mermaid(plan), nl=False)
+    else:
+        click.echo(f"// topology: {plan.topology}")
+        click.echo(to_dot(plan), nl=False)
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@main.command()
+@plugin_option
+@_errors
+def steps(plugin_options: Sequence[str]) -> None:
+    """List the step types the installed plugins register."""
+    configure_quiet()
+    kernel = _kernel(plugin_options)
+    rows = [(name, entry.plugin, ", ".join(entry.type.outputs) or "-", entry.type.description)
+            for name, entry in kernel.steps.items()]
+    _table(rows, ("STEP TYPE", "PLUGIN", "OUTPUTS", "DESCRIPTION"))
+
+
+@main.command()
+@plugin_option
+@_errors
+def plugins(plugin_options: Sequence[str]) -> None:
+    """List the installed plugins."""
+    configure_quiet()
+    kernel = _kernel(plugin_options)
+    rows = [(i.name, i.module, i.distribution or "-", i.version or "-") for i in kernel.plugins]
+    _table(rows, ("PLUGIN", "MODULE", "DISTRIBUTION", "VERSION"))
+
+
+@main.group()
+def showcase() -> None:
+    """Complete pipelines shipped by plugins."""
+
+
+@showcase.command("list")
+@_errors
+def showcase_list() -> None:
+    """List the showcases, with the plugin that ships each."""
+    configure_quiet()
+    rows = [(name, plugin, sc.description) for name, (sc, plugin) in Kernel().showcases.items()]
+    _table(rows, ("SHOWCASE", "PLUGIN", "DESCRIPTION"))
+
+
+@showcase.command("run")
+@click.argument("name")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: showcase-data/NAME, generated if missing).")
+@_run_options
+@_errors
+def showcase_run(name: str, data_dir: Path | None, params: Sequence[str], plugin_options: Sequence[str],
+                 workers: int, fail_fast: bool, runs_dir: Path, run_id: str | None, log_level: str) -> None:
+    """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
+    configure_quiet()
+    kernel = _kernel(plugin_options)
+    found = kernel.showcases.get(name)
+    if found is None:
+        known = ", ".join(kernel.showcases) or "none"
+        raise KernelError(f"no showcase named '{name}' (showcases: {known})")
+    sc = found[0]
+    values = _params(params)
+    if sc.generate is not None and sc.data_param is not None and sc.data_param not in values:
+        data_dir = data_dir or Path("showcase-data") / name
+        if not data_dir.exists():
+            click.echo(f"generating the default data set into {data_dir}")
+            tmp = data_dir.with_name(data_dir.name + ".partial")
+            shutil.rmtree(tmp, ignore_errors=True)
+            sc.generate(tmp, **sc.defaults)
+            tmp.rename(data_dir)
+        values[sc.data_param] = str(data_dir)
+    pipeline = load_pipeline(sc.pipeline, values)
+    kernel = _kernel(plugin_options, pipeline)
+    result = _run(pipeline, kernel, workers=workers, fail_fast=fail_fast, runs_dir=runs_dir, run_id=run_id,
+                  log_level=log_level)
+    sys.exit(result.exit_code)

@@ -1,0 +1,280 @@
+"""Pipeline files: the models, loading from YAML or JSON, and parameter substitution."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kernel.errors import PipelineError
+
+STEP_NAME = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+_REF = re.compile(r"\$\{(params|run|pipeline)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Model):
+    """How often a failing step is tried again, and how long to wait in between.
+
+    The wait before retry ``n`` (1-based) is ``min(delay * backoff ** (n - 1), max_delay)`` seconds.
+    """
+
+    attempts: int = Field(0, ge=0, description="retries after the first attempt")
+    delay: float = Field(0.5, ge=0)
+    backoff: float = Field(2.0, ge=1)
+    max_delay: float = Field(60.0, ge=0)
+
+    def wait_before(self, retry: int) -> float:
+        return float(min(self.delay * self.backoff ** (retry - 1), self.max_delay))
+
+
+class InputRef(_Model):
+    """A reference to another step's output: ``step`` (its only output) or ``step.output``."""
+
+    step: str
+    output: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> InputRef:
+        name, _, output = text.partition(".")
+        return cls(step=name, output=output or None)
+
+    def __str__(self) -> str:
+        return f"{self.step}.{self.output}" if self.output else self.step
+
+
+class StepSpec(_Model):
+    """One step of a pipeline file."""
+
+    name: str = Field(pattern=STEP_NAME)
+    uses: str
+    description: str = ""
+    needs: dict[str, InputRef] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    retries: RetryPolicy = RetryPolicy()
+    checks: tuple[dict[str, Any], ...] = Field((), description="declarative checks, run by a checking plugin")
+    meta: dict[str, Any] = Field(default_factory=dict, description="free-form, for plugins")
+
+    @field_validator("needs", mode="before")
+    @classmethod
+    def _needs(cls, value: Any) -> Any:
+        # A list names each input after the referenced output ("a.x" -> x) or step ("a" -> a).
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            named: dict[str, Any] = {}
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError("each entry of a needs list is 'step' or 'step.output'")
+                ref = InputRef.parse(item)
+                key = ref.output or ref.step
+                if key in named:
+                    raise ValueError(f"two inputs would be named '{key}'; use the mapping form input: step.output")
+                named[key] = ref
+            return named
+        if isinstance(value, dict):
+            return {k: InputRef.parse(v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("retries", mode="before")
+    @classmethod
+    def _retries(cls, value: Any) -> Any:
+        return {"attempts": value} if isinstance(value, int) else value
+
+
+class Param(_Model):
+    """A pipeline parameter. A mapping default must be written in this long form."""
+
+    default: Any = None
+    description: str = ""
+    required: bool = False
+
+
+class Kpi(_Model):
+    name: str
+    description: str = ""
+
+
+class PluginOptions(_Model):
+    disable: tuple[str, ...] = ()
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Pipeline(_Model):
+    """A validated pipeline file. ``params`` holds the values in force (defaults and overrides)."""
+
+    name: str = Field(pattern=STEP_NAME)
+    description: str = ""
+    domain: str = ""
+    archetype: str = ""
+    kpis: tuple[Kpi, ...] = ()
+    params: dict[str, Param] = Field(default_factory=dict)
+    plugins: PluginOptions = PluginOptions()
+    steps: tuple[StepSpec, ...]
+    source: Path | None = None
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _kpis(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, dict) else {"default": v} for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Pipeline:
+        seen: set[str] = set()
+        for spec in self.steps:
+            if spec.name in seen:
+                raise PipelineError("duplicate step name", file=self.source, step=spec.name)
+            seen.add(spec.name)
+        return self
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {name: p.default for name, p in self.params.items()}
+
+    @property
+    def directory(self) -> Path:
+        return (self.source.parent if self.source else Path.cwd()).resolve()
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse ``key=value`` from the command line; the value is read as a YAML scalar or collection."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise PipelineError(f"--param expects key=value, got '{text}'")
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_pipeline(path: str | Path, params: Mapping[str, Any] | None = None) -> Pipeline:
+    """Read, validate and parameterise a pipeline file.
+
+    ``${params.NAME}`` and ``${pipeline.dir}`` in step settings are substituted here;
+    ``${run.id}`` and ``${run.dir}`` stay until a run has them.
+    """
+    path = Path(path)
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise PipelineError("a pipeline file holds a mapping (name, steps, ...)", file=path)
+    try:
+        pipeline = Pipeline.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        raise _explain(exc, path, data) from None
+    return _apply_params(pipeline, dict(params or {}))
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError("no such file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(f"cannot read: {exc}", file=path) from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PipelineError(f"invalid JSON at line {exc.lineno}: {exc.msg}", file=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PipelineError(f"invalid YAML{where}: {problem}", file=path) from None
+
+
+def _explain(exc: ValidationError, path: Path, data: dict[str, Any]) -> PipelineError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    step = None
+    if len(loc) >= 2 and loc[0] == "steps" and loc[1].isdigit():
+        steps = data.get("steps") or []
+        index = int(loc[1])
+        if index < len(steps) and isinstance(steps[index], dict):
+            step = str(steps[index].get("name", f"#{index + 1}"))
+        loc = loc[2:]
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif err["type"] == "missing":
+        message = "required field is missing"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, PipelineError):
+        return cause
+    return PipelineError(message, file=path, step=step, field=".".join(loc) or None)
+
+
+def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
+    unknown = sorted(set(overrides) - set(pipeline.params))
+    if unknown:
+        known = ", ".join(sorted(pipeline.params)) or "none"
+        raise PipelineError(f"unknown parameter '{unknown[0]}' (parameters: {known})", file=pipeline.source)
+    params = {
+        name: p.model_copy(update={"default": overrides[name]}) if name in overrides else p
+        for name, p in pipeline.params.items()
+    }
+    for name, p in params.items():
+        if p.required and p.default is None:
+            raise PipelineError(f"parameter '{name}' is required: pass --param {name}=...", file=pipeline.source)
+    values = {f"params.{k}": p.default for k, p in params.items()}
+    values["pipeline.dir"] = str(pipeline.directory)
+    steps = []
+    for spec in pipeline.steps:
+        try:
+            settings = substitute(spec.settings, values, keep=("run",))
+        except KeyError as exc:
+            raise PipelineError(
+                f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field="settings"
+            ) from None
+        steps.append(spec.model_copy(update={"settings": settings}))
+    return pipeline.model_copy(update={"params": params, "steps": tuple(steps)})
+
+
+def substitute(value: Any, values: Mapping[str, Any], keep: tuple[str, ...] = ()) -> Any:
+    """Replace ``${scope.name}`` references; a whole-string reference keeps the value's type."""
+    if isinstance(value, str):
+        whole = _REF.fullmatch(value)
+        if whole:
+            key = f"{whole.group(1)}.{whole.group(2)}"
+            if whole.group(1) in keep and key not in values:
+                return value
+            return values[key]
+
+        def one(match: re.Match[str]) -> str:
+            key = f"{match.group(1)}.{match.group(2)}"
+            if match.group(1) in keep and key not in values:
+                return match.group(0)
+            return str(values[key])
+
+        return _REF.sub(one, value)
+    if isinstance(value, dict):
+        return {k: substitute(v, values, keep) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, values, keep) for v in value]
+    return value

@@ -1,0 +1,196 @@
+"""The step graph: built from a pipeline and the registered step types, validated, then inspected.
+
+Building the graph is kept apart from running it: a :class:`Plan` is a value that ``kernel
+validate`` and ``kernel graph`` stop at, and that the runner executes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from kernel.config import Pipeline, StepSpec, substitute
+from kernel.errors import PipelineError, StepSettingsError
+from kernel.steps import StepType
+
+TOPOLOGIES = ("linear", "fan-out", "fan-in", "diamond", "parallel", "general")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredStep:
+    """A step type together with the plugin that registered it."""
+
+    type: StepType
+    plugin: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A step ready to run: its spec, its type, its checked keyword settings and its resolved inputs."""
+
+    spec: StepSpec
+    type: StepType
+    plugin: str
+    kwargs: Mapping[str, Any]
+    inputs: Mapping[str, tuple[str, str]]  # input name -> (producing step, output name)
+    index: int  # position in the deterministic topological order
+    producers: tuple[str, ...] = ()  # the steps it reads from, each once
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    pipeline: Pipeline
+    graph: nx.DiGraph
+    steps: Mapping[str, PlannedStep]  # in topological order
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(self.steps)
+
+    @property
+    def topology(self) -> str:
+        return topology(self.graph)
+
+
+def build_plan(
+    pipeline: Pipeline,
+    registry: Mapping[str, RegisteredStep],
+    run_values: Mapping[str, Any] | None = None,
+    disabled: frozenset[str] = frozenset(),
+) -> Plan:
+    """Check every step against the registry and build the DAG.
+
+    ``run_values`` fills ``${run.id}`` and ``${run.dir}``; without them (``kernel validate``)
+    placeholders stand in.
+    """
+    source = pipeline.source
+    values = dict(run_values or {"run.id": "RUN_ID", "run.dir": "RUN_DIR"})
+    specs = {spec.name: spec for spec in pipeline.steps}
+    graph: nx.DiGraph = nx.DiGraph()
+    resolved: dict[str, tuple[RegisteredStep, dict[str, Any], dict[str, tuple[str, str]]]] = {}
+    for spec in pipeline.steps:
+        graph.add_node(spec.name)
+        entry = registry.get(spec.uses)
+        if entry is None:
+            close = difflib.get_close_matches(spec.uses, list(registry), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise PipelineError(f"no plugin registers step type '{spec.uses}'{hint}", file=source,
+                                step=spec.name, field="uses")
+        if entry.plugin in disabled:
+            raise PipelineError(f"step type '{spec.uses}' comes from plugin '{entry.plugin}', which is disabled",
+                                file=source, step=spec.name, field="uses")
+        inputs: dict[str, tuple[str, str]] = {}
+        for input_name, ref in spec.needs.items():
+            producer = specs.get(ref.step)
+            if producer is None:
+                close = difflib.get_close_matches(ref.step, list(specs), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise PipelineError(f"needs '{ref}', but no step is named '{ref.step}'{hint}", file=source,
+                                    step=spec.name, field=f"needs.{input_name}")
+            produced = registry[producer.uses].type.outputs if producer.uses in registry else ()
+            output = ref.output
+            if output is None:
+                if len(produced) != 1:
+                    names = ", ".join(produced) or "none"
+                    raise PipelineError(f"step '{ref.step}' has outputs {names}: name one as '{ref.step}.OUTPUT'",
+                                        file=source, step=spec.name, field=f"needs.{input_name}")
+                output = produced[0]
+            elif producer.uses in registry and output not in produced:
+                raise PipelineError(f"step '{ref.step}' has no output '{output}' (outputs: {', '.join(produced)})",
+                                    file=source, step=spec.name, field=f"needs.{input_name}")
+            inputs[input_name] = (ref.step, output)
+            graph.add_edge(ref.step, spec.name)
+        required = entry.type.inputs
+        if required is not None:
+            missing = [name for name in required if name not in inputs]
+            extra = [name for name in inputs if name not in required]
+            if missing or extra:
+                problem = f"missing input '{missing[0]}'" if missing else f"unexpected input '{extra[0]}'"
+                raise PipelineError(f"{problem} (step type '{spec.uses}' takes: {', '.join(required) or 'none'})",
+                                    file=source, step=spec.name, field="needs")
+        try:
+            settings = substitute(spec.settings, values)
+        except KeyError as exc:
+            raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name,
+                                field="settings") from None
+        try:
+            kwargs = entry.type.validate_settings(settings)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            raise StepSettingsError(message, file=source, step=spec.name,
+                                    field=f"settings.{field}" if field else "settings") from None
+        resolved[spec.name] = (entry, kwargs, inputs)
+
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = [edge[0] for edge in nx.find_cycle(graph)]
+        raise PipelineError(f"the steps form a cycle: {' -> '.join([*cycle, cycle[0]])}", file=source)
+
+    position = {spec.name: i for i, spec in enumerate(pipeline.steps)}
+    order = nx.lexicographical_topological_sort(graph, key=position.__getitem__)
+    steps: dict[str, PlannedStep] = {}
+    for index, name in enumerate(order):
+        entry, kwargs, inputs = resolved[name]
+        steps[name] = PlannedStep(spec=specs[name], type=entry.type, plugin=entry.plugin, kwargs=kwargs,
+                                  inputs=inputs, index=index, producers=tuple(dict.fromkeys(p for p, _ in inputs.values())))
+    return Plan(pipeline=pipeline, graph=graph, steps=steps)
+
+
+def topology(graph: nx.DiGraph) -> str:
+    """Name the shape of a DAG; see ``docs/architecture.md`` for the definitions."""
+    n = graph.number_of_nodes()
+    if n <= 1:
+        return "linear"
+    ins = [d for _, d in graph.in_degree()]
+    outs = [d for _, d in graph.out_degree()]
+    components = list(nx.weakly_connected_components(graph))
+    if len(components) > 1:
+        if all(topology(graph.subgraph(c)) == "linear" for c in components):
+            return "parallel"
+        return "general"
+    sources = ins.count(0)
+    sinks = outs.count(0)
+    if max(ins) <= 1 and max(outs) <= 1:
+        return "linear"
+    if max(ins) <= 1 and sources == 1:
+        return "fan-out"
+    if max(outs) <= 1 and sinks == 1:
+        return "fan-in"
+    if sources == 1 and sinks == 1:
+        return "diamond"
+    return "general"
+
+
+def _node_id(name: str) -> str:
+    return "s_" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+def to_mermaid(plan: Plan) -> str:
+    lines = ["flowchart LR"]
+    for name, planned in plan.steps.items():
+        label = f"{name}<br/>{planned.spec.uses}".replace('"', "'")
+        lines.append(f'    {_node_id(name)}["{label}"]')
+    for name, planned in plan.steps.items():
+        for producer, output in planned.inputs.values():
+            lines.append(f"    {_node_id(producer)} -->|{output}| {_node_id(name)}")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(plan: Plan) -> str:
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {quote(plan.pipeline.name)} {{", "    rankdir=LR;"]
+    for name, planned in plan.steps.items():
+        lines.append(f"    {quote(name)} [label={quote(name + chr(10) + planned.spec.uses)}];")
+    for name, planned in plan.steps.items():
+        for producer, output in planned.inputs.values():
+            lines.append(f"    {quote(producer)} -> {quote(name)} [label={quote(output)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

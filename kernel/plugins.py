@@ -1,0 +1,121 @@
+"""The plugin manager factory: entry points are found when a kernel is made, never at import."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+import pluggy
+
+from kernel import hookspecs
+from kernel.errors import PluginError
+from kernel.graph import RegisteredStep
+from kernel.markers import ENTRY_POINT_GROUP, PROJECT
+from kernel.showcases import Showcase
+from kernel.steps import as_step_type
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+
+
+def make_plugin_manager(
+    *,
+    disable: Iterable[str] = (),
+    plugins: Sequence[tuple[str, object]] = (),
+    entry_points: bool = True,
+) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """A fresh plugin manager with the entry-point plugins (less ``disable``) and ``plugins``."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.hook.add_hookspecs.call_historic(kwargs={"plugin_manager": pm})
+    blocked = set(disable)
+    infos: list[PluginInfo] = []
+    found: list[str] = []
+    if entry_points:
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            found.append(ep.name)
+            if ep.name in blocked:
+                pm.set_blocked(ep.name)
+                continue
+            if pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                obj = ep.load()
+            except Exception as exc:
+                raise PluginError(ep.name, f"cannot be loaded from '{ep.value}': {exc}") from None
+            dist = ep.dist
+            _register(pm, ep.name, obj)
+            infos.append(PluginInfo(ep.name, ep.value, dist.name if dist else None, dist.version if dist else None))
+    for name, obj in plugins:
+        found.append(name)
+        if name in blocked:
+            pm.set_blocked(name)
+            continue
+        _register(pm, name, obj)
+        module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__qualname__
+        infos.append(PluginInfo(name, module, None, None))
+    unknown = sorted(blocked - set(found))
+    if unknown:
+        raise PluginError(unknown[0], f"cannot be disabled: no such plugin (installed: {', '.join(found) or 'none'})")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(pm.get_name(exc.plugin) or "?", str(exc)) from None
+    return pm, infos
+
+
+def _register(pm: pluggy.PluginManager, name: str, obj: object) -> None:
+    try:
+        pm.register(obj, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(name, str(exc)) from None
+    except ValueError as exc:
+        raise PluginError(name, str(exc)) from None
+
+
+def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
+    """Call every ``register_steps`` implementation and check what each returns."""
+    registry: dict[str, RegisteredStep] = {}
+    for impl in pm.hook.register_steps.get_hookimpls():
+        try:
+            returned = impl.function()
+        except Exception as exc:
+            raise PluginError(impl.plugin_name, f"register_steps failed: {exc}") from None
+        if returned is None:
+            continue
+        if not isinstance(returned, Iterable) or isinstance(returned, str | bytes):
+            raise PluginError(impl.plugin_name, "register_steps must return a list of step types")
+        for item in returned:
+            spec = as_step_type(item)
+            if spec is None:
+                raise PluginError(
+                    impl.plugin_name, f"register_steps returned {item!r}, which is neither a StepType nor an @step function"
+                )
+            if spec.name in registry:
+                other = registry[spec.name].plugin
+                raise PluginError(impl.plugin_name, f"step type '{spec.name}' is already registered by plugin '{other}'")
+            registry[spec.name] = RegisteredStep(type=spec, plugin=impl.plugin_name)
+    return dict(sorted(registry.items()))
+
+
+def collect_showcases(pm: pluggy.PluginManager) -> dict[str, tuple[Showcase, str]]:
+    found: dict[str, tuple[Showcase, str]] = {}
+    for impl in pm.hook.register_showcases.get_hookimpls():
+        try:
+            returned = impl.function()
+        except Exception as exc:
+            raise PluginError(impl.plugin_name, f"register_showcases failed: {exc}") from None
+        for item in returned or ():
+            if not isinstance(item, Showcase):
+                raise PluginError(impl.plugin_name, f"register_showcases returned {item!r}, not a Showcase")
+            if item.name in found:
+                raise PluginError(impl.plugin_name, f"showcase '{item.name}' is already contributed by '{found[item.name][1]}'")
+            found[item.name] = (item, impl.plugin_name)
+    return dict(sorted(found.items()))

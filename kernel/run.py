@@ -1,0 +1,447 @@
+"""The runner: executes a plan, step by step or several at once, and sends the lifecycle signals.
+
+Steps run in worker threads (or inline with one worker); the orchestrating thread alone calls
+hooks, sends signals and updates the run record. It collects finished attempts in the order it
+started them, so the signals come in the same order on every run, whatever the thread timing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+import pluggy
+import structlog
+from blinker import NamedSignal
+
+from kernel import events, signals
+from kernel.errors import DataError, PluginError
+from kernel.graph import Plan, PlannedStep
+from kernel.record import (
+    BLOCKED,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    ListenerError,
+    RecordWriter,
+    RunRecord,
+    StepRecord,
+    iso,
+)
+from kernel.steps import DatasetIO, StepContext
+
+Frames = dict[str, pd.DataFrame]
+_Pending = Any  # a Future of an _Attempt, or a _Done
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time to the second and six random hex digits."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True, slots=True)
+class StepVerdict:
+    """What an ``after_step_run`` hook decides: outputs to replace, and/or a reason to block the step."""
+
+    replace: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    block: str | None = None
+
+
+class Run:
+    """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
+
+    __slots__ = ("__weakref__", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
+
+    def __init__(self, plan: Plan, run_id: str, run_dir: Path, record: RunRecord) -> None:
+        self.plan = plan
+        self.pipeline = plan.pipeline
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.record = record
+        self.stash: dict[str, Any] = {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.pipeline.values
+
+    def __repr__(self) -> str:
+        return f"Run({self.pipeline.name!r}, {self.run_id!r})"
+
+
+@dataclass(slots=True)
+class RunResult:
+    run: Run
+    record: RunRecord
+    outputs: dict[str, Frames]
+
+    @property
+    def ok(self) -> bool:
+        return self.record.status == SUCCEEDED
+
+    @property
+    def exit_code(self) -> int:
+        return self.record.exit_code if self.record.exit_code is not None else 1
+
+
+@dataclass(slots=True)
+class _Attempt:
+    outputs: Any = None
+    error: BaseException | None = None
+    duration_s: float = 0.0
+    ctx: StepContext | None = None
+
+
+class _Done:
+    """The result of an inline call, shaped like the part of a Future the scheduler uses."""
+
+    __slots__ = ("_result",)
+
+    def __init__(self, result: _Attempt) -> None:
+        self._result = result
+
+    def result(self) -> _Attempt:
+        return self._result
+
+
+class _RunReceiver:
+    __slots__ = ("__qualname__", "receiver")
+
+    def __init__(self, receiver: Callable[..., Any]) -> None:
+        self.receiver = receiver
+        self.__qualname__ = getattr(receiver, "__qualname__", repr(receiver))
+
+    def __call__(self, sender: Any, **kwargs: Any) -> None:
+        self.receiver(sender, **kwargs)
+
+
+class _Inline:
+    """An executor that runs the call at once, in the orchestrating thread."""
+
+    def submit(self, fn: Callable[..., _Attempt], *args: Any) -> _Done:
+        return _Done(fn(*args))
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Attempt:
+    if delay:
+        time.sleep(delay)
+    ctx = kwargs.get("ctx")
+    start = time.perf_counter()
+    try:
+        out = func(inputs, **kwargs)
+    except Exception as exc:
+        return _Attempt(error=exc, duration_s=time.perf_counter() - start, ctx=ctx)
+    return _Attempt(outputs=out, duration_s=time.perf_counter() - start, ctx=ctx)
+
+
+class Runner:
+    """Executes one plan once. Make a new runner for every run."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        pm: pluggy.PluginManager,
+        *,
+        run_id: str,
+        run_dir: Path,
+        workers: int = 1,
+        fail_fast: bool = False,
+        keep_outputs: bool = False,
+        disabled: frozenset[str] = frozenset(),
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.plan = plan
+        self.pm = pm
+        self.workers = workers
+        self.fail_fast = fail_fast
+        self.keep_outputs = keep_outputs
+        self.disabled = disabled
+        record = RunRecord(run_id=run_id, pipeline=plan.pipeline.name, run_dir=str(run_dir),
+                           params=plan.pipeline.values, workers=workers)
+        for name, planned in plan.steps.items():
+            record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
+        self.record = record
+        self.run = Run(plan, run_id, run_dir, record)
+        self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
+        self._writer = RecordWriter(record, run_dir / "run.json")
+        self._outputs: dict[str, Frames] = {}
+        self._started: dict[str, tuple[datetime, float]] = {}
+        self._judges: list[pluggy.HookImpl] = []
+        self._clock: tuple[datetime, float] = (datetime.now(UTC), time.perf_counter())
+        self._data_error = False
+
+    # -- hooks and signals -------------------------------------------------------------------
+
+    def _impls(self, hook: str) -> list[pluggy.HookImpl]:
+        # pluggy calls the last registered implementation first; keep that order.
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        return [impl for impl in reversed(impls) if impl.plugin_name not in self.disabled]
+
+    def _send(self, signal: NamedSignal, event: Callable[[], object]) -> None:
+        self.record.signals[signal.name] += 1
+        if not signal.receivers:
+            return
+        payload = event()
+        for receiver in signal.receivers_for(self.run):
+            try:
+                receiver(self.run, event=payload)
+            except Exception as exc:
+                name = getattr(receiver, "__qualname__", repr(receiver))
+                self.record.listener_errors.append(ListenerError(signal.name, name, f"{type(exc).__name__}: {exc}"))
+                self.log.error("listener failed", signal=signal.name, receiver=name, error=str(exc))
+
+    @contextmanager
+    def _listeners(self) -> Iterator[None]:
+        connected: list[tuple[NamedSignal, Callable[..., Any]]] = []
+        try:
+            for impl in self._impls("connect_listeners"):
+                returned = impl.function(**{a: self.run for a in impl.argnames})
+                for item in returned or ():
+                    if not isinstance(item, signals.Listener) or item.signal not in signals.ALL:
+                        raise PluginError(impl.plugin_name, f"connect_listeners returned {item!r}, not a Listener")
+                    # A wrapper per run, so disconnecting it cannot touch the same receiver in another run.
+                    bound = _RunReceiver(item.receiver)
+                    item.signal.connect(bound, sender=self.run, weak=False)
+                    connected.append((item.signal, bound))
+            yield
+        finally:
+            for signal, bound in connected:
+                signal.disconnect(bound)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        run, record = self.run, self.record
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = started, t0 = datetime.now(UTC), time.perf_counter()
+        self._judges = self._impls("after_step_run")
+        record.started_at = iso(started)
+        self._writer.write()
+        self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
+        with self._listeners():
+            self._send(signals.pipeline_start, lambda: events.PipelineStarted(
+                pipeline=self.plan.pipeline.name, started_at=started, steps=self.plan.order,
+                params=run.params, workers=self.workers))
+            executor: ThreadPoolExecutor | _Inline = (
+                ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else _Inline()
+            )
+            try:
+                self._schedule(executor)
+            finally:
+                executor.shutdown()
+            duration = time.perf_counter() - t0
+            record.duration_s = duration
+            record.finished_at = iso(datetime.now(UTC))
+            failed = [s.name for s in record.steps.values() if s.status != SUCCEEDED]
+            if not failed:
+                record.status, record.exit_code = SUCCEEDED, 0
+                self.log.info("run succeeded", duration_s=round(duration, 6))
+                self._send(signals.pipeline_complete,
+                           lambda: events.PipelineCompleted(record=record, duration_s=duration))
+            else:
+                record.status, record.exit_code = FAILED, 2 if self._data_error else 1
+                record.error = record.error or self._summary()
+                self.log.error("run failed", duration_s=round(duration, 6), error=record.error)
+                self._send(signals.pipeline_error, lambda: events.PipelineFailed(
+                    record=record, duration_s=duration, error=record.error or ""))
+        self._writer.write(final=True)
+        return RunResult(run=run, record=record, outputs=self._outputs)
+
+    def _summary(self) -> str:
+        bad = [s for s in self.record.steps.values() if s.status in (FAILED, BLOCKED)]
+        if bad:
+            return f"step '{bad[0].name}' {bad[0].status}: {bad[0].error}"
+        return "steps were skipped"
+
+    def _schedule(self, executor: ThreadPoolExecutor | _Inline) -> None:
+        plan, graph = self.plan, self.plan.graph
+        waiting = dict(graph.in_degree())
+        consumers = dict(graph.out_degree())
+        downstream = {name: list(succ) for name, succ in graph.adjacency()}
+        sinks = {name for name, n in consumers.items() if n == 0}
+        ready = [(p.index, name) for name, p in plan.steps.items() if waiting[name] == 0]
+        heapq.heapify(ready)
+        in_flight: deque[tuple[str, int, _Pending]] = deque()
+        stopping = False
+        while ready or in_flight:
+            while ready and not stopping and len(in_flight) < self.workers:
+                _, name = heapq.heappop(ready)
+                in_flight.append((name, 1, self._start(name, executor)))
+            if not in_flight:
+                break
+            name, attempt, future = in_flight.popleft()
+            result = future.result()
+            planned = plan.steps[name]
+            outputs: Frames | None = None
+            error = result.error
+            if error is None:
+                try:
+                    outputs = self._check_outputs(planned, result.outputs)
+                except PluginError as exc:
+                    error = exc
+            if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
+                delay = planned.spec.retries.wait_before(attempt)
+                self.record.steps[name].attempts = attempt + 1
+                self.log.warning("step retry", step=name, attempt=attempt, error=str(error), delay_s=delay)
+                self._send(signals.step_retry, lambda: events.StepRetrying(
+                    step=planned.spec, attempt=attempt, error=error, delay_s=delay))
+                in_flight.append((name, attempt + 1, self._submit(executor, planned, delay)))
+                continue
+            if error is None and outputs is not None:
+                ok = self._finish(planned, attempt, outputs, result.ctx.datasets if result.ctx else [])
+            else:
+                self._fail(planned, attempt, error or RuntimeError("no outputs"), blocked=False)
+                ok = False
+            if ok:
+                for successor in downstream[name]:
+                    waiting[successor] -= 1
+                    if waiting[successor] == 0 and self.record.steps[successor].status != SKIPPED:
+                        heapq.heappush(ready, (plan.steps[successor].index, successor))
+            else:
+                self._skip_downstream(name, consumers, sinks)
+                if self.fail_fast or self._data_error:
+                    stopping = True
+            self._release(name, consumers, sinks)
+            self._writer.maybe_write()
+        if stopping:
+            for name, planned in plan.steps.items():
+                if self.record.steps[name].status == "pending":
+                    self._skip(planned, "the run stopped after a failure", None, consumers, sinks)
+
+    def _inputs(self, planned: PlannedStep) -> Frames:
+        return {key: self._outputs[producer][output] for key, (producer, output) in planned.inputs.items()}
+
+    def _start(self, name: str, executor: ThreadPoolExecutor | _Inline) -> _Pending:
+        planned = self.plan.steps[name]
+        rec = self.record.steps[name]
+        # Wall-clock time from the monotonic clock: one subtraction instead of a clock call per step.
+        tick = time.perf_counter()
+        now = self._clock[0] + timedelta(seconds=tick - self._clock[1])
+        self._started[name] = (now, tick)
+        rec.status, rec.attempts, rec.started_at = RUNNING, 1, now
+        inputs = self._inputs(planned)
+        if inputs:
+            steps = self.record.steps
+            rec.rows_in = {key: steps[p].rows_out[o] for key, (p, o) in planned.inputs.items()}
+        self._send(signals.step_start, lambda: events.StepStarted(step=planned.spec, started_at=now, inputs=inputs))
+        return self._submit(executor, planned, 0.0, inputs)
+
+    def _submit(self, executor: ThreadPoolExecutor | _Inline, planned: PlannedStep, delay: float,
+                inputs: Frames | None = None) -> _Pending:
+        kwargs = planned.kwargs
+        if planned.type.wants_context:
+            ctx = StepContext(run_id=self.run.run_id, step=planned.spec.name, run_dir=self.run.run_dir,
+                              params=self.run.params)
+            kwargs = {**kwargs, "ctx": ctx}
+        return executor.submit(_attempt, planned.type.func, inputs if inputs is not None else self._inputs(planned),
+                               kwargs, delay)
+
+    def _check_outputs(self, planned: PlannedStep, returned: Any) -> Frames:
+        declared = planned.type.outputs
+        if isinstance(returned, pd.DataFrame) and len(declared) == 1:
+            return {declared[0]: returned}
+        if returned is None and not declared:
+            return {}
+        where = f"step type '{planned.type.name}'"
+        if not isinstance(returned, Mapping):
+            raise PluginError(planned.plugin, f"{where} returned {type(returned).__name__}, not a mapping of DataFrames")
+        if set(returned) != set(declared):
+            raise PluginError(planned.plugin, f"{where} returned outputs {sorted(returned)}, "
+                                              f"but declares {sorted(declared)}")
+        for key, frame in returned.items():
+            if not isinstance(frame, pd.DataFrame):
+                raise PluginError(planned.plugin, f"{where} output '{key}' is {type(frame).__name__}, not a DataFrame")
+        return dict(returned)
+
+    def _judge(self, planned: PlannedStep, outputs: Frames) -> tuple[Frames, str | None]:
+        for impl in self._judges:
+            given = {"run": self.run, "step": planned.spec, "outputs": outputs}
+            try:
+                verdict = impl.function(**{a: given[a] for a in impl.argnames})
+            except Exception as exc:
+                return outputs, f"plugin '{impl.plugin_name}' after_step_run failed: {type(exc).__name__}: {exc}"
+            if verdict is None:
+                continue
+            if not isinstance(verdict, StepVerdict):
+                return outputs, f"plugin '{impl.plugin_name}' after_step_run returned {verdict!r}, not a StepVerdict"
+            for key, frame in verdict.replace.items():
+                if key not in outputs or not isinstance(frame, pd.DataFrame):
+                    return outputs, f"plugin '{impl.plugin_name}' replaced unknown output '{key}'"
+            outputs = {**outputs, **verdict.replace}
+            if verdict.block:
+                return outputs, verdict.block
+        return outputs, None
+
+    def _finish(self, planned: PlannedStep, attempts: int, outputs: Frames, datasets: list[DatasetIO]) -> bool:
+        name = planned.spec.name
+        if self._judges:
+            outputs, blocked = self._judge(planned, outputs)
+            if blocked:
+                self._fail(planned, attempts, RuntimeError(blocked), blocked=True)
+                return False
+        started_at, t0 = self._started[name]
+        duration = time.perf_counter() - t0
+        rec = self.record.steps[name]
+        rows = {key: len(frame) for key, frame in outputs.items()}
+        rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
+        if datasets:
+            rec.datasets = list(datasets)
+        self._outputs[name] = outputs
+        self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
+        self._send(signals.step_complete, lambda: events.StepCompleted(
+            step=planned.spec, attempts=attempts, started_at=started_at, duration_s=duration,
+            outputs=outputs, rows=rows, datasets=tuple(datasets)))
+        return True
+
+    def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
+        name = planned.spec.name
+        started_at, t0 = self._started[name]
+        duration = time.perf_counter() - t0
+        rec = self.record.steps[name]
+        message = str(error) if isinstance(error, DataError) or blocked else f"{type(error).__name__}: {error}"
+        rec.status, rec.attempts, rec.duration_s, rec.error = (BLOCKED if blocked else FAILED), attempts, duration, message
+        if isinstance(error, DataError):
+            self._data_error = True
+            self.record.error = f"step '{name}': {message}"
+        self.log.error("step failed", step=name, attempts=attempts, blocked=blocked, error=message)
+        self._send(signals.step_error, lambda: events.StepFailed(
+            step=planned.spec, attempts=attempts, started_at=started_at, duration_s=duration,
+            error=error, blocked=blocked))
+
+    def _skip_downstream(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:
+        below = sorted(nx.descendants(self.plan.graph, name), key=lambda n: self.plan.steps[n].index)
+        for other in below:
+            if self.record.steps[other].status == "pending":
+                self._skip(self.plan.steps[other], f"upstream step '{name}' did not succeed", name, consumers, sinks)
+
+    def _skip(self, planned: PlannedStep, reason: str, cause: str | None, consumers: dict[str, int],
+              sinks: set[str]) -> None:
+        rec = self.record.steps[planned.spec.name]
+        rec.status, rec.skipped_because = SKIPPED, reason
+        self.log.warning("step skipped", step=planned.spec.name, reason=reason)
+        self._send(signals.step_skipped, lambda: events.StepSkipped(step=planned.spec, reason=reason, cause=cause))
+        self._release(planned.spec.name, consumers, sinks)
+
+    def _release(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:
+        # Drop an output once its last consumer is done with it: memory stays bounded by the frontier.
+        if self.keep_outputs:
+            return
+        for producer in self.plan.steps[name].producers:
+            consumers[producer] -= 1
+            if consumers[producer] == 0 and producer not in sinks:
+                self._outputs.pop(producer, None)

@@ -1,0 +1,157 @@
+"""Step types: plain functions that plugins register, and the context a step may ask for.
+
+A step function takes its named input DataFrames as one mapping and its settings as keyword
+arguments, and returns its named outputs::
+
+    @step("demo.scale", outputs=("out",))
+    def scale(inputs: Inputs, *, factor: float = 2.0) -> Outputs:
+        return {"out": inputs["frame"] * factor}
+
+It is a pure function of its inputs and settings, so a cache can key it and an executor can
+ship it to another process. A step that needs to know about its run (the run id, a directory
+for state) declares a keyword-only parameter named ``ctx`` and receives a :class:`StepContext`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, create_model
+
+Inputs = Mapping[str, pd.DataFrame]
+Outputs = Mapping[str, pd.DataFrame]
+StepFunction = Callable[..., Outputs | pd.DataFrame]
+
+_ATTR = "__kernel_step__"
+DEFAULT_OUTPUT = "out"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetIO:
+    """A dataset a step read or wrote: what lineage, and later a cache, need to know about a file."""
+
+    mode: str  # "read" or "write"
+    path: str
+    format: str
+    rows: int | None = None
+    columns: Mapping[str, str] | None = None  # column -> dtype
+    content_hash: str | None = None  # "sha256:<hex>" of the file's bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What a step may learn about the run it is part of (opt in with a ``ctx`` parameter).
+
+    A step that reads or writes files reports them with :meth:`read` and :meth:`wrote`; they reach
+    listeners in ``StepCompleted.datasets`` and the run record.
+    """
+
+    run_id: str
+    step: str
+    run_dir: Path
+    params: Mapping[str, Any] = field(default_factory=dict)
+    datasets: list[DatasetIO] = field(default_factory=list)
+
+    def read(self, path: str | Path, format: str, *, rows: int | None = None,
+             columns: Mapping[str, str] | None = None, content_hash: str | None = None) -> None:
+        self.datasets.append(DatasetIO("read", str(path), format, rows, columns, content_hash))
+
+    def wrote(self, path: str | Path, format: str, *, rows: int | None = None,
+              columns: Mapping[str, str] | None = None, content_hash: str | None = None) -> None:
+        self.datasets.append(DatasetIO("write", str(path), format, rows, columns, content_hash))
+
+
+@dataclass(frozen=True, slots=True)
+class StepType:
+    """A registered kind of step.
+
+    ``inputs`` names the inputs the function requires (``None``: any names, including none);
+    ``outputs`` names what it returns; ``settings`` is a pydantic model that validates the
+    settings before the run starts (unknown or mistyped settings are an error then, not half-way
+    through a run). ``@step`` derives one from the function's keyword parameters when none is given.
+    """
+
+    name: str
+    func: StepFunction
+    outputs: tuple[str, ...] = (DEFAULT_OUTPUT,)
+    inputs: tuple[str, ...] | None = None
+    settings: type[BaseModel] | None = None
+    description: str = ""
+    wants_context: bool = False
+
+    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the settings as keyword arguments, checked by the settings model if there is one."""
+        if self.settings is None:
+            return dict(settings)
+        model = self.settings.model_validate(dict(settings))
+        values = {name: getattr(model, name) for name in type(model).model_fields}
+        values.update(model.model_extra or {})
+        return values
+
+
+def step(
+    name: str,
+    *,
+    outputs: tuple[str, ...] | list[str] = (DEFAULT_OUTPUT,),
+    inputs: tuple[str, ...] | list[str] | None = None,
+    settings: type[BaseModel] | None = None,
+    description: str | None = None,
+) -> Callable[[F], F]:
+    """Declare a function as a step type; the function itself is returned unchanged."""
+
+    def mark(func: F) -> F:
+        params = inspect.signature(func).parameters
+        wants_ctx = "ctx" in params and params["ctx"].kind is inspect.Parameter.KEYWORD_ONLY
+        doc = description if description is not None else (inspect.getdoc(func) or "").split("\n")[0]
+        spec = StepType(
+            name=name,
+            func=func,
+            outputs=tuple(outputs),
+            inputs=tuple(inputs) if inputs is not None else None,
+            settings=settings if settings is not None else settings_model(func),
+            description=doc,
+            wants_context=wants_ctx,
+        )
+        setattr(func, _ATTR, spec)
+        return func
+
+    return mark
+
+
+def settings_model(func: Callable[..., Any]) -> type[BaseModel]:
+    """A pydantic model of a step function's keyword parameters, so plain functions get checked settings too."""
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # unresolvable annotations: check names, not types
+        hints = {}
+    fields: dict[str, Any] = {}
+    extra = "forbid"
+    for index, (name, param) in enumerate(inspect.signature(func).parameters.items()):
+        if index == 0 and param.kind is not inspect.Parameter.KEYWORD_ONLY or name == "ctx":
+            continue  # the inputs mapping, and the run context
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            extra = "allow"
+            continue
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (hints.get(name, Any), default)
+    config = ConfigDict(extra=extra, arbitrary_types_allowed=True)  # type: ignore[typeddict-item]
+    model: type[BaseModel] = create_model(f"{func.__name__}_settings", __config__=config, **fields)
+    return model
+
+
+def as_step_type(obj: object) -> StepType | None:
+    """The step type an object declares: a :class:`StepType` or a function marked with ``@step``."""
+    if isinstance(obj, StepType):
+        return obj
+    spec = getattr(obj, _ATTR, None)
+    return spec if isinstance(spec, StepType) else None

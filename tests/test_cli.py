@@ -1,0 +1,145 @@
+"""The kernel command, driven as a user drives it: a subprocess, files on disk, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import write_pipeline
+
+DIAMOND = [
+    {"name": "src", "uses": "demo.numbers", "settings": {"n": "${params.n}"}},
+    {"name": "parts", "uses": "demo.split", "needs": ["src"]},
+    {"name": "evens", "uses": "demo.scale", "needs": ["parts.even"]},
+    {"name": "odds", "uses": "demo.scale", "needs": ["parts.odd"]},
+    {"name": "all", "uses": "demo.concat", "needs": {"a": "evens", "b": "odds"}},
+]
+
+
+def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def pipeline(demo_installed: Path, tmp_path: Path) -> Path:
+    return write_pipeline(tmp_path, DIAMOND, name="diamond", params={"n": 4})
+
+
+def test_run_executes_the_pipeline_and_writes_the_run_directory(pipeline: Path, tmp_path: Path) -> None:
+    done = kernel("run", str(pipeline), "--param", "n=6", "--workers", "2", "--run-id", "r1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "run succeeded" in done.stdout and "runs/diamond/r1" in done.stdout
+    assert "ok      all" in done.stdout
+    run_dir = tmp_path / "runs" / "diamond" / "r1"
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["params"] == {"n": 6} and record["steps"]["src"]["rows_out"] == {"out": 6}
+    lines = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["run started", "run succeeded"]
+    assert all(line["run_id"] == "r1" for line in lines)
+
+
+def test_debug_log_has_a_line_per_step(pipeline: Path, tmp_path: Path) -> None:
+    done = kernel("run", str(pipeline), "--run-id", "r2", "--log-level", "debug", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(x) for x in (tmp_path / "runs/diamond/r2/log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if x["event"] == "step succeeded"] == ["src", "parts", "evens", "odds", "all"]
+
+
+def test_a_failed_run_exits_1_and_names_the_step(demo_installed: Path, tmp_path: Path) -> None:
+    path = write_pipeline(tmp_path, [{"name": "bad", "uses": "demo.boom", "settings": {"message": "kaput"}}])
+    done = kernel("run", str(path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == "error: step 'bad' failed: ValueError: kaput"
+
+
+def test_validate_checks_without_running(pipeline: Path, tmp_path: Path) -> None:
+    done = kernel("validate", str(pipeline), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{pipeline}: valid: pipeline 'diamond', 5 steps, topology diamond"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_graph_prints_mermaid_and_dot_with_the_topology(pipeline: Path, tmp_path: Path) -> None:
+    mermaid = kernel("graph", str(pipeline), cwd=tmp_path)
+    assert mermaid.stdout.splitlines()[:2] == ["%% topology: diamond", "flowchart LR"]
+    dot = kernel("graph", str(pipeline), "--format", "dot", cwd=tmp_path)
+    assert dot.stdout.splitlines()[:2] == ["// topology: diamond", 'digraph "diamond" {']
+
+
+def test_steps_and_plugins_list_what_is_installed(demo_installed: Path, tmp_path: Path) -> None:
+    steps = kernel("steps", cwd=tmp_path)
+    assert steps.returncode == 0, steps.stderr
+    row = next(line for line in steps.stdout.splitlines() if line.startswith("demo.split"))
+    assert row.split()[:3] == ["demo.split", "demo", "even,"]
+    plugins = kernel("plugins", cwd=tmp_path)
+    row = next(line for line in plugins.stdout.splitlines() if line.startswith("demo "))
+    assert row.split() == ["demo", "kernel_demo_steps", "kernel-demo-steps", "1.2.3"]
+    disabled = kernel("steps", "-p", "no:demo", cwd=tmp_path)
+    assert "demo.split" not in disabled.stdout
+
+
+def test_the_console_script_is_installed(demo_installed: Path, tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "kernel"
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Run data pipelines" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("steps", "args", "message"),
+    [
+        ([{"name": "a", "uses": "demo.numbrs"}], [],
+         "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers?"),
+        ([{"name": "a", "uses": "demo.numbers", "needs": ["b"]}, {"name": "b", "uses": "demo.scale", "needs": ["a"]}],
+         [], "the steps form a cycle: a -> b -> a"),
+        ([{"name": "a", "uses": "demo.numbers"}], ["--param", "x=1"], "unknown parameter 'x' (parameters: none)"),
+        ([{"name": "a", "uses": "demo.numbers", "settings": {"n": 1, "m": 2}}], [],
+         "step 'a': field 'settings.m': unknown setting"),
+        ([{"name": "a", "uses": "demo.bad_data", "settings": {"file": "in/t.avro"}}], [],
+         "step 'a': in/t.avro: not a valid file"),
+    ],
+)
+def test_bad_input_gets_one_line_exit_2_and_no_output(
+    demo_installed: Path, tmp_path: Path, steps: list[dict[str, object]], args: list[str], message: str
+) -> None:
+    path = write_pipeline(tmp_path, steps)
+    done = kernel("run", str(path), *args, "--run-id", "x", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and last.endswith(message)
+    if "avro" not in message:  # refused before running: nothing written at all
+        assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "missing.yaml: no such file"),
+        ("name: p\nsteps: [\n", "invalid YAML at line"),
+        ("name: p\nsteps:\n  - {name: a, uses: demo.numbers}\n  - {name: a, uses: demo.numbers}\n",
+         "step 'a': duplicate step name"),
+    ],
+)
+def test_bad_files_get_one_line_and_exit_2(demo_installed: Path, tmp_path: Path, content: str | None,
+                                           message: str) -> None:
+    path = tmp_path / "missing.yaml"
+    if content is not None:
+        path.write_text(content)
+    for command in ("run", "validate", "graph"):
+        done = kernel(command, str(path), cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and message in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_broken_plugin_stops_the_command_naming_it(bad_site: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(bad_site))
+    done = kernel("steps", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: plugin 'broken': ")
