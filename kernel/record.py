@@ -52,6 +52,7 @@ class RunRecord:
     run_dir: str
     params: dict[str, Any]
     workers: int
+    plugins: list[str] = field(default_factory=list)
     status: str = RUNNING
     started_at: str | None = None
     finished_at: str | None = None

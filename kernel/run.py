@@ -171,8 +171,9 @@ class Runner:
         self.fail_fast = fail_fast
         self.keep_outputs = keep_outputs
         self.disabled = disabled
+        active = [name for name, plugin in pm.list_name_plugin() if plugin is not None and name not in disabled]
         record = RunRecord(run_id=run_id, pipeline=plan.pipeline.name, run_dir=str(run_dir),
-                           params=plan.pipeline.values, workers=workers)
+                           params=plan.pipeline.values, workers=workers, plugins=sorted(active))
         for name, planned in plan.steps.items():
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
         self.record = record
