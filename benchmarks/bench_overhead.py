@@ -145,16 +145,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     kernel = Kernel(entry_points=False, plugins=[("bench", BenchPlugin())])
-    print(f"{'shape':<6} {'steps':>6} {'listener':>8} {'plan us/step':>13} {'kernel us/step':>15} "
-          f"{'bare us/step':>13} {'overhead us/step':>17} {'ref loop us/step':>17}")
+    print(
+        f"{'shape':<6} {'steps':>6} {'listener':>8} {'plan us/step':>13} {'kernel us/step':>15} "
+        f"{'bare us/step':>13} {'overhead us/step':>17} {'ref loop us/step':>17}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.steps:
             for shape in (chain, fan):
                 for listener in (False, True):
                     r = measure(kernel, shape(n), args.repeat, listener, Path(tmp))
-                    print(f"{shape.__name__:<6} {n:>6} {'one' if listener else 'none':>8} {r['plan_us']:>13.1f} "
-                          f"{r['kernel_us']:>15.1f} {r['bare_us']:>13.1f} {r['kernel_us'] - r['bare_us']:>17.1f} "
-                          f"{r['ref_us']:>17.1f}")
+                    print(
+                        f"{shape.__name__:<6} {n:>6} {'one' if listener else 'none':>8} {r['plan_us']:>13.1f} "
+                        f"{r['kernel_us']:>15.1f} {r['bare_us']:>13.1f} {r['kernel_us'] - r['bare_us']:>17.1f} "
+                        f"{r['ref_us']:>17.1f}"
+                    )
 
 
 if __name__ == "__main__":

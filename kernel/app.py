@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kernel.config import Pipeline, load_pipeline
 from kernel.errors import PipelineError, PluginError
 from kernel.graph import Plan, RegisteredStep, build_plan
 from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
-from kernel.run import RunResult, Runner, new_run_id
+from kernel.run import Runner, RunResult, new_run_id
 from kernel.showcases import Showcase
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -53,9 +53,11 @@ class Kernel:
         known = {name for name, _ in self.pm.list_name_plugin()}
         for name in pipeline.plugins.disable:
             if name not in known:
-                raise PipelineError(f"cannot disable plugin '{name}': no such plugin "
-                                    f"(installed: {', '.join(sorted(known)) or 'none'})",
-                                    file=pipeline.source, field="plugins.disable")
+                raise PipelineError(
+                    f"cannot disable plugin '{name}': no such plugin (installed: {', '.join(sorted(known)) or 'none'})",
+                    file=pipeline.source,
+                    field="plugins.disable",
+                )
         return frozenset(pipeline.plugins.disable)
 
     def plan(self, pipeline: Pipeline, run_values: Mapping[str, Any] | None = None) -> Plan:
@@ -66,7 +68,7 @@ class Kernel:
             if impl.plugin_name in disabled:
                 continue
             try:
-                problems = impl.function(**{a: plan for a in impl.argnames})
+                problems = cast(Iterable[str] | None, impl.function(**{a: plan for a in impl.argnames}))
             except PipelineError:
                 raise
             except Exception as exc:
@@ -79,7 +81,8 @@ class Kernel:
         """The click commands plugins add to the command line, by name."""
         found: dict[str, Any] = {}
         for impl in self.pm.hook.register_commands.get_hookimpls():
-            for command in impl.function() or ():
+            commands = cast(Iterable[Any] | None, impl.function())
+            for command in commands or ():
                 if command.name in found:
                     raise PluginError(impl.plugin_name, f"command '{command.name}' is already added by another plugin")
                 found[command.name] = command
@@ -108,6 +111,14 @@ class Kernel:
         run_id = run_id or new_run_id()
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         plan = self.plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
-        runner = Runner(plan, self.pm, run_id=run_id, run_dir=directory, workers=workers, fail_fast=fail_fast,
-                        keep_outputs=keep_outputs, disabled=self._disabled(pipeline))
+        runner = Runner(
+            plan,
+            self.pm,
+            run_id=run_id,
+            run_dir=directory,
+            workers=workers,
+            fail_fast=fail_fast,
+            keep_outputs=keep_outputs,
+            disabled=self._disabled(pipeline),
+        )
         return runner.execute()

@@ -49,10 +49,12 @@ def _params(values: Sequence[str]) -> dict[str, Any]:
     return dict(parse_param(v) for v in values)
 
 
-param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-                            help="Override a pipeline parameter (repeatable).")
-plugin_option = click.option("-p", "plugin_options", multiple=True, metavar="no:NAME",
-                             help="Disable a plugin for this command (repeatable).")
+param_option = click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE", help="Override a pipeline parameter (repeatable)."
+)
+plugin_option = click.option(
+    "-p", "plugin_options", multiple=True, metavar="no:NAME", help="Disable a plugin for this command (repeatable)."
+)
 
 
 class _KernelGroup(click.Group):
@@ -112,8 +114,16 @@ def _console(pipeline: str) -> Iterator[None]:
         yield
 
 
-def _run(pipeline: Pipeline, kernel: Kernel, *, workers: int, fail_fast: bool, runs_dir: Path,
-         run_id: str | None, log_level: str) -> RunResult:
+def _run(
+    pipeline: Pipeline,
+    kernel: Kernel,
+    *,
+    workers: int,
+    fail_fast: bool,
+    runs_dir: Path,
+    run_id: str | None,
+    log_level: str,
+) -> RunResult:
     run_id = run_id or new_run_id()
     run_dir = runs_dir / pipeline.name / run_id
     kernel.plan(pipeline, {"run.id": run_id, "run.dir": str(run_dir)})  # fail before anything is written
@@ -133,17 +143,30 @@ def _run(pipeline: Pipeline, kernel: Kernel, *, workers: int, fail_fast: bool, r
 
 
 def _run_options(func: F) -> F:
-    for option in reversed([
-        param_option,
-        plugin_option,
-        click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1),
-                     help="Steps run at once (independent branches)."),
-        click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
-        click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_ROOT, show_default=True,
-                     help="Where run directories are made (<runs-dir>/<pipeline>/<run_id>)."),
-        click.option("--run-id", default=None, help="Use this run id instead of a new one."),
-        click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
-    ]):
+    for option in reversed(
+        [
+            param_option,
+            plugin_option,
+            click.option(
+                "--workers",
+                "-w",
+                default=1,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="Steps run at once (independent branches).",
+            ),
+            click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
+            click.option(
+                "--runs-dir",
+                type=click.Path(path_type=Path),
+                default=DEFAULT_RUNS_ROOT,
+                show_default=True,
+                help="Where run directories are made (<runs-dir>/<pipeline>/<run_id>).",
+            ),
+            click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+            click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -152,13 +175,28 @@ def _run_options(func: F) -> F:
 @click.argument("file", type=click.Path(path_type=Path))
 @_run_options
 @_errors
-def run(file: Path, params: Sequence[str], plugin_options: Sequence[str], workers: int, fail_fast: bool,
-        runs_dir: Path, run_id: str | None, log_level: str) -> None:
+def run(
+    file: Path,
+    params: Sequence[str],
+    plugin_options: Sequence[str],
+    workers: int,
+    fail_fast: bool,
+    runs_dir: Path,
+    run_id: str | None,
+    log_level: str,
+) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
     pipeline = load_pipeline(file, _params(params))
-    result = _run(pipeline, _kernel(plugin_options, pipeline), workers=workers, fail_fast=fail_fast,
-                  runs_dir=runs_dir, run_id=run_id, log_level=log_level)
+    result = _run(
+        pipeline,
+        _kernel(plugin_options, pipeline),
+        workers=workers,
+        fail_fast=fail_fast,
+        runs_dir=runs_dir,
+        run_id=run_id,
+        log_level=log_level,
+    )
     sys.exit(result.exit_code)
 
 
@@ -194,7 +232,7 @@ def graph(file: Path, fmt: str, params: Sequence[str], plugin_options: Sequence[
         click.echo(to_dot(plan), nl=False)
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -207,8 +245,10 @@ def steps(plugin_options: Sequence[str]) -> None:
     """List the step types the installed plugins register."""
     configure_quiet()
     kernel = _kernel(plugin_options)
-    rows = [(name, entry.plugin, ", ".join(entry.type.outputs) or "-", entry.type.description)
-            for name, entry in kernel.steps.items()]
+    rows = [
+        (name, entry.plugin, ", ".join(entry.type.outputs) or "-", entry.type.description)
+        for name, entry in kernel.steps.items()
+    ]
     _table(rows, ("STEP TYPE", "PLUGIN", "OUTPUTS", "DESCRIPTION"))
 
 
@@ -239,12 +279,26 @@ def showcase_list() -> None:
 
 @showcase.command("run")
 @click.argument("name")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
-              help="Data directory (default: showcase-data/NAME, generated if missing).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory (default: showcase-data/NAME, generated if missing).",
+)
 @_run_options
 @_errors
-def showcase_run(name: str, data_dir: Path | None, params: Sequence[str], plugin_options: Sequence[str],
-                 workers: int, fail_fast: bool, runs_dir: Path, run_id: str | None, log_level: str) -> None:
+def showcase_run(
+    name: str,
+    data_dir: Path | None,
+    params: Sequence[str],
+    plugin_options: Sequence[str],
+    workers: int,
+    fail_fast: bool,
+    runs_dir: Path,
+    run_id: str | None,
+    log_level: str,
+) -> None:
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
     kernel = _kernel(plugin_options)
@@ -265,6 +319,7 @@ def showcase_run(name: str, data_dir: Path | None, params: Sequence[str], plugin
         values[sc.data_param] = str(data_dir)
     pipeline = load_pipeline(sc.pipeline, values)
     kernel = _kernel(plugin_options, pipeline)
-    result = _run(pipeline, kernel, workers=workers, fail_fast=fail_fast, runs_dir=runs_dir, run_id=run_id,
-                  log_level=log_level)
+    result = _run(
+        pipeline, kernel, workers=workers, fail_fast=fail_fast, runs_dir=runs_dir, run_id=run_id, log_level=log_level
+    )
     sys.exit(result.exit_code)

@@ -60,7 +60,7 @@ class StepSpec(_Model):
     needs: dict[str, InputRef] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
-    retries: RetryPolicy = RetryPolicy()
+    retries: RetryPolicy = Field(default_factory=lambda: RetryPolicy.model_validate({}))
     checks: tuple[dict[str, Any], ...] = Field((), description="declarative checks, run by a checking plugin")
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form, for plugins")
 
@@ -120,7 +120,7 @@ class Pipeline(_Model):
     archetype: str = ""
     kpis: tuple[Kpi, ...] = ()
     params: dict[str, Param] = Field(default_factory=dict)
-    plugins: PluginOptions = PluginOptions()
+    plugins: PluginOptions = Field(default_factory=lambda: PluginOptions.model_validate({}))
     steps: tuple[StepSpec, ...]
     source: Path | None = None
 

@@ -8,8 +8,9 @@ from pathlib import Path
 class KernelError(Exception):
     """Base of every error the command line turns into one line and exit code 2."""
 
-    def __init__(self, message: str, *, file: str | Path | None = None, step: str | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | Path | None = None, step: str | None = None, field: str | None = None
+    ) -> None:
         self.file = str(file) if file is not None else None
         self.step = step
         self.field = field
@@ -50,4 +51,3 @@ class DataError(KernelError):
     Raised by a step, it is not retried and it stops the run (exit code 2): bad input
     does not get better by trying again or by running the other branches.
     """
-

@@ -45,7 +45,7 @@ class PlannedStep:
 @dataclass(frozen=True, slots=True)
 class Plan:
     pipeline: Pipeline
-    graph: nx.DiGraph
+    graph: nx.DiGraph[str]
     steps: Mapping[str, PlannedStep]  # in topological order
 
     @property
@@ -71,7 +71,7 @@ def build_plan(
     source = pipeline.source
     values = dict(run_values or {"run.id": "RUN_ID", "run.dir": "RUN_DIR"})
     specs = {spec.name: spec for spec in pipeline.steps}
-    graph: nx.DiGraph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     resolved: dict[str, tuple[RegisteredStep, dict[str, Any], dict[str, tuple[str, str]]]] = {}
     for spec in pipeline.steps:
         graph.add_node(spec.name)
@@ -79,30 +79,47 @@ def build_plan(
         if entry is None:
             close = difflib.get_close_matches(spec.uses, list(registry), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise PipelineError(f"no plugin registers step type '{spec.uses}'{hint}", file=source,
-                                step=spec.name, field="uses")
+            raise PipelineError(
+                f"no plugin registers step type '{spec.uses}'{hint}", file=source, step=spec.name, field="uses"
+            )
         if entry.plugin in disabled:
-            raise PipelineError(f"step type '{spec.uses}' comes from plugin '{entry.plugin}', which is disabled",
-                                file=source, step=spec.name, field="uses")
+            raise PipelineError(
+                f"step type '{spec.uses}' comes from plugin '{entry.plugin}', which is disabled",
+                file=source,
+                step=spec.name,
+                field="uses",
+            )
         inputs: dict[str, tuple[str, str]] = {}
         for input_name, ref in spec.needs.items():
             producer = specs.get(ref.step)
             if producer is None:
                 close = difflib.get_close_matches(ref.step, list(specs), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PipelineError(f"needs '{ref}', but no step is named '{ref.step}'{hint}", file=source,
-                                    step=spec.name, field=f"needs.{input_name}")
+                raise PipelineError(
+                    f"needs '{ref}', but no step is named '{ref.step}'{hint}",
+                    file=source,
+                    step=spec.name,
+                    field=f"needs.{input_name}",
+                )
             produced = registry[producer.uses].type.outputs if producer.uses in registry else ()
             output = ref.output
             if output is None:
                 if len(produced) != 1:
                     names = ", ".join(produced) or "none"
-                    raise PipelineError(f"step '{ref.step}' has outputs {names}: name one as '{ref.step}.OUTPUT'",
-                                        file=source, step=spec.name, field=f"needs.{input_name}")
+                    raise PipelineError(
+                        f"step '{ref.step}' has outputs {names}: name one as '{ref.step}.OUTPUT'",
+                        file=source,
+                        step=spec.name,
+                        field=f"needs.{input_name}",
+                    )
                 output = produced[0]
             elif producer.uses in registry and output not in produced:
-                raise PipelineError(f"step '{ref.step}' has no output '{output}' (outputs: {', '.join(produced)})",
-                                    file=source, step=spec.name, field=f"needs.{input_name}")
+                raise PipelineError(
+                    f"step '{ref.step}' has no output '{output}' (outputs: {', '.join(produced)})",
+                    file=source,
+                    step=spec.name,
+                    field=f"needs.{input_name}",
+                )
             inputs[input_name] = (ref.step, output)
             graph.add_edge(ref.step, spec.name)
         required = entry.type.inputs
@@ -111,21 +128,27 @@ def build_plan(
             extra = [name for name in inputs if name not in required]
             if missing or extra:
                 problem = f"missing input '{missing[0]}'" if missing else f"unexpected input '{extra[0]}'"
-                raise PipelineError(f"{problem} (step type '{spec.uses}' takes: {', '.join(required) or 'none'})",
-                                    file=source, step=spec.name, field="needs")
+                raise PipelineError(
+                    f"{problem} (step type '{spec.uses}' takes: {', '.join(required) or 'none'})",
+                    file=source,
+                    step=spec.name,
+                    field="needs",
+                )
         try:
             settings = substitute(spec.settings, values)
         except KeyError as exc:
-            raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name,
-                                field="settings") from None
+            raise PipelineError(
+                f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name, field="settings"
+            ) from None
         try:
             kwargs = entry.type.validate_settings(settings)
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-            raise StepSettingsError(message, file=source, step=spec.name,
-                                    field=f"settings.{field}" if field else "settings") from None
+            raise StepSettingsError(
+                message, file=source, step=spec.name, field=f"settings.{field}" if field else "settings"
+            ) from None
         resolved[spec.name] = (entry, kwargs, inputs)
 
     if not nx.is_directed_acyclic_graph(graph):
@@ -137,12 +160,19 @@ def build_plan(
     steps: dict[str, PlannedStep] = {}
     for index, name in enumerate(order):
         entry, kwargs, inputs = resolved[name]
-        steps[name] = PlannedStep(spec=specs[name], type=entry.type, plugin=entry.plugin, kwargs=kwargs,
-                                  inputs=inputs, index=index, producers=tuple(dict.fromkeys(p for p, _ in inputs.values())))
+        steps[name] = PlannedStep(
+            spec=specs[name],
+            type=entry.type,
+            plugin=entry.plugin,
+            kwargs=kwargs,
+            inputs=inputs,
+            index=index,
+            producers=tuple(dict.fromkeys(p for p, _ in inputs.values())),
+        )
     return Plan(pipeline=pipeline, graph=graph, steps=steps)
 
 
-def topology(graph: nx.DiGraph) -> str:
+def topology(graph: nx.DiGraph[str]) -> str:
     """Name the shape of a DAG; see ``docs/architecture.md`` for the definitions."""
     n = graph.number_of_nodes()
     if n <= 1:

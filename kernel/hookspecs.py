@@ -18,12 +18,12 @@ from kernel.markers import hookspec
 if TYPE_CHECKING:
     import click
 
+    from kernel.config import StepSpec
     from kernel.graph import Plan
     from kernel.run import Run, StepVerdict
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.steps import StepType
-    from kernel.config import StepSpec
 
 
 @hookspec(historic=True)
@@ -37,7 +37,7 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
 
 @hookspec
-def register_steps() -> Iterable[StepType | Any]:
+def register_steps() -> Iterable[StepType | Any] | None:
     """Return the step types this plugin provides.
 
     Called once, when a kernel is made. Each item is a :class:`kernel.StepType` or a function
@@ -47,7 +47,7 @@ def register_steps() -> Iterable[StepType | Any]:
 
 
 @hookspec
-def register_showcases() -> Iterable[Showcase]:
+def register_showcases() -> Iterable[Showcase] | None:
     """Return the showcases this plugin contributes, found by name with ``kernel showcase``.
 
     Called once, when a kernel is made. A showcase is data: a pipeline file and, optionally,
@@ -56,7 +56,7 @@ def register_showcases() -> Iterable[Showcase]:
 
 
 @hookspec
-def connect_listeners(run: Run) -> Iterable[Listener]:
+def connect_listeners(run: Run) -> Iterable[Listener] | None:
     """Return the signal receivers this plugin wants for ``run``.
 
     Called once per run, before ``pipeline_start`` is sent. Each item is a
@@ -91,7 +91,7 @@ def validate_plan(plan: Plan) -> Iterable[str] | None:
 
 
 @hookspec
-def register_commands() -> Iterable[click.Command]:
+def register_commands() -> Iterable[click.Command] | None:
     """Return click commands to add to the ``kernel`` command line (the report writer adds ``report``).
 
     Called when the command line meets a command name it does not know. A name already taken is

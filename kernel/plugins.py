@@ -6,6 +6,7 @@ import importlib.metadata as md
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import cast
 
 import pluggy
 
@@ -85,7 +86,7 @@ def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
     registry: dict[str, RegisteredStep] = {}
     for impl in pm.hook.register_steps.get_hookimpls():
         try:
-            returned = impl.function()
+            returned: object = impl.function()
         except Exception as exc:
             raise PluginError(impl.plugin_name, f"register_steps failed: {exc}") from None
         if returned is None:
@@ -96,11 +97,14 @@ def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
             spec = as_step_type(item)
             if spec is None:
                 raise PluginError(
-                    impl.plugin_name, f"register_steps returned {item!r}, which is neither a StepType nor an @step function"
+                    impl.plugin_name,
+                    f"register_steps returned {item!r}, which is neither a StepType nor an @step function",
                 )
             if spec.name in registry:
                 other = registry[spec.name].plugin
-                raise PluginError(impl.plugin_name, f"step type '{spec.name}' is already registered by plugin '{other}'")
+                raise PluginError(
+                    impl.plugin_name, f"step type '{spec.name}' is already registered by plugin '{other}'"
+                )
             registry[spec.name] = RegisteredStep(type=spec, plugin=impl.plugin_name)
     return dict(sorted(registry.items()))
 
@@ -109,13 +113,15 @@ def collect_showcases(pm: pluggy.PluginManager) -> dict[str, tuple[Showcase, str
     found: dict[str, tuple[Showcase, str]] = {}
     for impl in pm.hook.register_showcases.get_hookimpls():
         try:
-            returned = impl.function()
+            returned = cast(Iterable[object] | None, impl.function())
         except Exception as exc:
             raise PluginError(impl.plugin_name, f"register_showcases failed: {exc}") from None
         for item in returned or ():
             if not isinstance(item, Showcase):
                 raise PluginError(impl.plugin_name, f"register_showcases returned {item!r}, not a Showcase")
             if item.name in found:
-                raise PluginError(impl.plugin_name, f"showcase '{item.name}' is already contributed by '{found[item.name][1]}'")
+                raise PluginError(
+                    impl.plugin_name, f"showcase '{item.name}' is already contributed by '{found[item.name][1]}'"
+                )
             found[item.name] = (item, impl.plugin_name)
     return dict(sorted(found.items()))

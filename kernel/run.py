@@ -11,13 +11,13 @@ import heapq
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import pandas as pd
@@ -172,8 +172,14 @@ class Runner:
         self.keep_outputs = keep_outputs
         self.disabled = disabled
         active = [name for name, plugin in pm.list_name_plugin() if plugin is not None and name not in disabled]
-        record = RunRecord(run_id=run_id, pipeline=plan.pipeline.name, run_dir=str(run_dir),
-                           params=plan.pipeline.values, workers=workers, plugins=sorted(active))
+        record = RunRecord(
+            run_id=run_id,
+            pipeline=plan.pipeline.name,
+            run_dir=str(run_dir),
+            params=plan.pipeline.values,
+            workers=workers,
+            plugins=sorted(active),
+        )
         for name, planned in plan.steps.items():
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
         self.record = record
@@ -193,11 +199,12 @@ class Runner:
         impls = getattr(self.pm.hook, hook).get_hookimpls()
         return [impl for impl in reversed(impls) if impl.plugin_name not in self.disabled]
 
-    def _send(self, signal: NamedSignal, event: Callable[[], object]) -> None:
+    def _send(self, signal: NamedSignal, event: Callable[..., object], **fields: Any) -> None:
+        """Count the signal; build its payload and call the receivers only when there are any."""
         self.record.signals[signal.name] += 1
         if not signal.receivers:
             return
-        payload = event()
+        payload = event(**fields)
         for receiver in signal.receivers_for(self.run):
             try:
                 receiver(self.run, event=payload)
@@ -208,10 +215,10 @@ class Runner:
 
     @contextmanager
     def _listeners(self) -> Iterator[None]:
-        connected: list[tuple[NamedSignal, Callable[..., Any]]] = []
+        connected: list[tuple[NamedSignal, _RunReceiver]] = []
         try:
             for impl in self._impls("connect_listeners"):
-                returned = impl.function(**{a: self.run for a in impl.argnames})
+                returned = cast(Iterable[object] | None, impl.function(**{a: self.run for a in impl.argnames}))
                 for item in returned or ():
                     if not isinstance(item, signals.Listener) or item.signal not in signals.ALL:
                         raise PluginError(impl.plugin_name, f"connect_listeners returned {item!r}, not a Listener")
@@ -235,9 +242,15 @@ class Runner:
         self._writer.write()
         self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
         with self._listeners():
-            self._send(signals.pipeline_start, lambda: events.PipelineStarted(
-                pipeline=self.plan.pipeline.name, started_at=started, steps=self.plan.order,
-                params=run.params, workers=self.workers))
+            self._send(
+                signals.pipeline_start,
+                events.PipelineStarted,
+                pipeline=self.plan.pipeline.name,
+                started_at=started,
+                steps=self.plan.order,
+                params=run.params,
+                workers=self.workers,
+            )
             executor: ThreadPoolExecutor | _Inline = (
                 ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else _Inline()
             )
@@ -252,14 +265,18 @@ class Runner:
             if not failed:
                 record.status, record.exit_code = SUCCEEDED, 0
                 self.log.info("run succeeded", duration_s=round(duration, 6))
-                self._send(signals.pipeline_complete,
-                           lambda: events.PipelineCompleted(record=record, duration_s=duration))
+                self._send(signals.pipeline_complete, events.PipelineCompleted, record=record, duration_s=duration)
             else:
                 record.status, record.exit_code = FAILED, 2 if self._data_error else 1
                 record.error = record.error or self._summary()
                 self.log.error("run failed", duration_s=round(duration, 6), error=record.error)
-                self._send(signals.pipeline_error, lambda: events.PipelineFailed(
-                    record=record, duration_s=duration, error=record.error or ""))
+                self._send(
+                    signals.pipeline_error,
+                    events.PipelineFailed,
+                    record=record,
+                    duration_s=duration,
+                    error=record.error or "",
+                )
         self._writer.write(final=True)
         return RunResult(run=run, record=record, outputs=self._outputs)
 
@@ -299,8 +316,14 @@ class Runner:
                 delay = planned.spec.retries.wait_before(attempt)
                 self.record.steps[name].attempts = attempt + 1
                 self.log.warning("step retry", step=name, attempt=attempt, error=str(error), delay_s=delay)
-                self._send(signals.step_retry, lambda: events.StepRetrying(
-                    step=planned.spec, attempt=attempt, error=error, delay_s=delay))
+                self._send(
+                    signals.step_retry,
+                    events.StepRetrying,
+                    step=planned.spec,
+                    attempt=attempt,
+                    error=error,
+                    delay_s=delay,
+                )
                 in_flight.append((name, attempt + 1, self._submit(executor, planned, delay)))
                 continue
             if error is None and outputs is not None:
@@ -339,18 +362,21 @@ class Runner:
         if inputs:
             steps = self.record.steps
             rec.rows_in = {key: steps[p].rows_out[o] for key, (p, o) in planned.inputs.items()}
-        self._send(signals.step_start, lambda: events.StepStarted(step=planned.spec, started_at=now, inputs=inputs))
+        self._send(signals.step_start, events.StepStarted, step=planned.spec, started_at=now, inputs=inputs)
         return self._submit(executor, planned, 0.0, inputs)
 
-    def _submit(self, executor: ThreadPoolExecutor | _Inline, planned: PlannedStep, delay: float,
-                inputs: Frames | None = None) -> _Pending:
+    def _submit(
+        self, executor: ThreadPoolExecutor | _Inline, planned: PlannedStep, delay: float, inputs: Frames | None = None
+    ) -> _Pending:
         kwargs = planned.kwargs
         if planned.type.wants_context:
-            ctx = StepContext(run_id=self.run.run_id, step=planned.spec.name, run_dir=self.run.run_dir,
-                              params=self.run.params)
+            ctx = StepContext(
+                run_id=self.run.run_id, step=planned.spec.name, run_dir=self.run.run_dir, params=self.run.params
+            )
             kwargs = {**kwargs, "ctx": ctx}
-        return executor.submit(_attempt, planned.type.func, inputs if inputs is not None else self._inputs(planned),
-                               kwargs, delay)
+        return executor.submit(
+            _attempt, planned.type.func, inputs if inputs is not None else self._inputs(planned), kwargs, delay
+        )
 
     def _check_outputs(self, planned: PlannedStep, returned: Any) -> Frames:
         declared = planned.type.outputs
@@ -360,10 +386,13 @@ class Runner:
             return {}
         where = f"step type '{planned.type.name}'"
         if not isinstance(returned, Mapping):
-            raise PluginError(planned.plugin, f"{where} returned {type(returned).__name__}, not a mapping of DataFrames")
+            raise PluginError(
+                planned.plugin, f"{where} returned {type(returned).__name__}, not a mapping of DataFrames"
+            )
         if set(returned) != set(declared):
-            raise PluginError(planned.plugin, f"{where} returned outputs {sorted(returned)}, "
-                                              f"but declares {sorted(declared)}")
+            raise PluginError(
+                planned.plugin, f"{where} returned outputs {sorted(returned)}, but declares {sorted(declared)}"
+            )
         for key, frame in returned.items():
             if not isinstance(frame, pd.DataFrame):
                 raise PluginError(planned.plugin, f"{where} output '{key}' is {type(frame).__name__}, not a DataFrame")
@@ -404,9 +433,17 @@ class Runner:
             rec.datasets = list(datasets)
         self._outputs[name] = outputs
         self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
-        self._send(signals.step_complete, lambda: events.StepCompleted(
-            step=planned.spec, attempts=attempts, started_at=started_at, duration_s=duration,
-            outputs=outputs, rows=rows, datasets=tuple(datasets)))
+        self._send(
+            signals.step_complete,
+            events.StepCompleted,
+            step=planned.spec,
+            attempts=attempts,
+            started_at=started_at,
+            duration_s=duration,
+            outputs=outputs,
+            rows=rows,
+            datasets=tuple(datasets),
+        )
         return True
 
     def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
@@ -415,14 +452,26 @@ class Runner:
         duration = time.perf_counter() - t0
         rec = self.record.steps[name]
         message = str(error) if isinstance(error, DataError) or blocked else f"{type(error).__name__}: {error}"
-        rec.status, rec.attempts, rec.duration_s, rec.error = (BLOCKED if blocked else FAILED), attempts, duration, message
+        rec.status, rec.attempts, rec.duration_s, rec.error = (
+            (BLOCKED if blocked else FAILED),
+            attempts,
+            duration,
+            message,
+        )
         if isinstance(error, DataError):
             self._data_error = True
             self.record.error = f"step '{name}': {message}"
         self.log.error("step failed", step=name, attempts=attempts, blocked=blocked, error=message)
-        self._send(signals.step_error, lambda: events.StepFailed(
-            step=planned.spec, attempts=attempts, started_at=started_at, duration_s=duration,
-            error=error, blocked=blocked))
+        self._send(
+            signals.step_error,
+            events.StepFailed,
+            step=planned.spec,
+            attempts=attempts,
+            started_at=started_at,
+            duration_s=duration,
+            error=error,
+            blocked=blocked,
+        )
 
     def _skip_downstream(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:
         below = sorted(nx.descendants(self.plan.graph, name), key=lambda n: self.plan.steps[n].index)
@@ -430,12 +479,13 @@ class Runner:
             if self.record.steps[other].status == "pending":
                 self._skip(self.plan.steps[other], f"upstream step '{name}' did not succeed", name, consumers, sinks)
 
-    def _skip(self, planned: PlannedStep, reason: str, cause: str | None, consumers: dict[str, int],
-              sinks: set[str]) -> None:
+    def _skip(
+        self, planned: PlannedStep, reason: str, cause: str | None, consumers: dict[str, int], sinks: set[str]
+    ) -> None:
         rec = self.record.steps[planned.spec.name]
         rec.status, rec.skipped_because = SKIPPED, reason
         self.log.warning("step skipped", step=planned.spec.name, reason=reason)
-        self._send(signals.step_skipped, lambda: events.StepSkipped(step=planned.spec, reason=reason, cause=cause))
+        self._send(signals.step_skipped, events.StepSkipped, step=planned.spec, reason=reason, cause=cause)
         self._release(planned.spec.name, consumers, sinks)
 
     def _release(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:

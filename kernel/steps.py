@@ -60,12 +60,26 @@ class StepContext:
     params: Mapping[str, Any] = field(default_factory=dict)
     datasets: list[DatasetIO] = field(default_factory=list)
 
-    def read(self, path: str | Path, format: str, *, rows: int | None = None,
-             columns: Mapping[str, str] | None = None, content_hash: str | None = None) -> None:
+    def read(
+        self,
+        path: str | Path,
+        format: str,
+        *,
+        rows: int | None = None,
+        columns: Mapping[str, str] | None = None,
+        content_hash: str | None = None,
+    ) -> None:
         self.datasets.append(DatasetIO("read", str(path), format, rows, columns, content_hash))
 
-    def wrote(self, path: str | Path, format: str, *, rows: int | None = None,
-              columns: Mapping[str, str] | None = None, content_hash: str | None = None) -> None:
+    def wrote(
+        self,
+        path: str | Path,
+        format: str,
+        *,
+        rows: int | None = None,
+        columns: Mapping[str, str] | None = None,
+        content_hash: str | None = None,
+    ) -> None:
         self.datasets.append(DatasetIO("write", str(path), format, rows, columns, content_hash))
 
 
@@ -135,7 +149,7 @@ def settings_model(func: Callable[..., Any]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     extra = "forbid"
     for index, (name, param) in enumerate(inspect.signature(func).parameters.items()):
-        if index == 0 and param.kind is not inspect.Parameter.KEYWORD_ONLY or name == "ctx":
+        if (index == 0 and param.kind is not inspect.Parameter.KEYWORD_ONLY) or name == "ctx":
             continue  # the inputs mapping, and the run context
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             extra = "allow"

@@ -16,9 +16,22 @@ def _pip_target(tmp_root: Path, project: str) -> Path:
     """Install a fixture distribution with pip into its own directory, as a user's pip install would."""
     target = tmp_root / project
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(FIXTURES / project)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(FIXTURES / project),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return target
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import write_pipeline
 
 DIAMOND = [
@@ -21,8 +20,7 @@ DIAMOND = [
 
 
 def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -92,15 +90,30 @@ def test_the_console_script_is_installed(demo_installed: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("steps", "args", "message"),
     [
-        ([{"name": "a", "uses": "demo.numbrs"}], [],
-         "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers?"),
-        ([{"name": "a", "uses": "demo.numbers", "needs": ["b"]}, {"name": "b", "uses": "demo.scale", "needs": ["a"]}],
-         [], "the steps form a cycle: a -> b -> a"),
+        (
+            [{"name": "a", "uses": "demo.numbrs"}],
+            [],
+            "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers?",
+        ),
+        (
+            [
+                {"name": "a", "uses": "demo.numbers", "needs": ["b"]},
+                {"name": "b", "uses": "demo.scale", "needs": ["a"]},
+            ],
+            [],
+            "the steps form a cycle: a -> b -> a",
+        ),
         ([{"name": "a", "uses": "demo.numbers"}], ["--param", "x=1"], "unknown parameter 'x' (parameters: none)"),
-        ([{"name": "a", "uses": "demo.numbers", "settings": {"n": 1, "m": 2}}], [],
-         "step 'a': field 'settings.m': unknown setting"),
-        ([{"name": "a", "uses": "demo.bad_data", "settings": {"file": "in/t.avro"}}], [],
-         "step 'a': in/t.avro: not a valid file"),
+        (
+            [{"name": "a", "uses": "demo.numbers", "settings": {"n": 1, "m": 2}}],
+            [],
+            "step 'a': field 'settings.m': unknown setting",
+        ),
+        (
+            [{"name": "a", "uses": "demo.bad_data", "settings": {"file": "in/t.avro"}}],
+            [],
+            "step 'a': in/t.avro: not a valid file",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_exit_2_and_no_output(
@@ -121,12 +134,15 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(
     [
         (None, "missing.yaml: no such file"),
         ("name: p\nsteps: [\n", "invalid YAML at line"),
-        ("name: p\nsteps:\n  - {name: a, uses: demo.numbers}\n  - {name: a, uses: demo.numbers}\n",
-         "step 'a': duplicate step name"),
+        (
+            "name: p\nsteps:\n  - {name: a, uses: demo.numbers}\n  - {name: a, uses: demo.numbers}\n",
+            "step 'a': duplicate step name",
+        ),
     ],
 )
-def test_bad_files_get_one_line_and_exit_2(demo_installed: Path, tmp_path: Path, content: str | None,
-                                           message: str) -> None:
+def test_bad_files_get_one_line_and_exit_2(
+    demo_installed: Path, tmp_path: Path, content: str | None, message: str
+) -> None:
     path = tmp_path / "missing.yaml"
     if content is not None:
         path.write_text(content)
@@ -137,8 +153,9 @@ def test_bad_files_get_one_line_and_exit_2(demo_installed: Path, tmp_path: Path,
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_broken_plugin_stops_the_command_naming_it(bad_site: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_plugin_stops_the_command_naming_it(
+    bad_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", str(bad_site))
     done = kernel("steps", cwd=tmp_path)
     assert done.returncode == 2

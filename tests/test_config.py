@@ -85,8 +85,11 @@ def test_command_line_params_are_read_as_yaml_values(text: str, value: object) -
         ("name: p\nsteps:\n  - {name: a, uses: x}\n  - {name: a, uses: y}\n", {}, "step 'a': duplicate step name"),
         ("name: p\nsteps:\n  - {name: a}\n", {}, "step 'a': field 'uses': required field is missing"),
         ("name: p\nparams: {n: 1}\nsteps: []\n", {"m": 2}, "unknown parameter 'm' (parameters: n)"),
-        ("name: p\nsteps:\n  - name: a\n    uses: x\n    settings: {v: '${params.nope}'}\n", {},
-         "step 'a': field 'settings': unknown reference ${params.nope}"),
+        (
+            "name: p\nsteps:\n  - name: a\n    uses: x\n    settings: {v: '${params.nope}'}\n",
+            {},
+            "step 'a': field 'settings': unknown reference ${params.nope}",
+        ),
         ("name: p\nparams: {k: {required: true}}\nsteps: []\n", {}, "parameter 'k' is required"),
     ],
 )

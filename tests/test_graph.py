@@ -6,8 +6,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-
 from helpers import write_pipeline
+
 from kernel import Kernel, PipelineError, StepSettingsError, load_pipeline, topology
 from kernel.graph import to_dot, to_mermaid
 
@@ -17,11 +17,15 @@ def plan(kernel: Kernel, tmp_path: Path, steps: list[dict[str, object]]) -> obje
 
 
 def test_steps_are_ordered_topologically_and_by_declaration(demo_kernel: Kernel, tmp_path: Path) -> None:
-    result = plan(demo_kernel, tmp_path, [
-        {"name": "late", "uses": "demo.concat", "needs": ["b", "a"]},
-        {"name": "b", "uses": "demo.numbers"},
-        {"name": "a", "uses": "demo.numbers"},
-    ])
+    result = plan(
+        demo_kernel,
+        tmp_path,
+        [
+            {"name": "late", "uses": "demo.concat", "needs": ["b", "a"]},
+            {"name": "b", "uses": "demo.numbers"},
+            {"name": "a", "uses": "demo.numbers"},
+        ],
+    )
     assert result.order == ("b", "a", "late")
     assert result.steps["late"].inputs == {"b": ("b", "out"), "a": ("a", "out")}
 
@@ -49,20 +53,44 @@ def test_topology_is_derived_from_the_graph(edges: list[tuple[str, str]], nodes:
 @pytest.mark.parametrize(
     ("steps", "expected", "error"),
     [
-        ([{"name": "a", "uses": "demo.numbrs"}], "step 'a': field 'uses': no plugin registers step type "
-         "'demo.numbrs'; did you mean demo.numbers", PipelineError),
-        ([{"name": "a", "uses": "demo.numbers"}, {"name": "b", "uses": "demo.scale", "needs": ["c"]}],
-         "step 'b': field 'needs.c': needs 'c', but no step is named 'c'", PipelineError),
-        ([{"name": "a", "uses": "demo.numbers"}, {"name": "b", "uses": "demo.scale", "needs": ["a.nope"]}],
-         "step 'b': field 'needs.nope': step 'a' has no output 'nope' (outputs: out)", PipelineError),
-        ([{"name": "a", "uses": "demo.numbers"}, {"name": "s", "uses": "demo.split", "needs": ["a"]},
-          {"name": "b", "uses": "demo.scale", "needs": ["s"]}],
-         "step 'b': field 'needs.s': step 's' has outputs even, odd: name one as 's.OUTPUT'", PipelineError),
-        ([{"name": "a", "uses": "demo.scale", "needs": ["c"]}, {"name": "b", "uses": "demo.scale", "needs": ["a"]},
-          {"name": "c", "uses": "demo.scale", "needs": ["b"]}], "the steps form a cycle: a -> b -> c -> a",
-         PipelineError),
-        ([{"name": "a", "uses": "demo.numbers", "settings": {"n": "many"}}],
-         "step 'a': field 'settings.n'", StepSettingsError),
+        (
+            [{"name": "a", "uses": "demo.numbrs"}],
+            "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers",
+            PipelineError,
+        ),
+        (
+            [{"name": "a", "uses": "demo.numbers"}, {"name": "b", "uses": "demo.scale", "needs": ["c"]}],
+            "step 'b': field 'needs.c': needs 'c', but no step is named 'c'",
+            PipelineError,
+        ),
+        (
+            [{"name": "a", "uses": "demo.numbers"}, {"name": "b", "uses": "demo.scale", "needs": ["a.nope"]}],
+            "step 'b': field 'needs.nope': step 'a' has no output 'nope' (outputs: out)",
+            PipelineError,
+        ),
+        (
+            [
+                {"name": "a", "uses": "demo.numbers"},
+                {"name": "s", "uses": "demo.split", "needs": ["a"]},
+                {"name": "b", "uses": "demo.scale", "needs": ["s"]},
+            ],
+            "step 'b': field 'needs.s': step 's' has outputs even, odd: name one as 's.OUTPUT'",
+            PipelineError,
+        ),
+        (
+            [
+                {"name": "a", "uses": "demo.scale", "needs": ["c"]},
+                {"name": "b", "uses": "demo.scale", "needs": ["a"]},
+                {"name": "c", "uses": "demo.scale", "needs": ["b"]},
+            ],
+            "the steps form a cycle: a -> b -> c -> a",
+            PipelineError,
+        ),
+        (
+            [{"name": "a", "uses": "demo.numbers", "settings": {"n": "many"}}],
+            "step 'a': field 'settings.n'",
+            StepSettingsError,
+        ),
     ],
 )
 def test_inconsistent_pipelines_are_refused_before_running(
@@ -100,13 +128,17 @@ def test_settings_models_reject_unknown_settings(tmp_path: Path) -> None:
 
 
 def test_mermaid_and_dot_show_every_step_and_edge(demo_kernel: Kernel, tmp_path: Path) -> None:
-    result = plan(demo_kernel, tmp_path, [
-        {"name": "src", "uses": "demo.numbers"},
-        {"name": "parts", "uses": "demo.split", "needs": ["src"]},
-        {"name": "e", "uses": "demo.scale", "needs": ["parts.even"]},
-        {"name": "o", "uses": "demo.scale", "needs": ["parts.odd"]},
-        {"name": "all", "uses": "demo.concat", "needs": {"x": "e", "y": "o"}},
-    ])
+    result = plan(
+        demo_kernel,
+        tmp_path,
+        [
+            {"name": "src", "uses": "demo.numbers"},
+            {"name": "parts", "uses": "demo.split", "needs": ["src"]},
+            {"name": "e", "uses": "demo.scale", "needs": ["parts.even"]},
+            {"name": "o", "uses": "demo.scale", "needs": ["parts.odd"]},
+            {"name": "all", "uses": "demo.concat", "needs": {"x": "e", "y": "o"}},
+        ],
+    )
     assert result.topology == "diamond"
     mermaid = to_mermaid(result)
     assert mermaid.startswith("flowchart LR\n")

@@ -48,7 +48,7 @@ def test_a_hook_with_a_typo_in_its_name_fails_at_start() -> None:
         def register_stepz(self) -> list[object]:
             return []
 
-    with pytest.raises(PluginError, match="plugin 'typo': .*register_stepz"):
+    with pytest.raises(PluginError, match=r"plugin 'typo': .*register_stepz"):
         Kernel(entry_points=False, plugins=[("typo", Typo())])
 
 
@@ -62,7 +62,7 @@ def test_two_plugins_registering_one_name_are_refused() -> None:
         def register_steps(self) -> list[object]:
             return [one]
 
-    with pytest.raises(PluginError, match="step type 'same.name' is already registered by plugin"):
+    with pytest.raises(PluginError, match=r"step type 'same\.name' is already registered by plugin"):
         Kernel(entry_points=False, plugins=[("a", A()), ("b", A())])
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
 from helpers import write_pipeline
+
 from kernel import Kernel, Listener, Run, StepContext, StepVerdict, events, hookimpl, load_pipeline, signals, step
 
 
@@ -102,8 +102,13 @@ def test_a_failing_step_is_retried_with_a_signal_per_retry(
 
     steps = [
         {"name": "src", "uses": "demo.numbers"},
-        {"name": "flaky", "uses": "demo.flaky", "needs": ["src"], "retries": {"attempts": 3, "delay": 0.01},
-         "settings": {"counter": str(tmp_path / "calls"), "fail_times": 2}},
+        {
+            "name": "flaky",
+            "uses": "demo.flaky",
+            "needs": ["src"],
+            "retries": {"attempts": 3, "delay": 0.01},
+            "settings": {"counter": str(tmp_path / "calls"), "fail_times": 2},
+        },
     ]
     with signals.step_retry.connected_to(on_retry):
         result = run(demo_kernel, tmp_path, steps)
@@ -112,8 +117,12 @@ def test_a_failing_step_is_retried_with_a_signal_per_retry(
     assert [r.delay_s for r in retries] == [0.01, 0.02]  # backoff doubles the wait
     assert result.record.steps["flaky"].attempts == 3
     assert result.record.signals["step_retry"] == 2
-    assert [n for n, s, _ in recorded if s == "flaky"] == ["StepStarted", "StepRetrying", "StepRetrying",
-                                                          "StepCompleted"]
+    assert [n for n, s, _ in recorded if s == "flaky"] == [
+        "StepStarted",
+        "StepRetrying",
+        "StepRetrying",
+        "StepCompleted",
+    ]
 
 
 def test_after_the_last_failure_downstream_is_skipped_and_other_branches_finish(
@@ -130,8 +139,12 @@ def test_after_the_last_failure_downstream_is_skipped_and_other_branches_finish(
     record = result.record
     assert not result.ok and result.exit_code == 1
     assert {n: s.status for n, s in record.steps.items()} == {
-        "bad": "failed", "after_bad": "skipped", "after_after": "skipped", "good": "succeeded",
-        "after_good": "succeeded"}
+        "bad": "failed",
+        "after_bad": "skipped",
+        "after_after": "skipped",
+        "good": "succeeded",
+        "after_good": "succeeded",
+    }
     assert record.steps["bad"].attempts == 2 and record.steps["bad"].error == "ValueError: boom"
     assert record.steps["after_after"].skipped_because == "upstream step 'bad' did not succeed"
     assert record.error == "step 'bad' failed: ValueError: boom"
@@ -148,8 +161,10 @@ def test_fail_fast_stops_at_the_first_failure(demo_kernel: Kernel, tmp_path: Pat
 
 
 def test_bad_input_data_is_not_retried_and_exits_2(demo_kernel: Kernel, tmp_path: Path) -> None:
-    steps = [{"name": "read", "uses": "demo.bad_data", "retries": 3, "settings": {"file": "data/x.avro"}},
-             {"name": "other", "uses": "demo.numbers"}]
+    steps = [
+        {"name": "read", "uses": "demo.bad_data", "retries": 3, "settings": {"file": "data/x.avro"}},
+        {"name": "other", "uses": "demo.numbers"},
+    ]
     result = run(demo_kernel, tmp_path, steps)
     assert result.exit_code == 2
     assert result.record.steps["read"].attempts == 1
@@ -161,7 +176,8 @@ def test_a_step_returning_the_wrong_thing_fails_naming_its_plugin(demo_kernel: K
     result = run(demo_kernel, tmp_path, [{"name": "w", "uses": "demo.wrong_return"}])
     assert result.record.steps["w"].status == "failed"
     assert "plugin 'demo': step type 'demo.wrong_return' output 'out' is list, not a DataFrame" in (
-        result.record.steps["w"].error or "")
+        result.record.steps["w"].error or ""
+    )
 
 
 def test_a_listener_that_raises_never_breaks_a_run(demo_kernel: Kernel, tmp_path: Path) -> None:
@@ -225,8 +241,12 @@ def test_a_plugin_connects_listeners_for_one_run_only(demo_installed: Path, tmp_
     kernel = Kernel(entry_points=False, plugins=[("demo", kernel_demo_steps), ("counter", Counter())])
     first = run(kernel, tmp_path, DIAMOND[:2])
     second = run(kernel, tmp_path, DIAMOND[:2])
-    assert seen == [(first.run.run_id, "src"), (first.run.run_id, "parts"),
-                    (second.run.run_id, "src"), (second.run.run_id, "parts")]
+    assert seen == [
+        (first.run.run_id, "src"),
+        (first.run.run_id, "parts"),
+        (second.run.run_id, "src"),
+        (second.run.run_id, "parts"),
+    ]
     assert not signals.step_complete.receivers  # nothing stays connected after a run
 
 
@@ -243,11 +263,16 @@ def test_the_run_record_matches_what_happened(
     assert all(s["attempts"] == 1 and s["duration_s"] > 0 for s in saved["steps"].values())
     counts: dict[str, int] = {}
     for name, _, _ in recorded:
-        key = {"PipelineStarted": "pipeline_start", "StepStarted": "step_start", "StepCompleted": "step_complete",
-               "PipelineCompleted": "pipeline_complete"}[name]
+        key = {
+            "PipelineStarted": "pipeline_start",
+            "StepStarted": "step_start",
+            "StepCompleted": "step_complete",
+            "PipelineCompleted": "pipeline_complete",
+        }[name]
         counts[key] = counts.get(key, 0) + 1
-    assert saved["signals"] == counts == {"pipeline_start": 1, "step_start": 5, "step_complete": 5,
-                                          "pipeline_complete": 1}
+    assert (
+        saved["signals"] == counts == {"pipeline_start": 1, "step_start": 5, "step_complete": 5, "pipeline_complete": 1}
+    )
     assert saved["duration_s"] >= sum(s["duration_s"] for s in saved["steps"].values())
 
 
@@ -268,8 +293,7 @@ def test_a_step_may_ask_for_its_run_context(tmp_path: Path) -> None:
 
 def test_run_values_fill_step_settings(demo_kernel: Kernel, tmp_path: Path) -> None:
     steps = [{"name": "n", "uses": "demo.flaky", "needs": [], "settings": {"counter": "${run.dir}/c", "fail_times": 0}}]
-    path = write_pipeline(tmp_path, [{"name": "src", "uses": "demo.numbers"},
-                                     {**steps[0], "needs": ["src"]}])
+    path = write_pipeline(tmp_path, [{"name": "src", "uses": "demo.numbers"}, {**steps[0], "needs": ["src"]}])
     result = demo_kernel.run(load_pipeline(path), run_id="x", runs_root=tmp_path / "runs")
     assert result.ok
     assert (tmp_path / "runs" / "demo" / "x" / "c").read_text() == "1"
