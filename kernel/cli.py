@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from kernel import signals
 from kernel.app import DEFAULT_RUNS_ROOT, Kernel
@@ -20,6 +21,8 @@ from kernel.events import StepCompleted, StepFailed, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.logs import LEVELS, configure_quiet, configure_run_log
 from kernel.run import RunResult, new_run_id
+from kernel.showcases import Showcase
+from kernel.steps import settings_model
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -277,6 +280,65 @@ def showcase_list() -> None:
     _table(rows, ("SHOWCASE", "PLUGIN", "DESCRIPTION"))
 
 
+@showcase.command(
+    "data", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+@click.argument("name")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Directory to write.")
+@click.pass_context
+@_errors
+def showcase_data(ctx: click.Context, name: str, out_dir: Path) -> None:
+    """Generate showcase NAME's data set into --out; other --option value pairs go to its generator."""
+    configure_quiet()
+    showcase = _find_showcase(Kernel(), name)
+    if showcase.generate is None:
+        raise KernelError(f"showcase '{name}' has no data generator")
+    options = _generator_options(showcase, list(ctx.args))
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise KernelError(f"{out_dir}: the directory is not empty")
+    _generate(showcase, out_dir, options)
+    click.echo(f"wrote the {name} data set into {out_dir}")
+
+
+def _find_showcase(kernel: Kernel, name: str) -> Showcase:
+    found = kernel.showcases.get(name)
+    if found is None:
+        known = ", ".join(kernel.showcases) or "none"
+        raise KernelError(f"no showcase named '{name}' (showcases: {known})")
+    return found[0]
+
+
+def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
+    """Parse ``--key value`` pairs and check them against the generator's keyword parameters."""
+    raw: dict[str, Any] = dict(showcase.defaults)
+    while args:
+        key = args.pop(0)
+        if not key.startswith("--") or not args:
+            raise KernelError(f"expected --option value pairs for the generator, got '{key}'")
+        raw[key[2:].replace("-", "_")] = args.pop(0)
+    assert showcase.generate is not None
+    try:
+        model = settings_model(showcase.generate).model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + "-".join(str(p) for p in err["loc"]).replace("_", "-")
+        message = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+        raise KernelError(f"showcase '{showcase.name}' generator: {option}: {message}") from None
+    return {k: getattr(model, k) for k in type(model).model_fields if k in raw or k in showcase.defaults}
+
+
+def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> None:
+    # Into a sibling directory first: an interrupted generation never looks like a data set.
+    assert showcase.generate is not None
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    showcase.generate(tmp, **options)
+    if out_dir.exists():
+        out_dir.rmdir()
+    tmp.rename(out_dir)
+
+
 @showcase.command("run")
 @click.argument("name")
 @click.option(
@@ -302,20 +364,15 @@ def showcase_run(
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
     kernel = _kernel(plugin_options)
-    found = kernel.showcases.get(name)
-    if found is None:
-        known = ", ".join(kernel.showcases) or "none"
-        raise KernelError(f"no showcase named '{name}' (showcases: {known})")
-    sc = found[0]
+    sc = _find_showcase(kernel, name)
     values = _params(params)
     if sc.generate is not None and sc.data_param is not None and sc.data_param not in values:
         data_dir = data_dir or Path("showcase-data") / name
         if not data_dir.exists():
             click.echo(f"generating the default data set into {data_dir}")
-            tmp = data_dir.with_name(data_dir.name + ".partial")
-            shutil.rmtree(tmp, ignore_errors=True)
-            sc.generate(tmp, **sc.defaults)
-            tmp.rename(data_dir)
+            _generate(sc, data_dir, dict(sc.defaults))
+        values[sc.data_param] = str(data_dir)
+    elif data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
     pipeline = load_pipeline(sc.pipeline, values)
     kernel = _kernel(plugin_options, pipeline)

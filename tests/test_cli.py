@@ -160,3 +160,40 @@ def test_a_broken_plugin_stops_the_command_naming_it(
     done = kernel("steps", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: plugin 'broken': ")
+
+
+def test_showcases_are_listed_and_run_by_name_from_any_directory(demo_installed: Path, tmp_path: Path) -> None:
+    listed = kernel("showcase", "list", cwd=tmp_path)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("demo-numbers"))
+    assert row.split()[:2] == ["demo-numbers", "demo"]
+    elsewhere = tmp_path / "somewhere"
+    elsewhere.mkdir()
+    first = kernel("showcase", "run", "demo-numbers", "--run-id", "s1", "--param", "factor=5", cwd=elsewhere)
+    assert first.returncode == 0, first.stderr
+    assert "generating the default data set into showcase-data/demo-numbers" in first.stdout
+    assert json.loads((elsewhere / "showcase-data/demo-numbers/numbers.json").read_text()) == list(range(10))
+    record = json.loads((elsewhere / "runs/demo-numbers/s1/run.json").read_text())
+    assert record["steps"]["all"]["rows_out"] == {"out": 10}
+    assert record["params"]["factor"] == 5
+    second = kernel("showcase", "run", "demo-numbers", "--run-id", "s2", cwd=elsewhere)
+    assert second.returncode == 0 and "generating" not in second.stdout
+    unknown = kernel("showcase", "run", "nope", cwd=elsewhere)
+    assert unknown.returncode == 2
+    assert "no showcase named 'nope'" in unknown.stderr
+
+
+def test_showcase_data_writes_a_data_set_with_generator_options(demo_installed: Path, tmp_path: Path) -> None:
+    done = kernel("showcase", "data", "demo-numbers", "--out", "d1", "--count", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "d1/numbers.json").read_text()) == [0, 1, 2, 3]
+    bad = kernel("showcase", "data", "demo-numbers", "--out", "d2", "--colour", "red", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: showcase 'demo-numbers' generator: --colour: unknown option"
+    wrong = kernel("showcase", "data", "demo-numbers", "--out", "d3", "--count", "many", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "--count" in wrong.stderr
+    assert not (tmp_path / "d2").exists()
+    assert not (tmp_path / "d3").exists()
+    ran = kernel("showcase", "run", "demo-numbers", "--data", "d1", "--run-id", "x", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads((tmp_path / "runs/demo-numbers/x/run.json").read_text())["steps"]["all"]["rows_out"] == {"out": 4}
