@@ -1,0 +1,214 @@
+"""Read Avro object container files into compact pandas columns.
+
+fastavro decodes a record at a time into a dict. Doing only that, and turning the values into
+columns in C (pyarrow) a chunk of records at a time, is what keeps ten million records fast and
+small: no list of all the dicts ever exists.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import fastavro
+import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+from kernel import DataError
+from kernel_io.errors import describe
+
+MAGIC = b"Obj\x01"
+HEADER_SCHEMA = fastavro.parse_schema({
+    "type": "record",
+    "name": "org.apache.avro.file.Header",
+    "fields": [
+        {"name": "magic", "type": {"type": "fixed", "name": "magic", "size": 4}},
+        {"name": "meta", "type": {"type": "map", "values": "bytes"}},
+        {"name": "sync", "type": {"type": "fixed", "name": "sync", "size": 16}},
+    ],
+})
+# logical type -> (unit, time zone) of the datetime64 column it becomes
+TIMESTAMPS: dict[str, tuple[str, str | None]] = {
+    "timestamp-millis": ("ms", "UTC"),
+    "timestamp-micros": ("us", "UTC"),
+    "local-timestamp-millis": ("ms", None),
+    "local-timestamp-micros": ("us", None),
+}
+_ARROW_TYPES = {"boolean": pa.bool_(), "long": pa.int64(), "double": pa.float64(), "string": pa.string(),
+                "bytes": pa.binary(), "enum": pa.string(), "timestamp": pa.int64()}
+_CHUNK = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """How one top-level field of the record becomes a column."""
+
+    name: str
+    kind: str  # a key of _ARROW_TYPES, or "object": kept as the Python values fastavro gives
+    nullable: bool
+    symbols: tuple[str, ...] = ()
+    unit: str = ""
+    tz: str | None = None
+
+
+def read_avro(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read one Avro file; its schema alone decides the dtypes, so an empty file has them too."""
+    with path.open("rb") as fo:
+        header = _read_header(fo, path)
+        try:
+            schema = json.loads(header["meta"]["avro.schema"])
+            fields = schema_columns(schema)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"unusable Avro schema in the header: {exc}", file=path) from None
+        wanted = fields if columns is None else [c for c in fields if c.name in set(columns)]
+        # fastavro turns each timestamp into a datetime object, which costs more than the rest of
+        # the record; handing it the schema without those logical types yields the plain longs.
+        header["meta"]["avro.schema"] = json.dumps(_without_timestamp_types(schema, fields)).encode()
+        with io.BufferedReader(_Spliced(_encode_header(header), fo)) as spliced:
+            try:
+                table, objects, count = _decode(iter(fastavro.reader(spliced)), wanted)
+            except Exception as exc:  # fastavro reports a damaged file with many exception types
+                problem = f"{type(exc).__name__}: {describe(exc)}"
+                raise DataError(f"corrupt or truncated Avro file: {problem}", file=path) from None
+    data: dict[str, Any] = {}
+    for column in wanted:
+        data[column.name] = (pd.Series(objects[column.name], dtype=object) if column.kind == "object"
+                             else _to_pandas(table.column(column.name), column))
+    return pd.DataFrame(data, index=pd.RangeIndex(count), copy=False)
+
+
+def schema_columns(schema: Any) -> list[Column]:
+    """The columns a record schema's top-level fields become (see docs/io.md for the mapping)."""
+    if not isinstance(schema, dict) or schema.get("type") != "record" or not isinstance(schema.get("fields"), list):
+        raise ValueError("the top-level schema is not a record with a list of fields")
+    named: dict[str, Any] = {}
+    try:
+        fastavro.parse_schema(schema, named_schemas=named)  # fills `named` so references resolve
+    except Exception as exc:  # fastavro rejects a schema with several exception types
+        raise ValueError(f"not a valid Avro schema: {type(exc).__name__}: {describe(exc)}") from None
+    return [_column(field["name"], field["type"], named, schema.get("namespace", "")) for field in
+            schema["fields"]]
+
+
+def _column(name: str, avro_type: Any, named: dict[str, Any], namespace: str) -> Column:
+    nullable = False
+    if isinstance(avro_type, list):
+        branches = [t for t in avro_type if t != "null"]
+        nullable = len(branches) < len(avro_type)
+        if len(branches) != 1:
+            return Column(name, "object", nullable)
+        avro_type = branches[0]
+    avro_type = _resolve(avro_type, named, namespace)
+    base = avro_type.get("type") if isinstance(avro_type, dict) else avro_type
+    logical = avro_type.get("logicalType") if isinstance(avro_type, dict) else None
+    if base == "long" and logical in TIMESTAMPS:
+        unit, tz = TIMESTAMPS[logical]
+        return Column(name, "timestamp", nullable, unit=unit, tz=tz)
+    if logical is not None:  # dates, decimals, uuids...: the Python values fastavro makes
+        return Column(name, "object", nullable)
+    if base == "enum":
+        return Column(name, "enum", nullable, symbols=tuple(avro_type["symbols"]))
+    kind = {"int": "long", "long": "long", "float": "double", "double": "double", "boolean": "boolean",
+            "string": "string", "bytes": "bytes"}.get(base) if isinstance(base, str) else None
+    return Column(name, kind or "object", nullable)
+
+
+def _resolve(avro_type: Any, named: dict[str, Any], namespace: str) -> Any:
+    """Follow a reference to a named type, and unwrap ``{"type": {...}}``."""
+    while True:
+        if isinstance(avro_type, str) and avro_type not in _PRIMITIVES:
+            avro_type = named.get(avro_type) or named.get(f"{namespace}.{avro_type}", avro_type)
+            if isinstance(avro_type, str):
+                return avro_type
+        elif isinstance(avro_type, dict) and isinstance(avro_type.get("type"), (dict, list)):
+            avro_type = avro_type["type"]
+        else:
+            return avro_type
+
+
+_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+
+
+def _without_timestamp_types(schema: dict[str, Any], columns: list[Column]) -> dict[str, Any]:
+    fields = []
+    for field, column in zip(schema["fields"], columns, strict=True):
+        if column.kind == "timestamp":
+            # Keep each union branch where it is: the data refers to branches by position.
+            avro_type = field["type"]
+            if isinstance(avro_type, list):
+                field = {**field, "type": [t if t == "null" else "long" for t in avro_type]}
+            else:
+                field = {**field, "type": "long"}
+        fields.append(field)
+    return {**schema, "fields": fields}
+
+
+def _decode(records: Iterator[Any], columns: list[Column]) -> tuple[Any, dict[str, list[Any]], int]:
+    arrow_schema = pa.schema([(c.name, _ARROW_TYPES[c.kind]) for c in columns if c.kind != "object"])
+    objects: dict[str, list[Any]] = {c.name: [] for c in columns if c.kind == "object"}
+    batches = []
+    count = 0
+    while chunk := list(islice(records, _CHUNK)):
+        batches.append(pa.RecordBatch.from_pylist(chunk, schema=arrow_schema))
+        for name, values in objects.items():
+            values.extend(record[name] for record in chunk)
+        count += len(chunk)
+    return pa.Table.from_batches(batches, schema=arrow_schema), objects, count
+
+
+def _to_pandas(values: Any, column: Column) -> Any:
+    if column.kind == "timestamp":
+        return values.cast(pa.timestamp(column.unit, tz=column.tz)).to_pandas()
+    if column.kind == "enum":
+        codes = pc.fill_null(pc.index_in(values, value_set=pa.array(column.symbols, pa.string())), -1)
+        return pd.Categorical.from_codes(codes.to_numpy(), dtype=pd.CategoricalDtype(list(column.symbols)))
+    if column.nullable and column.kind in ("long", "boolean"):
+        nullable_dtype = pd.Int64Dtype() if column.kind == "long" else pd.BooleanDtype()
+        return values.to_pandas(types_mapper=lambda _: nullable_dtype)
+    return values.to_pandas()
+
+
+def _read_header(fo: BinaryIO, path: Path) -> dict[str, Any]:
+    if fo.read(len(MAGIC)) != MAGIC:
+        raise DataError("not an Avro file (it does not start with the Avro magic bytes)", file=path)
+    fo.seek(0)
+    try:
+        return cast(dict[str, Any], fastavro.schemaless_reader(fo, HEADER_SCHEMA, None))
+    except Exception as exc:  # a short or damaged header fails in fastavro's own ways
+        problem = f"{type(exc).__name__}: {describe(exc)}"
+        raise DataError(f"truncated or corrupt Avro header: {problem}", file=path) from None
+
+
+def _encode_header(header: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, HEADER_SCHEMA, header)
+    return out.getvalue()
+
+
+class _Spliced(io.RawIOBase):
+    """A stream that yields ``head`` and then the rest of ``body``."""
+
+    def __init__(self, head: bytes, body: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        if self._head:
+            size = min(len(target), len(self._head))
+            target[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._body.read(len(target))
+        target[: len(data)] = data
+        return len(data)

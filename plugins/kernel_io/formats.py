@@ -1,0 +1,125 @@
+"""Read and write DataFrames in Avro, JSON, CSV and Parquet: the functions the io steps call.
+
+Other plugins (a data generator, a publish step) call :func:`read_frame` and :func:`write_frame`
+directly; both raise :class:`kernel.DataError` with the file's path for any problem with the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kernel import DataError, atomic_path
+from kernel_io.avro_read import read_avro
+from kernel_io.avro_write import write_avro
+from kernel_io.errors import describe
+from kernel_io.json_records import read_json, write_json
+from kernel_io.paths import Format, Source, format_for, resolve
+from kernel_io.tabular import read_csv, read_parquet, write_csv, write_parquet
+
+_READERS: dict[Format, Callable[[Path, Sequence[str] | None], pd.DataFrame]] = {
+    "avro": read_avro,
+    "json": lambda path, _columns: read_json(path),
+    "csv": read_csv,
+    "parquet": read_parquet,
+}
+
+
+def read_frame(path: str | Path, format: Format | None = None, *, columns: Sequence[str] | None = None,
+               file_column: str | None = None, parse_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a file, every file of the format in a directory, or every file a glob matches.
+
+    Files are read in sorted name order and their rows concatenated in that order. ``format``
+    defaults to the one the extension stands for. ``columns`` keeps those columns, in that order;
+    ``file_column`` adds a column with each row's source file name; ``parse_dates`` turns
+    ISO-8601 text columns into UTC datetimes (text without an offset is taken as UTC).
+    """
+    found, sources = resolve(path, format)
+    return read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates)
+
+
+def read_sources(sources: Sequence[Source], format: Format, *, columns: Sequence[str] | None = None,
+                 file_column: str | None = None, parse_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Read files that :func:`kernel_io.paths.resolve` found, in their order, as one frame."""
+    frames = [_read_one(source, format, columns, parse_dates) for source in sources]
+    frame = _concat(frames)
+    if file_column is not None:
+        if file_column in frame.columns:
+            raise DataError(f"file_column '{file_column}' is already a column of the data",
+                            file=sources[0].path)
+        codes = np.repeat(np.arange(len(frames)), [len(part) for part in frames])
+        names = pd.CategoricalDtype([source.name for source in sources])
+        frame[file_column] = pd.Categorical.from_codes(codes, dtype=names)
+    return frame
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path, format: Format | None = None, *, lines: bool = False,
+                avro_schema: Mapping[str, Any] | None = None) -> None:
+    """Write ``frame`` (without its index) to ``path`` atomically: readers see the old file or the new.
+
+    ``lines`` writes JSON lines instead of a JSON array; ``avro_schema`` replaces the schema
+    derived from the dtypes (the frame then needs every column it names; others are left out).
+    """
+    found = format_for(path, format)
+    with atomic_path(path) as tmp:
+        try:
+            if found == "avro":
+                write_avro(frame, tmp, avro_schema)
+            elif found == "json":
+                write_json(frame, tmp, lines=lines)
+            elif found == "csv":
+                write_csv(frame, tmp)
+            else:
+                write_parquet(frame, tmp)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # Problems with the data; an OSError (disk full, permissions) is not one and passes on.
+            raise DataError(f"cannot write as {found}: {describe(exc)}", file=path) from None
+
+
+def _read_one(source: Source, format: Format, columns: Sequence[str] | None,
+              parse_dates: Sequence[str]) -> pd.DataFrame:
+    try:
+        frame = _READERS[format](source.path, columns)
+    except DataError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read as {format}: {describe(exc)}", file=source.path) from None
+    if columns is not None:
+        missing = [name for name in columns if name not in frame.columns]
+        if missing:
+            raise DataError(f"no column(s) {', '.join(missing)}", file=source.path)
+        frame = frame[list(columns)]
+    for name in parse_dates:
+        frame[name] = _parse_dates(frame, name, source.path)
+    return frame
+
+
+def _parse_dates(frame: pd.DataFrame, name: str, path: Path) -> pd.Series:
+    if name not in frame.columns:
+        raise DataError(f"no column '{name}' to parse dates in", file=path)
+    values = frame[name]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    try:
+        return pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"column '{name}' is not ISO-8601 dates: {describe(exc)}", file=path) from None
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(frames) == 1:
+        return frames[0]
+    # An enum that gained symbols from one file to the next stays categorical, over all the symbols.
+    for name in frames[0].columns:
+        parts = [f[name] for f in frames if name in f.columns]
+        dtypes = {part.dtype for part in parts}
+        if len(dtypes) > 1 and all(isinstance(d, pd.CategoricalDtype) for d in dtypes):
+            union = list(dict.fromkeys(c for part in parts for c in part.cat.categories))
+            for f in frames:
+                if name in f.columns:
+                    f[name] = f[name].cat.set_categories(union)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,138 @@
+"""Parquet, CSV and the rules shared by every format: which files a path covers, order, columns, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kernel_io import read_frame, write_frame
+
+from kernel import DataError
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": ["a", "b", None],
+        "n": [1, 2, 3],
+        "maybe": pd.array([1, None, 3], dtype="Int64"),
+        "x": [0.5, float("nan"), 2.0],
+        "at": pd.to_datetime(pd.Series(["2024-01-01T00:00:00Z", None, "2024-06-30T23:59:59.5Z"]),
+                             format="ISO8601", utc=True),
+        "status": pd.Categorical(["ON", None, "OFF"], categories=["ON", "OFF", "UNKNOWN"]),
+    })
+
+
+def test_parquet_round_trip_keeps_everything(tmp_path: Path) -> None:
+    write_frame(_frame(), tmp_path / "out.parquet")
+
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), _frame())
+
+
+def test_csv_round_trip_with_parse_dates(tmp_path: Path) -> None:
+    frame = _frame().drop(columns=["maybe", "status"])
+    write_frame(frame, tmp_path / "out.csv")
+
+    back = read_frame(tmp_path / "out.csv", parse_dates=["at"])
+
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert str(back["at"].dtype).endswith(", UTC]")
+
+
+@pytest.mark.parametrize("suffix", [".avro", ".json", ".csv", ".parquet"])
+def test_glob_reads_files_in_name_order_and_names_each_rows_file(tmp_path: Path, suffix: str) -> None:
+    for name, seqs in [("part-2", [20, 21]), ("part-1", [10, 11]), ("part-3", [30])]:
+        write_frame(pd.DataFrame({"seq": seqs}), tmp_path / f"{name}{suffix}")
+
+    frame = read_frame(tmp_path / f"part-*{suffix}", file_column="file")
+
+    assert frame["seq"].tolist() == [10, 11, 20, 21, 30]
+    assert frame["file"].tolist() == [f"part-{i}{suffix}" for i in (1, 1, 2, 2, 3)]
+    assert list(frame.index) == list(range(5))
+    # Sorting by the file column and a stable sort keep the read order (the IoT tie-break).
+    assert frame.sort_values("file", kind="stable")["seq"].tolist() == frame["seq"].tolist()
+
+
+def test_glob_over_directories_names_files_by_their_path_below_the_pattern(tmp_path: Path) -> None:
+    for day, seq in [("day=2", 2), ("day=1", 1)]:
+        write_frame(pd.DataFrame({"seq": [seq]}), tmp_path / "landing" / day / "part.parquet")
+
+    frame = read_frame(f"{tmp_path}/landing/*/part.parquet", file_column="source")
+
+    assert frame["source"].tolist() == ["day=1/part.parquet", "day=2/part.parquet"]
+
+
+def test_directory_reads_its_files_of_the_format_and_skips_hidden_ones(tmp_path: Path) -> None:
+    write_frame(pd.DataFrame({"seq": [2]}), tmp_path / "b.avro")
+    write_frame(pd.DataFrame({"seq": [1]}), tmp_path / "a.avro")
+    (tmp_path / ".a.avro.x1y2.tmp").write_bytes(b"half a file")  # an atomic write in progress
+    (tmp_path / "README.md").write_text("not data")
+
+    assert read_frame(tmp_path)["seq"].tolist() == [1, 2]
+
+
+def test_enum_symbols_added_between_files_keep_the_column_categorical(tmp_path: Path) -> None:
+    write_frame(pd.DataFrame({"s": pd.Categorical(["A"], categories=["A", "B"])}), tmp_path / "1.avro")
+    write_frame(pd.DataFrame({"s": pd.Categorical(["C"], categories=["A", "B", "C"])}), tmp_path / "2.avro")
+
+    column = read_frame(tmp_path)["s"]
+
+    assert list(column.cat.categories) == ["A", "B", "C"]
+    assert column.tolist() == ["A", "C"]
+
+
+def test_columns_keeps_a_subset_in_order_and_names_what_is_missing(tmp_path: Path) -> None:
+    write_frame(_frame(), tmp_path / "out.parquet")
+    write_frame(_frame(), tmp_path / "out.csv")
+
+    assert list(read_frame(tmp_path / "out.parquet", columns=["x", "id"]).columns) == ["x", "id"]
+    assert list(read_frame(tmp_path / "out.csv", columns=["x", "id"]).columns) == ["x", "id"]
+    with pytest.raises(DataError, match=r"out\.csv: no column\(s\) nope"):
+        read_frame(tmp_path / "out.csv", columns=["id", "nope"])
+
+
+def test_file_column_may_not_replace_a_column(tmp_path: Path) -> None:
+    write_frame(pd.DataFrame({"file": [1]}), tmp_path / "a.csv")
+
+    with pytest.raises(DataError, match="file_column 'file' is already a column"):
+        read_frame(tmp_path / "a.csv", file_column="file")
+
+
+def test_missing_path_and_empty_glob_name_the_path(tmp_path: Path) -> None:
+    for path, message in [(tmp_path / "nope.avro", "no such file or directory"),
+                          (tmp_path / "*.avro", "no files match")]:
+        with pytest.raises(DataError, match=f"^{re.escape(str(path))}: {message}$"):
+            read_frame(path)
+
+
+def test_a_format_that_cannot_be_inferred_asks_for_format(tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("a,b\n1,2\n")
+    (tmp_path / "one.csv").write_text("a\n1\n")
+    (tmp_path / "two.json").write_text("[]")
+
+    with pytest.raises(DataError, match=r"data\.txt: cannot infer the format .* set format"):
+        read_frame(tmp_path / "data.txt")
+    with pytest.raises(DataError, match=r"cannot infer the format \(formats found: csv, json\); set format"):
+        read_frame(tmp_path)
+    assert read_frame(tmp_path / "data.txt", "csv")["b"].tolist() == [2]
+    assert read_frame(tmp_path, "csv")["a"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bad.parquet", b"PAR1 but not really", "cannot read as parquet"),
+        ("empty.csv", b"", "empty CSV file"),
+        ("ragged.csv", b"a,b\n1,2\n1,2,3,4\n", "cannot read as csv"),
+    ],
+)
+def test_unreadable_files_are_one_line_data_errors_naming_the_file(tmp_path: Path, name: str, content: bytes,
+                                                                   expected: str) -> None:
+    (tmp_path / name).write_bytes(content)
+
+    with pytest.raises(DataError) as caught:
+        read_frame(tmp_path / name)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / name}: {expected}")
+    assert "\n" not in message
