@@ -93,7 +93,7 @@ def test_the_console_script_is_installed(demo_installed: Path, tmp_path: Path) -
         (
             [{"name": "a", "uses": "demo.numbrs"}],
             [],
-            "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers?",
+            "step 'a': field 'uses': no plugin registers step type 'demo.numbrs'; did you mean demo.numbers,",
         ),
         (
             [
@@ -124,7 +124,8 @@ def test_bad_input_gets_one_line_exit_2_and_no_output(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and last.endswith(message)
+    assert last.startswith("error: ")
+    assert message in last
     if "avro" not in message:  # refused before running: nothing written at all
         assert not (tmp_path / "runs").exists()
 
