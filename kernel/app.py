@@ -68,7 +68,8 @@ class Kernel:
             if impl.plugin_name in disabled:
                 continue
             try:
-                problems = cast(Iterable[str] | None, impl.function(**{a: plan for a in impl.argnames}))
+                given = {"plan": plan, "plugin_manager": self.pm}
+                problems = cast(Iterable[str] | None, impl.function(**{a: given[a] for a in impl.argnames}))
             except PipelineError:
                 raise
             except Exception as exc:

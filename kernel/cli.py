@@ -280,9 +280,7 @@ def showcase_list() -> None:
     _table(rows, ("SHOWCASE", "PLUGIN", "DESCRIPTION"))
 
 
-@showcase.command(
-    "data", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-)
+@showcase.command("data", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("name")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Directory to write.")
 @click.pass_context

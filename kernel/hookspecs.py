@@ -81,7 +81,18 @@ def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]
 
 
 @hookspec
-def validate_plan(plan: Plan) -> Iterable[str] | None:
+def after_run(run: Run) -> None:
+    """Do the work that needs the whole run: called once every step and the last signal are done.
+
+    Called in the orchestrating thread after ``pipeline_complete`` or ``pipeline_error`` (and their
+    receivers) and after ``run.json`` is written in full, so an implementation can read every file
+    the run wrote. The report writer writes the report here. An exception is logged and recorded in
+    the run record's ``listener_errors``; it does not change the run's status. Default: nothing.
+    """
+
+
+@hookspec
+def validate_plan(plan: Plan, plugin_manager: pluggy.PluginManager) -> Iterable[str] | None:
     """Check what this plugin reads from a pipeline, before anything runs.
 
     Called by ``kernel validate``, ``kernel graph`` and before every run, once the plan is built.

@@ -62,9 +62,19 @@ class StepVerdict:
 class Run:
     """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
 
-    __slots__ = ("__weakref__", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
+    __slots__ = ("__weakref__", "_disabled", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
 
-    def __init__(self, plan: Plan, run_id: str, run_dir: Path, record: RunRecord) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        run_id: str,
+        run_dir: Path,
+        record: RunRecord,
+        pm: pluggy.PluginManager | None = None,
+        disabled: frozenset[str] = frozenset(),
+    ) -> None:
+        self._pm = pm
+        self._disabled = disabled
         self.plan = plan
         self.pipeline = plan.pipeline
         self.run_id = run_id
@@ -75,6 +85,14 @@ class Run:
     @property
     def params(self) -> dict[str, Any]:
         return self.pipeline.values
+
+    def call_hook(self, name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook (also one a plugin added) on the plugins taking part in this run; [] if nobody has it."""
+        if self._pm is None or not hasattr(self._pm.hook, name):
+            return []
+        caller = self._pm.subset_hook_caller(name, [p for p in map(self._pm.get_plugin, self._disabled) if p])
+        result: list[Any] = caller(**kwargs)
+        return result
 
     def __repr__(self) -> str:
         return f"Run({self.pipeline.name!r}, {self.run_id!r})"
@@ -183,7 +201,7 @@ class Runner:
         for name, planned in plan.steps.items():
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
         self.record = record
-        self.run = Run(plan, run_id, run_dir, record)
+        self.run = Run(plan, run_id, run_dir, record, pm, disabled)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
@@ -199,9 +217,10 @@ class Runner:
         impls = getattr(self.pm.hook, hook).get_hookimpls()
         return [impl for impl in reversed(impls) if impl.plugin_name not in self.disabled]
 
-    def _send(self, signal: NamedSignal, event: Callable[..., object], **fields: Any) -> None:
+    def _send(self, signal: NamedSignal, event: Callable[..., object], counted: bool = False, **fields: Any) -> None:
         """Count the signal; build its payload and call the receivers only when there are any."""
-        self.record.signals[signal.name] += 1
+        if not counted:
+            self.record.signals[signal.name] += 1
         if not signal.receivers:
             return
         payload = event(**fields)
@@ -262,22 +281,32 @@ class Runner:
             record.duration_s = duration
             record.finished_at = iso(datetime.now(UTC))
             failed = [s.name for s in record.steps.values() if s.status != SUCCEEDED]
+            final: NamedSignal
             if not failed:
                 record.status, record.exit_code = SUCCEEDED, 0
                 self.log.info("run succeeded", duration_s=round(duration, 6))
-                self._send(signals.pipeline_complete, events.PipelineCompleted, record=record, duration_s=duration)
+                final, payload = signals.pipeline_complete, {"record": record, "duration_s": duration}
+                event: Callable[..., object] = events.PipelineCompleted
             else:
                 record.status, record.exit_code = FAILED, 2 if self._data_error else 1
                 record.error = record.error or self._summary()
                 self.log.error("run failed", duration_s=round(duration, 6), error=record.error)
-                self._send(
-                    signals.pipeline_error,
-                    events.PipelineFailed,
-                    record=record,
-                    duration_s=duration,
-                    error=record.error or "",
-                )
-        self._writer.write(final=True)
+                final, event = signals.pipeline_error, events.PipelineFailed
+                payload = {"record": record, "duration_s": duration, "error": record.error or ""}
+            # run.json is complete before the last signal, so its receivers can read it.
+            record.signals[final.name] += 1
+            self._writer.write(final=True)
+            errors = len(record.listener_errors)
+            self._send(final, event, counted=True, **payload)
+        for impl in self._impls("after_run"):
+            try:
+                impl.function(**{a: run for a in impl.argnames})
+            except Exception as exc:
+                name = f"{impl.plugin_name}.after_run"
+                record.listener_errors.append(ListenerError("after_run", name, f"{type(exc).__name__}: {exc}"))
+                self.log.error("after_run hook failed", plugin=impl.plugin_name, error=str(exc))
+        if len(record.listener_errors) != errors:
+            self._writer.write(final=True)
         return RunResult(run=run, record=record, outputs=self._outputs)
 
     def _summary(self) -> str:

@@ -297,3 +297,25 @@ def test_run_values_fill_step_settings(demo_kernel: Kernel, tmp_path: Path) -> N
     result = demo_kernel.run(load_pipeline(path), run_id="x", runs_root=tmp_path / "runs")
     assert result.ok
     assert (tmp_path / "runs" / "demo" / "x" / "c").read_text() == "1"
+
+
+def test_after_run_sees_the_complete_run_json_and_its_errors_are_recorded(demo_installed: Path, tmp_path: Path) -> None:
+    import kernel_demo_steps
+
+    seen: list[dict[str, Any]] = []
+
+    class Finisher:
+        @hookimpl
+        def after_run(self, run: Run) -> None:
+            seen.append(json.loads((run.run_dir / "run.json").read_text()))
+            raise RuntimeError("report failed")
+
+    kernel = Kernel(entry_points=False, plugins=[("demo", kernel_demo_steps), ("finisher", Finisher())])
+    result = run(kernel, tmp_path, DIAMOND[:2])
+    assert result.ok
+    assert seen[0]["status"] == "succeeded"
+    assert seen[0]["signals"]["pipeline_complete"] == 1
+    saved = json.loads((result.run.run_dir / "run.json").read_text())
+    assert saved["listener_errors"] == [
+        {"signal": "after_run", "receiver": "finisher.after_run", "error": "RuntimeError: report failed"}
+    ]

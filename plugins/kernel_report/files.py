@@ -1,0 +1,98 @@
+"""Reading a run directory: the only source of the report's figures.
+
+``run.json`` is required; every other file is optional, because the plugin that writes it may not
+have taken part. A file that is present but unreadable is noted in the report, never guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kernel import KernelError
+
+CONTEXT = "report-context.json"
+# The files other plugins write, by the plugin that writes them (see docs/report.md).
+PLUGIN_FILES = {"tracker": ("tracker.json", "lineage.json"), "validator": ("validation.json",)}
+OUTPUTS = ("report.md", "report.html", "report-images")
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    run_dir: Path
+    record: dict[str, Any]
+    context: dict[str, Any] | None = None
+    tracker: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def plugins(self) -> list[str]:
+        return [str(p) for p in as_list(self.record.get("plugins"))]
+
+    def absent(self, plugin: str, filename: str) -> str:
+        """Why ``filename`` is missing, in one sentence a reader can trust."""
+        if plugin in self.plugins:
+            return f"The {plugin} took part in this run but its file {filename} is absent or unreadable."
+        return f"The {plugin} was not part of this run (no {filename})."
+
+
+def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> RunFiles:
+    """Read the files of ``run_dir``; ``record`` stands in for ``run.json`` (the in-memory record at
+    the end of a run, before the kernel has written the final ``run.json``)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise KernelError("no such run directory", file=run_dir)
+    problems: list[str] = []
+    if record is None:
+        path = run_dir / "run.json"
+        if not path.is_file():
+            raise KernelError("not a run directory: it has no run.json", file=run_dir)
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KernelError(f"cannot read run.json: {exc}", file=path) from None
+        if not isinstance(loaded, dict):
+            raise KernelError("run.json does not hold a run record", file=path)
+        record = loaded
+    optional = {}
+    for key, name in (("context", CONTEXT), ("tracker", "tracker.json"), ("lineage", "lineage.json"),
+                      ("validation", "validation.json")):
+        optional[key] = _optional(run_dir / name, problems)
+    return RunFiles(run_dir, dict(record), problems=tuple(problems), **optional)
+
+
+def _optional(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path.name} could not be read: {exc}")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path.name} does not hold a JSON object")
+        return None
+    return data
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

@@ -1,0 +1,108 @@
+"""The HTML renderer: one self-contained page (inline CSS, charts as data: URIs, no scripts).
+
+Jinja2 autoescapes every value; only the ``html`` a plugin gives for its own section is inserted
+as it is. The Content-Security-Policy forbids scripts and remote loads, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from kernel_report.blocks import Block, Cell, Code, Image, Part, Raw, Table, Text
+from kernel_report.escape import TEXT_LIMIT, clip, html_value
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1d232a; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 1.8em; }
+nav ol { columns: 2; } table { border-collapse: collapse; margin: .6em 0; }
+th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; max-width: 40em; }
+th { background: #f3f5f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+pre { background: #f6f8fa; padding: .8em; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+img { max-width: 100%; height: auto; } .caption { color: #57606a; }
+.status { display: inline-block; padding: .1em .6em; border-radius: .3em; color: #fff; background: #6e7781; }
+.status-succeeded { background: #1a7f37; } .status-failed { background: #cf222e; }
+.source { color: #57606a; font-size: .85em; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<p><span class="status status-{{ status_class }}">{{ status }}</span></p>
+{% for line in lead %}<p>{{ line }}</p>
+{% endfor %}
+<nav><ol>{% for part in parts %}<li><a href="#s{{ loop.index }}">{{ part.title }}</a></li>{% endfor %}</ol></nav>
+{% for part in parts %}
+<section id="s{{ loop.index }}">
+<h2>{{ part.title }}</h2>
+{% if part.source != "report" %}<p class="source">added by plugin {{ part.source }}</p>{% endif %}
+{% for b in part.blocks %}
+{% if b.kind == "text" %}<p>{{ b.text }}</p>
+{% elif b.kind == "table" %}{% if b.caption %}<p class="caption">{{ b.caption }}</p>{% endif %}
+<table><thead><tr>{% for h in b.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in b.rows %}<tr>{% for cell, num in row -%}
+<td{% if num %} class="num"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+{% elif b.kind == "code" %}<pre class="{{ b.lang }}">{{ b.text }}</pre>
+{% elif b.kind == "image" %}<p><img src="{{ b.uri }}" alt="{{ b.alt }}"></p>
+{% elif b.kind == "raw" %}{% if b.html is not none %}{{ b.html }}
+{% else %}<pre class="md">{{ b.markdown }}</pre>{% endif %}
+{% endif %}
+{% endfor %}
+</section>
+{% endfor %}
+</body>
+</html>
+"""
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_PAGE = _ENV.from_string(_TEMPLATE)
+_STATUS_CLASSES = ("succeeded", "failed")
+
+
+def render_html(title: str, status: str, lead: Sequence[str], parts: Sequence[Part]) -> str:
+    return _PAGE.render(
+        title=clip(title, 300),
+        status=clip(status, 100),
+        status_class=status if status in _STATUS_CLASSES else "other",
+        lead=[clip(line, TEXT_LIMIT) for line in lead],
+        parts=[{"title": clip(p.title, 300), "source": p.source, "blocks": [_block(b) for b in p.blocks]}
+               for p in parts],
+    )
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _numeric(cell: Cell) -> bool:
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
+
+
+def _block(block: Block) -> dict[str, Any]:
+    if isinstance(block, Text):
+        return {"kind": "text", "text": clip(block.text, TEXT_LIMIT)}
+    if isinstance(block, Table):
+        rows = [[(html_value(c), _numeric(c)) for c in row] for row in block.rows]
+        return {"kind": "table", "header": [html_value(h) for h in block.header], "rows": rows,
+                "caption": clip(block.caption, TEXT_LIMIT)}
+    if isinstance(block, Code):
+        lang = block.lang if block.lang.isalnum() else ""
+        return {"kind": "code", "text": block.text, "lang": lang}
+    if isinstance(block, Image):
+        return {"kind": "image", "uri": data_uri(block.png), "alt": clip(block.alt, 300)}
+    if isinstance(block, Raw):
+        return {"kind": "raw", "html": Markup(block.html) if block.html is not None else None,
+                "markdown": block.markdown}
+    raise TypeError(f"unknown block {block!r}")

@@ -1,0 +1,35 @@
+"""The report writer's settings, from ``plugins: {settings: {report: {...}}}`` in a pipeline file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+NAME = "report"  # the plugin's entry-point name, and the key of its settings
+
+
+class ReportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    formats: tuple[Literal["md", "html"], ...] = Field(("md", "html"), min_length=1)
+    charts: bool = True
+
+
+def parse_settings(raw: Mapping[str, Any]) -> ReportSettings:
+    return ReportSettings.model_validate(dict(raw))
+
+
+def settings_problem(raw: Any) -> str | None:
+    """A message naming the field that is wrong, or ``None``."""
+    if not isinstance(raw, Mapping):
+        return f"settings.{NAME}: expected a mapping"
+    try:
+        parse_settings(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        return f"plugins.settings.{NAME}.{field}: {message}"
+    return None
