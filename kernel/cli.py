@@ -140,6 +140,9 @@ def _run(
         configure_quiet()
     record = result.record
     click.echo(f"run {record.status} in {record.duration_s:.3f} s; run directory: {run_dir}")
+    for name in ("report.md", "report.html"):
+        if (run_dir / name).is_file():
+            click.echo(f"report: {run_dir / name}")
     if not result.ok:
         click.echo(f"error: {record.error}", err=True)
     return result
@@ -377,4 +380,6 @@ def showcase_run(
     result = _run(
         pipeline, kernel, workers=workers, fail_fast=fail_fast, runs_dir=runs_dir, run_id=run_id, log_level=log_level
     )
+    if result.ok and sc.results_param is not None:
+        click.echo(f"results: {pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

@@ -13,7 +13,8 @@ class Showcase:
     """A pipeline file shipped by a plugin, and optionally a generator of its default data set.
 
     ``generate(out_dir, **options)`` writes the data set into ``out_dir``; ``data_param`` names the
-    pipeline parameter that points at it; ``defaults`` are the options for the default data set.
+    pipeline parameter that points at it; ``defaults`` are the options for the default data set;
+    ``results_param`` names the parameter holding where the results go (printed after a run).
     """
 
     name: str
@@ -22,3 +23,4 @@ class Showcase:
     generate: Callable[..., Any] | None = None
     data_param: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    results_param: str | None = None

@@ -1,0 +1,59 @@
+"""The IoT plugin: the showcase's step types, the showcase itself, its freshness check and report sections."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from kernel import Showcase, hookimpl
+from kernel_iot import report
+from kernel_iot.adoption import firmware_adoption
+from kernel_iot.conform import conform
+from kernel_iot.generate import generate
+from kernel_iot.ingest import ingest
+from kernel_iot.publish import publish
+from kernel_iot.reconcile import reconcile
+from kernel_iot.uptime import device_uptime
+
+SHOWCASE = "iot-windowed-kpi"
+
+
+@hookimpl
+def register_steps() -> list[Any]:
+    return [ingest, conform, reconcile, device_uptime, firmware_adoption, publish]
+
+
+@hookimpl
+def register_showcases() -> list[Showcase]:
+    pipeline = Path(str(files("kernel_showcases") / SHOWCASE / "pipeline.yaml"))
+    return [Showcase(name=SHOWCASE, pipeline=pipeline, generate=generate, data_param="data",
+                     description="Device uptime and firmware adoption from late, messy IoT telemetry",
+                     defaults={"devices": 300, "days": 7, "seed": 1}, results_param="gold")]
+
+
+class _WithinPeriod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _within_period(frame: pd.DataFrame, settings: _WithinPeriod) -> pd.Series:
+    newest = frame["newest_event_time"]
+    return (frame["period_start"] <= newest) & (newest < frame["period_end"])
+
+
+@hookimpl(optionalhook=True)
+def register_checks() -> list[Any]:
+    """``iot.within_period``: the newest conformed event lies inside the period (the freshness gate)."""
+    from kernel_validator import CheckType
+
+    return [CheckType(name="iot.within_period", settings=_WithinPeriod, func=_within_period,
+                      reason=lambda _: "newest event outside the period",
+                      description="newest_event_time in [period_start, period_end)")]
+
+
+@hookimpl(optionalhook=True)
+def report_sections(run_dir: Path) -> list[dict[str, Any]]:
+    return report.sections(run_dir)
