@@ -1,0 +1,141 @@
+"""Temperature anomalies (the spec's step 6, resolved details 13 and 14), used by ``iot.firmware_adoption``.
+
+A window's ``temperature_mean`` is anomalous when ``|z| > threshold`` (strict) against the mean and the sample
+standard deviation (n - 1) of the same device's previous ``history`` emitted windows by window start, whatever
+the gaps between them; null means among those windows are skipped, and at least ``min_history`` non-null
+means are needed. A zero deviation or a null mean is never flagged. Every emitted window is scored.
+
+The history is a window over *rows* of the windows sorted by (device, window_start): row i looks at rows
+``[max(i - history, first row of its device), i)``. One pandas rolling pass with those bounds computes the
+means and deviations (pandas counts only non-null values toward ``min_periods``, and returns an exact 0 for a
+constant history, so "zero deviation" is a clean test); the counts come from a cumulative sum.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.indexers import BaseIndexer
+
+from kernel import StepSettingsError
+from kernel_iot.uptime import Int64s, require, utc_ns
+
+ANOMALY_COLUMNS = ("device_id", "window_start", "temperature_mean", "prev_mean", "prev_std", "prev_n", "z")
+
+
+class _History(BaseIndexer):
+    """Fixed per-row bounds ``[start[i], end[i])`` computed beforehand (the previous windows of a device)."""
+
+    def __init__(self, start: Int64s, end: Int64s) -> None:
+        super().__init__()
+        self.bounds = (start, end)
+
+    def get_window_bounds(self, num_values: int = 0, min_periods: int | None = None, center: bool | None = None,
+                          closed: str | None = None, step: int | None = None) -> tuple[Any, Any]:
+        return self.bounds
+
+
+def check_settings(history: int, min_history: int, threshold: float) -> None:
+    """Refuse settings that make the rule meaningless (a deviation needs two values)."""
+    if min_history < 2:
+        raise StepSettingsError("needs at least 2 (a sample deviation needs two values)",
+                                field="settings.anomaly_min_history")
+    if history < min_history:
+        raise StepSettingsError(f"must be at least anomaly_min_history ({min_history})",
+                                field="settings.anomaly_history")
+    if not threshold > 0:
+        raise StepSettingsError("must be a positive number", field="settings.anomaly_threshold")
+
+
+def _device_order(windows: pd.DataFrame) -> tuple[Int64s, Int64s]:
+    """Row order by (device, window_start), and each sorted row's device code."""
+    device = windows["device_id"]
+    if isinstance(device.dtype, pd.CategoricalDtype):
+        codes = device.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes = pd.factorize(device)[0].astype(np.int64)
+    ws = utc_ns(windows["window_start"], "windows")
+    if len(ws) == 0:
+        return np.zeros(0, dtype=np.int64), codes
+    # One int64 key sorts faster than a two-key lexsort when (device, window start) fits in it. The window
+    # step emits roughly by window start, which a stable (run-aware) sort exploits and a quicksort does not.
+    low, span = int(ws.min()), int(ws.max()) - int(ws.min()) + 1
+    if (int(codes.max()) + 2) * span < 2**62:
+        key = ws - low  # a new array: ws may share memory with the input frame
+        key += (codes + 1) * span
+        order = np.argsort(key, kind="stable")
+        del key
+    else:
+        order = np.lexsort((ws, codes))
+    return order.astype(np.int64, copy=False), codes[order]
+
+
+def _history_bounds(device: Int64s, history: int) -> tuple[Int64s, Int64s]:
+    """Row i's history is rows [start[i], i): at most ``history`` rows back, never before its device's first."""
+    end = np.arange(len(device), dtype=np.int64)
+    first = np.maximum.accumulate(np.where(np.diff(device, prepend=-2) != 0, end, 0))
+    start = end - history
+    np.maximum(start, first, out=start)
+    return start, end
+
+
+def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float) -> tuple[pd.DataFrame, int]:
+    """The anomalies table (sorted by device and window start) and the number of windows that had a history."""
+    require(windows, "windows", ("device_id", "window_start", "temperature_mean"))
+    order, device = _device_order(windows)
+    x = windows["temperature_mean"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    start, end = _history_bounds(device, history)
+    del device
+    present = ~np.isnan(x)
+    counted = np.concatenate(([0], np.cumsum(present)))
+    prev_n = counted[end] - counted[start]
+    del counted
+    rolling = pd.Series(x, copy=False).rolling(_History(start, end), min_periods=min_history)
+    prev_mean = rolling.mean().to_numpy()
+    prev_std = rolling.std(ddof=1).to_numpy()
+    del rolling, start, end
+    # Only windows with a mean, enough history and a non-zero deviation can be flagged.
+    candidate = np.flatnonzero(present & (prev_n >= min_history) & (prev_std > 0))
+    scored = int(np.count_nonzero(present & (prev_n >= min_history)))
+    z = (x[candidate] - prev_mean[candidate]) / prev_std[candidate]
+    keep = np.abs(z) > threshold
+    flagged, z = candidate[keep], z[keep]
+    taken = order[flagged]
+    anomalies = pd.DataFrame({
+        "device_id": windows["device_id"].take(taken).reset_index(drop=True),
+        "window_start": windows["window_start"].take(taken).reset_index(drop=True),
+        "temperature_mean": x[flagged],
+        "prev_mean": prev_mean[flagged],
+        "prev_std": prev_std[flagged],
+        "prev_n": prev_n[flagged].astype(np.int64),
+        "z": z,
+    })
+    return anomalies, scored
+
+
+def precision_recall(anomalies: pd.DataFrame, truth: pd.DataFrame, scored: int) -> pd.DataFrame:
+    """One row: anomalies, true positives, precision and recall against the ground truth (detail 14).
+
+    An anomaly is a true positive when its (device_id, window_start) is a truth (device_id, minute). Recall's
+    denominator is every distinct truth minute, whatever happened to its records; precision's is the anomalies.
+    Both are null when the data set has no ground truth (and precision also when nothing was flagged).
+    """
+    require(truth, "truth", ("device_id", "minute"))
+    truth_keys = pd.MultiIndex.from_arrays([truth["device_id"].astype(str).to_numpy(dtype=object),
+                                            utc_ns(truth["minute"], "truth")]).unique()
+    found = pd.MultiIndex.from_arrays([anomalies["device_id"].astype(str).to_numpy(dtype=object),
+                                       utc_ns(anomalies["window_start"], "anomalies")])
+    hits = int(found.isin(truth_keys).sum())
+    flagged, minutes = len(anomalies), len(truth_keys)
+    precision = hits / flagged if minutes and flagged else None
+    recall = hits / minutes if minutes else None
+    return pd.DataFrame({
+        "anomalies": [flagged],
+        "true_positives": [hits],
+        "precision": pd.array([precision], dtype="Float64"),
+        "recall": pd.array([recall], dtype="Float64"),
+        "truth_minutes": [minutes],
+        "scored_windows": [scored],
+    })

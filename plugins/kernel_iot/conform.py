@@ -1,0 +1,213 @@
+"""Conform (step 2 of the IoT showcase spec): step type ``iot.conform``.
+
+Telemetry is deduplicated first, then quarantined (resolved detail 1): of the copies of a (device_id, seq)
+the one with the smallest ingest_time is kept, ties going to file-name order and then row order; every other
+copy is a duplicate. Each kept record gets the first reason that applies, in the order of
+:data:`TELEMETRY_REASONS` (detail 2), or none and is conformed. Records before ``installed_at`` are conformed
+(detail 9). Events get only the device checks and no deduplication (detail 7).
+
+The period is ``[period_end - refresh, period_end)``; ``period_end`` defaults to the day after the newest
+conformed event time (detail 6).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kernel import DataError, Inputs, Outputs, StepSettingsError, step
+
+Int64s = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+Codes = npt.NDArray[np.int8]
+
+TELEMETRY_REASONS = ("bad_event_time", "future_event_time", "bad_firmware_version", "unknown_device",
+                     "decommissioned")
+EVENT_REASONS = ("unknown_device", "decommissioned")
+VERSION = r"[0-9]+\.[0-9]+\.[0-9]+"  # matched whole (fullmatch): no "v", no pre-release (detail 3)
+FUTURE_SLACK_MS = 5 * 60 * 1000  # event_time > ingest_time + 5 min is in the future (strict, detail 4)
+DAY_MS = 86_400_000
+NAT = np.iinfo(np.int64).min
+ONLINE = ("ONLINE", "DEGRADED")
+TELEMETRY_COLUMNS = ("device_id", "seq", "event_time", "ingest_time", "status", "firmware_version", "source_file",
+                     "row")
+
+
+def require(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    """Fail with one line naming the input and its first missing column."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"input '{name}' has no column '{missing[0]}'")
+
+
+def millis(column: pd.Series) -> Int64s:
+    """A UTC timestamp column as int64 milliseconds, :data:`NAT` for null (no copy when already ms)."""
+    if not isinstance(column.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(column.dtype):
+        raise DataError(f"column '{column.name}' is not a timestamp column ({column.dtype})")
+    values: Int64s = pd.DatetimeIndex(column).as_unit("ms").asi8
+    return values
+
+
+def device_codes(column: pd.Series) -> tuple[Int64s, pd.Index]:
+    """Integer codes of a device_id column and the ids they stand for (-1: null)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), pd.Index(column.cat.categories)
+    codes, uniques = pd.factorize(column)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def duplicate_mask(frame: pd.DataFrame) -> Bools:
+    """True for every copy of a (device_id, seq) but the first arrival (detail 1).
+
+    One hash pass finds the keys seen more than once; only those rows (a few percent) are sorted by
+    (key, ingest_time, source_file, row), and the first of each key is kept.
+    """
+    dev, _ = device_codes(frame["device_id"])
+    seq = frame["seq"].to_numpy(dtype=np.int64)
+    key = _pair_key(dev, seq)
+    repeated = np.flatnonzero(pd.Series(key, copy=False).duplicated(keep=False).to_numpy())
+    out = np.zeros(len(frame), dtype=bool)
+    if not len(repeated):
+        return out
+    files = frame["source_file"].iloc[repeated]
+    if isinstance(files.dtype, pd.CategoricalDtype):  # rank the categories by name: file-name order
+        rank = np.argsort(np.argsort(np.asarray(files.cat.categories, dtype=str), kind="stable"))
+        file_order = rank[files.cat.codes.to_numpy()]
+    else:
+        file_order = pd.factorize(files, sort=True)[0]
+    order = np.lexsort((frame["row"].to_numpy(dtype=np.int64)[repeated], file_order,
+                        millis(frame["ingest_time"])[repeated], key[repeated]))
+    sorted_rows = repeated[order]
+    sorted_key = key[sorted_rows]
+    later = np.concatenate(([False], sorted_key[1:] == sorted_key[:-1]))
+    out[sorted_rows[later]] = True
+    return out
+
+
+def _pair_key(dev: Int64s, seq: Int64s) -> Int64s:
+    """One int64 per (device code, seq) pair: arithmetic when it fits, else a factorization of the pairs."""
+    if not len(seq):
+        return seq
+    low, span = int(seq.min()), int(seq.max()) - int(seq.min()) + 1
+    if (int(dev.max()) + 2) * span < 2**62:
+        return (dev + 1) * span + (seq - low)
+    pairs = pd.MultiIndex.from_arrays([dev, seq])
+    return pd.factorize(pairs)[0].astype(np.int64)
+
+
+def registry_lookup(devices: pd.DataFrame, ids: pd.Index, codes: Int64s) -> tuple[Bools, Int64s]:
+    """For each row's device: is it in the registry, and its decommissioned_at in ms (NAT: none)."""
+    pos = pd.Index(devices["device_id"]).get_indexer(ids)
+    decom = millis(devices["decommissioned_at"])
+    per_id = np.where(pos >= 0, decom[pos], NAT) if len(decom) else np.full(len(ids), NAT, dtype=np.int64)
+    known_id = pos >= 0
+    # A null device_id (code -1) is unknown: index one past the end, a False / NAT sentinel.
+    known_id = np.append(known_id, False)
+    per_id = np.append(per_id, NAT)
+    return known_id[codes], per_id[codes]
+
+
+def telemetry_reasons(frame: pd.DataFrame, devices: pd.DataFrame) -> Codes:
+    """The reason code of each record: 0 conformed, else 1 + its index in :data:`TELEMETRY_REASONS`."""
+    event, ingest = millis(frame["event_time"]), millis(frame["ingest_time"])
+    dev, ids = device_codes(frame["device_id"])
+    known, decom = registry_lookup(devices, ids, dev)
+    bad_time = event == NAT
+    future = ~bad_time & (ingest != NAT) & (event > ingest + FUTURE_SLACK_MS)
+    bad_version = ~version_ok(frame["firmware_version"])
+    gone = known & (decom != NAT) & (event >= decom)
+    conditions = [bad_time, future, bad_version, ~known, gone]
+    reasons: Codes = np.select(conditions, np.arange(1, 6, dtype=np.int8), np.int8(0))  # first match wins
+    return reasons
+
+
+def version_ok(column: pd.Series) -> Bools:
+    """Whether each firmware version matches MAJOR.MINOR.PATCH; tested once per distinct value."""
+    codes, uniques = pd.factorize(column)
+    ok = pd.Series(uniques, dtype="str").str.fullmatch(VERSION).to_numpy(dtype=bool, na_value=False)
+    return np.append(ok, False)[codes]  # code -1 (null) is not a version
+
+
+def event_reasons(events: pd.DataFrame, devices: pd.DataFrame) -> Codes:
+    """0 conformed, 1 unknown_device, 2 decommissioned (the device checks only, detail 7)."""
+    dev, ids = device_codes(events["device_id"])
+    known, decom = registry_lookup(devices, ids, dev)
+    event = millis(events["event_time"])
+    gone = known & (decom != NAT) & (event != NAT) & (event >= decom)
+    reasons: Codes = np.select([~known, gone], np.arange(1, 3, dtype=np.int8), np.int8(0))
+    return reasons
+
+
+def split(frame: pd.DataFrame, reasons: Codes, names: tuple[str, ...], skip: Bools | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The conformed rows and the quarantined rows (with ``reason``), in input order."""
+    keep = reasons == 0 if skip is None else (reasons == 0) & ~skip
+    bad = reasons > 0 if skip is None else (reasons > 0) & ~skip
+    quarantined = frame[bad].reset_index(drop=True)
+    codes = reasons[bad].astype(np.int64) - 1
+    quarantined["reason"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(names)))
+    conformed = frame if bool(keep.all()) else frame[keep].reset_index(drop=True)
+    return conformed, quarantined
+
+
+def duration(text: str) -> pd.Timedelta | None:
+    """A duration such as '7d' or '1min', or None when the text is not one."""
+    try:  # "7d" is the spec's spelling; pandas deprecates the lower-case day unit
+        value = pd.Timedelta(re.sub(r"(?<=[0-9])\s*d\b", "D", text))
+    except ValueError:
+        return None
+    return None if pd.isna(value) else value
+
+
+def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: str) -> pd.DataFrame:
+    """``[period_end - refresh, period_end)``, by default ending the day after the newest event (detail 6)."""
+    length = duration(refresh)
+    if length is None or length <= pd.Timedelta(0):
+        raise StepSettingsError(f"{refresh!r} is not a positive duration (examples: '7d', '24h')",
+                                field="settings.refresh")
+    if period_end is not None:
+        end = pd.Timestamp(period_end if period_end.tzinfo else period_end.replace(tzinfo=UTC)).tz_convert("UTC")
+    else:
+        event = telemetry["event_time"]
+        if not len(event) or bool(event.isna().all()):
+            raise DataError("no conformed telemetry to end the period at (every record was a duplicate or "
+                            "quarantined); set period_end")
+        end = event.max().floor("D") + pd.Timedelta(days=1)
+    end = end.as_unit("ms")
+    newest = telemetry["event_time"].max() if len(telemetry) else pd.NaT
+    return pd.DataFrame({"period_start": pd.Series([end - length], dtype="datetime64[ms, UTC]"),
+                         "period_end": pd.Series([end], dtype="datetime64[ms, UTC]"),
+                         # the freshness gate: the newest conformed event must fall inside the period
+                         "newest_event_time": pd.Series([newest], dtype="datetime64[ms, UTC]")})
+
+
+@step("iot.conform", inputs=("telemetry", "events", "devices"),
+      outputs=("telemetry", "events", "devices", "quarantine_telemetry", "quarantine_events", "duplicates",
+               "period", "counts"))
+def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str = "7d") -> Outputs:
+    """Deduplicate and quarantine telemetry, check events against the registry, and fix the period."""
+    telemetry, events = inputs["telemetry"], inputs["events"]
+    require(telemetry, "telemetry", TELEMETRY_COLUMNS)
+    require(events, "events", ("device_id", "event_time"))
+    require(inputs["devices"], "devices", ("device_id", "decommissioned_at"))
+    devices = inputs["devices"].drop_duplicates("device_id", keep="first").reset_index(drop=True)  # detail 8
+
+    dup = duplicate_mask(telemetry)
+    duplicates = telemetry[dup].reset_index(drop=True)
+    reasons = telemetry_reasons(telemetry, devices)
+    conformed, quarantine = split(telemetry, reasons, TELEMETRY_REASONS, skip=dup)
+    conformed = conformed.assign(online=conformed["status"].isin(ONLINE).to_numpy().astype(np.int8))
+
+    good_events, bad_events = split(events, event_reasons(events, devices), EVENT_REASONS)
+    counts = pd.DataFrame({
+        "telemetry_in": [len(telemetry)], "duplicates": [len(duplicates)], "quarantined": [len(quarantine)],
+        "conformed": [len(conformed)], "events_in": [len(events)], "events_quarantined": [len(bad_events)],
+        "events_conformed": [len(good_events)],
+    })
+    return {"telemetry": conformed, "events": good_events, "devices": devices,
+            "quarantine_telemetry": quarantine, "quarantine_events": bad_events, "duplicates": duplicates,
+            "period": period_row(conformed, period_end, refresh), "counts": counts}

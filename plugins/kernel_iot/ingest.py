@@ -1,0 +1,232 @@
+"""Ingest (step 1 of the IoT showcase spec): step type ``iot.ingest``.
+
+Telemetry and device events are Avro files read one at a time by ``kernel_io``'s reader (fastavro records
+turned into columns a chunk at a time), after checking each file's writer schema against the declared one of
+:mod:`kernel_iot.schemas` the way Avro schema resolution would: every declared field present (a missing
+nullable one becomes nulls), the same kind (int is promoted to long), enum symbols within the declared ones,
+and no null in a field declared required. The registry and the ground truth are JSON.
+
+Every file read is reported with its row count, dtypes and the SHA-256 of its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import numpy as np
+import pandas as pd
+from kernel_io.avro_read import Column, read_avro, schema_columns
+from kernel_io.errors import describe
+from kernel_io.json_records import read_json
+from kernel_io.paths import Source, resolve
+
+from kernel import DataError, Inputs, Outputs, StepContext, step
+from kernel_iot.schemas import DEVICE, DEVICE_EVENT, TELEMETRY
+
+# Columns made categorical while reading: few distinct values over millions of rows.
+TELEMETRY_CATEGORIES = ("device_id",)
+REGISTRY_COLUMNS = ("device_id", "model", "site", "installed_at", "decommissioned_at")
+TRUTH_COLUMNS = ("device_id", "minute")
+
+
+def content_hash(path: Path) -> str:
+    """``sha256:<hex>`` of a file's bytes, read in chunks (no copy of the file in memory)."""
+    with path.open("rb") as fo:
+        return "sha256:" + hashlib.file_digest(fo, "sha256").hexdigest()
+
+
+def writer_columns(path: Path) -> dict[str, Column]:
+    """The columns the file's own (writer) schema declares, read from its header only."""
+    try:
+        with path.open("rb") as fo:
+            schema = json.loads(fastavro.reader(fo).metadata["avro.schema"])
+        return {column.name: column for column in schema_columns(schema)}
+    except Exception as exc:  # fastavro and json report a damaged header with many exception types
+        raise DataError(f"not a readable Avro file: {type(exc).__name__}: {describe(exc)}", file=path) from None
+
+
+def check_schema(path: Path, found: Mapping[str, Column], declared: Sequence[Column], record: str) -> None:
+    """Refuse a file whose writer schema cannot be resolved to the declared record (Avro resolution rules)."""
+    for want in declared:
+        have = found.get(want.name)
+        if have is None:
+            if not want.nullable:
+                raise DataError(f"field '{want.name}' of {record} is missing from the file's schema", file=path)
+            continue
+        if have.kind != want.kind:
+            raise DataError(f"field '{want.name}' is {have.kind} in the file's schema; {record} declares "
+                            f"{want.kind}", file=path)
+        extra = [s for s in have.symbols if s not in want.symbols]
+        if extra:
+            raise DataError(f"field '{want.name}' has symbol(s) {', '.join(extra)} that {record} does not "
+                            f"declare ({', '.join(want.symbols)})", file=path)
+
+
+def conform_columns(frame: pd.DataFrame, path: Path, declared: Sequence[Column],
+                    categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """The declared dtypes: declared enum categories, UTC milliseconds, nullable ints and booleans."""
+    out: dict[str, Any] = {}
+    for col in declared:
+        if col.name not in frame.columns:  # a nullable field the writer did not have
+            out[col.name] = _nulls(col, len(frame))
+            continue
+        values = frame[col.name]
+        if not col.nullable and bool(values.isna().any()):
+            raise DataError(f"field '{col.name}' has {int(values.isna().sum())} null value(s) but is declared "
+                            "required", file=path)
+        if col.kind == "enum":
+            values = values.cat.set_categories(list(col.symbols))
+        elif col.kind == "timestamp":
+            values = values.dt.tz_localize("UTC") if values.dt.tz is None else values
+            values = values.dt.as_unit("ms")
+        elif col.kind == "long":
+            values = values.astype("Int64" if col.nullable else "int64")
+        elif col.kind == "boolean":
+            values = values.astype("boolean" if col.nullable else "bool")
+        elif col.kind == "string" and col.name in categorical:
+            values = values.astype("category")
+        out[col.name] = values
+    return pd.DataFrame(out, copy=False)
+
+
+def _nulls(col: Column, rows: int) -> Any:
+    dtype: Any = {"enum": pd.CategoricalDtype(list(col.symbols)), "timestamp": "datetime64[ms, UTC]", "long": "Int64",
+             "boolean": "boolean", "double": "float64", "string": "str"}.get(col.kind, object)
+    fill: Any = pd.NA if dtype in ("Int64", "boolean") else None
+    return pd.Series(fill, index=pd.RangeIndex(rows), dtype=dtype)
+
+
+def read_avro_sources(sources: Sequence[Source], schema: Mapping[str, Any], *, categorical: Sequence[str] = (),
+                      ctx: StepContext | None = None, origin: bool = False) -> pd.DataFrame:
+    """Read the files one by one into one frame; ``origin`` adds ``source_file`` and ``row``."""
+    declared = schema_columns(dict(schema))
+    names = [c.name for c in declared]
+    record = f"{schema.get('namespace', '')}.{schema['name']}".lstrip(".")
+    parts: list[dict[str, pd.Series]] = []
+    lengths: list[int] = []
+    for source in sources:
+        check_schema(source.path, writer_columns(source.path), declared, record)
+        digest = content_hash(source.path)
+        frame = conform_columns(read_avro(source.path, names), source.path, declared, categorical)
+        if ctx is not None:
+            ctx.read(source.path, "avro", rows=len(frame), columns=dtypes(frame), content_hash=digest)
+        parts.append({name: frame[name] for name in names})
+        lengths.append(len(frame))
+        del frame
+    frame = concat_columns(parts, names)
+    if origin:
+        files = pd.CategoricalDtype([s.name for s in sources])  # categories in file-name order
+        codes = np.repeat(np.arange(len(sources), dtype=np.int32), lengths)
+        frame["source_file"] = pd.Categorical.from_codes(codes, dtype=files)
+        frame["row"] = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])
+    return frame
+
+
+def concat_columns(parts: list[dict[str, pd.Series]], names: Sequence[str]) -> pd.DataFrame:
+    """Concatenate per-file columns one column at a time, releasing each file's copy as it goes.
+
+    Categoricals are unioned (pandas would fall back to object when files have different categories),
+    so peak memory is the result plus one column, not twice the result.
+    """
+    out: dict[str, Any] = {}
+    for name in names:
+        pieces = [part.pop(name) for part in parts]
+        if len(pieces) == 1:
+            out[name] = pieces[0].reset_index(drop=True)
+        elif isinstance(pieces[0].dtype, pd.CategoricalDtype):
+            same = all(p.dtype == pieces[0].dtype for p in pieces)
+            out[name] = pd.Series(pd.api.types.union_categoricals(pieces, sort_categories=not same))
+        else:
+            out[name] = pd.concat(pieces, ignore_index=True)
+        del pieces
+    return pd.DataFrame(out, copy=False)
+
+
+def dtypes(frame: pd.DataFrame) -> dict[str, str]:
+    return {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
+
+
+def read_registry(path: Path, ctx: StepContext | None = None) -> pd.DataFrame:
+    """The device registry (JSON array or lines); times to UTC (no offset = UTC); first row of a repeated id."""
+    if not path.is_file():
+        raise DataError("no such file (the device registry)", file=path)
+    raw = read_json(path)
+    if ctx is not None:
+        ctx.read(path, "json", rows=len(raw), columns=dtypes(raw), content_hash=content_hash(path))
+    declared = {c.name: c for c in schema_columns(DEVICE)}
+    out: dict[str, Any] = {}
+    for name in REGISTRY_COLUMNS:
+        col = declared[name]
+        if name not in raw.columns:
+            if not col.nullable and len(raw):  # an empty registry is one: every device is unknown
+                raise DataError(f"the registry has no field '{name}'", file=path)
+            out[name] = pd.Series(pd.NaT if col.kind == "timestamp" else None, index=raw.index,
+                                  dtype="datetime64[ms, UTC]" if col.kind == "timestamp" else "str")
+            continue
+        values = raw[name]
+        if not col.nullable and bool(values.isna().any()):
+            raise DataError(f"field '{name}' is null in {int(values.isna().sum())} registry row(s)", file=path)
+        if col.kind == "timestamp":
+            out[name] = _utc_times(values, name, path)
+        else:
+            if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+                raise DataError(f"field '{name}' of the registry holds values that are not text", file=path)
+            out[name] = values.astype("str")
+    frame = pd.DataFrame(out, copy=False)
+    return frame.drop_duplicates("device_id", keep="first").reset_index(drop=True)  # resolved detail 8
+
+
+def _utc_times(values: pd.Series, name: str, path: Path) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"field '{name}' is not ISO-8601 date-times: {describe(exc)}", file=path) from None
+    return parsed.dt.as_unit("ms")
+
+
+def read_truth(path: Path | None, ctx: StepContext | None = None) -> pd.DataFrame:
+    """The generator's ground truth (device_id, minute); empty with those columns when there is none."""
+    if path is None or not path.exists():
+        return pd.DataFrame({"device_id": pd.Series([], dtype="str"),
+                             "minute": pd.Series([], dtype="datetime64[ms, UTC]")})
+    raw = read_json(path)
+    if ctx is not None:
+        ctx.read(path, "json", rows=len(raw), columns=dtypes(raw), content_hash=content_hash(path))
+    missing = [name for name in TRUTH_COLUMNS if name not in raw.columns]
+    if missing and len(raw):
+        raise DataError(f"the ground truth has no field '{missing[0]}'", file=path)
+    if missing:
+        return read_truth(None)
+    return pd.DataFrame({"device_id": raw["device_id"].astype("str"),
+                         "minute": _utc_times(raw["minute"], "minute", path)})
+
+
+def telemetry_sources(path: str) -> list[Source]:
+    """The telemetry files, in file-name order; no file at all stops the run (nothing to publish)."""
+    where = Path(path)
+    if where.is_dir() and not any(p.suffix.lower() == ".avro" and not p.name.startswith(".")
+                                  for p in where.iterdir() if p.is_file()):
+        raise DataError("no telemetry: the directory holds no .avro files; nothing is computed or published",
+                        file=where)
+    _, sources = resolve(path, "avro")
+    return sources
+
+
+@step("iot.ingest", inputs=(), outputs=("telemetry", "events", "devices", "truth"))
+def ingest(inputs: Inputs, *, telemetry: str, events: str, devices: str, truth: str | None = None,
+           ctx: StepContext | None = None) -> Outputs:
+    """Read telemetry and events (Avro) and the registry and ground truth (JSON) with their declared schemas."""
+    tele = read_avro_sources(telemetry_sources(telemetry), TELEMETRY, categorical=TELEMETRY_CATEGORIES,
+                             ctx=ctx, origin=True)
+    _, event_files = resolve(events, "avro")
+    evts = read_avro_sources(event_files, DEVICE_EVENT, ctx=ctx)
+    for name in ("from_version", "to_version", "detail"):  # small frame: object with None, as the contract says
+        evts[name] = evts[name].astype(object).where(evts[name].notna(), None)
+    registry = read_registry(Path(devices), ctx)
+    return {"telemetry": tele, "events": evts, "devices": registry,
+            "truth": read_truth(Path(truth) if truth else None, ctx)}

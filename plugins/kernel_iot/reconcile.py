@@ -1,0 +1,176 @@
+"""Reconcile (step 3 of the IoT showcase spec): step type ``iot.reconcile``.
+
+Three cross-checks of registry, events and telemetry, each a table, and one row of their counts:
+
+* silent devices: at least one in-service window in the period (step 5's definition) and no conformed
+  telemetry with an event time in the period (resolved detail 15);
+* events for unknown devices: the events conform quarantined with reason ``unknown_device``;
+* firmware mismatches: a window of the period whose last firmware differs from the ``to_version`` of the
+  device's latest successful FIRMWARE_UPDATE with event time at or before the window's last record; a
+  window with no earlier update is never a mismatch (detail 12).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kernel import DataError, Inputs, Outputs, StepSettingsError, step
+from kernel_iot.conform import NAT, device_codes, duration, millis
+
+Int64s = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+RE_EMITTED = ("upsert", "update")  # emit kinds of window.tumbling that repeat a window
+
+
+def period_bounds(period: pd.DataFrame) -> tuple[int, int]:
+    """``(period_start, period_end)`` in ms from conform's one-row ``period``."""
+    if len(period) != 1 or not {"period_start", "period_end"} <= set(period.columns):
+        raise DataError("input 'period' must be one row with period_start and period_end")
+    start, end = int(millis(period["period_start"])[0]), int(millis(period["period_end"])[0])
+    if NAT in (start, end) or end <= start:
+        raise DataError("input 'period' needs period_start < period_end, both set")
+    return start, end
+
+
+def in_service_windows(devices: pd.DataFrame, start: int, end: int, size: int) -> Int64s:
+    """In-service windows of each device in the period, counted arithmetically (step 5 of the spec).
+
+    The in-service window starts are the multiples of ``size`` in ``[lo, hi]`` with
+    ``lo = max(period_start, installed_at)`` and ``hi = min(period_end - 1ms, decommissioned_at - size)``;
+    a device without installed_at is never in service.
+    """
+    installed, decom = millis(devices["installed_at"]), millis(devices["decommissioned_at"])
+    lo = np.maximum(installed, start)
+    hi = np.minimum(end - 1, np.where(decom == NAT, np.iinfo(np.int64).max, decom - size))
+    counts = np.maximum(hi // size - (-(-lo // size)) + 1, 0)
+    counts[installed == NAT] = 0
+    out: Int64s = np.asarray(counts, dtype=np.int64)
+    return out
+
+
+def silent_devices(devices: pd.DataFrame, telemetry: pd.DataFrame, start: int, end: int, size: int
+                   ) -> pd.DataFrame:
+    """Devices in service in the period that sent no conformed telemetry with an event time in it (detail 15)."""
+    serving = in_service_windows(devices, start, end, size)
+    codes, ids = device_codes(telemetry["device_id"])
+    event = millis(telemetry["event_time"])
+    inside = (event >= start) & (event < end) & (codes >= 0)
+    heard_code = np.bincount(codes[inside], minlength=len(ids)) > 0
+    heard = pd.Index(ids[heard_code])
+    silent = (serving > 0) & ~pd.Index(devices["device_id"]).isin(heard)
+    out: pd.DataFrame = devices[silent].reset_index(drop=True)
+    out["in_service_windows"] = serving[silent]
+    # When each silent device was last heard of at all: the rows of those devices only, a small subset.
+    mine = pd.Index(ids).isin(out["device_id"])
+    rows = np.flatnonzero(np.append(mine, False)[codes])
+    labels = pd.Index(np.asarray(ids)[codes[rows]]).astype(str)
+    last = telemetry["event_time"].take(rows).reset_index(drop=True).groupby(labels).max()
+    heard_of = last.reindex(pd.Index(out["device_id"]).astype(str)).astype("datetime64[ms, UTC]")
+    out["last_event_time"] = pd.Series(heard_of.array, index=out.index)
+    return out
+
+
+def unknown_device_events(quarantine_events: pd.DataFrame) -> pd.DataFrame:
+    """The events conform quarantined because their device is not in the registry."""
+    if "reason" not in quarantine_events.columns:
+        raise DataError("input 'quarantine_events' has no column 'reason'")
+    unknown = quarantine_events["reason"] == "unknown_device"
+    return quarantine_events[unknown.to_numpy(dtype=bool)].drop(columns="reason").reset_index(drop=True)
+
+
+def successful_updates(events: pd.DataFrame) -> pd.DataFrame:
+    """Successful FIRMWARE_UPDATE events with a to_version, ordered by (event_time, ingest_time, event_id).
+
+    That order decides between two updates at the same event time: the one ingested last is the latest.
+    """
+    ok = ((events["event_type"] == "FIRMWARE_UPDATE").to_numpy(dtype=bool)
+          & events["success"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+          & events["to_version"].notna().to_numpy(dtype=bool))
+    updates = events.loc[ok, ["event_id", "device_id", "event_time", "ingest_time", "to_version"]]
+    return updates.sort_values(["event_time", "ingest_time", "event_id"], kind="stable").reset_index(drop=True)
+
+
+def period_windows(windows: pd.DataFrame, start: int, end: int) -> Int64s:
+    """Rows of the windows of the period, each (device_id, window_start) once (its last emission).
+
+    Positions, not a filtered copy: the windows frame has about as many rows as the telemetry.
+    """
+    missing = {"device_id", "window_start", "last_event_time", "last_firmware_version"} - set(windows.columns)
+    if missing:
+        raise DataError(f"input 'windows' has no column '{sorted(missing)[0]}'")
+    ws = millis(windows["window_start"])
+    inside = (ws >= start) & (ws < end)
+    if "emit_kind" not in windows.columns or windows["emit_kind"].isin(RE_EMITTED).any():
+        inside &= ~windows.duplicated(["device_id", "window_start"], keep="last").to_numpy()
+    return np.flatnonzero(inside)
+
+
+def firmware_mismatches(windows: pd.DataFrame, rows: Int64s, updates: pd.DataFrame) -> pd.DataFrame:
+    """Windows (at ``rows``) whose last firmware is not the to_version of the latest update at or before
+    their last record (detail 12), with that update."""
+    update_ids = pd.Index(updates["device_id"].astype(str).unique())
+    codes, ids = device_codes(windows["device_id"])
+    pos = np.append(update_ids.get_indexer(pd.Index(ids).astype(str)), -1)[codes[rows]]
+    last = millis(windows["last_event_time"])[rows]
+    right = pd.DataFrame({"t": millis(updates["event_time"]),
+                          "dev": update_ids.get_indexer(updates["device_id"].astype(str)),
+                          "update": np.arange(len(updates))})
+    first_update = right.groupby("dev")["t"].min().reindex(range(len(update_ids))).to_numpy(dtype=np.int64)
+    # Only windows after their device's first update can mismatch: the rest never reach merge_asof.
+    keep = np.flatnonzero(pos >= 0)
+    keep = keep[last[keep] >= first_update[pos[keep]]]
+    left = pd.DataFrame({"t": last[keep], "dev": pos[keep], "window": rows[keep]}).sort_values("t", kind="stable")
+    matched = pd.merge_asof(left, right, on="t", by="dev", direction="backward", allow_exact_matches=True)
+    window_rows = matched["window"].to_numpy(dtype=np.int64)
+    update_rows = matched["update"].to_numpy(dtype=np.int64)
+    firmware = windows["last_firmware_version"].take(window_rows).astype("str").reset_index(drop=True)
+    expected = updates["to_version"].astype("str").take(update_rows).reset_index(drop=True)
+    differs = (firmware != expected).to_numpy(dtype=bool)
+    found, update = windows.take(window_rows[differs]), updates.take(update_rows[differs])
+    out = pd.DataFrame({
+        "device_id": found["device_id"].astype("str").to_numpy(),
+        "window_start": found["window_start"].reset_index(drop=True),
+        "last_event_time": found["last_event_time"].reset_index(drop=True),
+        "last_firmware_version": firmware[differs].reset_index(drop=True),
+        "expected_version": expected[differs].reset_index(drop=True),
+        "update_event_id": update["event_id"].astype("str").to_numpy(),
+        "update_event_time": update["event_time"].reset_index(drop=True),
+    })
+    return out.sort_values(["device_id", "window_start"], kind="stable").reset_index(drop=True)
+
+
+def window_size(window: str) -> int:
+    """The window size setting in ms; it must be the window step's size for in-service counts to agree."""
+    size = duration(window)
+    if size is None or size <= pd.Timedelta(0) or size.value % 1_000_000:
+        raise StepSettingsError(f"{window!r} is not a positive whole number of milliseconds (example: '1min')",
+                                field="settings.window")
+    return int(size.value // 1_000_000)
+
+
+@step("iot.reconcile", inputs=("devices", "events", "telemetry", "windows", "period", "quarantine_events"),
+      outputs=("silent_devices", "unknown_device_events", "firmware_mismatches", "summary"))
+def reconcile(inputs: Inputs, *, window: str = "1min") -> Outputs:
+    """Silent devices, events of unknown devices and firmware mismatches, as tables and one row of counts."""
+    size = window_size(window)
+    start, end = period_bounds(inputs["period"])
+    devices = inputs["devices"].drop_duplicates("device_id", keep="first").reset_index(drop=True)
+    silent = silent_devices(devices, inputs["telemetry"], start, end, size)
+    unknown = unknown_device_events(inputs["quarantine_events"])
+    windows = inputs["windows"]
+    rows = period_windows(windows, start, end)
+    mismatches = firmware_mismatches(windows, rows, successful_updates(inputs["events"]))
+    summary = pd.DataFrame({
+        "devices": [len(devices)],
+        "devices_in_service": [int((in_service_windows(devices, start, end, size) > 0).sum())],
+        "silent_devices": [len(silent)],
+        "unknown_device_events": [len(unknown)],
+        "unknown_event_devices": [int(unknown["device_id"].nunique())],
+        "windows_checked": [len(rows)],
+        "firmware_mismatches": [len(mismatches)],
+        "mismatched_devices": [int(mismatches["device_id"].nunique())],
+    })
+    return {"silent_devices": silent, "unknown_device_events": unknown, "firmware_mismatches": mismatches,
+            "summary": summary}
