@@ -246,13 +246,16 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
     values["pipeline.dir"] = str(pipeline.directory)
     steps = []
     for spec in pipeline.steps:
-        try:
-            settings = substitute(spec.settings, values, keep=("run",))
-        except KeyError as exc:
-            raise PipelineError(
-                f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field="settings"
-            ) from None
-        steps.append(spec.model_copy(update={"settings": settings}))
+        update: dict[str, Any] = {}
+        for field in ("settings", "checks"):
+            try:
+                update[field] = substitute(getattr(spec, field), values, keep=("run",))
+            except KeyError as exc:
+                raise PipelineError(
+                    f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field=field
+                ) from None
+        update["checks"] = tuple(update["checks"])
+        steps.append(spec.model_copy(update=update))
     return pipeline.model_copy(update={"params": params, "steps": tuple(steps)})
 
 
@@ -275,6 +278,6 @@ def substitute(value: Any, values: Mapping[str, Any], keep: tuple[str, ...] = ()
         return _REF.sub(one, value)
     if isinstance(value, dict):
         return {k: substitute(v, values, keep) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [substitute(v, values, keep) for v in value]
     return value

@@ -86,6 +86,16 @@ class Run:
     def params(self) -> dict[str, Any]:
         return self.pipeline.values
 
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager | None:
+        """The kernel's plugin manager, for plugins that call hooks of their own (``None`` outside a kernel)."""
+        return self._pm
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        """The plugins this run's pipeline disables."""
+        return self._disabled
+
     def call_hook(self, name: str, **kwargs: Any) -> list[Any]:
         """Call a hook (also one a plugin added) on the plugins taking part in this run; [] if nobody has it."""
         if self._pm is None or not hasattr(self._pm.hook, name):

@@ -36,6 +36,9 @@ steps:
     uses: demo.split
     needs: {frame: scaled}
     retries: {attempts: 1, delay: 0, backoff: 1}
+    checks:
+      - check: row_count
+        max: ${params.n}
 """
 
 
@@ -48,6 +51,7 @@ def test_a_pipeline_file_loads_with_defaults_overrides_and_references(tmp_path: 
     assert src.settings["n"] == 7  # a whole-string reference keeps the value's type
     assert src.settings["where"] == f"{tmp_path.resolve()}/data"
     assert src.settings["note"] == "run ${run.id} of total"  # run values wait for a run
+    assert pipeline.steps[2].checks == ({"check": "row_count", "max": 7},)  # checks are substituted too
     assert [k.name for k in pipeline.kpis] == ["revenue", "margin"]
     assert scaled.needs["src"].step == "src" and scaled.retries.attempts == 2
     assert parts.needs["frame"].step == "scaled"
@@ -91,6 +95,8 @@ def test_command_line_params_are_read_as_yaml_values(text: str, value: object) -
             "step 'a': field 'settings': unknown reference ${params.nope}",
         ),
         ("name: p\nparams: {k: {required: true}}\nsteps: []\n", {}, "parameter 'k' is required"),
+        ("name: p\nsteps:\n  - name: a\n    uses: x\n    checks: [{now: '${params.end}'}]\n", {},
+         "step 'a': field 'checks': unknown reference ${params.end}"),
     ],
 )
 def test_bad_pipeline_files_get_one_line_naming_file_step_and_field(

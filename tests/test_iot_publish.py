@@ -202,4 +202,5 @@ def test_the_run_directory_keeps_the_figures_the_report_shows(tmp_path: Path) ->
     daily = inputs()["device_uptime_daily"]
     by_day = daily.groupby("day")[["in_service_windows", "up_windows"]].sum()
     assert [row["up_windows"] for row in kept["uptime_per_day"]] == by_day["up_windows"].tolist()
-    assert [row["uptime"] for row in kept["uptime_per_day"]] == (by_day["up_windows"] / by_day["in_service_windows"]).tolist()
+    expected = (by_day["up_windows"] / by_day["in_service_windows"]).tolist()
+    assert [row["uptime"] for row in kept["uptime_per_day"]] == expected

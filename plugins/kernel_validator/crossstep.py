@@ -1,0 +1,100 @@
+"""Checks that read other steps' outputs: foreign_key and reconcile.
+
+They never hold another step's frame: a foreign key keeps the unique values of the referenced
+column, a reconciliation keeps one number per term. The run state captures those when the
+referenced step completes (see :mod:`kernel_validator.state`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pydantic import Field, field_validator
+
+from kernel_validator.builtin import Settings
+from kernel_validator.checktype import FrameResult, RowMask
+from kernel_validator.refs import parse_ref, parse_term
+
+Number = int | float
+
+
+class ForeignKey(Settings):
+    column: str
+    ref: str = Field(description="the referenced output: step or step.output, upstream of the checked step")
+    ref_column: str | None = Field(None, description="the referenced column; default: the same name as column")
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        parse_ref(value)
+        return value
+
+    @property
+    def target_column(self) -> str:
+        return self.ref_column or self.column
+
+
+class Reconcile(Settings):
+    left: tuple[str, ...] = Field(min_length=1)
+    right: tuple[str, ...] = Field(min_length=1)
+    tolerance: float = Field(0.0, ge=0, description="largest allowed absolute difference of the two sums")
+
+    @field_validator("left", "right", mode="before")
+    @classmethod
+    def _one_term(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("left", "right")
+    @classmethod
+    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for term in value:
+            parse_term(term)
+        return value
+
+
+def foreign_key(frame: pd.DataFrame, settings: ForeignKey, values: pd.Index[Any]) -> RowMask:
+    """A value passes when it is among the referenced values; a null is not checked."""
+    series = frame[settings.column]
+    present = series.notna().to_numpy()
+    return RowMask(series.isin(values).to_numpy() | ~present, present)
+
+
+def measure(frame: pd.DataFrame, column: str | None) -> Number:
+    """A term's number: the row count, or the sum of a numeric column (nulls count as nothing)."""
+    if column is None:
+        return len(frame)
+    if column not in frame.columns:
+        raise KeyError(f"column '{column}' is not in the output")
+    series = frame[column]
+    if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
+        raise TypeError(f"column '{column}' holds {series.dtype}, which cannot be summed")
+    total = series.sum()
+    value = total.item() if hasattr(total, "item") else total
+    return int(value) if isinstance(value, bool) else value
+
+
+def show(value: Number) -> str:
+    """Counts exactly, sums to ten significant digits."""
+    return str(value) if isinstance(value, int) else f"{value:.10g}"
+
+
+def reconcile(
+    settings: Reconcile, left: list[tuple[str, Number]], right: list[tuple[str, Number]]
+) -> FrameResult:
+    left_sum, right_sum = sum(v for _, v in left), sum(v for _, v in right)
+    difference = left_sum - right_sum
+    passed = abs(difference) <= settings.tolerance
+    terms = {text: value for text, value in [*left, *right]}
+
+    def side(items: list[tuple[str, Number]]) -> str:
+        return " + ".join(f"{text} ({show(value)})" for text, value in items)
+
+    relation = "=" if passed else "!="
+    message = f"{show(left_sum)} {relation} {show(right_sum)}: {side(left)} {relation} {side(right)}"
+    return FrameResult(
+        passed=passed,
+        message=message,
+        observed={"left": left_sum, "right": right_sum, "difference": difference, "terms": terms},
+        failing_values=() if passed else (left_sum, right_sum),
+    )

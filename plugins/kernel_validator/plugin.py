@@ -1,0 +1,87 @@
+"""The ``validator`` plugin's hooks: it checks step outputs as the pipeline file's ``checks:`` declare.
+
+``validate_plan`` refuses checks that cannot run before anything runs; ``connect_listeners`` sets up
+the run's state and the listeners that capture figures and write ``validation.json``;
+``after_step_run`` runs a step's checks, quarantines rows and blocks the step on an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import pluggy
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
+from kernel_validator import hookspecs
+from kernel_validator.builtin import PANDERA_CHECKS, load_pandera
+from kernel_validator.declare import Declarations, declare
+from kernel_validator.registry import BUILTIN_PLUGIN, collect_kinds
+from kernel_validator.state import STASH_KEY, RunState
+
+
+class ValidatorSettings(BaseModel):
+    """``plugins: {settings: {validator: {...}}}`` in the pipeline file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failing_values: int = Field(5, ge=0, le=100, description="failing values kept per check; 0 for sensitive data")
+
+
+def _settings(plan: Plan) -> ValidatorSettings:
+    return ValidatorSettings.model_validate(plan.pipeline.plugins.settings.get(BUILTIN_PLUGIN, {}))
+
+
+def _declarations(plan: Plan, pm: pluggy.PluginManager | None) -> Declarations:
+    return declare(plan, collect_kinds(pm, plan.pipeline.plugins.disable))
+
+
+@hookimpl
+def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    """Offer ``register_checks`` to other plugins (a plugin registered earlier may already implement it)."""
+    hook = getattr(plugin_manager.hook, "register_checks", None)
+    if hook is None or not hook.has_spec():
+        plugin_manager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def validate_plan(plan: Plan, plugin_manager: pluggy.PluginManager) -> list[str]:
+    """Every problem with the validator's settings and the steps' checks, one line each."""
+    try:
+        _settings(plan)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(["plugins.settings", BUILTIN_PLUGIN, *(str(p) for p in err["loc"])])
+        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        return [f"field '{where}': {message}"]
+    declarations = _declarations(plan, plugin_manager)
+    return [str(problem) for problem in declarations.problems]
+
+
+@hookimpl
+def connect_listeners(run: Run) -> list[Listener]:
+    """Set up the run's state (``run.stash["validator"]``) and the listeners that capture figures and write files."""
+    declarations = _declarations(run.plan, run.plugin_manager)
+    if any(d.kind.name in PANDERA_CHECKS and d.kind.plugin == BUILTIN_PLUGIN for d in declarations.all()):
+        load_pandera()
+    state = RunState(run, declarations, samples=_settings(run.plan).failing_values)
+    run.stash[STASH_KEY] = state
+    return [
+        Listener(signals.step_complete, state.on_step_complete),
+        Listener(signals.pipeline_complete, state.on_finish),
+        Listener(signals.pipeline_error, state.on_finish),
+    ]
+
+
+@hookimpl
+def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
+    """Run the step's checks: replace outputs that lost quarantined rows, block the step on an error."""
+    if not step.checks:
+        return None
+    state: Any = run.stash.get(STASH_KEY)
+    if not isinstance(state, RunState):
+        # The kernel connects listeners before any step runs; without them nothing would be checked.
+        raise RuntimeError("the validator was not set up for this run (connect_listeners was not called)")
+    return state.judge(step.name, dict(outputs))

@@ -1,0 +1,62 @@
+"""Timestamps for checks: bounds and columns compared in UTC (a value without an offset is UTC)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+_DAY_OR_WEEK = re.compile(r"(\d)\s*([dw])(?![a-z])")
+
+
+def parse_timestamp(value: Any) -> pd.Timestamp:
+    """A UTC timestamp from ISO text, a date or a datetime; raises ValueError on anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | date | datetime | pd.Timestamp):
+        raise ValueError(f"expected a timestamp (ISO-8601 text), got {value!r}")
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a timestamp: {value!r} ({exc})") from None
+    if pd.isna(stamp):
+        raise ValueError(f"not a timestamp: {value!r}")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def parse_duration(value: Any) -> pd.Timedelta:
+    """A positive duration from text such as ``2d``, ``36h``, ``15min``."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration such as '2d' or '15min', got {value!r}")
+    try:
+        # '2d' and '1w' are what people write; pandas now wants the unit upper-case.
+        delta = pd.Timedelta(_DAY_OR_WEEK.sub(lambda m: m[1] + m[2].upper(), value))
+    except (ValueError, TypeError):
+        raise ValueError(f"not a duration: {value!r} (write e.g. '2d', '36h', '15min')") from None
+    if pd.isna(delta) or delta <= pd.Timedelta(0):
+        raise ValueError(f"the duration must be positive, got {value!r}")
+    return delta
+
+
+def utc_column(series: pd.Series[Any]) -> pd.Series[Any]:
+    """The column as UTC timestamps; text is parsed, numbers are refused (their unit is unknown)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        converted: pd.Series[Any] = series.dt.tz_convert("UTC")
+        return converted
+    if pd.api.types.is_datetime64_dtype(dtype):
+        localized: pd.Series[Any] = series.dt.tz_localize("UTC")
+        return localized
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        raise TypeError(f"column '{series.name}' holds {dtype}, not timestamps")
+    return pd.to_datetime(series, utc=True)
+
+
+def like_column(bound: Any, series: pd.Series[Any]) -> Any:
+    """A range bound in the column's terms: timestamps for a timestamp column, the value itself otherwise."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return parse_timestamp(bound).tz_convert(dtype.tz)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return parse_timestamp(bound).tz_localize(None)
+    return bound
