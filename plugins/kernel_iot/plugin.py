@@ -55,5 +55,5 @@ def register_checks() -> list[Any]:
 
 
 @hookimpl(optionalhook=True)
-def report_sections(run_dir: Path) -> list[dict[str, Any]]:
-    return report.sections(run_dir)
+def report_sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    return report.sections(run_dir, record)

@@ -36,7 +36,9 @@ def _chart(title: str, labels: list[str], series: dict[str, list[float | None]],
     return buffer.getvalue()
 
 
-def sections(run_dir: Path) -> list[dict[str, Any]]:
+def sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    if not any(str(step.get("uses", "")).startswith("iot.") for step in record.get("steps", {}).values()):
+        return []  # not a run of this plugin's steps
     path = run_dir / REPORT_FILE
     if not path.is_file():
         return [{"title": "IoT KPIs", "text": [

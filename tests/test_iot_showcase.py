@@ -1,0 +1,211 @@
+"""The flagship showcase end to end, driven as a user drives it: generate, run, read gold and report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+DAYS = 2
+
+
+def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("iot")
+    done = kernel(
+        "showcase",
+        "data",
+        "iot-windowed-kpi",
+        "--out",
+        "data",
+        "--devices",
+        "20",
+        "--days",
+        str(DAYS),
+        "--seed",
+        "3",
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stderr
+    yield root
+
+
+@pytest.fixture(scope="module")
+def good_run(workdir: Path) -> subprocess.CompletedProcess[str]:
+    done = kernel(
+        "showcase",
+        "run",
+        "iot-windowed-kpi",
+        "--data",
+        "data",
+        "--param",
+        f"refresh={DAYS}d",
+        "--run-id",
+        "good",
+        cwd=workdir,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_the_run_publishes_gold_and_says_where(workdir: Path, good_run: subprocess.CompletedProcess[str]) -> None:
+    gold = workdir / "gold/iot-windowed-kpi"
+    assert f"results: {Path('gold/iot-windowed-kpi')}" in good_run.stdout
+    assert "report: runs/iot-windowed-kpi/good/report.md" in good_run.stdout
+    assert {p.name for p in gold.iterdir()} == {
+        "device_uptime_daily.parquet",
+        "firmware_adoption_daily.parquet",
+        "telemetry_1min.parquet",
+        "anomalies.parquet",
+        "late.parquet",
+        "quarantine_telemetry.parquet",
+        "quarantine_events.parquet",
+        "kpis.json",
+    }
+    windows = pd.read_parquet(gold / "telemetry_1min.parquet")
+    assert {
+        "device_id",
+        "window_start",
+        "window_end",
+        "records",
+        "online_records",
+        "temperature_mean",
+        "temperature_max",
+        "battery_min",
+        "last_firmware_version",
+        "last_status",
+    } <= set(windows.columns)
+    kpis = json.loads((gold / "kpis.json").read_text())
+    # conservation: every telemetry record is windowed, late, quarantined or a duplicate
+    assert kpis["telemetry_in"] == (
+        kpis["windowed_records"] + kpis["late"] + kpis["quarantined_total"] + kpis["duplicates"]
+    )
+    assert kpis["windowed_records"] == int(windows["records"].sum())
+    assert kpis["late"] == len(pd.read_parquet(gold / "late.parquet"))
+    assert kpis["quarantined"]["unknown_device"] >= 600  # the generator's flood from one unknown id
+    assert 0 <= kpis["fleet_uptime_pooled"] <= 1
+    assert 0 <= kpis["anomaly_precision"] <= 1
+
+
+def test_fleet_uptime_matches_a_plain_computation(workdir: Path, good_run: subprocess.CompletedProcess[str]) -> None:
+    gold = workdir / "gold/iot-windowed-kpi"
+    kpis = json.loads((gold / "kpis.json").read_text())
+    start = pd.Timestamp(kpis["period_start"])
+    end = pd.Timestamp(kpis["period_end"])
+    registry: dict[str, tuple[pd.Timestamp, pd.Timestamp | None]] = {}
+    for row in json.loads((workdir / "data/devices.json").read_text()):
+        if row["device_id"] in registry:
+            continue  # a repeated id keeps its first row
+        installed = pd.Timestamp(row["installed_at"])
+        installed = installed.tz_localize("UTC") if installed.tzinfo is None else installed.tz_convert("UTC")
+        gone = row["decommissioned_at"]
+        gone_at = None
+        if gone is not None:
+            gone_at = pd.Timestamp(gone)
+            gone_at = gone_at.tz_localize("UTC") if gone_at.tzinfo is None else gone_at.tz_convert("UTC")
+        registry[row["device_id"]] = (installed, gone_at)
+    windows = pd.read_parquet(gold / "telemetry_1min.parquet")
+    online = {
+        (d, pd.Timestamp(w))
+        for d, w, n in zip(windows["device_id"], windows["window_start"], windows["online_records"], strict=True)
+        if n >= 1
+    }
+    in_service = up = 0
+    minute = timedelta(minutes=1)
+    for device, (installed, gone) in registry.items():
+        ws = start
+        while ws < end:
+            if installed <= ws and (gone is None or ws + minute <= gone):
+                in_service += 1
+                up += (device, ws) in online
+            ws += minute
+    assert kpis["fleet_uptime_pooled"] == pytest.approx(up / in_service, abs=1e-12)
+    daily = pd.read_parquet(gold / "device_uptime_daily.parquet")
+    assert int(daily["in_service_windows"].sum()) == in_service
+    assert int(daily["up_windows"].sum()) == up
+
+
+def test_the_report_shows_the_runs_figures(workdir: Path, good_run: subprocess.CompletedProcess[str]) -> None:
+    run_dir = workdir / "runs/iot-windowed-kpi/good"
+    report = (run_dir / "report.md").read_text()
+    kpis = json.loads((workdir / "gold/iot-windowed-kpi/kpis.json").read_text())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert "## IoT KPIs" in report
+    assert f"| fleet uptime (pooled) | {100 * kpis['fleet_uptime_pooled']:.2f}% |" in report
+    assert f"telemetry in {kpis['telemetry_in']} = windowed {kpis['windowed_records']}" in report
+    assert "| topology | diamond |" in report
+    assert record["status"] == "succeeded"
+    html = (run_dir / "report.html").read_text()
+    assert "data:image/png;base64," in html
+
+
+def test_a_gate_failure_publishes_nothing_and_keeps_the_previous_gold(
+    workdir: Path, good_run: subprocess.CompletedProcess[str]
+) -> None:
+    gold = workdir / "gold/iot-windowed-kpi"
+    before = {p.name: p.read_bytes() for p in gold.iterdir()}
+    # A period that ends before the data: the newest event is outside it, and the freshness gate says so.
+    done = kernel(
+        "showcase",
+        "run",
+        "iot-windowed-kpi",
+        "--data",
+        "data",
+        "--param",
+        f"refresh={DAYS}d",
+        "--param",
+        "period_end=2025-12-01T00:00:00Z",
+        "--run-id",
+        "stale",
+        cwd=workdir,
+    )
+    assert done.returncode == 1
+    assert "check 'freshness (newest event inside the period)' failed" in done.stderr
+    assert {p.name: p.read_bytes() for p in gold.iterdir()} == before
+    record = json.loads((workdir / "runs/iot-windowed-kpi/stale/run.json").read_text())
+    assert record["steps"]["conform"]["status"] == "blocked"
+    assert record["steps"]["publish"]["status"] == "skipped"
+
+
+def test_a_corrupt_avro_file_stops_the_run_naming_it(
+    workdir: Path, good_run: subprocess.CompletedProcess[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(workdir / "data", data)
+    bad = sorted((data / "telemetry").glob("*.avro"))[-1]
+    bad.write_bytes(bad.read_bytes()[: len(bad.read_bytes()) // 2])
+    done = kernel("run", _pipeline(), "--param", f"data={data}", "--param", f"gold={tmp_path / 'gold'}", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert bad.name in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "gold").exists()
+
+
+def test_an_empty_telemetry_directory_is_a_one_line_error(workdir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(workdir / "data", data)
+    for file in (data / "telemetry").iterdir():
+        file.unlink()
+    done = kernel("run", _pipeline(), "--param", f"data={data}", "--param", f"gold={tmp_path / 'gold'}", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "telemetry" in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "gold").exists()
+
+
+def _pipeline() -> str:
+    from importlib.resources import files
+
+    return str(files("kernel_showcases") / "iot-windowed-kpi" / "pipeline.yaml")
