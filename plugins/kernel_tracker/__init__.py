@@ -1,0 +1,15 @@
+"""The ``tracker`` plugin: per-step snapshots and schema diffs, run lineage, and OpenLineage run events.
+
+It learns about a run only through the kernel's signals (connected by ``connect_listeners``) and
+writes ``tracker.json``, ``lineage.json`` and ``openlineage.jsonl`` to the run directory
+(see ``docs/tracker.md``).
+"""
+
+from __future__ import annotations
+
+from kernel_tracker.schema import schema_diff
+from kernel_tracker.settings import TrackerSettings
+from kernel_tracker.snapshot import Snapshot, take_snapshot
+from kernel_tracker.tracker import Tracker
+
+__all__ = ["Snapshot", "Tracker", "TrackerSettings", "schema_diff", "take_snapshot"]

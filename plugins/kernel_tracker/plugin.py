@@ -1,0 +1,21 @@
+"""The ``tracker`` plugin's hooks: it checks its settings before a run and listens to every run."""
+
+from __future__ import annotations
+
+from kernel import Listener, Plan, Run, hookimpl
+from kernel_tracker.settings import PLUGIN, load_settings, problems
+from kernel_tracker.tracker import Tracker
+
+
+@hookimpl
+def validate_plan(plan: Plan) -> list[str]:
+    """Check ``plugins.settings.tracker`` of the pipeline file."""
+    return problems(plan.pipeline.plugins.settings.get(PLUGIN))
+
+
+@hookimpl
+def connect_listeners(run: Run) -> list[Listener]:
+    """A :class:`Tracker` for this run; it is also left in ``run.stash['tracker']``."""
+    tracker = Tracker(run, load_settings(run.pipeline.plugins.settings.get(PLUGIN)))
+    run.stash[PLUGIN] = tracker
+    return tracker.listeners()

@@ -1,0 +1,230 @@
+"""Snapshots of a DataFrame: columns with dtypes, row count, nulls per column and a few sample rows.
+
+A snapshot never copies the frame. Its cost grows with the number of columns and samples, plus one
+pass over the columns that can hold nulls at all: a numpy integer or boolean column cannot, so it is
+not read; an Arrow-backed column knows its null count; a float or datetime column is read once,
+without building a mask the size of the frame.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Floats and datetimes are checked for nulls in blocks this long: the temporary mask stays in cache.
+_BLOCK = 1 << 18
+# A sample string longer than this is cut (and ends with "…"), a sample list or mapping keeps this many items:
+# one huge cell must not make a snapshot, or tracker.json, as large as the data.
+TEXT_LIMIT = 200
+ITEMS_LIMIT = 20
+_NAT = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a frame looked like: ``columns`` (name -> dtype), ``rows``, ``nulls`` and JSON-safe ``samples``.
+
+    orjson writes it to tracker.json as it is, field by field.
+    """
+
+    columns: dict[str, str]
+    rows: int
+    nulls: dict[str, int]
+    samples: list[dict[str, Any]]
+    taken_s: float
+    # "step.output" when this input snapshot is the producer's output snapshot of the same frame object
+    same_as: str | None = field(default=None)
+
+
+def take_snapshot(frame: pd.DataFrame, samples: int) -> Snapshot:
+    """Snapshot ``frame`` with its first ``samples`` rows (none with 0)."""
+    return Snapshotter(samples).take(frame)
+
+
+class Snapshotter:
+    """Takes the snapshots of one run; remembers the names of the numpy dtypes it has met.
+
+    ``str(numpy.dtype)`` runs Python code in numpy and costs more than the rest of a small column's
+    snapshot; a run meets a handful of dtypes, so each is named once.
+    """
+
+    def __init__(self, samples: int) -> None:
+        self.samples = samples
+        self._dtype_names: dict[np.dtype[Any], str] = {}
+
+    def take(self, frame: pd.DataFrame) -> Snapshot:
+        start = time.perf_counter()
+        rows = len(frame)
+        names = column_names(frame)
+        arrays = column_arrays(frame)
+        columns = {name: self.dtype_name(array.dtype) for name, array in zip(names, arrays, strict=True)}
+        nulls = {name: null_count(array) for name, array in zip(names, arrays, strict=True)}
+        head = min(self.samples, rows)
+        sample_rows: list[dict[str, Any]] = []
+        if head > 0:
+            values = [sample_values(array, head) for array in arrays]
+            sample_rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        return Snapshot(columns, rows, nulls, sample_rows, time.perf_counter() - start)
+
+    def dtype_name(self, dtype: Any) -> str:
+        if not isinstance(dtype, np.dtype):
+            return str(dtype)  # pandas' own dtypes name themselves cheaply
+        name = self._dtype_names.get(dtype)
+        if name is None:
+            name = self._dtype_names[dtype] = str(dtype)
+        return name
+
+
+def column_names(frame: pd.DataFrame) -> list[str]:
+    """Column labels as strings; a repeated label gets ``#<position>`` so that no column is lost."""
+    index = frame.columns
+    if isinstance(index, pd.MultiIndex):
+        listed: list[Any] = list(index)
+    else:
+        labels: Any = index.array
+        listed = labels.__arrow_array__().to_pylist() if _arrow_backed(labels) else list(labels)
+    names = [label if isinstance(label, str) else str(label) for label in listed]
+    if len(set(names)) == len(names):
+        return names
+    seen: set[str] = set()
+    for position, name in enumerate(names):
+        if name in seen:
+            names[position] = f"{name}#{position}"
+        seen.add(names[position])
+    return names
+
+
+def column_arrays(frame: pd.DataFrame) -> list[Any]:
+    """The arrays behind the columns, by position, without copying them.
+
+    pandas' ``_get_column_array`` reads the block manager directly; going through ``frame.iloc[:, i]``
+    builds a Series per column, which costs more than the rest of a small frame's snapshot together.
+    """
+    getter = getattr(frame, "_get_column_array", None)
+    if getter is not None:
+        try:
+            return [getter(i) for i in range(frame.shape[1])]
+        except Exception:  # a pandas whose private accessor changed: take the public road
+            pass
+    return [frame.iloc[:, i].array for i in range(frame.shape[1])]
+
+
+def null_count(array: Any) -> int:
+    """Missing values in one column array, read at most once."""
+    if isinstance(array, np.ndarray):
+        kind = array.dtype.kind
+        if kind in "iubSUV":
+            return 0  # numpy integers, booleans, bytes and strings have no missing value
+        if kind in "fc":
+            return _count_blocks(array, np.isnan)
+        if kind in "mM":
+            return _count_nat(array.view(np.int64))
+        return int(pd.isna(array).sum())  # object columns: pandas' own definition of missing
+    if _arrow_backed(array):
+        return int(array.__arrow_array__().null_count)  # Arrow keeps the count; nothing to read
+    if isinstance(array, pd.Categorical):
+        codes = array.codes  # code -1 is a missing value
+        return 0 if len(codes) == 0 or codes.min() >= 0 else _count_blocks(codes, _is_negative)
+    asi8 = getattr(array, "asi8", None)
+    if isinstance(asi8, np.ndarray):
+        return _count_nat(asi8)  # datetime, timedelta and period arrays: NaT is the smallest int64
+    return int(np.count_nonzero(array.isna()))
+
+
+def _arrow_backed(array: Any) -> bool:
+    # Only Arrow-backed arrays hand over their buffers; other arrays' __arrow_array__ converts (and copies).
+    dtype = array.dtype
+    return isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"
+
+
+def _count_blocks(values: np.ndarray, test: Any) -> int:
+    if len(values) <= _BLOCK:
+        return int(np.count_nonzero(test(values)))
+    mask = np.empty(_BLOCK, dtype=bool)
+    found = 0
+    for start in range(0, len(values), _BLOCK):
+        part = values[start : start + _BLOCK]
+        out = mask[: len(part)]
+        test(part, out=out)
+        found += int(np.count_nonzero(out))
+    return found
+
+
+def _count_nat(values: np.ndarray) -> int:
+    # One reduction answers the common case (no NaT); only a column with some NaT is counted.
+    if len(values) == 0 or values.min() != _NAT:
+        return 0
+    return _count_blocks(values, _is_nat)
+
+
+def _is_nat(values: np.ndarray, out: np.ndarray | None = None) -> Any:
+    return np.equal(values, _NAT, out=out)
+
+
+def _is_negative(values: np.ndarray, out: np.ndarray | None = None) -> Any:
+    return np.less(values, 0, out=out)
+
+
+def sample_values(array: Any, head: int) -> list[Any]:
+    """The first ``head`` values of a column as JSON-safe Python values."""
+    if _arrow_backed(array):
+        return [json_safe(v) for v in array.__arrow_array__().slice(0, head).to_pylist()]
+    if isinstance(array, pd.Categorical):  # slicing a Categorical builds a new one: read its codes instead
+        categories = array.categories
+        return [None if code < 0 else json_safe(categories[code]) for code in array.codes[:head].tolist()]
+    part = array[:head]
+    if isinstance(part, np.ndarray) and part.dtype.kind in "iub":
+        return list(part.tolist())
+    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
+        return [json_safe(v) for v in part.tolist()]
+    return [json_safe(v) for v in part]
+
+
+def json_safe(value: Any) -> Any:
+    """A value JSON can carry: timestamps as ISO strings, NaN, NaT and NA as null, numpy scalars as Python."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= TEXT_LIMIT else value[:TEXT_LIMIT] + "…"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).isoformat()
+    if isinstance(value, np.timedelta64):
+        return None if np.isnat(value) else pd.Timedelta(value).isoformat()
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, pd.Timedelta):
+        return value.isoformat()
+    if isinstance(value, datetime | date | dtime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return pd.Timedelta(value).isoformat()
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else str(value)
+    if isinstance(value, bytes):
+        return json_safe(value[: TEXT_LIMIT * 4].decode("utf-8", errors="replace"))
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in islice(value.items(), ITEMS_LIMIT)}
+    if isinstance(value, list | tuple | set | frozenset | np.ndarray):
+        return [json_safe(v) for v in islice(value, ITEMS_LIMIT)]
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return json_safe(str(value))

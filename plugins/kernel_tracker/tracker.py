@@ -1,0 +1,219 @@
+"""The tracker of one run: snapshots, schema diffs, rows and timings per step, then tracker.json and lineage.json.
+
+Every signal comes from the kernel's orchestrating thread, so the tracker needs no lock; it keeps no
+reference to a frame once a receiver returns, only weak references to recognise a producer's output
+when it arrives as another step's input (the kernel passes the same object, never a copy).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from kernel import DataError, Listener, Run, signals, write_text_atomic
+from kernel.events import (
+    PipelineCompleted,
+    PipelineFailed,
+    PipelineStarted,
+    StepCompleted,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+)
+from kernel.steps import DatasetIO
+from kernel_tracker.lineage import lineage_document
+from kernel_tracker.ol_emitter import OpenLineageRecorder
+from kernel_tracker.schema import baseline, schema_diff
+from kernel_tracker.settings import TrackerSettings
+from kernel_tracker.snapshot import Snapshot, Snapshotter
+
+TRACKER_FILE = "tracker.json"
+LINEAGE_FILE = "lineage.json"
+
+
+@dataclass(slots=True)
+class StepTrack:
+    """What the tracker learnt about one step; orjson writes it to tracker.json field by field, in this order."""
+
+    uses: str
+    status: str = "pending"
+    started_at: datetime | None = None
+    duration_s: float | None = None
+    attempts: int | None = None
+    rows_in: dict[str, int] = field(default_factory=dict)
+    rows_out: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, Snapshot] = field(default_factory=dict)
+    outputs: dict[str, Snapshot] = field(default_factory=dict)
+    schema_diff: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    skipped_because: str | None = None
+
+
+class Tracker:
+    """Receivers for one run, connected through ``connect_listeners``."""
+
+    def __init__(self, run: Run, settings: TrackerSettings) -> None:
+        # No reference to the run: run.stash holds the tracker, and a cycle would keep a finished run's
+        # snapshots alive until the cyclic garbage collector comes by. Receivers get the run as sender.
+        self.samples = settings.samples
+        self.snapshotter = Snapshotter(settings.samples)
+        self.snapshot_count = 0
+        self.busy_s = 0.0
+        self.started_at: datetime | None = None
+        self.steps = {name: StepTrack(uses=planned.spec.uses) for name, planned in run.plan.steps.items()}
+        self.datasets: dict[str, tuple[DatasetIO, ...]] = {}  # step -> the files it reported
+        # (step, output) -> a weak reference to the frame and its snapshot
+        self._produced: dict[tuple[str, str], tuple[weakref.ref[Any], Snapshot]] = {}
+        self.openlineage: OpenLineageRecorder | None = None
+        if settings.openlineage.enabled:
+            self.openlineage = OpenLineageRecorder(
+                settings.openlineage,
+                pipeline=run.pipeline.name,
+                run_id=run.run_id,
+                run_dir=run.run_dir,
+                description=run.pipeline.description,
+                readers=Counter(ref for planned in run.plan.steps.values() for ref in planned.inputs.values()),
+            )
+
+    def listeners(self) -> list[Listener]:
+        return [
+            Listener(signals.pipeline_start, self.on_pipeline_start),
+            Listener(signals.step_start, self.on_step_start),
+            Listener(signals.step_complete, self.on_step_complete),
+            Listener(signals.step_error, self.on_step_error),
+            Listener(signals.step_skipped, self.on_step_skipped),
+            Listener(signals.pipeline_complete, self.on_pipeline_complete),
+            Listener(signals.pipeline_error, self.on_pipeline_error),
+        ]
+
+    # -- receivers -----------------------------------------------------------------------------
+
+    def on_pipeline_start(self, sender: Run, *, event: PipelineStarted, **extra: object) -> None:
+        start = time.perf_counter()
+        self.started_at = event.started_at
+        if self.openlineage is not None:
+            self.openlineage.start_pipeline(event.started_at)
+        self.busy_s += time.perf_counter() - start
+
+    def on_step_start(self, sender: Run, *, event: StepStarted, **extra: object) -> None:
+        start = time.perf_counter()
+        name = event.step.name
+        track = self.steps[name]
+        track.status, track.started_at = "running", event.started_at
+        planned = sender.plan.steps[name].inputs
+        for key, frame in event.inputs.items():
+            snap = track.inputs[key] = self._input_snapshot(frame, planned.get(key))
+            track.rows_in[key] = snap.rows
+        if self.openlineage is not None:
+            self.openlineage.start_step(
+                name,
+                event.started_at,
+                description=event.step.description,
+                inputs=[(*planned[key], snap) for key, snap in track.inputs.items() if key in planned],
+                outputs=sender.plan.steps[name].type.outputs,
+            )
+        self.busy_s += time.perf_counter() - start
+
+    def on_step_complete(self, sender: Run, *, event: StepCompleted, **extra: object) -> None:
+        start = time.perf_counter()
+        name = event.step.name
+        track = self.steps[name]
+        track.status, track.duration_s, track.attempts = "succeeded", event.duration_s, event.attempts
+        track.rows_out = dict(event.rows)
+        if event.datasets:
+            self.datasets[name] = tuple(event.datasets)
+        for output, frame in event.outputs.items():
+            snap = self.snapshotter.take(frame)
+            self.snapshot_count += 1
+            track.outputs[output] = snap
+            self._produced[(name, output)] = (_weak(frame), snap)
+            against = baseline(output, track.inputs)
+            if against is not None:
+                track.schema_diff[output] = schema_diff(against, track.inputs[against].columns, snap.columns)
+        if self.openlineage is not None:
+            self.openlineage.complete_step(
+                name,
+                _end(event.started_at, event.duration_s),
+                description=event.step.description,
+                outputs=track.outputs,
+                datasets=event.datasets,
+            )
+        self.busy_s += time.perf_counter() - start
+
+    def on_step_error(self, sender: Run, *, event: StepFailed, **extra: object) -> None:
+        start = time.perf_counter()
+        name = event.step.name
+        track = self.steps[name]
+        track.status = "blocked" if event.blocked else "failed"
+        track.duration_s, track.attempts = event.duration_s, event.attempts
+        # worded as the run record words it
+        plain = isinstance(event.error, DataError) or event.blocked
+        track.error = str(event.error) if plain else f"{type(event.error).__name__}: {event.error}"
+        if self.openlineage is not None:
+            self.openlineage.fail_step(
+                name, _end(event.started_at, event.duration_s), description=event.step.description, error=track.error
+            )
+        self.busy_s += time.perf_counter() - start
+
+    def on_step_skipped(self, sender: Run, *, event: StepSkipped, **extra: object) -> None:
+        track = self.steps[event.step.name]
+        track.status, track.skipped_because = "skipped", event.reason
+
+    def on_pipeline_complete(self, sender: Run, *, event: PipelineCompleted, **extra: object) -> None:
+        self._finish(sender, event.duration_s, None)
+
+    def on_pipeline_error(self, sender: Run, *, event: PipelineFailed, **extra: object) -> None:
+        self._finish(sender, event.duration_s, event.error)
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _input_snapshot(self, frame: Any, source: tuple[str, str] | None) -> Snapshot:
+        start = time.perf_counter()
+        produced = self._produced.get(source) if source is not None else None
+        if produced is not None and produced[0]() is frame and source is not None:
+            # The producer's output itself: its snapshot at step_complete is this frame's snapshot.
+            snap = produced[1]
+            return Snapshot(snap.columns, snap.rows, snap.nulls, snap.samples, time.perf_counter() - start,
+                            same_as=f"{source[0]}.{source[1]}")
+        self.snapshot_count += 1
+        return self.snapshotter.take(frame)
+
+    def _finish(self, run: Run, duration_s: float, error: str | None) -> None:
+        start = time.perf_counter()
+        openlineage = None
+        if self.openlineage is not None:
+            if self.started_at is not None:
+                self.openlineage.end_pipeline(_end(self.started_at, duration_s), error)
+            openlineage = self.openlineage.close()
+        self._produced.clear()
+        document: dict[str, Any] = {
+            "run_id": run.run_id,
+            "pipeline": run.pipeline.name,
+            "samples": self.samples,
+            "snapshot_count": self.snapshot_count,
+            "steps": self.steps,
+        }
+        if openlineage is not None:
+            document["openlineage"] = openlineage
+        write_json(run, LINEAGE_FILE, lineage_document(run, self.steps, self.datasets))
+        document["tracking_s"] = self.busy_s + time.perf_counter() - start
+        write_json(run, TRACKER_FILE, document)
+
+
+def write_json(run: Run, name: str, document: dict[str, Any]) -> None:
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    write_text_atomic(run.run_dir / name, text)
+
+
+def _weak(frame: Any) -> weakref.ref[Any]:
+    return weakref.ref(frame)
+
+
+def _end(started_at: datetime, duration_s: float) -> datetime:
+    return started_at + timedelta(seconds=duration_s)

@@ -1,0 +1,198 @@
+"""Snapshots: dtypes, rows, nulls and samples as pandas sees them, JSON-safe, and no frame kept alive."""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import weakref
+from pathlib import Path
+from typing import Any
+
+import kernel_tracker.plugin
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_tracker.settings import problems
+from kernel_tracker.snapshot import null_count, take_snapshot
+from tracker_support import read_json, run_pipeline
+
+from kernel import Inputs, Kernel, hookimpl, step
+
+
+def expected_snapshot(frame: pd.DataFrame, samples: int) -> dict[str, Any]:
+    """What a snapshot should say, computed with pandas' own (slower) functions."""
+    head = frame.head(samples).astype(object).where(frame.head(samples).notna(), None)
+    rows = [{c: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for c, v in row.items()}
+            for row in head.to_dict("records")]
+    return {
+        "columns": {str(c): str(t) for c, t in frame.dtypes.items()},
+        "rows": len(frame),
+        "nulls": {str(c): int(n) for c, n in frame.isna().sum().items()},
+        "samples": rows,
+    }
+
+
+def without_time(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snapshot.items() if k not in ("taken_s", "same_as")}
+
+
+def test_a_pipelines_snapshots_say_what_pandas_says(demo_installed: Path, tmp_path: Path) -> None:
+    steps = [
+        {"name": "t", "uses": "tt.table"},
+        {"name": "scaled", "uses": "demo.scale", "needs": ["t"], "settings": {"factor": 1.5}},
+    ]
+    result = run_pipeline(tmp_path, steps, keep_outputs=True)
+    assert result.ok, result.record.error
+    tracked = read_json(result, "tracker.json")
+    assert tracked["samples"] == 3
+    for name in ("t", "scaled"):
+        frame = result.outputs[name]["out"]
+        assert without_time(tracked["steps"][name]["outputs"]["out"]) == expected_snapshot(frame, 3)
+        assert tracked["steps"][name]["rows_out"] == {"out": len(frame)}
+    # scaled's input is t's output: the same snapshot, taken when t completed
+    given_in = tracked["steps"]["scaled"]["inputs"]["t"]
+    assert given_in["same_as"] == "t.out" and tracked["steps"]["t"]["outputs"]["out"]["same_as"] is None
+    assert without_time(given_in) == without_time(tracked["steps"]["t"]["outputs"]["out"])
+    assert tracked["steps"]["scaled"]["rows_in"] == {"t": 4}
+    # the run record and the tracker agree on rows
+    assert result.record.steps["scaled"].rows_in == tracked["steps"]["scaled"]["rows_in"]
+
+
+def test_samples_zero_keeps_no_rows(demo_installed: Path, tmp_path: Path) -> None:
+    steps = [{"name": "t", "uses": "tt.table"}, {"name": "s", "uses": "demo.scale", "needs": ["t"]}]
+    result = run_pipeline(tmp_path, steps, tracker={"samples": 0})
+    text = (result.run.run_dir / "tracker.json").read_text()
+    tracked = json.loads(text)
+    assert tracked["samples"] == 0
+    for track in tracked["steps"].values():
+        for snap in [*track["inputs"].values(), *track["outputs"].values()]:
+            assert snap["samples"] == []
+            assert snap["rows"] == 4  # the other figures are still there
+    assert '"c"' not in text  # a value of the data appears nowhere
+
+
+def test_the_schema_diff_names_added_removed_and_retyped_columns(demo_installed: Path, tmp_path: Path) -> None:
+    steps = [{"name": "t", "uses": "tt.table"}, {"name": "r", "uses": "tt.reshape", "needs": ["t"]}]
+    tracked = read_json(run_pipeline(tmp_path, steps), "tracker.json")
+    assert tracked["steps"]["r"]["schema_diff"] == {
+        "out": {"against": "t", "added": {"y": "int64"}, "removed": {"x": "int64"},
+                "retyped": {"keep": ["float64", "str"]}}
+    }
+    assert tracked["steps"]["t"]["schema_diff"] == {}  # a source has nothing to compare with
+
+
+def test_an_output_is_compared_with_the_input_of_its_name_else_the_first_by_name(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    steps = [
+        {"name": "b", "uses": "demo.numbers"},
+        {"name": "a", "uses": "tt.table"},
+        {"name": "both", "uses": "demo.concat", "needs": ["b", "a"]},
+    ]
+    tracked = read_json(run_pipeline(tmp_path, steps), "tracker.json")
+    diff = tracked["steps"]["both"]["schema_diff"]["out"]
+    assert diff["against"] == "a"
+    assert diff["added"] == {} and diff["removed"] == {}
+
+
+MIXED = pd.DataFrame({
+    "i": np.arange(5, dtype=np.int32),
+    "f": [1.5, np.nan, np.inf, -np.inf, 0.0],
+    "s": pd.array(["a", None, "c", "d", None], dtype="str"),
+    "o": ["a", None, 3, [1, 2], {"k": 1}],
+    "n": pd.array([1, None, 3, None, 5], dtype="Int64"),
+    "b": [True, False, True, True, False],
+    "t": pd.to_datetime(["2024-01-01", None, "2024-03-01", None, None]),
+    "tz": pd.to_datetime(["2024-01-01 12:00", None, None, None, "2024-01-05 00:00"]).tz_localize("Europe/Paris"),
+    "d": pd.to_timedelta(["1s", None, "2min", "1h", None]),
+    "c": pd.Categorical(["x", None, "y", "x", None]),
+    "a": pd.array([1.0, None, 3.0, 4.0, 5.0], dtype="float64[pyarrow]"),
+})
+
+
+def test_null_counts_match_pandas_for_every_kind_of_column() -> None:
+    snap = take_snapshot(MIXED, 5)
+    assert snap.nulls == {c: int(n) for c, n in MIXED.isna().sum().items()}
+    assert snap.columns == {c: str(t) for c, t in MIXED.dtypes.items()}
+
+
+def test_samples_are_json_safe() -> None:
+    rows = take_snapshot(MIXED, 5).samples
+    json.dumps(rows, allow_nan=False)  # no NaN, no numpy scalar, no Timestamp
+    assert rows[0]["t"] == "2024-01-01T00:00:00"
+    assert rows[0]["tz"] == "2024-01-01T12:00:00+01:00"
+    assert rows[1]["f"] is None and rows[2]["f"] == "Infinity" and rows[3]["f"] == "-Infinity"
+    assert [r["s"] for r in rows] == ["a", None, "c", "d", None]
+    assert [r["n"] for r in rows] == [1, None, 3, None, 5]
+    assert rows[3]["o"] == [1, 2] and rows[4]["o"] == {"k": 1}
+    assert rows[1]["d"] is None and rows[0]["d"] == "P0DT0H0M1S"
+    assert [r["c"] for r in rows] == ["x", None, "y", "x", None]
+
+
+def test_repeated_and_non_string_column_labels_are_all_kept() -> None:
+    frame = pd.DataFrame([[1, 2.0, None]], columns=["a", "a", 3])
+    snap = take_snapshot(frame, 1)
+    assert snap.columns == {"a": "int64", "a#1": "float64", "3": "object"}
+    assert snap.samples == [{"a": 1, "a#1": 2.0, "3": None}]
+
+
+def test_an_empty_frame_has_a_snapshot_too() -> None:
+    snap = take_snapshot(pd.DataFrame({"x": pd.Series([], dtype="float64")}), 3)
+    assert (snap.rows, snap.nulls, snap.samples) == (0, {"x": 0}, [])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(allow_nan=True), st.none()), min_size=0, max_size=300),
+    st.integers(min_value=0, max_value=3),
+)
+def test_float_and_datetime_null_counts_match_pandas(values: list[float | None], repeat: int) -> None:
+    floats = np.array([np.nan if v is None else v for v in values] * (repeat * 700 + 1), dtype=np.float64)
+    assert null_count(floats) == int(pd.isna(floats).sum())  # also across the blocks of long columns
+    stamps = pd.to_datetime([None if v is None or math.isnan(v) else 0 for v in values], utc=True)
+    assert null_count(stamps.array) == int(stamps.isna().sum())
+
+
+def test_the_tracker_keeps_no_frame_alive(demo_installed: Path, tmp_path: Path) -> None:
+    made: list[weakref.ref[pd.DataFrame]] = []
+
+    @step("tt.fresh")
+    def fresh(inputs: Inputs) -> pd.DataFrame:
+        frame = pd.DataFrame({"x": range(10)})
+        made.append(weakref.ref(frame))
+        return frame
+
+    class Fresh:
+        @hookimpl
+        def register_steps(self) -> list[object]:
+            return [fresh]
+
+    kernel = Kernel(entry_points=False, plugins=[("fresh", Fresh()), ("tracker", kernel_tracker.plugin)])
+    steps = [{"name": "a", "uses": "tt.fresh"}, {"name": "b", "uses": "tt.fresh", "needs": ["a"]}]
+    result = run_pipeline(tmp_path, steps, kernel=kernel)
+    tracker = result.run.stash["tracker"]  # alive, with all it learnt
+    assert tracker.snapshot_count == 2
+    del result
+    gc.collect()
+    assert [ref() for ref in made] == [None, None]
+
+
+@pytest.mark.parametrize("samples", [-1, "3", True, 2.5])
+def test_samples_must_be_a_whole_number_not_below_zero(samples: object) -> None:
+    (message,) = problems({"samples": samples})
+    assert message.startswith("plugins.settings.tracker.samples:")
+
+
+def test_a_huge_cell_makes_a_short_sample() -> None:
+    frame = pd.DataFrame({"text": ["x" * 1_000_000, "<script>"], "items": [list(range(10_000)), {"a": 1}]})
+    first, second = take_snapshot(frame, 2).samples
+    assert first["text"] == "x" * 200 + "…" and second["text"] == "<script>"
+    assert first["items"] == list(range(20)) and second["items"] == {"a": 1}
+
+
+def test_multi_level_column_labels_are_named() -> None:
+    frame = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]))
+    assert list(take_snapshot(frame, 1).columns) == ["('a', 'x')", "('a', 'y')"]
