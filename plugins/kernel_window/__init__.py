@@ -1,0 +1,13 @@
+"""The ``window`` plugin: event-time tumbling windows with a watermark (step type ``window.tumbling``).
+
+The algorithm is :func:`kernel_window.tumbling.process`, a pure function of the records, the settings
+and the previous state; :mod:`kernel_window.store` keeps that state between runs; :mod:`kernel_window.plugin`
+makes it a step. See ``docs/windowing.md``.
+"""
+
+from __future__ import annotations
+
+from kernel_window.settings import TumblingSettings, WindowConfig
+from kernel_window.tumbling import WindowResult, WindowState, process
+
+__all__ = ["TumblingSettings", "WindowConfig", "WindowResult", "WindowState", "process"]

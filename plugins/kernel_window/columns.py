@@ -1,0 +1,121 @@
+"""Column checks and conversions: input columns to the plain numpy arrays the algorithm works on.
+
+Times become ``int64`` nanoseconds since the epoch (UTC) with :data:`NAT` for a missing value;
+values that only need ordering become ``int64``/``float64`` arrays in which a null is the lowest
+value, so "largest" and "smallest" mean the same thing for every dtype.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kernel import DataError
+from kernel_window.settings import WindowConfig
+
+Int64s = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+NAT = np.iinfo(np.int64).min
+_NANOSECONDS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}  # the units pandas stores
+# Columns the step adds to the records it sends to the late and quarantine outputs.
+LATE_COLUMNS = ("window_start", "watermark", "reason")
+
+
+def check_columns(frame: pd.DataFrame, config: WindowConfig) -> None:
+    """Fail with one line naming the setting when a column the settings name is not in ``frame``, when
+    ``sum``/``mean`` name a column that is not numeric, or when the input has a column the step adds."""
+    named: list[tuple[str, str]] = [("time_column", config.time_column)]
+    if config.arrival_column is not None:
+        named.append(("arrival_column", config.arrival_column))
+    named += [("keys", key) for key in config.keys]
+    named += [(f"aggregations.{a.name}", a.column) for a in config.aggregations if a.column is not None]
+    named += [("order_by", column) for column in config.order_by]
+    for setting, column in named:
+        if column not in frame.columns:
+            have = ", ".join(map(str, frame.columns[:12])) + (", ..." if len(frame.columns) > 12 else "")
+            raise DataError(f"column '{column}' is not in the input (columns: {have or 'none'})",
+                            field=f"settings.{setting}")
+    clash = [name for name in LATE_COLUMNS if name in frame.columns]
+    if clash:
+        raise DataError(f"input column '{clash[0]}' clashes with a column the step adds to its late and "
+                        f"quarantine outputs ({', '.join(LATE_COLUMNS)}); rename it first")
+    for a in config.aggregations:
+        if a.fn in ("sum", "mean") and a.column is not None and not _is_numeric(frame[a.column]):
+            raise DataError(f"{a.fn} needs a numeric column; '{a.column}' is {frame[a.column].dtype}",
+                            field=f"settings.aggregations.{a.name}")
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
+
+
+def utc_nanoseconds(column: pd.Series, setting: str) -> Int64s:
+    """Nanoseconds since the epoch (UTC); :data:`NAT` where a value is null, unparseable or out of range.
+
+    Timestamps without a zone are UTC; text is parsed as ISO 8601 (with or without an offset).
+    """
+    dtype = column.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        parsed = pd.to_datetime(column, utc=True)
+    elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        # pandas warns that numbers inside text columns will one day be read as epochs; today they are
+        # unparseable, which is what rule 2 wants for them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+    else:
+        raise DataError(f"column '{column.name}' is not a time column ({dtype}): expected timestamps "
+                        f"or ISO-8601 text", field=f"settings.{setting}")
+    values = parsed.dt.tz_localize(None).to_numpy()
+    unit, _ = np.datetime_data(values.dtype)
+    ticks = values.view(np.int64)
+    scale = _NANOSECONDS[unit]
+    if scale == 1:
+        return ticks
+    # Coarser units reach further than nanoseconds do; a value beyond 1677..2262 counts as unparseable.
+    bound = np.iinfo(np.int64).max // scale
+    inside = (ticks > -bound) & (ticks < bound)
+    return np.where(inside, ticks * scale, NAT)
+
+
+def numbers(column: pd.Series) -> tuple[Int64s | Floats, Bools]:
+    """A numeric column as (a writable copy of its values, not-null mask); integers stay exact."""
+    present = column.notna().to_numpy(dtype=bool)
+    if pd.api.types.is_float_dtype(column.dtype):
+        return np.array(column.to_numpy(dtype=np.float64, na_value=np.nan)), present
+    return np.array(column.to_numpy(dtype=np.int64, na_value=0)), present
+
+
+def is_float(column: pd.Series) -> bool:
+    return pd.api.types.is_float_dtype(column.dtype) and not isinstance(column.dtype, pd.ArrowDtype)
+
+
+def ranks(column: pd.Series, *, flip: bool = False) -> Int64s | Floats:
+    """Values in an array that orders like the column and puts nulls lowest (highest with ``flip``,
+    which reverses the whole order)."""
+    if is_float(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        floats = np.where(np.isnan(values), -np.inf, values)
+        return np.negative(floats) if flip else floats
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        ints = pd.to_datetime(column, utc=True).dt.tz_localize(None).to_numpy().view(np.int64)
+    elif pd.api.types.is_integer_dtype(column.dtype) and not column.hasnans:
+        ints = column.to_numpy(dtype=np.int64)
+    else:
+        ints, _ = factorize_sorted(column)
+    return np.invert(ints) if flip else ints  # ~x = -x - 1: reverses the order and cannot overflow
+
+
+def factorize_sorted(column: pd.Series) -> tuple[Int64s, pd.Index]:
+    """Codes that order like the values (``-1`` for null) and the distinct values."""
+    try:
+        codes, uniques = pd.factorize(column, sort=True)
+    except TypeError as exc:
+        # Values of several types (say, numbers and text) have no order to pick a first or last by.
+        raise DataError(f"column '{column.name}' mixes values that cannot be ordered: {exc}") from None
+    return codes.astype(np.int64, copy=False), pd.Index(uniques)
