@@ -10,6 +10,6 @@ from __future__ import annotations
 from kernel_tracker.schema import schema_diff
 from kernel_tracker.settings import TrackerSettings
 from kernel_tracker.snapshot import Snapshot, take_snapshot
-from kernel_tracker.tracker import Tracker
 
-__all__ = ["Snapshot", "Tracker", "TrackerSettings", "schema_diff", "take_snapshot"]
+# Tracker (kernel_tracker.tracker) is not re-exported: it imports the OpenLineage client, slow to load.
+__all__ = ["Snapshot", "TrackerSettings", "schema_diff", "take_snapshot"]

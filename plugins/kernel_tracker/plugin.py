@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kernel import Listener, Plan, Run, hookimpl
 from kernel_tracker.settings import PLUGIN, load_settings, problems
-from kernel_tracker.tracker import Tracker
 
 
 @hookimpl
@@ -16,6 +15,8 @@ def validate_plan(plan: Plan) -> list[str]:
 @hookimpl
 def connect_listeners(run: Run) -> list[Listener]:
     """A :class:`Tracker` for this run; it is also left in ``run.stash['tracker']``."""
+    from kernel_tracker.tracker import Tracker  # imports the OpenLineage client: only when a run starts
+
     tracker = Tracker(run, load_settings(run.pipeline.plugins.settings.get(PLUGIN)))
     run.stash[PLUGIN] = tracker
     return tracker.listeners()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openlineage.client.transport import Transport, get_default_factory
-from openlineage.client.utils import import_from_string
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from openlineage.client.transport import Transport
 
 PLUGIN = "tracker"
 DEFAULT_NAMESPACE = "kernel"
@@ -56,6 +57,10 @@ def check_transport(config: Mapping[str, Any]) -> None:
 
 
 def transport_class(kind: str) -> type[Transport]:
+    # The client is imported here, not at module level: it costs half a second at every command's start.
+    from openlineage.client.transport import Transport, get_default_factory
+    from openlineage.client.utils import import_from_string
+
     known = get_default_factory().transports
     found: Any = known.get(kind, kind)
     if isinstance(found, str):
