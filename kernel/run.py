@@ -8,6 +8,7 @@ started them, so the signals come in the same order on every run, whatever the t
 from __future__ import annotations
 
 import heapq
+import logging
 import secrets
 import time
 from collections import deque
@@ -44,6 +45,16 @@ from kernel.steps import DatasetIO, StepContext
 
 Frames = dict[str, pd.DataFrame]
 _Pending = Any  # a Future of an _Attempt, or a _Done
+
+
+def _debug_enabled(log: Any) -> bool:
+    check = getattr(log, "is_enabled_for", None)
+    if check is None:  # not a filtering logger: it keeps everything
+        return True
+    try:
+        return bool(check(logging.DEBUG))
+    except Exception:
+        return True
 
 
 def new_run_id() -> str:
@@ -213,6 +224,7 @@ class Runner:
         self.record = record
         self.run = Run(plan, run_id, run_dir, record, pm, disabled)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
+        self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
         self._started: dict[str, tuple[datetime, float]] = {}
@@ -267,6 +279,7 @@ class Runner:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         self._clock = started, t0 = datetime.now(UTC), time.perf_counter()
         self._judges = self._impls("after_step_run")
+        self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
         self._writer.write()
         self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
@@ -401,7 +414,12 @@ class Runner:
         if inputs:
             steps = self.record.steps
             rec.rows_in = {key: steps[p].rows_out[o] for key, (p, o) in planned.inputs.items()}
-        self._send(signals.step_start, events.StepStarted, step=planned.spec, started_at=now, inputs=inputs)
+        # The two signals of every step skip the general path when nobody listens: they are the hot ones.
+        self.record.signals["step_start"] += 1
+        if signals.step_start.receivers:
+            self._send(
+                signals.step_start, events.StepStarted, counted=True, step=planned.spec, started_at=now, inputs=inputs
+            )
         return self._submit(executor, planned, 0.0, inputs)
 
     def _submit(
@@ -471,18 +489,22 @@ class Runner:
         if datasets:
             rec.datasets = list(datasets)
         self._outputs[name] = outputs
-        self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
-        self._send(
-            signals.step_complete,
-            events.StepCompleted,
-            step=planned.spec,
-            attempts=attempts,
-            started_at=started_at,
-            duration_s=duration,
-            outputs=outputs,
-            rows=rows,
-            datasets=tuple(datasets),
-        )
+        if self._debug:
+            self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
+        self.record.signals["step_complete"] += 1
+        if signals.step_complete.receivers:
+            self._send(
+                signals.step_complete,
+                events.StepCompleted,
+                counted=True,
+                step=planned.spec,
+                attempts=attempts,
+                started_at=started_at,
+                duration_s=duration,
+                outputs=outputs,
+                rows=rows,
+                datasets=tuple(datasets),
+            )
         return True
 
     def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
