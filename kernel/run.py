@@ -44,7 +44,7 @@ from kernel.record import (
 from kernel.steps import DatasetIO, StepContext
 
 Frames = dict[str, pd.DataFrame]
-_Pending = Any  # a Future of an _Attempt, or a _Done
+_Pending = Any  # a Future of an _Attempt, or an _Attempt already done
 
 
 def _debug_enabled(log: Any) -> bool:
@@ -141,17 +141,9 @@ class _Attempt:
     duration_s: float = 0.0
     ctx: StepContext | None = None
 
-
-class _Done:
-    """The result of an inline call, shaped like the part of a Future the scheduler uses."""
-
-    __slots__ = ("_result",)
-
-    def __init__(self, result: _Attempt) -> None:
-        self._result = result
-
     def result(self) -> _Attempt:
-        return self._result
+        """An inline attempt is its own finished future (the part of a Future the scheduler uses)."""
+        return self
 
 
 class _RunReceiver:
@@ -168,8 +160,8 @@ class _RunReceiver:
 class _Inline:
     """An executor that runs the call at once, in the orchestrating thread."""
 
-    def submit(self, fn: Callable[..., _Attempt], *args: Any) -> _Done:
-        return _Done(fn(*args))
+    def submit(self, fn: Callable[..., _Attempt], *args: Any) -> _Attempt:
+        return fn(*args)
 
     def shutdown(self) -> None:
         pass
