@@ -7,7 +7,6 @@ after a problem so that all of them can be listed, and keeps only the checks tha
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -22,7 +21,6 @@ from kernel_validator.refs import Ref, parse_ref, parse_term
 from kernel_validator.registry import RECONCILE, Kind
 
 M = TypeVar("M", bound=BaseModel)
-_REFERENCE = re.compile(r"\$\{([A-Za-z_]+)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class Common(BaseModel):
@@ -91,8 +89,6 @@ class Problem(Exception):
 
 
 def declare(plan: Plan, kinds: Mapping[str, Kind]) -> Declarations:
-    values: dict[str, Any] = {f"params.{k}": v for k, v in plan.pipeline.values.items()}
-    values["pipeline.dir"] = str(plan.pipeline.directory)
     result = Declarations()
     seen: dict[str, str] = {}
     for spec in plan.pipeline.steps:
@@ -101,7 +97,7 @@ def declare(plan: Plan, kinds: Mapping[str, Kind]) -> Declarations:
         upstream = _Upstream(plan, spec.name)
         for index, raw in enumerate(spec.checks):
             try:
-                declared = _one(plan, kinds, spec.name, index, raw, values, upstream)
+                declared = _one(plan, kinds, spec.name, index, raw, upstream)
                 if declared.id in seen:
                     raise Problem(
                         spec.name, f"checks.{index}.id", f"id '{declared.id}' is taken by {seen[declared.id]}; set 'id'"
@@ -148,11 +144,10 @@ def _one(
     step: str,
     index: int,
     raw: Mapping[str, Any],
-    values: Mapping[str, Any],
     upstream: _Upstream,
 ) -> Declared:
     where = f"checks.{index}"
-    data = {key: _substitute(step, f"{where}.{key}", value, values) for key, value in raw.items()}
+    data = dict(raw)  # the kernel has substituted ${params.*} and ${pipeline.dir} already
     name = data.get("check")
     if not isinstance(name, str):
         known = ", ".join(sorted(kinds))
@@ -279,19 +274,3 @@ def _resolve(plan: Plan, step: str, where: str, ref: Ref, upstream: _Upstream, *
     return ref.resolved(output)
 
 
-def _substitute(step: str, where: str, value: Any, values: Mapping[str, Any]) -> Any:
-    """``${params.NAME}`` and ``${pipeline.dir}``, as in step settings; a whole-value reference keeps its type."""
-    if isinstance(value, str):
-        whole = _REFERENCE.fullmatch(value)
-        try:
-            if whole:
-                return values[f"{whole[1]}.{whole[2]}"]
-            return _REFERENCE.sub(lambda m: str(values[f"{m[1]}.{m[2]}"]), value)
-        except KeyError as exc:
-            message = f"unknown reference ${{{exc.args[0]}}} (checks can use ${{params.NAME}} and ${{pipeline.dir}})"
-            raise Problem(step, where, message) from None
-    if isinstance(value, list):
-        return [_substitute(step, where, v, values) for v in value]
-    if isinstance(value, dict):
-        return {k: _substitute(step, where, v, values) for k, v in value.items()}
-    return value
