@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -221,7 +221,7 @@ class Runner:
         self._outputs: dict[str, Frames] = {}
         self._started: dict[str, tuple[datetime, float]] = {}
         self._judges: list[pluggy.HookImpl] = []
-        self._clock: tuple[datetime, float] = (datetime.now(UTC), time.perf_counter())
+        self._epoch = time.time() - time.perf_counter()
         self._data_error = False
 
     # -- hooks and signals -------------------------------------------------------------------
@@ -269,7 +269,8 @@ class Runner:
     def execute(self) -> RunResult:
         run, record = self.run, self.record
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        self._clock = started, t0 = datetime.now(UTC), time.perf_counter()
+        started, t0 = datetime.now(UTC), time.perf_counter()
+        self._epoch = started.timestamp() - t0  # wall-clock seconds = _epoch + perf_counter()
         self._judges = self._impls("after_step_run")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
@@ -352,10 +353,14 @@ class Runner:
             outputs: Frames | None = None
             error = result.error
             if error is None:
-                try:
-                    outputs = self._check_outputs(planned, result.outputs)
-                except PluginError as exc:
-                    error = exc
+                returned = result.outputs
+                if type(returned) is pd.DataFrame and len(planned.type.outputs) == 1:  # the common case, inline
+                    outputs = {planned.type.outputs[0]: returned}
+                else:
+                    try:
+                        outputs = self._check_outputs(planned, returned)
+                    except PluginError as exc:
+                        error = exc
             if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
                 delay = planned.spec.retries.wait_before(attempt)
                 self.record.steps[name].attempts = attempt + 1
@@ -399,7 +404,7 @@ class Runner:
         rec = self.record.steps[name]
         # Wall-clock time from the monotonic clock: one subtraction instead of a clock call per step.
         tick = time.perf_counter()
-        now = self._clock[0] + timedelta(seconds=tick - self._clock[1])
+        now = datetime.fromtimestamp(self._epoch + tick, UTC)
         self._started[name] = (now, tick)
         rec.status, rec.attempts, rec.started_at = RUNNING, 1, now
         inputs = self._inputs(planned)
