@@ -140,9 +140,8 @@ def _run(
         configure_quiet()
     record = result.record
     click.echo(f"run {record.status} in {record.duration_s:.3f} s; run directory: {run_dir}")
-    for name in ("report.md", "report.html"):
-        if (run_dir / name).is_file():
-            click.echo(f"report: {run_dir / name}")
+    for name, path in record.artifacts.items():
+        click.echo(f"{name}: {path}")
     if not result.ok:
         click.echo(f"error: {record.error}", err=True)
     return result

@@ -62,6 +62,7 @@ class RunRecord:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     signals: Counter[str] = field(default_factory=Counter)
     listener_errors: list[ListenerError] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)  # name -> path, added by plugins (a report...)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.dumps())
@@ -73,7 +74,13 @@ class RunRecord:
         if started_only:
             header = {name: getattr(self, name) for name in _RUN_FIELDS}
             steps = {name: s for name, s in self.steps.items() if s.status != PENDING}
-            record = {**header, "steps": steps, "signals": self.signals, "listener_errors": self.listener_errors}
+            record = {
+                **header,
+                "steps": steps,
+                "signals": self.signals,
+                "listener_errors": self.listener_errors,
+                "artifacts": self.artifacts,
+            }
         # orjson serialises the dataclasses natively: this runs on runs of any size.
         return orjson.dumps(record, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
@@ -94,7 +101,9 @@ class RunRecord:
         return cls.from_json(orjson.loads((Path(run_dir) / "run.json").read_bytes()))
 
 
-_RUN_FIELDS = tuple(f.name for f in fields(RunRecord) if f.name not in ("steps", "signals", "listener_errors"))
+_RUN_FIELDS = tuple(
+    f.name for f in fields(RunRecord) if f.name not in ("steps", "signals", "listener_errors", "artifacts")
+)
 
 
 def iso(moment: datetime) -> str:

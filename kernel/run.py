@@ -321,7 +321,7 @@ class Runner:
                 name = f"{impl.plugin_name}.after_run"
                 record.listener_errors.append(ListenerError("after_run", name, f"{type(exc).__name__}: {exc}"))
                 self.log.error("after_run hook failed", plugin=impl.plugin_name, error=str(exc))
-        if len(record.listener_errors) != errors:
+        if len(record.listener_errors) != errors or record.artifacts:
             self._writer.write(final=True)
         return RunResult(run=run, record=record, outputs=self._outputs)
 

@@ -60,7 +60,11 @@ def good_run(workdir: Path) -> subprocess.CompletedProcess[str]:
 def test_the_run_publishes_gold_and_says_where(workdir: Path, good_run: subprocess.CompletedProcess[str]) -> None:
     gold = workdir / "gold/iot-windowed-kpi"
     assert f"results: {Path('gold/iot-windowed-kpi')}" in good_run.stdout
-    assert "report: runs/iot-windowed-kpi/good/report.md" in good_run.stdout
+    assert "report (md): runs/iot-windowed-kpi/good/report.md" in good_run.stdout
+    assert json.loads((workdir / "runs/iot-windowed-kpi/good/run.json").read_text())["artifacts"] == {
+        "report (md)": "runs/iot-windowed-kpi/good/report.md",
+        "report (html)": "runs/iot-windowed-kpi/good/report.html",
+    }
     assert {p.name for p in gold.iterdir()} == {
         "device_uptime_daily.parquet",
         "firmware_adoption_daily.parquet",

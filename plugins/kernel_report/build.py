@@ -1,8 +1,7 @@
 """Build the report from a run directory, and write it there.
 
-This is the one code path: the listener at the end of a run and ``kernel report RUN_DIR`` both
-call :func:`write_report`. The listener passes the in-memory run record because the kernel writes
-the final ``run.json`` only after the last signal; it holds the same values.
+This is the one code path: the ``after_run`` hook at the end of a run and ``kernel report RUN_DIR``
+both call :func:`write_report`.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pluggy
 from pydantic import ValidationError
 
 from kernel import atomic_path, write_text_atomic
@@ -57,8 +57,11 @@ def settings_of(files: RunFiles) -> ReportSettings:
         return parse_settings({})
 
 
-def build_report(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Report:
-    """The report of the run in ``run_dir`` (``record`` stands in for ``run.json``)."""
+def build_report(
+    run_dir: str | Path, record: Mapping[str, Any] | None = None, plugin_manager: pluggy.PluginManager | None = None
+) -> Report:
+    """The report of the run in ``run_dir`` (``record`` stands in for ``run.json``; ``plugin_manager`` is
+    the run's, for the sections other plugins add)."""
     files = read_run(run_dir, record)
     settings = settings_of(files)
     charts = settings.charts
@@ -69,7 +72,7 @@ def build_report(run_dir: str | Path, record: Mapping[str, Any] | None = None) -
         sections_run.step_table(files, charts),
         sections_data.data_quality(files),
         sections_data.lineage(files),
-        *plugin_sections(files),
+        *plugin_sections(files, plugin_manager),
         sections_run.status(files),
     )
     pipeline = plain(files.record.get("pipeline"))
@@ -78,10 +81,12 @@ def build_report(run_dir: str | Path, record: Mapping[str, Any] | None = None) -
     return Report(f"Run report: {pipeline}", status, lead, parts, settings)
 
 
-def write_report(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> list[Path]:
+def write_report(
+    run_dir: str | Path, record: Mapping[str, Any] | None = None, plugin_manager: pluggy.PluginManager | None = None
+) -> list[Path]:
     """Build the report and write ``report.md`` (and its charts) and ``report.html``; return the paths."""
     run_dir = Path(run_dir)
-    report = build_report(run_dir, record)
+    report = build_report(run_dir, record, plugin_manager)
     written: list[Path] = []
     if "md" in report.settings.formats:
         written += _write_images(run_dir, report.images)

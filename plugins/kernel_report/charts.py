@@ -79,12 +79,28 @@ def dag(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> bytes:
     for u, v in edges:
         # An edge that skips a column bends, so it does not run through the boxes between.
         bend = 0.0 if column[v] - column[u] <= 1 else 0.3
-        ax.annotate("", xy=pos[v], xytext=pos[u], arrowprops={
-            "arrowstyle": "-|>", "color": "#57606a", "shrinkA": 22, "shrinkB": 22,
-            "connectionstyle": f"arc3,rad={bend}"})
+        ax.annotate(
+            "",
+            xy=pos[v],
+            xytext=pos[u],
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#57606a",
+                "shrinkA": 22,
+                "shrinkB": 22,
+                "connectionstyle": f"arc3,rad={bend}",
+            },
+        )
     for name, (px, py) in pos.items():
-        ax.text(px, py, _label(name, 24), ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round,pad=0.4", "facecolor": "#ddf4ff", "edgecolor": "#0969da"})
+        ax.text(
+            px,
+            py,
+            _label(name, 24),
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": "#ddf4ff", "edgecolor": "#0969da"},
+        )
     ax.set_xlim(-0.6, len(layers) - 0.4)
     ax.set_ylim(-(tallest / 2) - 0.1, tallest / 2 + 0.1)
     ax.axis("off")

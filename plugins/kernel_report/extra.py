@@ -1,9 +1,7 @@
 """Sections other plugins add through ``report_sections``.
 
-A listener has no handle on the plugin manager of its run (``connect_listeners`` receives the run
-only), and ``kernel report RUN_DIR`` has no run at all. Both therefore ask the same thing: the
-installed plugins (entry points) that ``run.json`` says took part, so the report built at the end
-of a run and the one rebuilt later are the same.
+At the end of a run the report writer asks the run's own plugin manager; ``kernel report RUN_DIR``
+has no run, so it loads the installed plugins (entry points) that ``run.json`` says took part.
 """
 
 from __future__ import annotations
@@ -11,25 +9,31 @@ from __future__ import annotations
 import importlib.metadata as md
 from typing import Any
 
+import pluggy
+
 from kernel import ENTRY_POINT_GROUP, Kernel, KernelError
 from kernel_report.blocks import Part, Text, as_section
 from kernel_report.files import RunFiles
 from kernel_report.settings import NAME
 
 
-def plugin_sections(files: RunFiles) -> list[Part]:
-    try:
-        kernel = _kernel_for(files.plugins)
-    except KernelError as exc:
-        text = f"Sections from other plugins could not be collected: {exc}"
-        return [Part("Sections from other plugins", (Text(text),))]
-    caller = getattr(kernel.pm.hook, "report_sections", None)
+def plugin_sections(files: RunFiles, plugin_manager: pluggy.PluginManager | None = None) -> list[Part]:
+    """Sections from the plugins that took part; ``plugin_manager`` is the run's (none: ``kernel report``)."""
+    if plugin_manager is None:
+        try:
+            plugin_manager = _kernel_for(files.plugins).pm
+        except KernelError as exc:
+            text = f"Sections from other plugins could not be collected: {exc}"
+            return [Part("Sections from other plugins", (Text(text),))]
+    caller = getattr(plugin_manager.hook, "report_sections", None)
     if caller is None:
         return []
     given: dict[str, Any] = {"run_dir": files.run_dir, "record": files.record}
     parts: list[Part] = []
     for impl in reversed(caller.get_hookimpls()):  # pluggy's call order
         plugin = impl.plugin_name
+        if plugin not in files.plugins:
+            continue  # disabled for this run
         try:
             returned = impl.function(**{a: given[a] for a in impl.argnames})
             sections = [as_section(item) for item in (returned or ())]

@@ -60,8 +60,12 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
             raise KernelError("run.json does not hold a run record", file=path)
         record = loaded
     optional = {}
-    for key, name in (("context", CONTEXT), ("tracker", "tracker.json"), ("lineage", "lineage.json"),
-                      ("validation", "validation.json")):
+    for key, name in (
+        ("context", CONTEXT),
+        ("tracker", "tracker.json"),
+        ("lineage", "lineage.json"),
+        ("validation", "validation.json"),
+    ):
         optional[key] = _optional(run_dir / name, problems)
     return RunFiles(run_dir, dict(record), problems=tuple(problems), **optional)
 

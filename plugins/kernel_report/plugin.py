@@ -39,7 +39,9 @@ def connect_listeners(run: Run) -> Iterable[Listener]:
 @hookimpl
 def after_run(run: Run) -> None:
     """Build the report from the run directory once the run and every end-of-run receiver are done."""
-    write_report(run.run_dir)
+    for path in write_report(run.run_dir, plugin_manager=run.plugin_manager):
+        if path.suffix in (".md", ".html"):
+            run.record.artifacts[f"report ({path.suffix[1:]})"] = str(path)
 
 
 @hookimpl

@@ -77,8 +77,9 @@ def render_html(title: str, status: str, lead: Sequence[str], parts: Sequence[Pa
         status=clip(status, 100),
         status_class=status if status in _STATUS_CLASSES else "other",
         lead=[clip(line, TEXT_LIMIT) for line in lead],
-        parts=[{"title": clip(p.title, 300), "source": p.source, "blocks": [_block(b) for b in p.blocks]}
-               for p in parts],
+        parts=[
+            {"title": clip(p.title, 300), "source": p.source, "blocks": [_block(b) for b in p.blocks]} for p in parts
+        ],
     )
 
 
@@ -95,14 +96,21 @@ def _block(block: Block) -> dict[str, Any]:
         return {"kind": "text", "text": clip(block.text, TEXT_LIMIT)}
     if isinstance(block, Table):
         rows = [[(html_value(c), _numeric(c)) for c in row] for row in block.rows]
-        return {"kind": "table", "header": [html_value(h) for h in block.header], "rows": rows,
-                "caption": clip(block.caption, TEXT_LIMIT)}
+        return {
+            "kind": "table",
+            "header": [html_value(h) for h in block.header],
+            "rows": rows,
+            "caption": clip(block.caption, TEXT_LIMIT),
+        }
     if isinstance(block, Code):
         lang = block.lang if block.lang.isalnum() else ""
         return {"kind": "code", "text": block.text, "lang": lang}
     if isinstance(block, Image):
         return {"kind": "image", "uri": data_uri(block.png), "alt": clip(block.alt, 300)}
     if isinstance(block, Raw):
-        return {"kind": "raw", "html": Markup(block.html) if block.html is not None else None,
-                "markdown": block.markdown}
+        return {
+            "kind": "raw",
+            "html": Markup(block.html) if block.html is not None else None,
+            "markdown": block.markdown,
+        }
     raise TypeError(f"unknown block {block!r}")

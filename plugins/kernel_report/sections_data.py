@@ -22,18 +22,40 @@ def data_quality(files: RunFiles) -> Part:
     blocks: list[Block] = []
     checks = [as_dict(c) for c in as_list(validation.get("checks"))]
     if checks:
-        header = ("check id", "step", "output", "check", "severity", "result", "rows checked", "rows failed",
-                  "fraction failed", "action", "failing values", "message")
+        header = (
+            "check id",
+            "step",
+            "output",
+            "check",
+            "severity",
+            "result",
+            "rows checked",
+            "rows failed",
+            "fraction failed",
+            "action",
+            "failing values",
+            "message",
+        )
         rows: list[tuple[Cell, ...]] = []
         for c in checks:
             fraction = as_float(c.get("fraction_failed"))
             values = as_list(c.get("failing_values"))
-            rows.append((
-                plain(c.get("id")), plain(c.get("step")), plain(c.get("output")), plain(c.get("check")),
-                plain(c.get("severity")), _result(c), as_int(c.get("rows_checked")), as_int(c.get("rows_failed")),
-                None if fraction is None else round(fraction, 6), plain(c.get("action")) if c.get("action") else None,
-                ", ".join(plain(v) for v in values) or None, plain(c.get("message")) if c.get("message") else None,
-            ))
+            rows.append(
+                (
+                    plain(c.get("id")),
+                    plain(c.get("step")),
+                    plain(c.get("output")),
+                    plain(c.get("check")),
+                    plain(c.get("severity")),
+                    _result(c),
+                    as_int(c.get("rows_checked")),
+                    as_int(c.get("rows_failed")),
+                    None if fraction is None else round(fraction, 6),
+                    plain(c.get("action")) if c.get("action") else None,
+                    ", ".join(plain(v) for v in values) or None,
+                    plain(c.get("message")) if c.get("message") else None,
+                )
+            )
         failed = sum(1 for c in checks if c.get("passed") is False)
         blocks.append(Table(header, tuple(rows), f"{len(checks)} checks run, {failed} failed."))
     else:
@@ -43,11 +65,22 @@ def data_quality(files: RunFiles) -> Part:
         by_reason: dict[str, list[int | None]] = defaultdict(list)
         for q in quarantine:
             by_reason[plain(q.get("reason"))].append(as_int(q.get("rows")))
-        summary = tuple((reason, None if None in counts else sum(c for c in counts if c is not None))
-                        for reason, counts in sorted(by_reason.items()))
+        summary = tuple(
+            (reason, None if None in counts else sum(c for c in counts if c is not None))
+            for reason, counts in sorted(by_reason.items())
+        )
         blocks.append(Table(("reason", "rows quarantined"), summary, "Quarantined rows by reason."))
-        detail = tuple((plain(q.get("step")), plain(q.get("output")), plain(q.get("check_id")), plain(q.get("reason")),
-                        as_int(q.get("rows")), plain(q.get("path")) if q.get("path") else None) for q in quarantine)
+        detail = tuple(
+            (
+                plain(q.get("step")),
+                plain(q.get("output")),
+                plain(q.get("check_id")),
+                plain(q.get("reason")),
+                as_int(q.get("rows")),
+                plain(q.get("path")) if q.get("path") else None,
+            )
+            for q in quarantine
+        )
         blocks.append(Table(("step", "output", "check id", "reason", "rows", "file"), detail))
     else:
         blocks.append(Text("No rows were quarantined."))
@@ -65,11 +98,17 @@ def lineage(files: RunFiles) -> Part:
         for d in as_list(as_dict(step).get("datasets")):
             d = as_dict(d)
             columns = d.get("columns")
-            datasets.append((
-                str(name), plain(d.get("mode")), plain(d.get("path")), plain(d.get("format")), as_int(d.get("rows")),
-                len(columns) if isinstance(columns, dict | list) else None,
-                plain(d.get("content_hash")) if d.get("content_hash") else None,
-            ))
+            datasets.append(
+                (
+                    str(name),
+                    plain(d.get("mode")),
+                    plain(d.get("path")),
+                    plain(d.get("format")),
+                    as_int(d.get("rows")),
+                    len(columns) if isinstance(columns, dict | list) else None,
+                    plain(d.get("content_hash")) if d.get("content_hash") else None,
+                )
+            )
     if datasets:
         header = ("step", "mode", "path", "format", "rows", "columns", "content hash")
         blocks.append(Table(header, tuple(datasets), "Datasets the steps reported reading and writing (run.json)."))
@@ -95,12 +134,16 @@ def _schema_changes(tracker: dict[str, object]) -> Block:
             retyped = as_dict(diff.get("retyped"))
             if not (added or removed or retyped):
                 continue
-            rows.append((
-                str(step), str(output), plain(diff["against"]) if diff.get("against") else None,
-                ", ".join(f"{k}: {plain(v)}" for k, v in added.items()) or None,
-                ", ".join(f"{k}: {plain(v)}" for k, v in removed.items()) or None,
-                ", ".join(f"{k}: {' → '.join(plain(t) for t in as_list(v))}" for k, v in retyped.items()) or None,
-            ))
+            rows.append(
+                (
+                    str(step),
+                    str(output),
+                    plain(diff["against"]) if diff.get("against") else None,
+                    ", ".join(f"{k}: {plain(v)}" for k, v in added.items()) or None,
+                    ", ".join(f"{k}: {plain(v)}" for k, v in removed.items()) or None,
+                    ", ".join(f"{k}: {' → '.join(plain(t) for t in as_list(v))}" for k, v in retyped.items()) or None,
+                )
+            )
     if not rows:
         return Text("The tracker recorded no schema change.")
     header = ("step", "output", "compared with input", "added", "removed", "retyped")

@@ -24,12 +24,16 @@ def business_context(files: RunFiles) -> Part:
     if context is None:
         blocks += [Text(NO_CONTEXT), facts([("pipeline", plain(record.get("pipeline")))])]
     else:
-        blocks.append(facts([
-            ("pipeline", plain(context.get("pipeline"))),
-            ("description", plain(context.get("description")) or None),
-            ("domain", plain(context.get("domain")) or None),
-            ("archetype", plain(context.get("archetype")) or None),
-        ]))
+        blocks.append(
+            facts(
+                [
+                    ("pipeline", plain(context.get("pipeline"))),
+                    ("description", plain(context.get("description")) or None),
+                    ("domain", plain(context.get("domain")) or None),
+                    ("archetype", plain(context.get("archetype")) or None),
+                ]
+            )
+        )
         kpis = [as_dict(k) for k in as_list(context.get("kpis"))]
         if kpis:
             rows = tuple((plain(k.get("name")), plain(k.get("description")) or None) for k in kpis)
@@ -52,12 +56,16 @@ def architecture(files: RunFiles, charts_on: bool) -> Part:
     blocks: list[Block] = []
     if files.context is None:
         blocks.append(Text(f"{NO_CONTEXT} The step graph below is read from the tracker's lineage.json."))
-    blocks.append(facts([
-        ("archetype", plain(context.get("archetype")) or None),
-        ("topology", plain(context["topology"]) if "topology" in context else graph.topology),
-        ("steps", len(graph.steps)),
-        ("edges", len(graph.edges)),
-    ]))
+    blocks.append(
+        facts(
+            [
+                ("archetype", plain(context.get("archetype")) or None),
+                ("topology", plain(context["topology"]) if "topology" in context else graph.topology),
+                ("steps", len(graph.steps)),
+                ("edges", len(graph.edges)),
+            ]
+        )
+    )
     mermaid = context.get("mermaid")
     if isinstance(mermaid, str):
         blocks.append(Code(mermaid, "mermaid"))
@@ -116,11 +124,18 @@ def step_table(files: RunFiles, charts_on: bool) -> Part:
     rows = []
     for name, s in steps.items():
         note = s.get("error") or s.get("skipped_because")
-        rows.append((
-            name, plain(s.get("uses")), plain(s.get("status")), as_int(s.get("attempts")),
-            seconds(s.get("duration_s")), rows_text(s.get("rows_in")), rows_text(s.get("rows_out")),
-            plain(note) if note else None,
-        ))
+        rows.append(
+            (
+                name,
+                plain(s.get("uses")),
+                plain(s.get("status")),
+                as_int(s.get("attempts")),
+                seconds(s.get("duration_s")),
+                rows_text(s.get("rows_in")),
+                rows_text(s.get("rows_out")),
+                plain(note) if note else None,
+            )
+        )
     header = ("step", "uses", "status", "attempts", "time (s)", "rows in", "rows out", "error or reason")
     blocks: list[Block] = [Table(header, tuple(rows))]
     if charts_on:
@@ -141,8 +156,10 @@ def _step_charts(steps: dict[str, dict[str, object]]) -> list[Block]:
     counted = [c for c in counted if c[1] is not None or c[2] is not None][: charts.MAX_BARS]
     if counted:
         nan = float("nan")  # not counted: no bar, rather than a bar of zero
-        series = {"rows in": [nan if c[1] is None else float(c[1]) for c in counted],
-                  "rows out": [nan if c[2] is None else float(c[2]) for c in counted]}
+        series = {
+            "rows in": [nan if c[1] is None else float(c[1]) for c in counted],
+            "rows out": [nan if c[2] is None else float(c[2]) for c in counted],
+        }
         png = charts.bars([c[0] for c in counted], series, "rows", "Rows in and out per step")
         blocks.append(Image(png, "Rows in and out per step", "step-rows"))
     return blocks
@@ -156,8 +173,11 @@ def status(files: RunFiles) -> Part:
         ("error", plain(record["error"]) if record.get("error") else None),
     ]
     blocks: list[Block] = [facts(rows)]
-    bad = [(n, plain(s.get("status")), plain(s.get("error") or s.get("skipped_because") or ""))
-           for n, s in steps.items() if s.get("status") not in ("succeeded",)]
+    bad = [
+        (n, plain(s.get("status")), plain(s.get("error") or s.get("skipped_because") or ""))
+        for n, s in steps.items()
+        if s.get("status") not in ("succeeded",)
+    ]
     if bad:
         blocks.append(Table(("step", "status", "error or reason"), tuple(bad), "Steps that did not succeed."))
     errors = [as_dict(e) for e in as_list(record.get("listener_errors"))]

@@ -16,10 +16,22 @@ from kernel_report.files import RunFiles, as_dict, as_list, read_run
 from kernel_report.render_html import render_html
 from kernel_report.render_md import render_markdown
 
-HEADER = ("pipeline", "run id", "status", "steps", "steps succeeded", "wall time (s)", "checks run",
-          "checks failed", "rows in (final steps)", "rows out (final steps)")
-NOTE = ("Final steps are those no other step reads from. Totals add the runs that measured a figure; "
-        "a dash (—) in a run's row is a figure that run did not measure, and is not counted.")
+HEADER = (
+    "pipeline",
+    "run id",
+    "status",
+    "steps",
+    "steps succeeded",
+    "wall time (s)",
+    "checks run",
+    "checks failed",
+    "rows in (final steps)",
+    "rows out (final steps)",
+)
+NOTE = (
+    "Final steps are those no other step reads from. Totals add the runs that measured a figure; "
+    "a dash (—) in a run's row is a figure that run did not measure, and is not counted."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +48,18 @@ class RunRow:
     rows_out: int | None
 
     def cells(self) -> tuple[Cell, ...]:
-        return (self.pipeline, self.run_id, self.status, self.steps, self.succeeded, self.wall_s,
-                self.checks_run, self.checks_failed, self.rows_in, self.rows_out)
+        return (
+            self.pipeline,
+            self.run_id,
+            self.status,
+            self.steps,
+            self.succeeded,
+            self.wall_s,
+            self.checks_run,
+            self.checks_failed,
+            self.rows_in,
+            self.rows_out,
+        )
 
 
 def run_row(files: RunFiles) -> RunRow:
@@ -89,20 +111,30 @@ def summarize(run_dirs: Iterable[str | Path]) -> tuple[str, str]:
     statuses = Counter(r.status for r in rows)
     wall = [r.wall_s for r in rows if r.wall_s is not None]
     total: tuple[Cell, ...] = (
-        "total", f"{len(rows)} runs", ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
-        sum(r.steps for r in rows), sum(r.succeeded for r in rows), round(sum(wall), 3) if wall else None,
-        _sum(r.checks_run for r in rows), _sum(r.checks_failed for r in rows),
-        _sum(r.rows_in for r in rows), _sum(r.rows_out for r in rows),
+        "total",
+        f"{len(rows)} runs",
+        ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
+        sum(r.steps for r in rows),
+        sum(r.succeeded for r in rows),
+        round(sum(wall), 3) if wall else None,
+        _sum(r.checks_run for r in rows),
+        _sum(r.checks_failed for r in rows),
+        _sum(r.rows_in for r in rows),
+        _sum(r.rows_out for r in rows),
     )
     table = Table(HEADER, (*(r.cells() for r in rows), total))
     text = f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + "."
     blocks: list[Block] = [table, Text(NOTE)]
     title = "Summary of runs"
     markdown = render_markdown(title, (text,), (Part("Runs", tuple(blocks)),))
-    timed = [r for r in rows if r.wall_s is not None][-charts.MAX_BARS:]
+    timed = [r for r in rows if r.wall_s is not None][-charts.MAX_BARS :]
     if timed:
-        png = charts.bars([f"{r.pipeline} {r.run_id}" for r in timed], {"seconds": [r.wall_s or 0.0 for r in timed]},
-                          "seconds", "Wall time per run")
+        png = charts.bars(
+            [f"{r.pipeline} {r.run_id}" for r in timed],
+            {"seconds": [r.wall_s or 0.0 for r in timed]},
+            "seconds",
+            "Wall time per run",
+        )
         blocks.append(Image(png, "Wall time per run, in seconds", "summary-wall-time"))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     html = render_html(title, counts, (text,), (Part("Runs", tuple(blocks)),))
