@@ -7,16 +7,18 @@ started them, so the signals come in the same order on every run, whatever the t
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,10 +43,11 @@ from kernel.record import (
     StepRecord,
     iso,
 )
-from kernel.steps import DatasetIO, StepContext
+from kernel.steps import StepContext
 
 Frames = dict[str, pd.DataFrame]
-_Pending = Any  # a Future of an _Attempt, or an _Attempt already done
+_Outcome = tuple[Any, BaseException | None]  # what a step returned, or the error it raised
+_Pending = Any  # a Future of an _Outcome, or (run inline) the _Outcome itself
 
 
 def _debug_enabled(log: Any) -> bool:
@@ -55,6 +58,35 @@ def _debug_enabled(log: Any) -> bool:
         return bool(check(logging.DEBUG))
     except Exception:
         return True
+
+
+_freeze_lock = threading.Lock()
+_freeze_depth = 0
+_freeze_ours = False
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the objects that exist before a run out of the garbage collector's passes while it runs.
+
+    A full collection visits every tracked object in the process (pandas and its kin bring some
+    200,000): on a long run it cost more than the kernel itself. Objects made during the run are
+    collected as usual. A process that froze its heap itself (say, before forking) is left alone.
+    """
+    global _freeze_depth, _freeze_ours
+    with _freeze_lock:
+        if _freeze_depth == 0:
+            _freeze_ours = gc.get_freeze_count() == 0
+            if _freeze_ours:
+                gc.freeze()
+        _freeze_depth += 1
+    try:
+        yield
+    finally:
+        with _freeze_lock:
+            _freeze_depth -= 1
+            if _freeze_depth == 0 and _freeze_ours:
+                gc.unfreeze()
 
 
 def new_run_id() -> str:
@@ -134,18 +166,6 @@ class RunResult:
         return self.record.exit_code if self.record.exit_code is not None else 1
 
 
-@dataclass(slots=True)
-class _Attempt:
-    outputs: Any = None
-    error: BaseException | None = None
-    duration_s: float = 0.0
-    ctx: StepContext | None = None
-
-    def result(self) -> _Attempt:
-        """An inline attempt is its own finished future (the part of a Future the scheduler uses)."""
-        return self
-
-
 class _RunReceiver:
     __slots__ = ("__qualname__", "receiver")
 
@@ -157,26 +177,13 @@ class _RunReceiver:
         self.receiver(sender, **kwargs)
 
 
-class _Inline:
-    """An executor that runs the call at once, in the orchestrating thread."""
-
-    def submit(self, fn: Callable[..., _Attempt], *args: Any) -> _Attempt:
-        return fn(*args)
-
-    def shutdown(self) -> None:
-        pass
-
-
-def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Attempt:
+def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Outcome:
     if delay:
         time.sleep(delay)
-    ctx = kwargs.get("ctx")
-    start = time.perf_counter()
     try:
-        out = func(inputs, **kwargs)
+        return func(inputs, **kwargs), None
     except Exception as exc:
-        return _Attempt(error=exc, duration_s=time.perf_counter() - start, ctx=ctx)
-    return _Attempt(outputs=out, duration_s=time.perf_counter() - start, ctx=ctx)
+        return None, exc
 
 
 class Runner:
@@ -219,9 +226,9 @@ class Runner:
         self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
-        self._started: dict[str, tuple[datetime, float]] = {}
         self._judges: list[pluggy.HookImpl] = []
-        self._epoch = time.time() - time.perf_counter()
+        self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
+        self._started_at = datetime.now(UTC)
         self._data_error = False
 
     # -- hooks and signals -------------------------------------------------------------------
@@ -267,10 +274,14 @@ class Runner:
     # -- the run -----------------------------------------------------------------------------
 
     def execute(self) -> RunResult:
+        with _heap_frozen():
+            return self._execute()
+
+    def _execute(self) -> RunResult:
         run, record = self.run, self.record
         run.run_dir.mkdir(parents=True, exist_ok=True)
         started, t0 = datetime.now(UTC), time.perf_counter()
-        self._epoch = started.timestamp() - t0  # wall-clock seconds = _epoch + perf_counter()
+        self._started_at, self._t0 = started, t0
         self._judges = self._impls("after_step_run")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
@@ -286,13 +297,13 @@ class Runner:
                 params=run.params,
                 workers=self.workers,
             )
-            executor: ThreadPoolExecutor | _Inline = (
-                ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else _Inline()
-            )
+            # One worker runs each step inline, in the orchestrating thread.
+            executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else None
             try:
                 self._schedule(executor)
             finally:
-                executor.shutdown()
+                if executor is not None:
+                    executor.shutdown()
             duration = time.perf_counter() - t0
             record.duration_s = duration
             record.finished_at = iso(datetime.now(UTC))
@@ -331,31 +342,32 @@ class Runner:
             return f"step '{bad[0].name}' {bad[0].status}: {bad[0].error}"
         return "steps were skipped"
 
-    def _schedule(self, executor: ThreadPoolExecutor | _Inline) -> None:
-        plan, graph = self.plan, self.plan.graph
-        waiting = dict(graph.in_degree())
-        consumers = dict(graph.out_degree())
-        downstream = {name: list(succ) for name, succ in graph.adjacency()}
+    def _schedule(self, executor: ThreadPoolExecutor | None) -> None:
+        # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
+        plan, steps, writer = self.plan, self.record.steps, self._writer
+        waiting = dict(plan.graph.in_degree())
+        consumers = dict(plan.graph.out_degree())
+        downstream = {name: [plan.steps[s] for s in succ] for name, succ in plan.graph.adjacency()}
         sinks = {name for name, n in consumers.items() if n == 0}
-        ready = [(p.index, name) for name, p in plan.steps.items() if waiting[name] == 0]
+        # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
+        by_index = list(plan.steps.values())
+        ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
-        in_flight: deque[tuple[str, int, _Pending]] = deque()
-        stopping = False
+        in_flight: deque[tuple[PlannedStep, int, _Pending, StepContext | None]] = deque()
+        stopping, workers, keep = False, self.workers, self.keep_outputs
         while ready or in_flight:
-            while ready and not stopping and len(in_flight) < self.workers:
-                _, name = heapq.heappop(ready)
-                in_flight.append((name, 1, self._start(name, executor)))
+            while ready and not stopping and len(in_flight) < workers:
+                in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
             if not in_flight:
                 break
-            name, attempt, future = in_flight.popleft()
-            result = future.result()
-            planned = plan.steps[name]
+            planned, attempt, pending, ctx = in_flight.popleft()
+            returned, error = pending if executor is None else pending.result()
+            name = planned.spec.name
             outputs: Frames | None = None
-            error = result.error
             if error is None:
-                returned = result.outputs
-                if type(returned) is pd.DataFrame and len(planned.type.outputs) == 1:  # the common case, inline
-                    outputs = {planned.type.outputs[0]: returned}
+                declared = planned.type.outputs
+                if type(returned) is pd.DataFrame and len(declared) == 1:  # the common case, inline
+                    outputs = {declared[0]: returned}
                 else:
                     try:
                         outputs = self._check_outputs(planned, returned)
@@ -363,7 +375,7 @@ class Runner:
                         error = exc
             if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
                 delay = planned.spec.retries.wait_before(attempt)
-                self.record.steps[name].attempts = attempt + 1
+                steps[name].attempts = attempt + 1
                 self.log.warning("step retry", step=name, attempt=attempt, error=str(error), delay_s=delay)
                 self._send(
                     signals.step_retry,
@@ -373,64 +385,74 @@ class Runner:
                     error=error,
                     delay_s=delay,
                 )
-                in_flight.append((name, attempt + 1, self._submit(executor, planned, delay)))
+                in_flight.append((planned, attempt + 1, *self._submit(executor, planned, self._inputs(planned), delay)))
                 continue
-            if error is None and outputs is not None:
-                ok = self._finish(planned, attempt, outputs, result.ctx.datasets if result.ctx else [])
-            else:
-                self._fail(planned, attempt, error or RuntimeError("no outputs"), blocked=False)
-                ok = False
-            if ok:
+            if outputs is not None and self._finish(planned, attempt, outputs, ctx):
                 for successor in downstream[name]:
-                    waiting[successor] -= 1
-                    if waiting[successor] == 0 and self.record.steps[successor].status != SKIPPED:
-                        heapq.heappush(ready, (plan.steps[successor].index, successor))
+                    after = successor.spec.name
+                    waiting[after] -= 1
+                    if waiting[after] == 0 and steps[after].status != SKIPPED:
+                        heapq.heappush(ready, successor.index)
             else:
+                if outputs is None:
+                    self._fail(planned, attempt, error or RuntimeError("no outputs"), blocked=False)
                 self._skip_downstream(name, consumers, sinks)
                 if self.fail_fast or self._data_error:
                     stopping = True
-            self._release(name, consumers, sinks)
-            self._writer.maybe_write()
+            if not keep:
+                self._release(planned, consumers, sinks)
+            if writer.due():
+                writer.write()
         if stopping:
             for name, planned in plan.steps.items():
-                if self.record.steps[name].status == "pending":
+                if steps[name].status == "pending":
                     self._skip(planned, "the run stopped after a failure", None, consumers, sinks)
 
     def _inputs(self, planned: PlannedStep) -> Frames:
         return {key: self._outputs[producer][output] for key, (producer, output) in planned.inputs.items()}
 
-    def _start(self, name: str, executor: ThreadPoolExecutor | _Inline) -> _Pending:
-        planned = self.plan.steps[name]
-        rec = self.record.steps[name]
-        # Wall-clock time from the monotonic clock: one subtraction instead of a clock call per step.
-        tick = time.perf_counter()
-        now = datetime.fromtimestamp(self._epoch + tick, UTC)
-        self._started[name] = (now, tick)
-        rec.status, rec.attempts, rec.started_at = RUNNING, 1, now
-        inputs = self._inputs(planned)
-        if inputs:
-            steps = self.record.steps
-            rec.rows_in = {key: steps[p].rows_out[o] for key, (p, o) in planned.inputs.items()}
+    def _start(
+        self, planned: PlannedStep, executor: ThreadPoolExecutor | None
+    ) -> tuple[PlannedStep, int, _Pending, StepContext | None]:
+        rec = self.record.steps[planned.spec.name]
+        rec.status, rec.attempts, rec.start_s = RUNNING, 1, time.perf_counter() - self._t0
+        inputs: Frames = {}
+        if planned.inputs:
+            outputs, steps, rows_in = self._outputs, self.record.steps, rec.rows_in
+            for key, (producer, output) in planned.inputs.items():
+                inputs[key] = outputs[producer][output]
+                rows_in[key] = steps[producer].rows_out[output]
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers:
             self._send(
-                signals.step_start, events.StepStarted, counted=True, step=planned.spec, started_at=now, inputs=inputs
+                signals.step_start,
+                events.StepStarted,
+                counted=True,
+                step=planned.spec,
+                started_at=self._wall(rec.start_s),
+                inputs=inputs,
             )
-        return self._submit(executor, planned, 0.0, inputs)
+        if executor is None and not planned.type.wants_context:  # the common case, inline
+            return planned, 1, _attempt(planned.type.func, inputs, planned.kwargs, 0.0), None
+        return (planned, 1, *self._submit(executor, planned, inputs, 0.0))
 
     def _submit(
-        self, executor: ThreadPoolExecutor | _Inline, planned: PlannedStep, delay: float, inputs: Frames | None = None
-    ) -> _Pending:
-        kwargs = planned.kwargs
+        self, executor: ThreadPoolExecutor | None, planned: PlannedStep, inputs: Frames, delay: float
+    ) -> tuple[_Pending, StepContext | None]:
+        kwargs, ctx = planned.kwargs, None
         if planned.type.wants_context:
             ctx = StepContext(
                 run_id=self.run.run_id, step=planned.spec.name, run_dir=self.run.run_dir, params=self.run.params
             )
             kwargs = {**kwargs, "ctx": ctx}
-        return executor.submit(
-            _attempt, planned.type.func, inputs if inputs is not None else self._inputs(planned), kwargs, delay
-        )
+        if executor is None:
+            return _attempt(planned.type.func, inputs, kwargs, delay), ctx
+        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay), ctx
+
+    def _wall(self, start_s: float | None) -> datetime:
+        """The wall-clock time of a moment on the run's monotonic clock."""
+        return self._started_at + timedelta(seconds=start_s or 0.0)
 
     def _check_outputs(self, planned: PlannedStep, returned: Any) -> Frames:
         declared = planned.type.outputs
@@ -471,18 +493,19 @@ class Runner:
                 return outputs, verdict.block
         return outputs, None
 
-    def _finish(self, planned: PlannedStep, attempts: int, outputs: Frames, datasets: list[DatasetIO]) -> bool:
+    def _finish(self, planned: PlannedStep, attempts: int, outputs: Frames, ctx: StepContext | None) -> bool:
+        """Record a step that returned its outputs; False when an ``after_step_run`` hook blocked it."""
         name = planned.spec.name
         if self._judges:
             outputs, blocked = self._judge(planned, outputs)
             if blocked:
                 self._fail(planned, attempts, RuntimeError(blocked), blocked=True)
                 return False
-        started_at, t0 = self._started[name]
-        duration = time.perf_counter() - t0
         rec = self.record.steps[name]
-        rows = {key: len(frame) for key, frame in outputs.items()}
+        duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
+        rows = {key: len(frame.index) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
+        datasets = ctx.datasets if ctx is not None else []
         if datasets:
             rec.datasets = list(datasets)
         self._outputs[name] = outputs
@@ -496,7 +519,7 @@ class Runner:
                 counted=True,
                 step=planned.spec,
                 attempts=attempts,
-                started_at=started_at,
+                started_at=self._wall(rec.start_s),
                 duration_s=duration,
                 outputs=outputs,
                 rows=rows,
@@ -506,9 +529,8 @@ class Runner:
 
     def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
         name = planned.spec.name
-        started_at, t0 = self._started[name]
-        duration = time.perf_counter() - t0
         rec = self.record.steps[name]
+        duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
         message = str(error) if isinstance(error, DataError) or blocked else f"{type(error).__name__}: {error}"
         rec.status, rec.attempts, rec.duration_s, rec.error = (
             (BLOCKED if blocked else FAILED),
@@ -525,7 +547,7 @@ class Runner:
             events.StepFailed,
             step=planned.spec,
             attempts=attempts,
-            started_at=started_at,
+            started_at=self._wall(rec.start_s),
             duration_s=duration,
             error=error,
             blocked=blocked,
@@ -544,13 +566,12 @@ class Runner:
         rec.status, rec.skipped_because = SKIPPED, reason
         self.log.warning("step skipped", step=planned.spec.name, reason=reason)
         self._send(signals.step_skipped, events.StepSkipped, step=planned.spec, reason=reason, cause=cause)
-        self._release(planned.spec.name, consumers, sinks)
+        if not self.keep_outputs:
+            self._release(planned, consumers, sinks)
 
-    def _release(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:
+    def _release(self, planned: PlannedStep, consumers: dict[str, int], sinks: set[str]) -> None:
         # Drop an output once its last consumer is done with it: memory stays bounded by the frontier.
-        if self.keep_outputs:
-            return
-        for producer in self.plan.steps[name].producers:
+        for producer in planned.producers:
             consumers[producer] -= 1
             if consumers[producer] == 0 and producer not in sinks:
                 self._outputs.pop(producer, None)

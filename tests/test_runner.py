@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -274,6 +275,22 @@ def test_the_run_record_matches_what_happened(
         saved["signals"] == counts == {"pipeline_start": 1, "step_start": 5, "step_complete": 5, "pipeline_complete": 1}
     )
     assert saved["duration_s"] >= sum(s["duration_s"] for s in saved["steps"].values())
+    starts = [s["start_s"] for s in saved["steps"].values()]  # one worker: steps start one after another
+    assert 0 <= starts[0] and starts == sorted(starts)
+    assert all(s["start_s"] + s["duration_s"] <= saved["duration_s"] for s in saved["steps"].values())
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(demo_kernel: Kernel, tmp_path: Path) -> None:
+    # The runner keeps the objects older than the run out of the collector's passes while it runs.
+    assert gc.get_freeze_count() == 0
+    assert run(demo_kernel, tmp_path, DIAMOND).ok
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a process that froze its heap itself (before forking, say) keeps it frozen
+    try:
+        assert run(demo_kernel, tmp_path, DIAMOND).ok
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_step_may_ask_for_its_run_context(tmp_path: Path) -> None:
