@@ -276,7 +276,7 @@ def test_the_run_record_matches_what_happened(
     )
     assert saved["duration_s"] >= sum(s["duration_s"] for s in saved["steps"].values())
     starts = [s["start_s"] for s in saved["steps"].values()]  # one worker: steps start one after another
-    assert 0 <= starts[0] and starts == sorted(starts)
+    assert starts[0] >= 0 and starts == sorted(starts)
     assert all(s["start_s"] + s["duration_s"] <= saved["duration_s"] for s in saved["steps"].values())
 
 
