@@ -40,6 +40,7 @@ class PlannedStep:
     inputs: Mapping[str, tuple[str, str]]  # input name -> (producing step, output name)
     index: int  # position in the deterministic topological order
     producers: tuple[str, ...] = ()  # the steps it reads from, each once
+    consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in plan order
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ def build_plan(
             inputs=inputs,
             index=index,
             producers=tuple(dict.fromkeys(p for p, _ in inputs.values())),
+            consumers=tuple(sorted(graph.successors(name), key=position.__getitem__)),
         )
     return Plan(pipeline=pipeline, graph=graph, steps=steps)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -228,7 +228,7 @@ class Runner:
         self._outputs: dict[str, Frames] = {}
         self._judges: list[pluggy.HookImpl] = []
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
-        self._started_at = datetime.now(UTC)
+        self._epoch = time.time()  # the same moment on the wall clock
         self._data_error = False
 
     # -- hooks and signals -------------------------------------------------------------------
@@ -242,9 +242,11 @@ class Runner:
         """Count the signal; build its payload and call the receivers only when there are any."""
         if not counted:
             self.record.signals[signal.name] += 1
-        if not signal.receivers:
-            return
-        payload = event(**fields)
+        if signal.receivers:
+            self._deliver(signal, event(**fields))
+
+    def _deliver(self, signal: NamedSignal, payload: object) -> None:
+        """Call the signal's receivers for this run one by one; one that raises is logged and counted."""
         for receiver in signal.receivers_for(self.run):
             try:
                 receiver(self.run, event=payload)
@@ -281,7 +283,7 @@ class Runner:
         run, record = self.run, self.record
         run.run_dir.mkdir(parents=True, exist_ok=True)
         started, t0 = datetime.now(UTC), time.perf_counter()
-        self._started_at, self._t0 = started, t0
+        self._epoch, self._t0 = started.timestamp(), t0
         self._judges = self._impls("after_step_run")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
@@ -345,9 +347,8 @@ class Runner:
     def _schedule(self, executor: ThreadPoolExecutor | None) -> None:
         # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
         plan, steps, writer = self.plan, self.record.steps, self._writer
-        waiting = dict(plan.graph.in_degree())
-        consumers = dict(plan.graph.out_degree())
-        downstream = {name: [plan.steps[s] for s in succ] for name, succ in plan.graph.adjacency()}
+        waiting = {name: len(p.producers) for name, p in plan.steps.items()}
+        consumers = {name: len(p.consumers) for name, p in plan.steps.items()}
         sinks = {name for name, n in consumers.items() if n == 0}
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
@@ -388,11 +389,10 @@ class Runner:
                 in_flight.append((planned, attempt + 1, *self._submit(executor, planned, self._inputs(planned), delay)))
                 continue
             if outputs is not None and self._finish(planned, attempt, outputs, ctx):
-                for successor in downstream[name]:
-                    after = successor.spec.name
+                for after in planned.consumers:
                     waiting[after] -= 1
                     if waiting[after] == 0 and steps[after].status != SKIPPED:
-                        heapq.heappush(ready, successor.index)
+                        heapq.heappush(ready, plan.steps[after].index)
             else:
                 if outputs is None:
                     self._fail(planned, attempt, error or RuntimeError("no outputs"), blocked=False)
@@ -425,14 +425,7 @@ class Runner:
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers:
-            self._send(
-                signals.step_start,
-                events.StepStarted,
-                counted=True,
-                step=planned.spec,
-                started_at=self._wall(rec.start_s),
-                inputs=inputs,
-            )
+            self._deliver(signals.step_start, events.StepStarted(planned.spec, self._wall(rec.start_s), inputs))
         if executor is None and not planned.type.wants_context:  # the common case, inline
             return planned, 1, _attempt(planned.type.func, inputs, planned.kwargs, 0.0), None
         return (planned, 1, *self._submit(executor, planned, inputs, 0.0))
@@ -452,7 +445,7 @@ class Runner:
 
     def _wall(self, start_s: float | None) -> datetime:
         """The wall-clock time of a moment on the run's monotonic clock."""
-        return self._started_at + timedelta(seconds=start_s or 0.0)
+        return datetime.fromtimestamp(self._epoch + (start_s or 0.0), UTC)
 
     def _check_outputs(self, planned: PlannedStep, returned: Any) -> Frames:
         declared = planned.type.outputs
@@ -513,18 +506,10 @@ class Runner:
             self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
         self.record.signals["step_complete"] += 1
         if signals.step_complete.receivers:
-            self._send(
-                signals.step_complete,
-                events.StepCompleted,
-                counted=True,
-                step=planned.spec,
-                attempts=attempts,
-                started_at=self._wall(rec.start_s),
-                duration_s=duration,
-                outputs=outputs,
-                rows=rows,
-                datasets=tuple(datasets),
+            payload = events.StepCompleted(
+                planned.spec, attempts, self._wall(rec.start_s), duration, outputs, rows, tuple(datasets)
             )
+            self._deliver(signals.step_complete, payload)
         return True
 
     def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
