@@ -1,16 +1,18 @@
 """Kernel overhead per step: no-op steps in a chain and in a fan-out/fan-in, beside a bare loop.
 
-    python benchmarks/bench_overhead.py            # 1,000 and 10,000 steps, 5 repetitions
+    python benchmarks/bench_overhead.py            # 1,000 and 10,000 steps, 7 repetitions
     python benchmarks/bench_overhead.py --steps 1000 --repeat 3
 
-Each figure is the median over the repetitions of the wall time of ``Runner.execute`` (signals,
-hooks, run record, structured log to a file as the command line configures it) divided by the
-number of steps. Planning (validating the file, building the graph) is timed apart.
+Each figure is the median over the repetitions of the wall (and CPU) time of ``Runner.execute``
+(signals, hooks, run record, structured log to a file as the command line configures it) divided by
+the number of steps. The cases take turns within each repetition. Planning (validating the file,
+building the graph) is timed apart. "one" listener is a counting receiver on all eight signals.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -98,67 +100,71 @@ def reference_loop(order: list[str], needs: dict[str, list[str]]) -> float:
     return time.perf_counter() - start
 
 
-def measure(kernel: Kernel, data: dict[str, Any], repeat: int, listener: bool, tmp: Path) -> dict[str, float]:
-    n = len(data["steps"])
-    t0 = time.perf_counter()
-    pipeline = Pipeline.model_validate(data)
-    plan = kernel.plan(pipeline)
-    plan_s = time.perf_counter() - t0
-    needs = {name: [p for p, _ in planned.inputs.values()] for name, planned in plan.steps.items()}
-    counts = {"n": 0}
+class Case:
+    """One shape, size and listener setting; its timings gather over the repetitions."""
 
-    def count(sender: object, **_: object) -> None:
-        counts["n"] += 1
+    def __init__(self, kernel: Kernel, shape: Callable[[int], dict[str, Any]], n: int, listener: bool) -> None:
+        self.shape, self.n, self.listener = shape.__name__, n, listener
+        t0 = time.perf_counter()
+        self.plan = kernel.plan(Pipeline.model_validate(shape(n)))
+        self.plan_us = (time.perf_counter() - t0) / n * 1e6
+        self.needs = {name: [p for p, _ in planned.inputs.values()] for name, planned in self.plan.steps.items()}
+        self.kernel_wall: list[float] = []
+        self.kernel_cpu: list[float] = []
+        self.bare: list[float] = []
+        self.ref: list[float] = []
 
-    kernel_times, bare_times, ref_times = [], [], []
-    for i in range(repeat):
-        run_dir = tmp / f"{data['name']}-{n}-{listener}-{i}"
+    def run(self, kernel: Kernel, run_dir: Path) -> None:
+        counts = {"n": 0}
+
+        def count(sender: object, **_: object) -> None:
+            counts["n"] += 1
+
         handle = configure_run_log(run_dir / "log.jsonl")
-        runner = Runner(plan, kernel.pm, run_id=f"bench-{i}", run_dir=run_dir)
-        receivers: list[Callable[..., None]] = []
-        if listener:
+        runner = Runner(self.plan, kernel.pm, run_id=run_dir.name, run_dir=run_dir)
+        if self.listener:
             for sig in signals.ALL:
                 sig.connect(count)
-                receivers.append(count)
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = runner.execute()
-        kernel_times.append(time.perf_counter() - start)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         for sig in signals.ALL:
             sig.disconnect(count)
         handle.close()
         assert result.ok, result.record.error
-        bare_times.append(bare_loop(list(plan.order), needs))
-        ref_times.append(reference_loop(list(plan.order), needs))
-    if listener:
-        assert counts["n"] == repeat * (2 * n + 2), counts
-    return {
-        "plan_us": plan_s / n * 1e6,
-        "kernel_us": statistics.median(kernel_times) / n * 1e6,
-        "bare_us": statistics.median(bare_times) / n * 1e6,
-        "ref_us": statistics.median(ref_times) / n * 1e6,
-    }
+        assert counts["n"] == (2 * self.n + 2 if self.listener else 0), counts
+        self.kernel_wall.append(wall / self.n * 1e6)
+        self.kernel_cpu.append(cpu / self.n * 1e6)
+        self.bare.append(bare_loop(list(self.plan.order), self.needs) / self.n * 1e6)
+        self.ref.append(reference_loop(list(self.plan.order), self.needs) / self.n * 1e6)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     kernel = Kernel(entry_points=False, plugins=[("bench", BenchPlugin())])
-    print(
-        f"{'shape':<6} {'steps':>6} {'listener':>8} {'plan us/step':>13} {'kernel us/step':>15} "
-        f"{'bare us/step':>13} {'overhead us/step':>17} {'ref loop us/step':>17}"
-    )
+    cases = [
+        Case(kernel, shape, n, listener) for n in args.steps for shape in (chain, fan) for listener in (False, True)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.steps:
-            for shape in (chain, fan):
-                for listener in (False, True):
-                    r = measure(kernel, shape(n), args.repeat, listener, Path(tmp))
-                    print(
-                        f"{shape.__name__:<6} {n:>6} {'one' if listener else 'none':>8} {r['plan_us']:>13.1f} "
-                        f"{r['kernel_us']:>15.1f} {r['bare_us']:>13.1f} {r['kernel_us'] - r['bare_us']:>17.1f} "
-                        f"{r['ref_us']:>17.1f}"
-                    )
+        for i in range(args.repeat):  # the cases take turns, so a change in the machine's load hits them alike
+            for j, case in enumerate(cases):
+                case.run(kernel, Path(tmp) / f"case{j}-{i}")
+    median = statistics.median
+    print(f"microseconds per step, medians of {args.repeat}")
+    print(
+        f"{'shape':<6} {'steps':>6} {'listener':>8} {'plan':>7} {'kernel wall':>12} {'kernel cpu':>11} "
+        f"{'bare loop':>10} {'ref loop':>9}"
+    )
+    for c in cases:
+        print(
+            f"{c.shape:<6} {c.n:>6} {'one' if c.listener else 'none':>8} {c.plan_us:>7.1f} "
+            f"{median(c.kernel_wall):>12.1f} {median(c.kernel_cpu):>11.1f} {median(c.bare):>10.1f} "
+            f"{median(c.ref):>9.1f}"
+        )
+    print(f"load average when done: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
