@@ -166,17 +166,6 @@ class RunResult:
         return self.record.exit_code if self.record.exit_code is not None else 1
 
 
-class _RunReceiver:
-    __slots__ = ("__qualname__", "receiver")
-
-    def __init__(self, receiver: Callable[..., Any]) -> None:
-        self.receiver = receiver
-        self.__qualname__ = getattr(receiver, "__qualname__", repr(receiver))
-
-    def __call__(self, sender: Any, **kwargs: Any) -> None:
-        self.receiver(sender, **kwargs)
-
-
 def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Outcome:
     if delay:
         time.sleep(delay)
@@ -227,6 +216,7 @@ class Runner:
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
         self._judges: list[pluggy.HookImpl] = []
+        self._hooked: dict[NamedSignal, tuple[Callable[..., Any], ...]] = {}
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
         self._epoch = time.time()  # the same moment on the wall clock
         self._data_error = False
@@ -242,36 +232,46 @@ class Runner:
         """Count the signal; build its payload and call the receivers only when there are any."""
         if not counted:
             self.record.signals[signal.name] += 1
-        if signal.receivers:
+        if signal.receivers or signal in self._hooked:
             self._deliver(signal, event(**fields))
 
     def _deliver(self, signal: NamedSignal, payload: object) -> None:
-        """Call the signal's receivers for this run one by one; one that raises is logged and counted."""
-        for receiver in signal.receivers_for(self.run):
-            try:
-                receiver(self.run, event=payload)
-            except Exception as exc:
-                name = getattr(receiver, "__qualname__", repr(receiver))
-                self.record.listener_errors.append(ListenerError(signal.name, name, f"{type(exc).__name__}: {exc}"))
-                self.log.error("listener failed", signal=signal.name, receiver=name, error=str(exc))
+        """Call the plugins' receivers for this run, then the signal's own, one by one.
 
-    @contextmanager
-    def _listeners(self) -> Iterator[None]:
-        connected: list[tuple[NamedSignal, _RunReceiver]] = []
-        try:
-            for impl in self._impls("connect_listeners"):
-                returned = cast(Iterable[object] | None, impl.function(**{a: self.run for a in impl.argnames}))
-                for item in returned or ():
-                    if not isinstance(item, signals.Listener) or item.signal not in signals.ALL:
-                        raise PluginError(impl.plugin_name, f"connect_listeners returned {item!r}, not a Listener")
-                    # A wrapper per run, so disconnecting it cannot touch the same receiver in another run.
-                    bound = _RunReceiver(item.receiver)
-                    item.signal.connect(bound, sender=self.run, weak=False)
-                    connected.append((item.signal, bound))
-            yield
-        finally:
-            for signal, bound in connected:
-                signal.disconnect(bound)
+        A receiver that raises is logged and counted, and the next one is called.
+        """
+        run = self.run
+        for receiver in self._hooked.get(signal, ()):
+            try:
+                receiver(run, event=payload)
+            except Exception as exc:
+                self._listener_failed(signal, receiver, exc)
+        if signal.receivers:
+            for receiver in signal.receivers_for(run):
+                try:
+                    receiver(run, event=payload)
+                except Exception as exc:
+                    self._listener_failed(signal, receiver, exc)
+
+    def _listener_failed(self, signal: NamedSignal, receiver: object, exc: Exception) -> None:
+        name = getattr(receiver, "__qualname__", repr(receiver))
+        self.record.listener_errors.append(ListenerError(signal.name, name, f"{type(exc).__name__}: {exc}"))
+        self.log.error("listener failed", signal=signal.name, receiver=name, error=str(exc))
+
+    def _hook_listeners(self) -> dict[NamedSignal, tuple[Callable[..., Any], ...]]:
+        """The receivers plugins return from ``connect_listeners``, by signal, in the order the hook returns them.
+
+        The runner calls them itself, for this run only, and lets go of them when the run ends: nothing
+        is connected to the signals, so nothing can outlive the run or reach another run.
+        """
+        hooked: dict[NamedSignal, list[Callable[..., Any]]] = {}
+        for impl in self._impls("connect_listeners"):
+            returned = cast(Iterable[object] | None, impl.function(**{a: self.run for a in impl.argnames}))
+            for item in returned or ():
+                if not isinstance(item, signals.Listener) or item.signal not in signals.ALL:
+                    raise PluginError(impl.plugin_name, f"connect_listeners returned {item!r}, not a Listener")
+                hooked.setdefault(item.signal, []).append(item.receiver)
+        return {signal: tuple(receivers) for signal, receivers in hooked.items()}
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -289,7 +289,8 @@ class Runner:
         record.started_at = iso(started)
         self._writer.write()
         self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
-        with self._listeners():
+        self._hooked = self._hook_listeners()
+        try:
             self._send(
                 signals.pipeline_start,
                 events.PipelineStarted,
@@ -327,6 +328,8 @@ class Runner:
             self._writer.write(final=True)
             errors = len(record.listener_errors)
             self._send(final, event, counted=True, **payload)
+        finally:
+            self._hooked = {}  # the plugins' receivers end with the run
         for impl in self._impls("after_run"):
             try:
                 impl.function(**{a: run for a in impl.argnames})
@@ -424,7 +427,7 @@ class Runner:
                 rows_in[key] = steps[producer].rows_out[output]
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
-        if signals.step_start.receivers:
+        if signals.step_start.receivers or signals.step_start in self._hooked:
             self._deliver(signals.step_start, events.StepStarted(planned.spec, self._wall(rec.start_s), inputs))
         if executor is None and not planned.type.wants_context:  # the common case, inline
             return planned, 1, _attempt(planned.type.func, inputs, planned.kwargs, 0.0), None
@@ -505,7 +508,7 @@ class Runner:
         if self._debug:
             self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
         self.record.signals["step_complete"] += 1
-        if signals.step_complete.receivers:
+        if signals.step_complete.receivers or signals.step_complete in self._hooked:
             payload = events.StepCompleted(
                 planned.spec, attempts, self._wall(rec.start_s), duration, outputs, rows, tuple(datasets)
             )

@@ -251,6 +251,30 @@ def test_a_plugin_connects_listeners_for_one_run_only(demo_installed: Path, tmp_
     assert not signals.step_complete.receivers  # nothing stays connected after a run
 
 
+def test_plugin_listeners_come_first_in_hook_order(demo_installed: Path, tmp_path: Path) -> None:
+    import kernel_demo_steps
+
+    calls: list[str] = []
+
+    def listening(label: str) -> object:
+        class Plugin:
+            @hookimpl
+            def connect_listeners(self, run: Run) -> list[Listener]:
+                return [Listener(signals.step_complete, lambda sender, **_: calls.append(label))]
+
+        return Plugin()
+
+    def direct(sender: Run, **_: object) -> None:
+        calls.append("connected")
+
+    plugins = [("demo", kernel_demo_steps), ("first", listening("first")), ("second", listening("second"))]
+    kernel = Kernel(entry_points=False, plugins=plugins)
+    with signals.step_complete.connected_to(direct):
+        assert run(kernel, tmp_path, DIAMOND[:2]).ok
+    # pluggy calls the last registered plugin's hook first; the kernel keeps that order
+    assert calls == ["second", "first", "connected"] * 2
+
+
 def test_the_run_record_matches_what_happened(
     demo_kernel: Kernel, tmp_path: Path, recorded: list[tuple[str, str, str]]
 ) -> None:
