@@ -14,12 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from kernel_tracker.ol_events import PRODUCER, EventBuilder
-from kernel_tracker.snapshot import take_snapshot
-from kernel_tracker.transports import plain
-from openlineage.client.event_v2 import RunState
-from openlineage.client.serde import Serde
+from kernel_tracker.ol_events import PRODUCER
 from openlineage.client.transport import Transport
 from tracker_support import events, read_json, run_pipeline
 
@@ -290,25 +285,6 @@ def test_a_failing_transport_does_not_stop_the_run(demo_installed: Path, tmp_pat
     assert summary["failures"] == summary["events"] == len(events(result)) == 10
     assert summary["transport"]["sent"] == 0
     assert "lineage server is down" in summary["errors"][0]
-
-
-def test_the_fast_serialisation_is_the_clients() -> None:
-    builder = EventBuilder(pipeline="p", run_id="r1", namespace="kernel", description="d")
-    moment = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    snap = take_snapshot(pd.DataFrame({"a": [1, 2], "b": [None, "x"]}), 2)
-    start = builder.pipeline_start(moment)
-    run_uuid = builder.step_run_id("s", moment)
-    step = builder.step_event(RunState.COMPLETE, "s", run_uuid, moment, description="a step",
-                              inputs=[builder.frame_input("a", "out", snap),
-                                      builder.file_input("/x.csv", "csv", 3, {"a": "int64"}, "sha256:1")],
-                              outputs=[builder.frame_output("s", "out", snap),
-                                       builder.file_output("/y.csv", "csv", None, None, None)])
-    failed = builder.pipeline_end(moment, error="step 's' failed")
-    for event in (start, step, failed):
-        ours = json.loads(json.dumps(plain(event, {})))
-        assert ours == json.loads(Serde.to_json(event))
-        assert_valid(ours)
-
 
 
 def test_the_spec_check_finds_what_is_wrong(demo_installed: Path, tmp_path: Path) -> None:

@@ -11,5 +11,5 @@ from kernel_tracker.schema import schema_diff
 from kernel_tracker.settings import TrackerSettings
 from kernel_tracker.snapshot import Snapshot, take_snapshot
 
-# Tracker (kernel_tracker.tracker) is not re-exported: it imports the OpenLineage client, slow to load.
+# Tracker (kernel_tracker.tracker) is not re-exported: a run makes its own (plugin.connect_listeners).
 __all__ = ["Snapshot", "TrackerSettings", "schema_diff", "take_snapshot"]

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from openlineage.client.event_v2 import InputDataset, OutputDataset, RunEvent, RunState
-from openlineage.client.transport import get_default_factory
 
 from kernel.steps import DatasetIO
-from kernel_tracker.ol_events import EventBuilder, make_client
+from kernel_tracker.ol_events import EventBuilder, Json
 from kernel_tracker.settings import OpenLineageSettings
 from kernel_tracker.snapshot import Snapshot
-from kernel_tracker.transports import RunDirConfig, RunDirTransport
+from kernel_tracker.transports import ClientSender, RunDirWriter, make_transport, share
 
 FILE_NAME = "openlineage.jsonl"
 
@@ -31,46 +29,47 @@ class OpenLineageRecorder:
     def __init__(self, settings: OpenLineageSettings, *, pipeline: str, run_id: str, run_dir: Path,
                  description: str = "", readers: Mapping[tuple[str, str], int] | None = None) -> None:
         self.settings = settings
-        self._file = RunDirTransport(RunDirConfig(path=str(run_dir / FILE_NAME)))
-        self.builder = EventBuilder(pipeline=pipeline, run_id=run_id, namespace=settings.namespace,
-                                    description=description, share=self._file.share)
         self.path = run_dir / FILE_NAME
+        self._file = RunDirWriter(self.path)
+        self.builder = EventBuilder(pipeline=pipeline, run_id=run_id, namespace=settings.namespace,
+                                    description=description, share=share)
         self.events = 0  # written to the run directory's file
         self.sent = 0  # accepted by the configured transport
         self.errors: list[str] = []
         self._failed = 0
         self._log = structlog.get_logger("kernel_tracker").bind(run_id=run_id)
-        self._client: Any = None
-        self._steps: dict[str, tuple[str, list[InputDataset], list[tuple[str, str]]]] = {}
-        self._inputs: dict[tuple[str, str], InputDataset] = {}
+        self._sender: ClientSender | None = None
+        self._steps: dict[str, tuple[str, list[Json]]] = {}  # a running step's run id and input datasets
+        # Input datasets that more steps to start will read as they are (same_as), and how many such
+        # steps are left: a dataset is dropped, with its serialised form, once no step to start reads it.
+        self._inputs: dict[tuple[str, str], Json] = {}
         self._readers = dict(readers or {})  # (step, output) -> the steps yet to start that read it
-        self._file_inputs: dict[str, InputDataset] = {}
-        self._file_outputs: dict[str, OutputDataset] = {}
+        self._file_inputs: dict[str, Json] = {}
+        self._file_outputs: dict[str, Json] = {}
 
     def _connect(self) -> None:
         config = self.settings.transport
         if config is None:
             return
         try:
-            transport = get_default_factory().create(dict(config))
+            transport = make_transport(config)
         except Exception as exc:
             self._error(f"transport '{config.get('type')}' could not be made: {exc}")
             return
         if transport.kind == "noop" and config.get("type") != "noop":
             self._error("the transport is switched off by OPENLINEAGE_DISABLED")
             return
-        self._client = make_client(transport)
+        self._sender = ClientSender(transport)
 
-    def _emit(self, event: RunEvent) -> None:
-        # The run directory's file first: the client may add facets to the event it sends.
+    def _emit(self, event: Json) -> None:
         try:
-            self._file.emit(event)
+            self._file.write(event)
             self.events += 1
         except Exception as exc:
             self._error(f"{self.path.name}: {type(exc).__name__}: {exc}")
-        if self._client is not None:
+        if self._sender is not None:
             try:
-                self._client.emit(event)
+                self._sender.emit(event)
                 self.sent += 1
             except Exception as exc:
                 self._error(f"transport: {type(exc).__name__}: {exc}")
@@ -95,34 +94,27 @@ class OpenLineageRecorder:
                    inputs: Iterable[tuple[str, str, Snapshot]], outputs: Iterable[str]) -> None:
         b = self.builder
         run_uuid = b.step_run_id(step, started_at)
-        keys = [(producer, output) for producer, output, _ in inputs]
         datasets = [self._frame_input(producer, output, snap) for producer, output, snap in inputs]
-        self._steps[step] = (run_uuid, datasets, keys)
-        self._emit(b.step_event(RunState.START, step, run_uuid, started_at, description=description,
+        self._steps[step] = (run_uuid, datasets)
+        self._emit(b.step_event("START", step, run_uuid, started_at, description=description,
                                 inputs=datasets, outputs=[b.planned_output(step, name) for name in outputs]))
 
-    def _frame_input(self, producer: str, output: str, snap: Snapshot) -> InputDataset:
+    def _frame_input(self, producer: str, output: str, snap: Snapshot) -> Json:
         # An output handed on as it was (same_as) is the same input dataset for every step that reads it,
-        # and a step's inputs repeat in its COMPLETE or FAIL: each is serialised once.
+        # and a step's inputs repeat in its COMPLETE or FAIL: each is serialised once (shared).
         key = (producer, output)
         left = self._readers[key] = self._readers.get(key, 1) - 1
         dataset = self._inputs.pop(key, None) if left <= 0 else self._inputs.get(key)
         if dataset is None or snap.same_as is None:
-            dataset = self.builder.frame_input(producer, output, snap)
-            self._file.share(dataset)
+            dataset = share(self.builder.frame_input(producer, output, snap))
             if snap.same_as is not None and left > 0:
                 self._inputs[key] = dataset
         return dataset
 
-    def _done(self, inputs: list[InputDataset], keys: list[tuple[str, str]]) -> None:
-        for dataset, key in zip(inputs, keys, strict=True):
-            if self._inputs.get(key) is not dataset:  # no step to start reads it any more
-                self._file.forget(dataset)
-
     def complete_step(self, step: str, ended_at: datetime, *, description: str,
                       outputs: Mapping[str, Snapshot], datasets: Iterable[DatasetIO]) -> None:
         b = self.builder
-        run_uuid, inputs, keys = self._steps.pop(step)
+        run_uuid, inputs = self._steps.pop(step)
         ins = list(inputs)
         outs = [b.frame_output(step, name, snap) for name, snap in outputs.items()]
         for d in datasets:
@@ -135,23 +127,21 @@ class OpenLineageRecorder:
                 if key not in self._file_outputs:
                     self._file_outputs[key] = b.file_output(d.path, d.format, d.rows, d.columns, d.content_hash)
                 outs.append(self._file_outputs[key])
-        self._emit(b.step_event(RunState.COMPLETE, step, run_uuid, ended_at, description=description,
+        self._emit(b.step_event("COMPLETE", step, run_uuid, ended_at, description=description,
                                 inputs=ins, outputs=outs))
-        self._done(inputs, keys)
 
     def fail_step(self, step: str, ended_at: datetime, *, description: str, error: str) -> None:
-        run_uuid, inputs, keys = self._steps.pop(step)
-        self._emit(self.builder.step_event(RunState.FAIL, step, run_uuid, ended_at, description=description,
+        run_uuid, inputs = self._steps.pop(step)
+        self._emit(self.builder.step_event("FAIL", step, run_uuid, ended_at, description=description,
                                            inputs=inputs, error=error))
-        self._done(inputs, keys)
 
     def close(self) -> dict[str, Any]:
-        """Close the transports; what tracker.json says about the emission."""
+        """Close the file and the transport; what tracker.json says about the emission."""
         self._file.close()
         self._inputs.clear()
-        if self._client is not None:
+        if self._sender is not None:
             try:
-                self._client.close()
+                self._sender.close()
             except Exception as exc:
                 self._error(f"transport: {type(exc).__name__}: {exc}")
         summary: dict[str, Any] = {"file": FILE_NAME, "events": self.events}

@@ -1,46 +1,53 @@
-"""OpenLineage run events for a pipeline run and each of its steps, built with the openlineage-python client.
+"""OpenLineage run events for a pipeline run and each of its steps, built as the JSON values they are.
 
 The pipeline run is a job named after the pipeline; each step is a job ``<pipeline>.<step>`` whose run
 has a ``parent`` facet pointing at the pipeline run. In-memory step outputs are datasets
 ``<pipeline>.<step>.<output>`` in the namespace ``kernel://<pipeline>``; files the steps report are
 datasets in the namespace ``file``. Run ids are UUIDv7 derived from the kernel run id and the start
 time, so the same run always gets the same ids.
+
+An event is a plain dict, ready for orjson: the one that openlineage-python's ``Serde.to_dict`` makes
+of the same event built with the client's typed classes (``openlineage.client.event_v2``, ``facet_v2``),
+with the same keys, ``_producer`` and ``_schemaURL`` on every facet, the fields the client's classes
+default to (``fields: []``, ``quantiles: {}``, ``facets: {}``) and no nulls;
+``tests/test_tracker_ol_client.py`` holds every kind of event to that. Those classes validate every URL
+and time they are given, and must be walked again to be serialised: they cost more than the rest of the
+tracker. This module imports nothing of the client (half a second to import).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as md
 import os
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Any
-
-from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import (
-    DatasetFacet,
-    InputDatasetFacet,
-    JobFacet,
-    OutputDatasetFacet,
-    RunFacet,
-    data_quality_metrics_dataset,
-    data_quality_metrics_input_dataset,
-    dataset_version_dataset,
-    documentation_job,
-    error_message_run,
-    job_type_job,
-    output_statistics_output_dataset,
-    parent_run,
-    processing_engine_run,
-    schema_dataset,
-    storage_dataset,
-)
-from openlineage.client.uuid import generate_static_uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from kernel_tracker.snapshot import Snapshot
 
 PRODUCER = "https://github.com/pipeline-kernel/pipeline-kernel/tree/main/plugins/kernel_tracker"
 INTEGRATION = "PIPELINE_KERNEL"
+
+# The schema URLs of the client's generated classes (the spec versions it implements).
+RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+_FACETS = "https://openlineage.io/spec/facets/"
+PROCESSING_ENGINE_URL = _FACETS + "1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet"
+PARENT_URL = _FACETS + "1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet"
+ERROR_MESSAGE_URL = _FACETS + "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+JOB_TYPE_URL = _FACETS + "2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+DOCUMENTATION_URL = _FACETS + "1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet"
+SCHEMA_URL = _FACETS + "1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+DATA_QUALITY_URL = _FACETS + "1-0-1/DataQualityMetricsDatasetFacet.json#/$defs/DataQualityMetricsDatasetFacet"
+DATA_QUALITY_INPUT_URL = (_FACETS + "1-0-3/DataQualityMetricsInputDatasetFacet.json"
+                          "#/$defs/DataQualityMetricsInputDatasetFacet")
+OUTPUT_STATISTICS_URL = (_FACETS + "1-0-2/OutputStatisticsOutputDatasetFacet.json"
+                         "#/$defs/OutputStatisticsOutputDatasetFacet")
+STORAGE_URL = _FACETS + "1-0-1/StorageDatasetFacet.json#/$defs/StorageDatasetFacet"
+VERSION_URL = _FACETS + "1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
+
+Json = dict[str, Any]
+State = Literal["START", "COMPLETE", "FAIL"]
 
 
 def _version(distribution: str) -> str:
@@ -50,21 +57,40 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
+def facet(schema_url: str, fields: Json) -> Json:
+    """A facet: its fields with the ``_producer`` and ``_schemaURL`` every facet of the spec has."""
+    return {"_producer": PRODUCER, "_schemaURL": schema_url, **fields}
+
+
+def static_uuid(instant: datetime, data: bytes) -> str:
+    """``openlineage.client.uuid.generate_static_uuid`` (a UUIDv7 whose random bits are a SHA-1 of the time
+    and ``data``), written out so that the client is not imported for it; the tests hold it to the client's."""
+    if instant.tzinfo is not UTC:  # the kernel's times are in UTC already
+        instant = instant.astimezone(UTC)
+    digest = hashlib.sha1(instant.isoformat().encode() + data, usedforsecurity=False).digest()
+    value = (int(instant.timestamp() * 1000) & 0xFFFFFFFFFFFF) << 80 | int.from_bytes(digest, "big") >> 84
+    value = value & ~(0xF000 << 64) & ~(0xC000 << 48) | 7 << 76 | 0x8000 << 48  # version 7, variant RFC 4122
+    text = f"{value:032x}"  # as str(uuid.UUID(int=value)), without making the object
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 class EventBuilder:
-    """Builds the events of one run; facets that repeat (a schema seen before) are built once."""
+    """Builds the events of one run; the parts that repeat (a schema seen before, the parent run, a job)
+    are built once and the same dict is reused, so a writer may serialise them once as well."""
 
     def __init__(self, *, pipeline: str, run_id: str, namespace: str, description: str = "",
-                 share: Callable[[object], None] | None = None) -> None:
+                 share: Callable[[Json], Json] | None = None) -> None:
         self.pipeline = pipeline
         self.run_id = run_id
         self.namespace = namespace
         self.data_namespace = f"kernel://{pipeline}"
         self.description = description
         self.run_uuid = ""
-        self._schemas: dict[tuple[tuple[str, str], ...], schema_dataset.SchemaDatasetFacet] = {}
-        self._share = share or (lambda facet: None)
-        self._job_facets: dict[str, dict[str, JobFacet]] = {}
-        self._parent_facet: parent_run.ParentRunFacet | None = None
+        self._schemas: dict[tuple[tuple[str, str], ...], Json] = {}
+        self._jobs: dict[str, Json] = {}
+        self._parent: Json | None = None
+        # What a repeated part becomes: a writer's Shared dict, serialised once (see transports.share).
+        self._share: Callable[[Json], Json] = share or (lambda part: part)
 
     # -- naming --------------------------------------------------------------------------------
 
@@ -72,197 +98,127 @@ class EventBuilder:
         return f"{self.pipeline}.{step}.{output}"
 
     def step_run_id(self, step: str, started_at: datetime) -> str:
-        return str(generate_static_uuid(started_at, f"{self.run_id}/{step}".encode()))
+        return static_uuid(started_at, f"{self.run_id}/{step}".encode())
 
     # -- events --------------------------------------------------------------------------------
 
-    def pipeline_start(self, started_at: datetime) -> RunEvent:
-        self.run_uuid = str(generate_static_uuid(started_at, self.run_id.encode()))
-        engine = processing_engine_run.ProcessingEngineRunFacet(
-            version=_version("pipeline-kernel"),
-            name="pipeline-kernel",
-            openlineageAdapterVersion=_version("openlineage-python"),
-            producer=PRODUCER,
-        )
-        return self._event(RunState.START, started_at, self._pipeline_run({"processing_engine": engine}),
-                           self._pipeline_job())
+    def pipeline_start(self, started_at: datetime) -> Json:
+        self.run_uuid = static_uuid(started_at, self.run_id.encode())
+        engine = facet(PROCESSING_ENGINE_URL, {"name": "pipeline-kernel", "openlineageAdapterVersion":
+                                               _version("openlineage-python"), "version": _version("pipeline-kernel")})
+        run = {"facets": {"processing_engine": engine}, "runId": self.run_uuid}
+        return self._event("START", started_at, run, self._pipeline_job())
 
-    def pipeline_end(
-        self,
-        ended_at: datetime,
-        *,
-        error: str | None,
-        inputs: Iterable[InputDataset] = (),
-        outputs: Iterable[OutputDataset] = (),
-    ) -> RunEvent:
-        facets: dict[str, RunFacet] = {}
-        if error is not None:
-            facets["errorMessage"] = self._error(error)
-        state = RunState.FAIL if error is not None else RunState.COMPLETE
-        return self._event(state, ended_at, self._pipeline_run(facets), self._pipeline_job(), inputs, outputs)
+    def pipeline_end(self, ended_at: datetime, *, error: str | None, inputs: Iterable[Json] = (),
+                     outputs: Iterable[Json] = ()) -> Json:
+        facets: Json = {} if error is None else {"errorMessage": self._error(error)}
+        state: State = "COMPLETE" if error is None else "FAIL"
+        run = {"facets": facets, "runId": self.run_uuid}
+        return self._event(state, ended_at, run, self._pipeline_job(), inputs, outputs)
 
-    def step_event(
-        self,
-        state: RunState,
-        step: str,
-        run_uuid: str,
-        moment: datetime,
-        *,
-        description: str = "",
-        inputs: Iterable[InputDataset] = (),
-        outputs: Iterable[OutputDataset] = (),
-        error: str | None = None,
-    ) -> RunEvent:
-        facets: dict[str, RunFacet] = {"parent": self._parent()}
+    def step_event(self, state: State, step: str, run_uuid: str, moment: datetime, *, description: str = "",
+                   inputs: Iterable[Json] = (), outputs: Iterable[Json] = (), error: str | None = None) -> Json:
+        facets: Json = {"parent": self._parent_facet()}
         if error is not None:
             facets["errorMessage"] = self._error(error)
         job = self._job(f"{self.pipeline}.{step}", "STEP", description)
-        return self._event(state, moment, Run(runId=run_uuid, facets=facets), job, inputs, outputs)
+        return self._event(state, moment, {"facets": facets, "runId": run_uuid}, job, inputs, outputs)
 
     # -- datasets ------------------------------------------------------------------------------
 
-    def frame_input(self, step: str, output: str, snapshot: Snapshot) -> InputDataset:
-        metrics = data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
-            rowCount=snapshot.rows,
-            columnMetrics={
-                name: data_quality_metrics_input_dataset.ColumnMetrics(nullCount=count)
-                for name, count in snapshot.nulls.items()
-            },
-            producer=PRODUCER,
-        )
-        return InputDataset(
-            namespace=self.data_namespace,
-            name=self.dataset_name(step, output),
-            facets={"schema": self._schema(snapshot.columns)},
-            inputFacets={"dataQualityMetrics": metrics},
-        )
+    def frame_input(self, step: str, output: str, snapshot: Snapshot) -> Json:
+        metrics = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": _column_metrics(snapshot.nulls),
+                                                 "rowCount": snapshot.rows})
+        return {"facets": {"schema": self._schema(snapshot.columns)},
+                "inputFacets": {"dataQualityMetrics": metrics},
+                "name": self.dataset_name(step, output), "namespace": self.data_namespace}
 
-    def frame_output(self, step: str, output: str, snapshot: Snapshot) -> OutputDataset:
-        metrics = data_quality_metrics_dataset.DataQualityMetricsDatasetFacet(
-            rowCount=snapshot.rows,
-            columnMetrics={
-                name: data_quality_metrics_dataset.ColumnMetrics(nullCount=count)
-                for name, count in snapshot.nulls.items()
-            },
-            producer=PRODUCER,
-        )
-        stats = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-            rowCount=snapshot.rows, producer=PRODUCER
-        )
-        return OutputDataset(
-            namespace=self.data_namespace,
-            name=self.dataset_name(step, output),
-            facets={"schema": self._schema(snapshot.columns), "dataQualityMetrics": metrics},
-            outputFacets={"outputStatistics": stats},
-        )
+    def frame_output(self, step: str, output: str, snapshot: Snapshot) -> Json:
+        metrics = facet(DATA_QUALITY_URL, {"columnMetrics": _column_metrics(snapshot.nulls),
+                                           "rowCount": snapshot.rows})
+        return {"facets": {"dataQualityMetrics": metrics, "schema": self._schema(snapshot.columns)},
+                "name": self.dataset_name(step, output), "namespace": self.data_namespace,
+                "outputFacets": {"outputStatistics": facet(OUTPUT_STATISTICS_URL, {"rowCount": snapshot.rows})}}
 
     def file_input(self, path: str, fmt: str, rows: int | None, columns: Mapping[str, str] | None,
-                   content_hash: str | None) -> InputDataset:
-        input_facets: dict[str, InputDatasetFacet] = {}
+                   content_hash: str | None) -> Json:
+        input_facets: Json = {}
         if rows is not None:
-            input_facets["dataQualityMetrics"] = data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
-                rowCount=rows, columnMetrics={}, producer=PRODUCER
-            )
-        return InputDataset(
-            namespace="file",
-            name=os.path.abspath(path),
-            facets=self._file_facets(fmt, columns, content_hash),
-            inputFacets=input_facets,
-        )
+            input_facets["dataQualityMetrics"] = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": {}, "rowCount": rows})
+        return {"facets": self._file_facets(fmt, columns, content_hash), "inputFacets": input_facets,
+                "name": os.path.abspath(path), "namespace": "file"}
 
     def file_output(self, path: str, fmt: str, rows: int | None, columns: Mapping[str, str] | None,
-                    content_hash: str | None) -> OutputDataset:
-        output_facets: dict[str, OutputDatasetFacet] = {}
+                    content_hash: str | None) -> Json:
+        output_facets: Json = {}
         if rows is not None:
-            output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-                rowCount=rows, producer=PRODUCER
-            )
-        return OutputDataset(
-            namespace="file",
-            name=os.path.abspath(path),
-            facets=self._file_facets(fmt, columns, content_hash),
-            outputFacets=output_facets,
-        )
+            output_facets["outputStatistics"] = facet(OUTPUT_STATISTICS_URL, {"rowCount": rows})
+        return {"facets": self._file_facets(fmt, columns, content_hash), "name": os.path.abspath(path),
+                "namespace": "file", "outputFacets": output_facets}
 
-    def planned_output(self, step: str, output: str) -> OutputDataset:
-        return OutputDataset(namespace=self.data_namespace, name=self.dataset_name(step, output))
+    def planned_output(self, step: str, output: str) -> Json:
+        return {"facets": {}, "name": self.dataset_name(step, output), "namespace": self.data_namespace,
+                "outputFacets": {}}
 
     # -- parts ---------------------------------------------------------------------------------
 
-    def _event(self, state: RunState, moment: datetime, run: Run, job: Job,
-               inputs: Iterable[InputDataset] = (), outputs: Iterable[OutputDataset] = ()) -> RunEvent:
-        return RunEvent(eventType=state, eventTime=moment.isoformat(), run=run, job=job,
-                        inputs=list(inputs), outputs=list(outputs), producer=PRODUCER)
+    def _event(self, state: State, moment: datetime, run: Json, job: Json, inputs: Iterable[Json] = (),
+               outputs: Iterable[Json] = ()) -> Json:
+        # datetime.isoformat() is what the client was given before: "2024-05-01T12:00:00.123456+00:00"
+        return {"eventTime": moment.isoformat(), "eventType": state, "inputs": list(inputs), "job": job,
+                "outputs": list(outputs), "producer": PRODUCER, "run": run, "schemaURL": RUN_EVENT_URL}
 
-    def _pipeline_run(self, facets: dict[str, RunFacet]) -> Run:
-        return Run(runId=self.run_uuid, facets=facets)
-
-    def _pipeline_job(self) -> Job:
+    def _pipeline_job(self) -> Json:
         return self._job(self.pipeline, "PIPELINE", self.description)
 
-    def _job(self, name: str, kind: str, description: str) -> Job:
-        # Facets are shared between a job's events; the Job and its dict are not (a client adds to them).
-        facets = self._job_facets.get(name)
-        if facets is None:
-            facets = {
-                "jobType": job_type_job.JobTypeJobFacet(
-                    processingType="BATCH", integration=INTEGRATION, jobType=kind, producer=PRODUCER
-                )
-            }
+    def _job(self, name: str, kind: str, description: str) -> Json:
+        # One dict per job for all its events: a writer never changes an event (the client's shell copies).
+        job = self._jobs.get(name)
+        if job is None:
+            facets: Json = {}
             if description:
-                facets["documentation"] = documentation_job.DocumentationJobFacet(
-                    description=description, producer=PRODUCER
-                )
-            for facet in facets.values():
-                self._share(facet)
-            self._job_facets[name] = facets
-        return Job(namespace=self.namespace, name=name, facets=dict(facets))
+                facets["documentation"] = facet(DOCUMENTATION_URL, {"description": description})
+            facets["jobType"] = facet(JOB_TYPE_URL, {"integration": INTEGRATION, "jobType": kind,
+                                                     "processingType": "BATCH"})
+            job = self._jobs[name] = self._share({"facets": facets, "name": name, "namespace": self.namespace})
+        return job
 
-    def _parent(self) -> parent_run.ParentRunFacet:
-        if self._parent_facet is None:
-            self._parent_facet = self._make_parent()
-            self._share(self._parent_facet)
-        return self._parent_facet
+    def _parent_facet(self) -> Json:
+        if self._parent is None:
+            run = {"facets": {}, "runId": self.run_uuid}
+            job = {"facets": {}, "name": self.pipeline, "namespace": self.namespace}
+            self._parent = self._share(facet(PARENT_URL, {"job": job, "root": {"job": job, "run": run}, "run": run}))
+        return self._parent
 
-    def _make_parent(self) -> parent_run.ParentRunFacet:
-        return parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=self.run_uuid),
-            job=parent_run.Job(namespace=self.namespace, name=self.pipeline),
-            root=parent_run.Root(
-                run=parent_run.RootRun(runId=self.run_uuid),
-                job=parent_run.RootJob(namespace=self.namespace, name=self.pipeline),
-            ),
-            producer=PRODUCER,
-        )
+    def _error(self, message: str) -> Json:
+        return facet(ERROR_MESSAGE_URL, {"message": message, "programmingLanguage": "python"})
 
-    def _error(self, message: str) -> error_message_run.ErrorMessageRunFacet:
-        return error_message_run.ErrorMessageRunFacet(message=message, programmingLanguage="python",
-                                                      producer=PRODUCER)
-
-    def _schema(self, columns: Mapping[str, str]) -> schema_dataset.SchemaDatasetFacet:
+    def _schema(self, columns: Mapping[str, str]) -> Json:
         key = tuple(columns.items())
-        facet = self._schemas.get(key)
-        if facet is None:
-            fields = [schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, ordinal_position=i + 1)
-                      for i, (name, dtype) in enumerate(key)]
-            facet = self._schemas[key] = schema_dataset.SchemaDatasetFacet(fields=fields, producer=PRODUCER)
-            self._share(facet)
-        return facet
+        schema = self._schemas.get(key)
+        if schema is None:
+            fields = [{"fields": [], "name": name, "ordinal_position": i, "type": dtype}
+                      for i, (name, dtype) in enumerate(key, start=1)]
+            schema = self._schemas[key] = self._share(facet(SCHEMA_URL, {"fields": fields}))
+        return schema
 
-    def _file_facets(self, fmt: str, columns: Mapping[str, str] | None,
-                     content_hash: str | None) -> dict[str, DatasetFacet]:
-        facets: dict[str, DatasetFacet] = {
-            "storage": storage_dataset.StorageDatasetFacet(storageLayer="file", fileFormat=fmt, producer=PRODUCER)
-        }
+    def _file_facets(self, fmt: str, columns: Mapping[str, str] | None, content_hash: str | None) -> Json:
+        facets: Json = {}
         if columns:
             facets["schema"] = self._schema(columns)
+        facets["storage"] = facet(STORAGE_URL, {"fileFormat": fmt, "storageLayer": "file"})
         if content_hash:
-            facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
-                datasetVersion=content_hash, producer=PRODUCER
-            )
+            facets["version"] = facet(VERSION_URL, {"datasetVersion": content_hash})
         return facets
 
 
-def make_client(transport: Any) -> OpenLineageClient:
-    # An explicit transport: the client does not look for one in the environment or a config file.
-    return OpenLineageClient(transport=transport)
+def _column_metrics(nulls: Mapping[str, int]) -> Json:
+    # Columns with the same null count (most often 0) share one dict: fewer to make on wide frames.
+    by_count: dict[int, Json] = {}
+    metrics: Json = {}
+    for name, count in nulls.items():
+        metric = by_count.get(count)
+        if metric is None:
+            metric = by_count[count] = {"nullCount": count, "quantiles": {}}
+        metrics[name] = metric
+    return metrics

@@ -15,7 +15,7 @@ def validate_plan(plan: Plan) -> list[str]:
 @hookimpl
 def connect_listeners(run: Run) -> list[Listener]:
     """A :class:`Tracker` for this run; it is also left in ``run.stash['tracker']``."""
-    from kernel_tracker.tracker import Tracker  # imports the OpenLineage client: only when a run starts
+    from kernel_tracker.tracker import Tracker  # only when a run starts (the client: only with a transport)
 
     tracker = Tracker(run, load_settings(run.pipeline.plugins.settings.get(PLUGIN)))
     run.stash[PLUGIN] = tracker
