@@ -358,7 +358,7 @@ class Runner:
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
         in_flight: deque[tuple[PlannedStep, int, _Pending, StepContext | None]] = deque()
-        stopping, workers, keep = False, self.workers, self.keep_outputs
+        stopping, workers, keep, outputs_of, ticks = False, self.workers, self.keep_outputs, self._outputs, 0
         while ready or in_flight:
             while ready and not stopping and len(in_flight) < workers:
                 in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
@@ -403,8 +403,12 @@ class Runner:
                 if self.fail_fast or self._data_error:
                     stopping = True
             if not keep:
-                self._release(planned, consumers, sinks)
-            if writer.due():
+                for producer in planned.producers:  # _release, inline: it runs for every step
+                    consumers[producer] -= 1
+                    if consumers[producer] == 0 and producer not in sinks:
+                        outputs_of.pop(producer, None)
+            ticks += 1
+            if ticks & 15 == 0 and writer.due():  # the clock every 16 steps
                 writer.write()
         if stopping:
             for name, planned in plan.steps.items():
@@ -501,7 +505,7 @@ class Runner:
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
         rows = {key: len(frame.index) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
-        datasets = ctx.datasets if ctx is not None else []
+        datasets = ctx.datasets if ctx is not None else ()
         if datasets:
             rec.datasets = list(datasets)
         self._outputs[name] = outputs
