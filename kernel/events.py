@@ -60,7 +60,10 @@ class StepCompleted:
 
 @dataclass(frozen=True, slots=True)
 class StepFailed:
-    """Sent as ``step_error`` once a step has failed for good (its retries spent, or blocked)."""
+    """Sent as ``step_error`` once a step has failed for good (its retries spent, or blocked).
+
+    ``datasets`` are the files its last attempt reported reading or writing before it failed.
+    """
 
     step: StepSpec
     attempts: int
@@ -68,6 +71,7 @@ class StepFailed:
     duration_s: float
     error: BaseException
     blocked: bool
+    datasets: tuple[DatasetIO, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -398,7 +398,7 @@ class Runner:
                         heapq.heappush(ready, plan.steps[after].index)
             else:
                 if outputs is None:
-                    self._fail(planned, attempt, error or RuntimeError("no outputs"), blocked=False)
+                    self._fail(planned, attempt, error or RuntimeError("no outputs"), ctx, blocked=False)
                 self._skip_downstream(name, consumers, sinks)
                 if self.fail_fast or self._data_error:
                     stopping = True
@@ -499,7 +499,7 @@ class Runner:
         if self._judges:
             outputs, blocked = self._judge(planned, outputs)
             if blocked:
-                self._fail(planned, attempts, RuntimeError(blocked), blocked=True)
+                self._fail(planned, attempts, RuntimeError(blocked), ctx, blocked=True)
                 return False
         rec = self.record.steps[name]
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
@@ -519,9 +519,14 @@ class Runner:
             self._deliver(signals.step_complete, payload)
         return True
 
-    def _fail(self, planned: PlannedStep, attempts: int, error: BaseException, *, blocked: bool) -> None:
+    def _fail(
+        self, planned: PlannedStep, attempts: int, error: BaseException, ctx: StepContext | None, *, blocked: bool
+    ) -> None:
         name = planned.spec.name
         rec = self.record.steps[name]
+        datasets = tuple(ctx.datasets) if ctx is not None else ()
+        if datasets:
+            rec.datasets = list(datasets)  # a failed step's files still belong to the run's lineage
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
         message = str(error) if isinstance(error, DataError) or blocked else f"{type(error).__name__}: {error}"
         rec.status, rec.attempts, rec.duration_s, rec.error = (
@@ -543,6 +548,7 @@ class Runner:
             duration_s=duration,
             error=error,
             blocked=blocked,
+            datasets=datasets,
         )
 
     def _skip_downstream(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:

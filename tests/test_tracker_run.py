@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,19 @@ def test_lineage_lists_the_files_steps_read_and_wrote(demo_installed: Path, tmp_
     assert steps_by_name["save"]["outputs"] == []
     assert steps_by_name["shape"]["schema_diff"]["out"]["added"] == {"y": "int64"}
     assert [s["name"] for s in lineage["steps"]] == list(result.run.plan.steps)
+
+
+def test_the_files_a_failed_step_read_stay_in_the_lineage(demo_installed: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("x,keep\n1,0.5\n2,1.5\n")
+    result = run_pipeline(tmp_path, [{"name": "try", "uses": "tt.read_then_fail", "settings": {"path": str(source)}}])
+    assert not result.ok
+    assert [(d.mode, d.path, d.rows) for d in result.record.steps["try"].datasets] == [("read", str(source), 2)]
+    (entry,) = read_json(result, "lineage.json")["datasets"]
+    assert (entry["path"], entry["read_by"], entry["rows"]) == (str(source), ["try"], 2)
+    lines = (result.run.run_dir / "openlineage.jsonl").read_text().splitlines()
+    fail = next(e for e in map(json.loads, lines) if e["eventType"] == "FAIL" and e["job"]["name"].endswith(".try"))
+    assert [(i["namespace"], i["name"]) for i in fail["inputs"]] == [("file", str(source))]
 
 
 def test_lineage_carries_the_business_context(demo_installed: Path, tmp_path: Path) -> None:

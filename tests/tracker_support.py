@@ -51,10 +51,18 @@ def writer(inputs: Inputs, *, path: str, ctx: StepContext) -> Outputs:
     return {}
 
 
+@step("tt.read_then_fail")
+def read_then_fail(inputs: Inputs, *, path: str, ctx: StepContext) -> pd.DataFrame:
+    """Read a CSV file, say so, then fail."""
+    frame = pd.read_csv(path)
+    ctx.read(path, "csv", rows=len(frame))
+    raise ValueError("read it, then gave up")
+
+
 class SupportSteps:
     @hookimpl
     def register_steps(self) -> list[object]:
-        return [reshape, table, reader, writer]
+        return [reshape, table, reader, writer, read_then_fail]
 
 
 def tracked_kernel(*, disable: tuple[str, ...] = ()) -> Kernel:

@@ -117,6 +117,21 @@ class OpenLineageRecorder:
         run_uuid, inputs = self._steps.pop(step)
         ins = list(inputs)
         outs = [b.frame_output(step, name, snap) for name, snap in outputs.items()]
+        self._add_files(datasets, ins, outs)
+        self._emit(b.step_event("COMPLETE", step, run_uuid, ended_at, description=description,
+                                inputs=ins, outputs=outs))
+
+    def fail_step(self, step: str, ended_at: datetime, *, description: str, error: str,
+                  datasets: Iterable[DatasetIO] = ()) -> None:
+        run_uuid, inputs = self._steps.pop(step)
+        ins, outs = list(inputs), list[Json]()
+        self._add_files(datasets, ins, outs)
+        self._emit(self.builder.step_event("FAIL", step, run_uuid, ended_at, description=description,
+                                           inputs=ins, outputs=outs, error=error))
+
+    def _add_files(self, datasets: Iterable[DatasetIO], ins: list[Json], outs: list[Json]) -> None:
+        """The files a step reported, as datasets (each built once a run), added to its event's lists."""
+        b = self.builder
         for d in datasets:
             key = os.path.abspath(d.path)  # a file dataset is named by its absolute path
             if d.mode == "read":
@@ -127,13 +142,6 @@ class OpenLineageRecorder:
                 if key not in self._file_outputs:
                     self._file_outputs[key] = b.file_output(d.path, d.format, d.rows, d.columns, d.content_hash)
                 outs.append(self._file_outputs[key])
-        self._emit(b.step_event("COMPLETE", step, run_uuid, ended_at, description=description,
-                                inputs=ins, outputs=outs))
-
-    def fail_step(self, step: str, ended_at: datetime, *, description: str, error: str) -> None:
-        run_uuid, inputs = self._steps.pop(step)
-        self._emit(self.builder.step_event("FAIL", step, run_uuid, ended_at, description=description,
-                                           inputs=inputs, error=error))
 
     def close(self) -> dict[str, Any]:
         """Close the file and the transport; what tracker.json says about the emission."""

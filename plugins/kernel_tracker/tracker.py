@@ -158,9 +158,15 @@ class Tracker:
         # worded as the run record words it
         plain = isinstance(event.error, DataError) or event.blocked
         track.error = str(event.error) if plain else f"{type(event.error).__name__}: {event.error}"
+        if event.datasets:
+            self.datasets[name] = tuple(event.datasets)
         if self.openlineage is not None:
             self.openlineage.fail_step(
-                name, _end(event.started_at, event.duration_s), description=event.step.description, error=track.error
+                name,
+                _end(event.started_at, event.duration_s),
+                description=event.step.description,
+                error=track.error,
+                datasets=event.datasets,
             )
         self.busy_s += time.perf_counter() - start
 
