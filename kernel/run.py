@@ -330,6 +330,9 @@ class Runner:
             self._send(final, event, counted=True, **payload)
         finally:
             self._hooked = {}  # the plugins' receivers end with the run
+        if len(record.listener_errors) != errors:  # after_run reads run.json with the last receivers' errors
+            self._writer.write(final=True)
+            errors = len(record.listener_errors)
         for impl in self._impls("after_run"):
             try:
                 impl.function(**{a: run for a in impl.argnames})

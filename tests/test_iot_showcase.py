@@ -61,10 +61,14 @@ def test_the_run_publishes_gold_and_says_where(workdir: Path, good_run: subproce
     gold = workdir / "gold/iot-windowed-kpi"
     assert f"results: {Path('gold/iot-windowed-kpi')}" in good_run.stdout
     assert "report (md): runs/iot-windowed-kpi/good/report.md" in good_run.stdout
-    assert json.loads((workdir / "runs/iot-windowed-kpi/good/run.json").read_text())["artifacts"] == {
+    record = json.loads((workdir / "runs/iot-windowed-kpi/good/run.json").read_text())
+    assert record["artifacts"] == {
         "report (md)": "runs/iot-windowed-kpi/good/report.md",
         "report (html)": "runs/iot-windowed-kpi/good/report.html",
     }
+    assert record["listener_errors"] == []  # every plugin wrote its files: the report has all its figures
+    made = {p.name for p in (workdir / "runs/iot-windowed-kpi/good").iterdir()}
+    assert {"tracker.json", "lineage.json", "validation.json"} <= made
     assert {p.name for p in gold.iterdir()} == {
         "device_uptime_daily.parquet",
         "firmware_adoption_daily.parquet",

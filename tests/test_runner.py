@@ -345,7 +345,14 @@ def test_after_run_sees_the_complete_run_json_and_its_errors_are_recorded(demo_i
 
     seen: list[dict[str, Any]] = []
 
+    def closing(sender: Run, **_: object) -> None:
+        raise ValueError("could not write my file")
+
     class Finisher:
+        @hookimpl
+        def connect_listeners(self, run: Run) -> list[Listener]:
+            return [Listener(signals.pipeline_complete, closing)]
+
         @hookimpl
         def after_run(self, run: Run) -> None:
             seen.append(json.loads((run.run_dir / "run.json").read_text()))
@@ -356,7 +363,14 @@ def test_after_run_sees_the_complete_run_json_and_its_errors_are_recorded(demo_i
     assert result.ok
     assert seen[0]["status"] == "succeeded"
     assert seen[0]["signals"]["pipeline_complete"] == 1
+    closing_error = {
+        "signal": "pipeline_complete",
+        "receiver": closing.__qualname__,
+        "error": "ValueError: could not write my file",
+    }
+    assert seen[0]["listener_errors"] == [closing_error]  # what the last signal's receivers did is in it too
     saved = json.loads((result.run.run_dir / "run.json").read_text())
     assert saved["listener_errors"] == [
-        {"signal": "after_run", "receiver": "finisher.after_run", "error": "RuntimeError: report failed"}
+        closing_error,
+        {"signal": "after_run", "receiver": "finisher.after_run", "error": "RuntimeError: report failed"},
     ]

@@ -11,6 +11,7 @@ from typing import Any
 
 import kernel_tracker.plugin
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -130,6 +131,16 @@ def test_samples_are_json_safe() -> None:
     assert rows[3]["o"] == [1, 2] and rows[4]["o"] == {"k": 1}
     assert rows[1]["d"] is None and rows[0]["d"] == "P0DT0H0M1S"
     assert [r["c"] for r in rows] == ["x", None, "y", "x", None]
+
+
+def test_samples_are_written_as_the_tracker_writes_them() -> None:
+    # numpy.float64 is a float, so the stdlib's json takes it; orjson, which writes tracker.json, does not
+    frame = pd.DataFrame({
+        "o": pd.Series([np.float64(1.5), np.int64(2), np.float32(0.5)], dtype=object),
+        "c": pd.Categorical([np.float64(2.5)] * 3),
+    })
+    rows = take_snapshot(frame, 3).samples
+    assert orjson.loads(orjson.dumps(rows)) == [{"o": 1.5, "c": 2.5}, {"o": 2, "c": 2.5}, {"o": 0.5, "c": 2.5}]
 
 
 def test_repeated_and_non_string_column_labels_are_all_kept() -> None:

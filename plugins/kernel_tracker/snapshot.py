@@ -200,7 +200,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float):
         if math.isnan(value):
             return None
-        return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+        # float(): numpy.float64 is a float too, but orjson writes only float itself
+        return float(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
     if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.datetime64):
