@@ -6,11 +6,11 @@ from kernel import events, signals
 from kernel.app import Kernel
 from kernel.atomic import atomic_path, write_text_atomic
 from kernel.config import Pipeline, StepSpec, load_pipeline
+from kernel.context import Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError
 from kernel.graph import Plan, topology
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
 from kernel.record import RunRecord
-from kernel.run import Run, RunResult, StepVerdict
 from kernel.showcases import Showcase
 from kernel.signals import Listener
 from kernel.steps import Inputs, Outputs, StepContext, StepType, step

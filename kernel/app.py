@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from kernel.config import Pipeline, load_pipeline
+from kernel.context import RunResult, new_run_id
 from kernel.errors import PipelineError, PluginError
 from kernel.graph import Plan, RegisteredStep, build_plan
 from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
-from kernel.run import Runner, RunResult, new_run_id
+from kernel.run import Runner
 from kernel.showcases import Showcase
 
 DEFAULT_RUNS_ROOT = Path("runs")

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from kernel import signals
 from kernel.app import DEFAULT_RUNS_ROOT, Kernel
 from kernel.config import Pipeline, load_pipeline, parse_param
+from kernel.context import RunResult, new_run_id
 from kernel.errors import KernelError
 from kernel.events import StepCompleted, StepFailed, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.logs import LEVELS, configure_quiet, configure_run_log
-from kernel.run import RunResult, new_run_id
 from kernel.showcases import Showcase
 from kernel.steps import settings_model
 

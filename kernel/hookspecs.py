@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     import click
 
     from kernel.config import StepSpec
+    from kernel.context import Run, StepVerdict
     from kernel.graph import Plan
-    from kernel.run import Run, StepVerdict
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.steps import StepType

@@ -10,14 +10,12 @@ from __future__ import annotations
 import gc
 import heapq
 import logging
-import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -29,6 +27,7 @@ import structlog
 from blinker import NamedSignal
 
 from kernel import events, signals
+from kernel.context import Frames, Run, RunResult, StepVerdict
 from kernel.errors import DataError, PluginError
 from kernel.graph import Plan, PlannedStep
 from kernel.record import (
@@ -45,7 +44,6 @@ from kernel.record import (
 )
 from kernel.steps import StepContext
 
-Frames = dict[str, pd.DataFrame]
 _Outcome = tuple[Any, BaseException | None]  # what a step returned, or the error it raised
 _Pending = Any  # a Future of an _Outcome, or (run inline) the _Outcome itself
 
@@ -87,83 +85,6 @@ def _heap_frozen() -> Iterator[None]:
             _freeze_depth -= 1
             if _freeze_depth == 0 and _freeze_ours:
                 gc.unfreeze()
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time to the second and six random hex digits."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-@dataclass(frozen=True, slots=True)
-class StepVerdict:
-    """What an ``after_step_run`` hook decides: outputs to replace, and/or a reason to block the step."""
-
-    replace: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    block: str | None = None
-
-
-class Run:
-    """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
-
-    __slots__ = ("__weakref__", "_disabled", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
-
-    def __init__(
-        self,
-        plan: Plan,
-        run_id: str,
-        run_dir: Path,
-        record: RunRecord,
-        pm: pluggy.PluginManager | None = None,
-        disabled: frozenset[str] = frozenset(),
-    ) -> None:
-        self._pm = pm
-        self._disabled = disabled
-        self.plan = plan
-        self.pipeline = plan.pipeline
-        self.run_id = run_id
-        self.run_dir = run_dir
-        self.record = record
-        self.stash: dict[str, Any] = {}
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.pipeline.values
-
-    @property
-    def plugin_manager(self) -> pluggy.PluginManager | None:
-        """The kernel's plugin manager, for plugins that call hooks of their own (``None`` outside a kernel)."""
-        return self._pm
-
-    @property
-    def disabled(self) -> frozenset[str]:
-        """The plugins this run's pipeline disables."""
-        return self._disabled
-
-    def call_hook(self, name: str, **kwargs: Any) -> list[Any]:
-        """Call a hook (also one a plugin added) on the plugins taking part in this run; [] if nobody has it."""
-        if self._pm is None or not hasattr(self._pm.hook, name):
-            return []
-        caller = self._pm.subset_hook_caller(name, [p for p in map(self._pm.get_plugin, self._disabled) if p])
-        result: list[Any] = caller(**kwargs)
-        return result
-
-    def __repr__(self) -> str:
-        return f"Run({self.pipeline.name!r}, {self.run_id!r})"
-
-
-@dataclass(slots=True)
-class RunResult:
-    run: Run
-    record: RunRecord
-    outputs: dict[str, Frames]
-
-    @property
-    def ok(self) -> bool:
-        return self.record.status == SUCCEEDED
-
-    @property
-    def exit_code(self) -> int:
-        return self.record.exit_code if self.record.exit_code is not None else 1
 
 
 def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Outcome:
