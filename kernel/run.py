@@ -357,8 +357,11 @@ class Runner:
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers or signals.step_start in self._hooked:
             self._deliver(signals.step_start, events.StepStarted(planned.spec, self._wall(rec.start_s), inputs))
-        if executor is None and not planned.type.wants_context:  # the common case, inline
-            return planned, 1, _attempt(planned.type.func, inputs, planned.kwargs, 0.0), None
+        if executor is None and not planned.type.wants_context:  # the common case: _attempt, inline
+            try:
+                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None), None
+            except Exception as exc:
+                return planned, 1, (None, exc), None
         return (planned, 1, *self._submit(executor, planned, inputs, 0.0))
 
     def _submit(
@@ -427,7 +430,11 @@ class Runner:
                 return False
         rec = self.record.steps[name]
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
-        rows = {key: len(frame.index) for key, frame in outputs.items()}
+        if len(outputs) == 1:  # the common case, without a comprehension's call
+            ((key, frame),) = outputs.items()
+            rows = {key: len(frame.index)}
+        else:
+            rows = {key: len(frame.index) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
         datasets = ctx.datasets if ctx is not None else ()
         if datasets:
