@@ -40,7 +40,7 @@ class PlannedStep:
     inputs: Mapping[str, tuple[str, str]]  # input name -> (producing step, output name)
     index: int  # position in the deterministic topological order
     producers: tuple[str, ...] = ()  # the steps it reads from, each once
-    consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in plan order
+    consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in declaration order
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,7 +282,7 @@ class Runner:
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
         in_flight: deque[tuple[PlannedStep, int, _Pending, StepContext | None]] = deque()
-        stopping, workers, keep, outputs_of, ticks = False, self.workers, self.keep_outputs, self._outputs, 0
+        stopping, workers, keep, ticks = False, self.workers, self.keep_outputs, 0
         while ready or in_flight:
             while ready and not stopping and len(in_flight) < workers:
                 in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
@@ -327,10 +327,7 @@ class Runner:
                 if self.fail_fast or self._data_error:
                     stopping = True
             if not keep:
-                for producer in planned.producers:  # _release, inline: it runs for every step
-                    consumers[producer] -= 1
-                    if consumers[producer] == 0 and producer not in sinks:
-                        outputs_of.pop(producer, None)
+                self._release(planned, consumers, sinks)
             ticks += 1
             if ticks & 15 == 0 and writer.due():  # the clock every 16 steps
                 writer.write()
