@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,7 +10,9 @@ from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
 from kernel.errors import PipelineError, PluginError
 from kernel.graph import Plan, RegisteredStep, build_plan
+from kernel.locks import Holder, PathLock
 from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
+from kernel.prepare import check_run_id
 from kernel.run import Runner
 from kernel.showcases import Showcase
 
@@ -90,7 +92,7 @@ class Kernel:
                 found[command.name] = command
         return found
 
-    def run(
+    def start(
         self,
         pipeline: Pipeline | str | Path,
         *,
@@ -101,16 +103,22 @@ class Kernel:
         run_dir: str | Path | None = None,
         runs_root: str | Path = DEFAULT_RUNS_ROOT,
         keep_outputs: bool = False,
-    ) -> RunResult:
-        """Plan and execute a pipeline; the run directory defaults to ``runs/<pipeline>/<run_id>/``.
+        wait: bool = False,
+        on_wait: Callable[[PathLock, Holder | None], None] | None = None,
+    ) -> Runner:
+        """Plan a run and prepare it: lock the paths its steps claim, let plugins check and recover them
+        (``before_run``), and claim its run directory. Nothing else is written yet.
 
-        Outputs of the final steps are in the result (of every step with ``keep_outputs``).
+        Use the returned runner as a context manager and call its ``execute()``; on leaving it the locks
+        are released (and the run directory of a run never executed removed). A path another run holds is
+        refused with :class:`kernel.KernelError` naming that run, or waited for with ``wait``.
         """
         if not isinstance(pipeline, Pipeline):
             pipeline = load_pipeline(pipeline, params)
         elif params:
             raise ValueError("params go with a pipeline path; a loaded Pipeline already has its values")
         run_id = run_id or new_run_id()
+        check_run_id(run_id)
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         plan = self.plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
         runner = Runner(
@@ -123,4 +131,36 @@ class Kernel:
             keep_outputs=keep_outputs,
             disabled=self._disabled(pipeline),
         )
-        return runner.execute()
+        runner.prepare(wait=wait, on_wait=on_wait)
+        return runner
+
+    def run(
+        self,
+        pipeline: Pipeline | str | Path,
+        *,
+        params: Mapping[str, Any] | None = None,
+        workers: int = 1,
+        fail_fast: bool = False,
+        run_id: str | None = None,
+        run_dir: str | Path | None = None,
+        runs_root: str | Path = DEFAULT_RUNS_ROOT,
+        keep_outputs: bool = False,
+        wait: bool = False,
+    ) -> RunResult:
+        """Plan and execute a pipeline; the run directory defaults to ``runs/<pipeline>/<run_id>/``.
+
+        Outputs of the final steps are in the result (of every step with ``keep_outputs``). See
+        :meth:`start` for what happens before the first step.
+        """
+        with self.start(
+            pipeline,
+            params=params,
+            workers=workers,
+            fail_fast=fail_fast,
+            run_id=run_id,
+            run_dir=run_dir,
+            runs_root=runs_root,
+            keep_outputs=keep_outputs,
+            wait=wait,
+        ) as runner:
+            return runner.execute()

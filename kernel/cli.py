@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,9 @@ from kernel.context import RunResult, new_run_id
 from kernel.errors import KernelError
 from kernel.events import StepCompleted, StepFailed, StepSkipped
 from kernel.graph import to_dot, to_mermaid
-from kernel.logs import LEVELS, configure_quiet, configure_run_log
+from kernel.locks import Holder, PathLock
+from kernel.logs import LEVELS, RunLog, configure_quiet, configure_run_log
+from kernel.record import SUCCEEDED, RunRecord
 from kernel.showcases import Showcase
 from kernel.steps import settings_model
 
@@ -126,25 +129,54 @@ def _run(
     runs_dir: Path,
     run_id: str | None,
     log_level: str,
+    wait: bool,
 ) -> RunResult:
+    """Run ``pipeline`` and print how it went; exits the process when the run was interrupted."""
     run_id = run_id or new_run_id()
     run_dir = runs_dir / pipeline.name / run_id
-    kernel.plan(pipeline, {"run.id": run_id, "run.dir": str(run_dir)})  # fail before anything is written
-    click.echo(f"run {run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {workers} worker(s)")
-    handle = configure_run_log(run_dir / "log.jsonl", log_level)
+
+    def waiting(lock: PathLock, holder: Holder | None) -> None:
+        who = holder.describe() if holder is not None else "another run"
+        click.echo(f"waiting for {lock.path}: in use by {who}")
+
     try:
-        with _console(pipeline.name):
-            result = kernel.run(pipeline, workers=workers, fail_fast=fail_fast, run_id=run_id, run_dir=run_dir)
-    finally:
-        handle.close()
-        configure_quiet()
-    record = result.record
-    click.echo(f"run {record.status} in {record.duration_s:.3f} s; run directory: {run_dir}")
+        runner = kernel.start(
+            pipeline, workers=workers, fail_fast=fail_fast, run_id=run_id, run_dir=run_dir, wait=wait, on_wait=waiting
+        )
+    except KeyboardInterrupt:
+        click.echo("error: interrupted before the run started; nothing was written", err=True)
+        sys.exit(130)
+    with runner:
+        click.echo(f"run {run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {workers} worker(s)")
+        log = configure_run_log(run_dir / "log.jsonl", log_level)
+        try:
+            with _console(pipeline.name):
+                result = runner.execute()
+        except (KeyboardInterrupt, SystemExit):
+            log.close()
+            configure_quiet()
+            _ended(runner.record, log)
+            # A step still running in a worker thread cannot be stopped; do not wait for it.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(runner.record.exit_code or 130)
+        finally:
+            log.close()
+            configure_quiet()
+    _ended(result.record, log)
+    return result
+
+
+def _ended(record: RunRecord, log: RunLog) -> None:
+    """Say how the run ended, and what could not be recorded."""
+    duration = f" in {record.duration_s:.3f} s" if record.duration_s is not None else ""
+    click.echo(f"run {record.status}{duration}; run directory: {record.run_dir}")
     for name, path in record.artifacts.items():
         click.echo(f"{name}: {path}")
-    if not result.ok:
+    if record.status != SUCCEEDED:
         click.echo(f"error: {record.error}", err=True)
-    return result
+    if log.lost_lines:
+        click.echo(f"warning: {log.lost_lines} log line(s) could not be written ({log.error})", err=True)
 
 
 def _run_options(func: F) -> F:
@@ -168,7 +200,12 @@ def _run_options(func: F) -> F:
                 show_default=True,
                 help="Where run directories are made (<runs-dir>/<pipeline>/<run_id>).",
             ),
-            click.option("--run-id", default=None, help="Use this run id instead of a new one."),
+            click.option(
+                "--run-id", default=None, help="Use this run id instead of a new one (a new one: [A-Za-z0-9._-])."
+            ),
+            click.option(
+                "--wait", is_flag=True, help="Wait for another run writing the same results or state to finish."
+            ),
             click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
         ]
     ):
@@ -189,6 +226,7 @@ def run(
     runs_dir: Path,
     run_id: str | None,
     log_level: str,
+    wait: bool,
 ) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
@@ -201,6 +239,7 @@ def run(
         runs_dir=runs_dir,
         run_id=run_id,
         log_level=log_level,
+        wait=wait,
     )
     sys.exit(result.exit_code)
 
@@ -360,6 +399,7 @@ def showcase_run(
     runs_dir: Path,
     run_id: str | None,
     log_level: str,
+    wait: bool,
 ) -> None:
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
@@ -377,7 +417,14 @@ def showcase_run(
     pipeline = load_pipeline(sc.pipeline, values)
     kernel = _kernel(plugin_options, pipeline)
     result = _run(
-        pipeline, kernel, workers=workers, fail_fast=fail_fast, runs_dir=runs_dir, run_id=run_id, log_level=log_level
+        pipeline,
+        kernel,
+        workers=workers,
+        fail_fast=fail_fast,
+        runs_dir=runs_dir,
+        run_id=run_id,
+        log_level=log_level,
+        wait=wait,
     )
     if result.ok and sc.results_param is not None:
         click.echo(f"results: {pipeline.values[sc.results_param]}")

@@ -1,10 +1,16 @@
-"""Typed payloads of the lifecycle signals (one frozen dataclass per signal)."""
+"""Typed payloads of the lifecycle signals (one frozen dataclass per signal).
+
+Listeners only report: what a payload holds is read-only. Mappings are read-only views, and a DataFrame
+taken from ``inputs`` or ``outputs`` is a shallow copy of the step's frame, so under pandas' copy-on-write
+whatever a listener changes in it stays in its copy (and its NumPy arrays are read-only).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +19,49 @@ if TYPE_CHECKING:
     from kernel.config import StepSpec
     from kernel.record import RunRecord
     from kernel.steps import DatasetIO
+
+
+class FrameViews(Mapping[str, pd.DataFrame]):
+    """A step's frames as a listener sees them: each one read is a shallow copy (nothing is copied until
+    somebody writes, and then only the copy changes); a listener that reads none costs nothing."""
+
+    __slots__ = ("_frames",)
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self._frames = frames
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        return self._frames[key].copy(deep=False)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __repr__(self) -> str:
+        return f"FrameViews({list(self._frames)})"
+
+    def origin(self, key: str) -> int:
+        """A token of the step's own frame behind ``self[key]``: two views of one frame have the same token
+        (the frame a step returned and the frame its consumer receives are one), while that frame lives."""
+        return id(self._frames[key])
+
+
+def frame_origin(frames: Mapping[str, pd.DataFrame], key: str) -> int:
+    """:meth:`FrameViews.origin`, also for a plain mapping of frames (a payload made by hand in a test)."""
+    return frames.origin(key) if isinstance(frames, FrameViews) else id(frames[key])
+
+
+def read_only(value: Any) -> Any:
+    """``value`` with every mapping a read-only view and every list a tuple, at any depth."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: read_only(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(read_only(v) for v in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

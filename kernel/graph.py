@@ -7,8 +7,10 @@ validate`` and ``kernel graph`` stop at, and that the runner executes.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -30,6 +32,28 @@ class RegisteredStep:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """A path a step writes that no other run may write at the same time (see ``StepType.claims``)."""
+
+    step: str
+    setting: str
+    path: Path  # as the settings give it (relative paths are relative to the working directory)
+
+    @property
+    def real(self) -> Path:
+        """The path with symbolic links resolved: two names of one directory are one claim."""
+        return Path(os.path.realpath(self.path))
+
+    def describe(self) -> str:
+        return f"step '{self.step}' (settings.{self.setting})"
+
+
+def overlaps(a: Path, b: Path) -> bool:
+    """Whether one of two resolved paths is the other or lies inside it."""
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedStep:
     """A step ready to run: its spec, its type, its checked keyword settings and its resolved inputs."""
 
@@ -41,6 +65,7 @@ class PlannedStep:
     index: int  # position in the deterministic topological order
     producers: tuple[str, ...] = ()  # the steps it reads from, each once
     consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in declaration order
+    claims: tuple[Claim, ...] = ()  # the paths it writes exclusively
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +181,8 @@ def build_plan(
         cycle = [edge[0] for edge in nx.find_cycle(graph)]
         raise PipelineError(f"the steps form a cycle: {' -> '.join([*cycle, cycle[0]])}", file=source)
 
+    claims = {name: _claims(name, entry.type, kwargs) for name, (entry, kwargs, _) in resolved.items()}
+    _check_claims([c for found in claims.values() for c in found], source)
     position = {spec.name: i for i, spec in enumerate(pipeline.steps)}
     order = nx.lexicographical_topological_sort(graph, key=position.__getitem__)
     steps: dict[str, PlannedStep] = {}
@@ -170,8 +197,32 @@ def build_plan(
             index=index,
             producers=tuple(dict.fromkeys(p for p, _ in inputs.values())),
             consumers=tuple(sorted(graph.successors(name), key=position.__getitem__)),
+            claims=claims[name],
         )
     return Plan(pipeline=pipeline, graph=graph, steps=steps)
+
+
+def _claims(name: str, step_type: StepType, kwargs: Mapping[str, Any]) -> tuple[Claim, ...]:
+    found = []
+    for setting in step_type.claims:
+        value = kwargs.get(setting)
+        if value is not None and str(value) != "":
+            found.append(Claim(name, setting, Path(str(value))))
+    return tuple(found)
+
+
+def _check_claims(claims: list[Claim], source: Path | None) -> None:
+    """Two steps of one run may not write the same path, nor one inside the other's."""
+    for i, a in enumerate(claims):
+        for b in claims[i + 1 :]:
+            if overlaps(a.real, b.real):
+                how = "the same path" if a.real == b.real else "paths inside one another"
+                raise PipelineError(
+                    f"{a.describe()} and {b.describe()} write {how} ({a.path}, {b.path}); each needs a path of its own",
+                    file=source,
+                    step=b.step,
+                    field=f"settings.{b.setting}",
+                )
 
 
 def topology(graph: nx.DiGraph[str]) -> str:

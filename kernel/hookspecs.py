@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from kernel.graph import Plan
     from kernel.showcases import Showcase
     from kernel.signals import Listener
-    from kernel.steps import StepType
+    from kernel.steps import Staged, StepType
 
 
 @hookspec(historic=True)
@@ -64,6 +64,42 @@ def connect_listeners(run: Run) -> Iterable[Listener] | None:
     this run only (sender = the run), holds it strongly while the run lasts, and disconnects it
     when the run ends. A receiver that raises is logged and counted in the run record; it never
     breaks the run. The default: no listeners.
+    """
+
+
+@hookspec
+def before_run(run: Run) -> None:
+    """Prepare for ``run``, or refuse it, before anything of it is written.
+
+    Called once per run in the orchestrating thread, after the paths its steps claim (``StepType.claims``)
+    are locked for it and before its run directory is made and any signal is sent. Recover here what an
+    earlier, stopped run left in the paths this plugin's steps write (no other run can be using them
+    now), and check that they may be written. Raise a :class:`kernel.KernelError` naming the path to
+    refuse the run: the command line prints it as one line and exits 2, and no run directory is made.
+    The ``io`` plugin checks results directories here; the ``window`` plugin its state stores. Default:
+    nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def commit_staged(run: Run, staged: Staged) -> bool | None:
+    """Make final a write a step staged with ``StepContext.stage``.
+
+    Called in the orchestrating thread once every step of ``run`` has succeeded, for each staged write
+    in the order the steps finished, while the run still holds its locks; the run counts as succeeded
+    only once every commit is done. Return ``True`` if this plugin committed ``staged`` (its ``kind`` is
+    this plugin's), ``None`` if it is not this plugin's. Make it idempotent and quick (a rename): a commit
+    that raises fails the run and the staged writes after it are discarded. The ``io`` plugin swaps in
+    results directories here; the ``window`` plugin makes a new state current. Default: ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def discard_staged(run: Run, staged: Staged) -> bool | None:
+    """Throw away a staged write that will not be committed: its attempt failed, or the run failed or
+    was interrupted. Return ``True`` if ``staged`` is this plugin's. A process killed before this could
+    be called leaves the staged files behind: ``before_run`` of the next run on the same path removes
+    them. Default: ``None``.
     """
 
 

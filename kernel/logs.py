@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import IO
 
@@ -16,27 +17,58 @@ class _JsonLinesLogger:
     """Writes rendered JSON lines to a buffered file, flushing on warnings and errors.
 
     A flush per line (structlog's BytesLogger) is a system call per step; the handle is flushed
-    when the command line closes it.
+    when the command line closes it. A line that cannot be written (a full disk) is counted in
+    :data:`LOST`, never raised: losing a log line must not stop a run or the recording of its end.
     """
 
-    def __init__(self, handle: IO[bytes]) -> None:
-        self._handle = handle
+    def __init__(self, log: RunLog) -> None:
+        self._log = log
+        self._handle = log.handle
 
     def _write(self, message: bytes) -> None:
-        self._handle.write(message + b"\n")
+        try:
+            self._handle.write(message + b"\n")
+        except (OSError, ValueError) as exc:
+            self._log.lost(exc)
 
     def _write_flush(self, message: bytes) -> None:
-        self._handle.write(message + b"\n")
-        self._handle.flush()
+        try:
+            self._handle.write(message + b"\n")
+            self._handle.flush()
+        except (OSError, ValueError) as exc:
+            self._log.lost(exc)
 
     debug = info = msg = _write
     warning = error = critical = exception = _write_flush
 
 
-def configure_run_log(path: Path, level: str = "info") -> IO[bytes]:
-    """Send every kernel log event to ``path`` as JSON lines; return the open file for the caller to close."""
+class RunLog:
+    """The open log file of a run, and the lines that could not be written to it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.lost_lines = 0
+        self.error: str | None = None
+
+    def lost(self, exc: BaseException) -> None:
+        self.lost_lines += 1
+        self.error = f"{type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        try:
+            self.handle.close()
+        except OSError as exc:  # the last buffered lines could not be written
+            self.lost(exc)
+
+
+def configure_run_log(path: Path, level: str = "info") -> RunLog:
+    """Send every kernel log event to ``path`` as JSON lines; return the log for the caller to close.
+
+    The file is made new (never appended to, never through a symbolic link): it is the run's own.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("ab")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND, 0o644)
+    log = RunLog(os.fdopen(fd, "ab"))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -45,10 +77,10 @@ def configure_run_log(path: Path, level: str = "info") -> IO[bytes]:
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=lambda *_: _JsonLinesLogger(handle),
+        logger_factory=lambda *_: _JsonLinesLogger(log),
         cache_logger_on_first_use=False,
     )
-    return handle
+    return log
 
 
 def configure_quiet() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import time
+import os
+import socket
+import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +23,7 @@ BLOCKED = "blocked"
 SKIPPED = "skipped"
 PENDING = "pending"
 RUNNING = "running"
+INTERRUPTED = "interrupted"
 
 
 # Without slots: orjson reads a dataclass's __dict__ directly, 5x faster than through slots, and
@@ -48,6 +52,24 @@ class ListenerError:
 
 
 @dataclass(slots=True)
+class ListenerTime:
+    """How often a receiver was called in the run and how long it took in all (seconds)."""
+
+    calls: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class StagedRecord:
+    """A write a step staged, and what became of it: ``staged``, ``committed`` or ``discarded``."""
+
+    step: str
+    kind: str
+    status: str = "staged"
+    error: str | None = None
+
+
+@dataclass(slots=True)
 class RunRecord:
     run_id: str
     pipeline: str
@@ -55,6 +77,8 @@ class RunRecord:
     params: dict[str, Any]
     workers: int
     plugins: list[str] = field(default_factory=list)
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
     status: str = RUNNING
     started_at: str | None = None
     finished_at: str | None = None
@@ -64,6 +88,8 @@ class RunRecord:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     signals: Counter[str] = field(default_factory=Counter)
     listener_errors: list[ListenerError] = field(default_factory=list)
+    listeners: dict[str, ListenerTime] = field(default_factory=dict)  # receiver -> calls and time
+    staged: list[StagedRecord] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path, added by plugins (a report...)
 
     def to_json(self) -> dict[str, Any]:
@@ -81,10 +107,12 @@ class RunRecord:
                 "steps": steps,
                 "signals": self.signals,
                 "listener_errors": self.listener_errors,
+                "listeners": self.listeners,
+                "staged": self.staged,
                 "artifacts": self.artifacts,
             }
         # orjson serialises the dataclasses natively: this runs on runs of any size.
-        return orjson.dumps(record, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(record, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
@@ -94,7 +122,9 @@ class RunRecord:
             steps[name] = StepRecord(**s)
         errors = [ListenerError(**e) for e in data.pop("listener_errors", [])]
         signals = Counter(data.pop("signals", {}))
-        return cls(**data, steps=steps, signals=signals, listener_errors=errors)
+        listeners = {name: ListenerTime(**t) for name, t in data.pop("listeners", {}).items()}
+        staged = [StagedRecord(**s) for s in data.pop("staged", [])]
+        return cls(**data, steps=steps, signals=signals, listener_errors=errors, listeners=listeners, staged=staged)
 
     @classmethod
     def read(cls, run_dir: str | Path) -> RunRecord:
@@ -102,8 +132,16 @@ class RunRecord:
 
 
 _RUN_FIELDS = tuple(
-    f.name for f in fields(RunRecord) if f.name not in ("steps", "signals", "listener_errors", "artifacts")
+    f.name
+    for f in fields(RunRecord)
+    if f.name not in ("steps", "signals", "listener_errors", "listeners", "staged", "artifacts")
 )
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Mapping):  # the read-only views listeners see
+        return dict(value)
+    return str(value)
 
 
 def iso(moment: datetime) -> str:
@@ -111,23 +149,54 @@ def iso(moment: datetime) -> str:
 
 
 class RecordWriter:
-    """Writes ``run.json`` atomically: at the start, at most once a second while running, at the end.
+    """Writes ``run.json`` atomically: at the start, about once a second while the run goes on (from a
+    thread of its own, so a long step shows as running), and in full at the end.
 
-    The throttle keeps the cost per step constant however large the graph is.
+    The background write costs the run's own loop nothing per step: it serialises the record while
+    holding the interpreter lock (orjson), so it sees a consistent record, and only when it changed.
     """
 
     def __init__(self, record: RunRecord, path: Path, interval_s: float = 1.0) -> None:
         self.record = record
         self.path = path
         self.interval_s = interval_s
-        self._last = 0.0
+        self.error: OSError | None = None  # the last write that failed (a full disk), if any
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen: tuple[int, int] | None = None
+
+    def _state(self) -> tuple[int, int]:
+        record = self.record
+        return sum(record.signals.values()), len(record.listener_errors)
 
     def write(self, *, final: bool = False) -> None:
-        data = self.record.dumps(started_only=not final)
-        with atomic_path(self.path) as tmp:
-            tmp.write_bytes(data)
-        self._last = time.monotonic()
+        """Write now (``final``: every step, also those not started); raises ``OSError`` if it cannot."""
+        with self._lock:
+            state = self._state()
+            data = self.record.dumps(started_only=not final)
+            with atomic_path(self.path) as tmp:
+                tmp.write_bytes(data)
+            self._seen = state
 
-    def due(self) -> bool:
-        """Whether a write is due (the runner asks every 16th step, so the clock is read rarely)."""
-        return time.monotonic() - self._last >= self.interval_s
+    def start(self) -> None:
+        """Keep ``run.json`` current from a background thread until :meth:`stop`."""
+        self._thread = threading.Thread(target=self._loop, name="kernel-run-record", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if self._state() == self._seen:
+                continue
+            try:
+                self.write()
+            except OSError as exc:  # a full disk: the run goes on; the final write tries again
+                self.error = exc
+            except Exception:  # the record changed size while being read: try again next time
+                continue

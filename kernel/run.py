@@ -3,6 +3,10 @@
 Steps run in worker threads (or inline with one worker); the orchestrating thread alone calls
 hooks, sends signals and updates the run record. It collects finished attempts in the order it
 started them, so the signals come in the same order on every run, whatever the thread timing.
+
+A run is a transaction over the paths it claims: it locks them before anything is written, and the
+writes its steps stage become final together, only once every step has succeeded (``commit_staged``).
+A failed, interrupted or killed run leaves them as they were.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast
 
 import networkx as nx
+import orjson
 import pandas as pd
 import pluggy
 import structlog
@@ -28,21 +34,28 @@ from blinker import NamedSignal
 
 from kernel import events, signals
 from kernel.context import Frames, Run, RunResult, StepVerdict
-from kernel.errors import DataError, PluginError
+from kernel.errors import DataError, KernelError, PluginError
 from kernel.graph import Plan, PlannedStep
+from kernel.interrupts import SignalGuard, stop_reason
+from kernel.locks import Holder, PathLock
+from kernel.prepare import check_claims, claim_run_dir, lock_claims, release, unclaim_run_dir
 from kernel.record import (
     BLOCKED,
     FAILED,
+    INTERRUPTED,
+    PENDING,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
     ListenerError,
+    ListenerTime,
     RecordWriter,
     RunRecord,
+    StagedRecord,
     StepRecord,
     iso,
 )
-from kernel.steps import StepContext
+from kernel.steps import DatasetIO, Staged, StepContext
 
 _Outcome = tuple[Any, BaseException | None]  # what a step returned, or the error it raised
 _Pending = Any  # a Future of an _Outcome, or (run inline) the _Outcome itself
@@ -97,7 +110,12 @@ def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any]
 
 
 class Runner:
-    """Executes one plan once. Make a new runner for every run."""
+    """Executes one plan once. Make a new runner for every run.
+
+    :meth:`prepare` locks what the run writes, lets plugins recover and check it, and claims the run
+    directory; :meth:`execute` runs the steps (preparing first if that was not done). Use the runner as
+    a context manager, or call :meth:`release`, so its locks are released whatever happens.
+    """
 
     def __init__(
         self,
@@ -138,9 +156,76 @@ class Runner:
         self._outputs: dict[str, Frames] = {}
         self._judges: list[pluggy.HookImpl] = []
         self._hooked: dict[NamedSignal, tuple[Callable[..., Any], ...]] = {}
+        self._timers: dict[Any, ListenerTime] = {}
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
         self._epoch = time.time()  # the same moment on the wall clock
         self._data_error = False
+        self._locks: list[PathLock] = []
+        self._prepared = False
+        self._staged: list[tuple[Staged, StagedRecord]] = []
+        self._guard = SignalGuard()
+        self._finalizing = False  # receivers' BaseExceptions are contained once the run is ending
+        self._ended = False  # run.json written in full with the run's status
+
+    # -- before the run ----------------------------------------------------------------------
+
+    def prepare(self, *, wait: bool = False, on_wait: Callable[[PathLock, Holder | None], None] | None = None) -> None:
+        """Lock the paths the steps claim, call ``before_run``, and claim the run directory.
+
+        Raises a :class:`KernelError` (nothing written, no lock kept) when a path is locked by another run
+        (unless ``wait``), when a plugin refuses the run, or when the run directory is already a run's.
+        """
+        if self._prepared:
+            return
+        run = self.run
+        claims = check_claims(self.plan, run.run_dir)
+        self._locks = lock_claims(
+            claims, run_id=run.run_id, pipeline=self.plan.pipeline.name, wait=wait, on_wait=on_wait
+        )
+        try:
+            try:
+                self._hook("before_run")(run=run)
+            except KernelError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    self._culprit("before_run", exc), f"before_run failed: {type(exc).__name__}: {exc}"
+                ) from None
+            claim_run_dir(run.run_dir, run.run_id)
+        except BaseException:
+            release(self._locks)
+            raise
+        self._prepared = True
+
+    def release(self) -> None:
+        """Release the run's locks (done by :meth:`execute` once the run's writes are final)."""
+        release(self._locks)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._prepared and self.record.started_at is None:
+            unclaim_run_dir(self.run.run_dir)  # prepared but never started: leave nothing behind
+        self.release()
+
+    def _hook(self, name: str) -> pluggy.HookCaller:
+        """A hook caller that leaves out the plugins this run's pipeline disables."""
+        if not self.disabled:
+            return cast(pluggy.HookCaller, getattr(self.pm.hook, name))
+        removed = [p for p in map(self.pm.get_plugin, self.disabled) if p is not None]
+        return self.pm.subset_hook_caller(name, removed)
+
+    def _culprit(self, hook: str, exc: BaseException) -> str:
+        """The plugin whose implementation of ``hook`` raised ``exc`` (from the traceback), or the hook's name."""
+        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
+        impls: dict[object, str] = {impl.function.__code__: impl.plugin_name for impl in caller.get_hookimpls()}
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code in impls:
+                return impls[tb.tb_frame.f_code]
+            tb = tb.tb_next
+        return hook
 
     # -- hooks and signals -------------------------------------------------------------------
 
@@ -157,25 +242,41 @@ class Runner:
             self._deliver(signal, event(**fields))
 
     def _deliver(self, signal: NamedSignal, payload: object) -> None:
-        """Call the plugins' receivers for this run, then the signal's own, one by one.
+        """Call the plugins' receivers for this run, then the signal's own, one by one, timing each.
 
-        A receiver that raises is logged and counted, and the next one is called.
+        A receiver that raises is logged and counted, and the next one is called. A ``KeyboardInterrupt``
+        or ``SystemExit`` from a receiver stops the run (as Ctrl-C would), unless the run is already ending.
         """
         run = self.run
-        for receiver in self._hooked.get(signal, ()):
+        receivers: Iterable[Callable[..., Any]] = self._hooked.get(signal, ())
+        if signal.receivers:
+            receivers = (*receivers, *signal.receivers_for(run))
+        clock = time.perf_counter
+        for receiver in receivers:
+            start = clock()
             try:
                 receiver(run, event=payload)
             except Exception as exc:
                 self._listener_failed(signal, receiver, exc)
-        if signal.receivers:
-            for receiver in signal.receivers_for(run):
-                try:
-                    receiver(run, event=payload)
-                except Exception as exc:
-                    self._listener_failed(signal, receiver, exc)
+            except BaseException as exc:
+                if not self._finalizing:
+                    raise
+                self._listener_failed(signal, receiver, exc)
+            finally:
+                timer = self._timers.get(receiver)
+                if timer is None:
+                    timer = self._timer(receiver)
+                timer.calls += 1
+                timer.seconds += clock() - start
 
-    def _listener_failed(self, signal: NamedSignal, receiver: object, exc: Exception) -> None:
-        name = getattr(receiver, "__qualname__", repr(receiver))
+    def _timer(self, receiver: object) -> ListenerTime:
+        name = _receiver_name(receiver)
+        timer = self.record.listeners.setdefault(name, ListenerTime())
+        self._timers[receiver] = timer
+        return timer
+
+    def _listener_failed(self, signal: NamedSignal, receiver: object, exc: BaseException) -> None:
+        name = _receiver_name(receiver)
         self.record.listener_errors.append(ListenerError(signal.name, name, f"{type(exc).__name__}: {exc}"))
         self.log.error("listener failed", signal=signal.name, receiver=name, error=str(exc))
 
@@ -197,73 +298,231 @@ class Runner:
     # -- the run -----------------------------------------------------------------------------
 
     def execute(self) -> RunResult:
-        with _heap_frozen():
-            return self._execute()
+        """Run the plan. ``KeyboardInterrupt`` (SIGINT), SIGTERM and ``SystemExit`` end the run cleanly
+        (staged writes discarded, ``pipeline_error`` sent, ``run.json`` status ``interrupted``) and are
+        raised again once it has ended."""
+        self.prepare()
+        try:
+            with _heap_frozen():
+                return self._execute()
+        finally:
+            self.release()
 
     def _execute(self) -> RunResult:
         run, record = self.run, self.record
-        run.run_dir.mkdir(parents=True, exist_ok=True)
+        # Bound now, not when the runner was made: the caller may have configured logging since.
+        self.log = structlog.get_logger("kernel.run").bind(run_id=run.run_id, pipeline=self.plan.pipeline.name)
         started, t0 = datetime.now(UTC), time.perf_counter()
         self._epoch, self._t0 = started.timestamp(), t0
         self._judges = self._impls("after_step_run")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
         self._writer.write()
-        self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
-        self._hooked = self._hook_listeners()
+        self._writer.start()
+        guard = self._guard
+        guard.install()
+        error: BaseException | None = None
         try:
-            self._send(
-                signals.pipeline_start,
-                events.PipelineStarted,
-                pipeline=self.plan.pipeline.name,
-                started_at=started,
-                steps=self.plan.order,
-                params=run.params,
-                workers=self.workers,
-            )
-            # One worker runs each step inline, in the orchestrating thread.
-            executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else None
             try:
-                self._schedule(executor)
+                self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
+                self._hooked = self._hook_listeners()
+                self._send(
+                    signals.pipeline_start,
+                    events.PipelineStarted,
+                    pipeline=self.plan.pipeline.name,
+                    started_at=started,
+                    steps=self.plan.order,
+                    params=events.read_only(run.params),
+                    workers=self.workers,
+                )
+                self._run_steps()
+                if all(s.status == SUCCEEDED for s in record.steps.values()):
+                    guard.phase = "committing"
+                    self._commit()
+            except BaseException as exc:  # an interrupt, or a plugin's broken hook: the run still ends
+                guard.phase, error = "finalizing", exc
+                self._stop(exc)
+            guard.phase = "finalizing"
+            self._finalizing = True
+            self._writer.stop()  # before the full write: a late background write would shorten it
+            self._end(t0)
+        finally:
+            self._writer.stop()
+            self._hooked = {}  # the plugins' receivers end with the run
+            if not self._ended:
+                self._finish_record()
+            self.release()  # the run's writes are final: a waiting run may go on
+            guard.phase = "after_run"
+            try:
+                self._after_run()
             finally:
-                if executor is not None:
-                    executor.shutdown()
+                guard.phase = "done"
+                guard.restore()
+        if error is not None:
+            raise error
+        return RunResult(run=run, record=record, outputs=self._outputs)
+
+    def _run_steps(self) -> None:
+        # One worker runs each step inline, in the orchestrating thread.
+        executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else None
+        try:
+            self._schedule(executor)
+        except BaseException:
+            if executor is not None:  # a step still running in a thread is left to finish on its own
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        if executor is not None:
+            executor.shutdown()
+
+    def _end(self, t0: float) -> None:
+        """Set the run's status, write ``run.json`` in full, and send the last signal."""
+        record = self.record
+        if record.status == RUNNING:
             duration = time.perf_counter() - t0
             record.duration_s = duration
             record.finished_at = iso(datetime.now(UTC))
             failed = [s.name for s in record.steps.values() if s.status != SUCCEEDED]
-            final: NamedSignal
-            if not failed:
+            if not failed and not any(s.status == FAILED for s in record.staged):
                 record.status, record.exit_code = SUCCEEDED, 0
                 self.log.info("run succeeded", duration_s=round(duration, 6))
-                final, payload = signals.pipeline_complete, {"record": record, "duration_s": duration}
-                event: Callable[..., object] = events.PipelineCompleted
             else:
                 record.status, record.exit_code = FAILED, 2 if self._data_error else 1
                 record.error = record.error or self._summary()
                 self.log.error("run failed", duration_s=round(duration, 6), error=record.error)
-                final, event = signals.pipeline_error, events.PipelineFailed
-                payload = {"record": record, "duration_s": duration, "error": record.error or ""}
-            # run.json is complete before the last signal, so its receivers can read it.
-            record.signals[final.name] += 1
-            self._writer.write(final=True)
-            errors = len(record.listener_errors)
-            self._send(final, event, counted=True, **payload)
-        finally:
-            self._hooked = {}  # the plugins' receivers end with the run
+        self._discard_all()
+        final: NamedSignal = signals.pipeline_complete if record.status == SUCCEEDED else signals.pipeline_error
+        # run.json is complete before the last signal, so its receivers can read it.
+        record.signals[final.name] += 1
+        data = self._write_final()
+        self._ended = True
+        duration_s = record.duration_s or 0.0
+        snapshot = RunRecord.from_json(orjson.loads(data)) if data is not None else record
+        errors = len(record.listener_errors)
+        if final is signals.pipeline_complete:
+            self._send(final, events.PipelineCompleted, counted=True, record=snapshot, duration_s=duration_s)
+        else:
+            self._send(
+                final,
+                events.PipelineFailed,
+                counted=True,
+                record=snapshot,
+                duration_s=duration_s,
+                error=record.error or "",
+            )
         if len(record.listener_errors) != errors:  # after_run reads run.json with the last receivers' errors
+            self._write_final()
+
+    def _stop(self, exc: BaseException) -> None:
+        """End a run that an interrupt or an unexpected error stopped half-way: nothing is left running."""
+        self._finalizing = True
+        record = self.record
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            reason, code = stop_reason(exc)
+            record.status, record.exit_code = INTERRUPTED, code
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+            record.status, record.exit_code = FAILED, 2 if isinstance(exc, KernelError) else 1
+        record.error = reason
+        record.duration_s = time.perf_counter() - self._t0
+        record.finished_at = iso(datetime.now(UTC))
+        self.log.error("run stopped", error=reason)
+        for rec in record.steps.values():
+            if rec.status == RUNNING:
+                rec.status, rec.error = INTERRUPTED, reason
+                rec.duration_s = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
+        for name, rec in record.steps.items():
+            if rec.status == PENDING:
+                rec.status, rec.skipped_because = SKIPPED, f"the run was {record.status}"
+                self._send(
+                    signals.step_skipped,
+                    events.StepSkipped,
+                    step=self.plan.steps[name].spec,
+                    reason=rec.skipped_because,
+                    cause=None,
+                )
+
+    def _write_final(self) -> bytes | None:
+        """Write ``run.json`` in full; a failure (a full disk) is logged and kept, never raised."""
+        try:
             self._writer.write(final=True)
-            errors = len(record.listener_errors)
-        for impl in self._impls("after_run"):
+        except OSError as exc:
+            self._writer.error = exc
+            self.log.error("run.json could not be written", error=str(exc))
+            return None
+        return self.record.dumps()
+
+    def _finish_record(self) -> None:
+        """Make sure ``run.json`` never says ``running`` once the run has ended."""
+        if self.record.status == RUNNING:  # only when ending itself failed: say so
+            self.record.status, self.record.exit_code = FAILED, 1
+            self.record.error = self.record.error or "the run could not end normally"
+        self._discard_all()
+        self._write_final()
+
+    def _after_run(self) -> None:
+        record = self.record
+        errors, artifacts = len(record.listener_errors), dict(record.artifacts)
+        hook = "after_run"
+        for impl in self._impls(hook):
             try:
-                impl.function(**{a: run for a in impl.argnames})
+                impl.function(**{a: self.run for a in impl.argnames})
             except Exception as exc:
                 name = f"{impl.plugin_name}.after_run"
-                record.listener_errors.append(ListenerError("after_run", name, f"{type(exc).__name__}: {exc}"))
+                record.listener_errors.append(ListenerError(hook, name, f"{type(exc).__name__}: {exc}"))
                 self.log.error("after_run hook failed", plugin=impl.plugin_name, error=str(exc))
-        if len(record.listener_errors) != errors or record.artifacts:
-            self._writer.write(final=True)
-        return RunResult(run=run, record=record, outputs=self._outputs)
+            except (KeyboardInterrupt, SystemExit) as exc:  # a second Ctrl-C: stop making reports
+                name = f"{impl.plugin_name}.after_run"
+                record.listener_errors.append(ListenerError(hook, name, f"stopped: {stop_reason(exc)[0]}"))
+                break
+        if len(record.listener_errors) != errors or record.artifacts != artifacts:
+            self._write_final()
+
+    # -- staged writes -----------------------------------------------------------------------
+
+    def _keep_staged(self, items: list[Staged]) -> None:
+        for staged in items:
+            rec = StagedRecord(staged.step, staged.kind)
+            self.record.staged.append(rec)
+            self._staged.append((staged, rec))
+
+    def _commit(self) -> None:
+        """Make every staged write final, in the order the steps finished; the first failure stops it."""
+        commit = self._hook("commit_staged")
+        while self._staged:
+            staged, rec = self._staged.pop(0)
+            try:
+                if not commit(run=self.run, staged=staged):
+                    raise PluginError(
+                        self.plan.steps[staged.step].plugin, f"no plugin commits staged writes of kind '{staged.kind}'"
+                    )
+            except Exception as exc:
+                rec.status, rec.error = FAILED, f"{type(exc).__name__}: {exc}"
+                self.record.error = f"step '{staged.step}': committing {staged.kind} failed: {rec.error}"
+                self.log.error("commit failed", step=staged.step, kind=staged.kind, error=rec.error)
+                return
+            rec.status = "committed"
+            self.log.info("committed", step=staged.step, kind=staged.kind)
+
+    def _discard(self, items: Iterable[tuple[Staged, StagedRecord]]) -> None:
+        discard = self._hook("discard_staged")
+        for staged, rec in items:
+            try:
+                discard(run=self.run, staged=staged)
+                rec.status = "discarded"
+            except Exception as exc:  # what is left is removed by the next run's before_run
+                rec.error = f"discarding failed: {type(exc).__name__}: {exc}"
+                self.log.error("discarding a staged write failed", step=staged.step, kind=staged.kind, error=str(exc))
+
+    def _discard_all(self) -> None:
+        items, self._staged = self._staged, []
+        self._discard(items)
+
+    def _discard_attempt(self, ctx: StepContext | None) -> None:
+        """What a failed attempt staged is thrown away at once (a retry stages its own)."""
+        if ctx is not None and ctx.staged:
+            records = [StagedRecord(s.step, s.kind) for s in ctx.staged]
+            self.record.staged.extend(records)
+            self._discard(zip(ctx.staged, records, strict=True))
 
     def _summary(self) -> str:
         bad = [s for s in self.record.steps.values() if s.status in (FAILED, BLOCKED)]
@@ -273,7 +532,7 @@ class Runner:
 
     def _schedule(self, executor: ThreadPoolExecutor | None) -> None:
         # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
-        plan, steps, writer = self.plan, self.record.steps, self._writer
+        plan, steps = self.plan, self.record.steps
         waiting = {name: len(p.producers) for name, p in plan.steps.items()}
         consumers = {name: len(p.consumers) for name, p in plan.steps.items()}
         sinks = {name for name, n in consumers.items() if n == 0}
@@ -282,7 +541,7 @@ class Runner:
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
         in_flight: deque[tuple[PlannedStep, int, _Pending, StepContext | None]] = deque()
-        stopping, workers, keep, ticks = False, self.workers, self.keep_outputs, 0
+        stopping, workers, keep = False, self.workers, self.keep_outputs
         while ready or in_flight:
             while ready and not stopping and len(in_flight) < workers:
                 in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
@@ -302,6 +561,7 @@ class Runner:
                     except PluginError as exc:
                         error = exc
             if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
+                self._discard_attempt(ctx)
                 delay = planned.spec.retries.wait_before(attempt)
                 steps[name].attempts = attempt + 1
                 self.log.warning("step retry", step=name, attempt=attempt, error=str(error), delay_s=delay)
@@ -328,9 +588,6 @@ class Runner:
                     stopping = True
             if not keep:
                 self._release(planned, consumers, sinks)
-            ticks += 1
-            if ticks & 15 == 0 and writer.due():  # the clock every 16 steps
-                writer.write()
         if stopping:
             for name, planned in plan.steps.items():
                 if steps[name].status == "pending":
@@ -353,7 +610,8 @@ class Runner:
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers or signals.step_start in self._hooked:
-            self._deliver(signals.step_start, events.StepStarted(planned.spec, self._wall(rec.start_s), inputs))
+            payload = events.StepStarted(planned.spec, self._wall(rec.start_s), events.FrameViews(inputs))
+            self._deliver(signals.step_start, payload)
         if executor is None and not planned.type.wants_context:  # the common case: _attempt, inline
             try:
                 return planned, 1, (planned.type.func(inputs, **planned.kwargs), None), None
@@ -433,16 +691,26 @@ class Runner:
         else:
             rows = {key: len(frame.index) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
-        datasets = ctx.datasets if ctx is not None else ()
-        if datasets:
-            rec.datasets = list(datasets)
+        datasets: list[DatasetIO] | tuple[()] = ()
+        if ctx is not None:
+            datasets = ctx.datasets
+            if datasets:
+                rec.datasets = list(datasets)
+            if ctx.staged:
+                self._keep_staged(ctx.staged)
         self._outputs[name] = outputs
         if self._debug:
             self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
         self.record.signals["step_complete"] += 1
         if signals.step_complete.receivers or signals.step_complete in self._hooked:
             payload = events.StepCompleted(
-                planned.spec, attempts, self._wall(rec.start_s), duration, outputs, rows, tuple(datasets)
+                planned.spec,
+                attempts,
+                self._wall(rec.start_s),
+                duration,
+                events.FrameViews(outputs),
+                MappingProxyType(rows),
+                tuple(datasets),
             )
             self._deliver(signals.step_complete, payload)
         return True
@@ -455,6 +723,7 @@ class Runner:
         datasets = tuple(ctx.datasets) if ctx is not None else ()
         if datasets:
             rec.datasets = list(datasets)  # a failed step's files still belong to the run's lineage
+        self._discard_attempt(ctx)
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
         message = str(error) if isinstance(error, DataError) or blocked else f"{type(error).__name__}: {error}"
         rec.status, rec.attempts, rec.duration_s, rec.error = (
@@ -501,3 +770,7 @@ class Runner:
             consumers[producer] -= 1
             if consumers[producer] == 0 and producer not in sinks:
                 self._outputs.pop(producer, None)
+
+
+def _receiver_name(receiver: object) -> str:
+    return str(getattr(receiver, "__qualname__", None) or repr(receiver))

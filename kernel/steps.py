@@ -19,6 +19,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -46,12 +47,29 @@ class DatasetIO:
     content_hash: str | None = None  # "sha256:<hex>" of the file's bytes
 
 
+def _fixed(columns: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    # Listeners and the run record share the object: nobody may change it.
+    return None if columns is None else MappingProxyType(dict(columns))
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A write a step has prepared but not made final: the run makes it final (commits it) once every step
+    has succeeded, or discards it. ``kind`` names it (``"io.publish"``), ``details`` say what to do (plain,
+    JSON-ready values); the plugin that staged it commits it in its ``commit_staged`` hook."""
+
+    kind: str
+    step: str
+    details: Mapping[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What a step may learn about the run it is part of (opt in with a ``ctx`` parameter).
 
     A step that reads or writes files reports them with :meth:`read` and :meth:`wrote`; they reach
-    listeners in ``StepCompleted.datasets`` and the run record.
+    listeners in ``StepCompleted.datasets`` and the run record. A step whose writes must become final
+    only with the whole run (a results directory, a state store) stages them with :meth:`stage`.
     """
 
     run_id: str
@@ -59,6 +77,11 @@ class StepContext:
     run_dir: Path
     params: Mapping[str, Any] = field(default_factory=dict)
     datasets: list[DatasetIO] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list)
+
+    def stage(self, kind: str, **details: Any) -> None:
+        """Ask the run to make a prepared write final once every step has succeeded (see ``commit_staged``)."""
+        self.staged.append(Staged(kind, self.step, details))
 
     def read(
         self,
@@ -69,7 +92,7 @@ class StepContext:
         columns: Mapping[str, str] | None = None,
         content_hash: str | None = None,
     ) -> None:
-        self.datasets.append(DatasetIO("read", str(path), format, rows, columns, content_hash))
+        self.datasets.append(DatasetIO("read", str(path), format, rows, _fixed(columns), content_hash))
 
     def wrote(
         self,
@@ -80,7 +103,7 @@ class StepContext:
         columns: Mapping[str, str] | None = None,
         content_hash: str | None = None,
     ) -> None:
-        self.datasets.append(DatasetIO("write", str(path), format, rows, columns, content_hash))
+        self.datasets.append(DatasetIO("write", str(path), format, rows, _fixed(columns), content_hash))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +114,8 @@ class StepType:
     ``outputs`` names what it returns; ``settings`` is a pydantic model that validates the
     settings before the run starts (unknown or mistyped settings are an error then, not half-way
     through a run). ``@step`` derives one from the function's keyword parameters when none is given.
+    ``claims`` names the settings that hold a path the step writes and no other run may write at the
+    same time (a results directory, a state store): a run locks each such path for its whole length.
     """
 
     name: str
@@ -100,6 +125,7 @@ class StepType:
     settings: type[BaseModel] | None = None
     description: str = ""
     wants_context: bool = False
+    claims: tuple[str, ...] = ()
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one."""
@@ -118,6 +144,7 @@ def step(
     inputs: tuple[str, ...] | list[str] | None = None,
     settings: type[BaseModel] | None = None,
     description: str | None = None,
+    claims: tuple[str, ...] | list[str] = (),
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -133,6 +160,7 @@ def step(
             settings=settings if settings is not None else settings_model(func),
             description=doc,
             wants_context=wants_ctx,
+            claims=tuple(claims),
         )
         setattr(func, _ATTR, spec)
         return func

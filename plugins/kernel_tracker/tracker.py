@@ -8,7 +8,6 @@ when it arrives as another step's input (the kernel passes the same object, neve
 from __future__ import annotations
 
 import time
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from kernel.events import (
     StepFailed,
     StepSkipped,
     StepStarted,
+    frame_origin,
 )
 from kernel.steps import DatasetIO
 from kernel_tracker.lineage import lineage_document
@@ -72,7 +72,7 @@ class Tracker:
         self.steps = {name: StepTrack(uses=planned.spec.uses) for name, planned in run.plan.steps.items()}
         self.datasets: dict[str, tuple[DatasetIO, ...]] = {}  # step -> the files it reported
         # (step, output) -> a weak reference to the frame and its snapshot
-        self._produced: dict[tuple[str, str], tuple[weakref.ref[Any], Snapshot]] = {}
+        self._produced: dict[tuple[str, str], tuple[int, Snapshot]] = {}
         self.openlineage: OpenLineageRecorder | None = None
         if settings.openlineage.enabled:
             self.openlineage = OpenLineageRecorder(
@@ -110,8 +110,9 @@ class Tracker:
         track = self.steps[name]
         track.status, track.started_at = "running", event.started_at
         planned = sender.plan.steps[name].inputs
-        for key, frame in event.inputs.items():
-            snap = track.inputs[key] = self._input_snapshot(frame, planned.get(key))
+        for key in event.inputs:
+            origin = frame_origin(event.inputs, key)
+            snap = track.inputs[key] = self._input_snapshot(event.inputs[key], origin, planned.get(key))
             track.rows_in[key] = snap.rows
         if self.openlineage is not None:
             self.openlineage.start_step(
@@ -131,11 +132,11 @@ class Tracker:
         track.rows_out = dict(event.rows)
         if event.datasets:
             self.datasets[name] = tuple(event.datasets)
-        for output, frame in event.outputs.items():
-            snap = self.snapshotter.take(frame)
+        for output in event.outputs:
+            snap = self.snapshotter.take(event.outputs[output])
             self.snapshot_count += 1
             track.outputs[output] = snap
-            self._produced[(name, output)] = (_weak(frame), snap)
+            self._produced[(name, output)] = (frame_origin(event.outputs, output), snap)
             against = baseline(output, track.inputs)
             if against is not None:
                 track.schema_diff[output] = schema_diff(against, track.inputs[against].columns, snap.columns)
@@ -182,10 +183,11 @@ class Tracker:
 
     # -- parts ---------------------------------------------------------------------------------
 
-    def _input_snapshot(self, frame: Any, source: tuple[str, str] | None) -> Snapshot:
+    def _input_snapshot(self, frame: Any, origin: int, source: tuple[str, str] | None) -> Snapshot:
         start = time.perf_counter()
         produced = self._produced.get(source) if source is not None else None
-        if produced is not None and produced[0]() is frame and source is not None:
+        # The producer's frame is alive while its consumer starts, so equal origins mean one frame.
+        if produced is not None and produced[0] == origin and source is not None:
             # The producer's output itself: its snapshot at step_complete is this frame's snapshot.
             snap = produced[1]
             return Snapshot(snap.columns, snap.rows, snap.nulls, snap.samples, time.perf_counter() - start,
@@ -218,10 +220,6 @@ class Tracker:
 def write_json(run: Run, name: str, document: dict[str, Any]) -> None:
     text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
     write_text_atomic(run.run_dir / name, text)
-
-
-def _weak(frame: Any) -> weakref.ref[Any]:
-    return weakref.ref(frame)
 
 
 def _end(started_at: datetime, duration_s: float) -> datetime:
