@@ -4,33 +4,42 @@ from __future__ import annotations
 
 from kernel import events, signals
 from kernel.app import Kernel
-from kernel.atomic import atomic_path, write_text_atomic
+from kernel.atomic import atomic_path, exchange, fsync_dir, fsync_tree, write_text_atomic
 from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError
-from kernel.graph import Plan, topology
+from kernel.graph import Claim, Plan, topology
+from kernel.interrupts import RunInterrupted
+from kernel.locks import Busy, Holder, PathLock
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
 from kernel.record import RunRecord
 from kernel.showcases import Showcase
 from kernel.signals import Listener
-from kernel.steps import Inputs, Outputs, StepContext, StepType, step
+from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Busy",
+    "Claim",
     "DataError",
+    "DatasetIO",
+    "Holder",
     "Inputs",
     "Kernel",
     "KernelError",
     "Listener",
     "Outputs",
+    "PathLock",
     "Pipeline",
     "PipelineError",
     "Plan",
     "PluginError",
     "Run",
+    "RunInterrupted",
     "RunRecord",
     "RunResult",
     "Showcase",
+    "Staged",
     "StepContext",
     "StepSettingsError",
     "StepSpec",
@@ -38,6 +47,9 @@ __all__ = [
     "StepVerdict",
     "atomic_path",
     "events",
+    "exchange",
+    "fsync_dir",
+    "fsync_tree",
     "hookimpl",
     "hookspec",
     "load_pipeline",

@@ -625,7 +625,11 @@ class Runner:
         kwargs, ctx = planned.kwargs, None
         if planned.type.wants_context:
             ctx = StepContext(
-                run_id=self.run.run_id, step=planned.spec.name, run_dir=self.run.run_dir, params=self.run.params
+                run_id=self.run.run_id,
+                step=planned.spec.name,
+                run_dir=self.run.run_dir,
+                params=self.run.params,
+                pipeline=self.plan.pipeline.name,
             )
             kwargs = {**kwargs, "ctx": ctx}
         if executor is None:

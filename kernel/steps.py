@@ -78,6 +78,7 @@ class StepContext:
     params: Mapping[str, Any] = field(default_factory=dict)
     datasets: list[DatasetIO] = field(default_factory=list)
     staged: list[Staged] = field(default_factory=list)
+    pipeline: str = ""
 
     def stage(self, kind: str, **details: Any) -> None:
         """Ask the run to make a prepared write final once every step has succeeded (see ``commit_staged``)."""

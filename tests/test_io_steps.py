@@ -21,7 +21,7 @@ def _type(func: Any) -> StepType:
     return spec
 
 
-def test_plugin_registers_both_step_types() -> None:
+def test_plugin_registers_its_step_types() -> None:
     pm = pluggy.PluginManager("kernel")
     pm.add_hookspecs(hookspecs)
     pm.register(plugin, name="io")
@@ -29,11 +29,13 @@ def test_plugin_registers_both_step_types() -> None:
     (registered,) = pm.hook.register_steps()
     types = {spec.name: spec for spec in map(_type, registered)}
 
-    assert set(types) == {"io.read", "io.write"}
+    assert set(types) == {"io.read", "io.write", "io.publish"}
     assert types["io.read"].inputs == ()
     assert types["io.read"].outputs == ("out",)
     assert types["io.write"].inputs is None
     assert types["io.write"].outputs == ()
+    assert types["io.publish"].inputs is None
+    assert types["io.publish"].outputs == ()
 
 
 @pytest.mark.parametrize("func", [plugin.read, plugin.write])

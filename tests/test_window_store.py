@@ -122,17 +122,29 @@ def test_a_record_in_a_batch_already_processed_is_refused(tmp_path: Path) -> Non
         step(SCENARIO_5.iloc[1:2], tmp_path, final=False)  # B1 again: it would be counted twice
 
 
-def test_the_same_step_of_the_same_run_starts_again_from_the_state_before_it(tmp_path: Path) -> None:
+def test_the_same_records_again_redo_that_refresh_from_the_state_before_it(tmp_path: Path) -> None:
+    # A run killed after its state was committed but before it ended is run again on the same input:
+    # the store sees the records its current state was made from and starts from the state before them.
     first, second = halves(SCENARIO_5, 2)
-    ctx = StepContext(run_id="run-1", step="window", run_dir=tmp_path / "run-1")
-    step(first, tmp_path / "state", ctx, final=False)
-    retry = StepContext(run_id="run-2", step="window", run_dir=tmp_path / "run-2")
-    step(second.iloc[:2], tmp_path / "state", retry, final=False)  # B2, saved
-    again = step(second.iloc[:2], tmp_path / "state", retry, final=False)  # run-2 resumed: B2 once more
-    assert late(again) == [("d1", "07:59", "07:00", "08:00")]
-    last = step(second.iloc[2:], tmp_path / "state")
+    step(first, tmp_path, final=False)
+    once = step(second.iloc[:2], tmp_path, final=False)  # B2
+    again = step(second.iloc[:2], tmp_path, final=False)  # B2 again: a redo, not B2 counted twice
+    assert late(again) == late(once) == [("d1", "07:59", "07:00", "08:00")]
+    pd.testing.assert_frame_equal(again.windows, once.windows)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["previous"]["last_batch_start"] == "2024-01-01T00:01:00+00:00"  # B1's state kept as the base
+    last = step(second.iloc[2:], tmp_path)
     assert emitted(last) == [(3, "d1", "08:00", 1), (3, "d1", "09:00", 1), ("end", "d1", "10:00", 1),
                              ("end", "d1", "12:00", 1)]
+
+
+def test_other_records_are_the_next_refresh(tmp_path: Path) -> None:
+    first, second = halves(SCENARIO_5, 2)
+    step(first, tmp_path, final=False)
+    step(second.iloc[:1], tmp_path, final=False)
+    # Not the same records: a batch already counted is refused, never silently counted twice or dropped.
+    with pytest.raises(DataError, match="not after"):
+        step(second.iloc[:2], tmp_path, final=False)
 
 
 def test_a_final_run_reads_the_state_and_leaves_it(tmp_path: Path) -> None:

@@ -1,16 +1,23 @@
-"""The built-in ``io`` plugin: the ``io.read`` and ``io.write`` step types."""
+"""The built-in ``io`` plugin: the ``io.read``, ``io.write`` and ``io.publish`` step types, and the hooks that
+make a publish final only with its run (``docs/io.md``)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import structlog
 
-from kernel import Inputs, Outputs, StepContext, StepSettingsError, hookimpl, step
+from kernel import DataError, Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step
+from kernel_io import publish as results
 from kernel_io.formats import read_sources, write_frame
-from kernel_io.paths import Format, format_for, resolve
-from kernel_io.settings import ReadSettings, WriteSettings
+from kernel_io.paths import EXTENSIONS, Format, format_for, resolve
+from kernel_io.settings import PublishSettings, ReadSettings, WriteSettings
+
+PUBLISH = "io.publish"
 
 
 @step("io.read", inputs=(), outputs=("out",), settings=ReadSettings)
@@ -41,10 +48,79 @@ def write(inputs: Inputs, *, path: str, format: Format | None = None, lines: boo
     return {}
 
 
+@step(PUBLISH, outputs=(), settings=PublishSettings, claims=("path",))
+def publish(inputs: Inputs, *, path: str, format: Format = "parquet", documents: Sequence[str] = (),
+            ctx: StepContext | None = None) -> Outputs:
+    """Write every input into the results directory path, one file each, replacing the previous results whole."""
+    unknown = [name for name in documents if name not in inputs]
+    if unknown:
+        raise StepSettingsError(f"documents names '{unknown[0]}', which is not an input", field="settings.documents")
+    extension = next(ext for ext, fmt in EXTENSIONS.items() if fmt == format)
+    files = {name: f"{name}.json" if name in documents else f"{name}{extension}" for name in inputs}
+
+    def write_all(directory: Path) -> None:
+        for name, frame in inputs.items():
+            if name in documents:
+                results.write_document(frame, directory / files[name], name)
+            else:
+                write_frame(frame, directory / files[name], format)
+
+    if ctx is None:  # called on its own: publish at once
+        results.publish_directory(path, write_all, pipeline="", run_id=None)
+        return {}
+    staging = results.stage(path, write_all, pipeline=ctx.pipeline, run_id=ctx.run_id)
+    ctx.stage(PUBLISH, path=path, staging=str(staging))
+    target = Path(path)
+    for name, frame in inputs.items():  # what a reader of path finds once the run has committed
+        kind: str = "json" if name in documents else format
+        ctx.wrote(target / files[name], kind, rows=len(frame), columns=_dtypes(frame),
+                  content_hash=_hash(staging / files[name]))
+    return {}
+
+
+def _hash(path: Path) -> str:
+    with path.open("rb") as fo:
+        return "sha256:" + hashlib.file_digest(fo, "sha256").hexdigest()
+
+
 def _dtypes(frame: pd.DataFrame) -> dict[str, str]:
     return {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
 
 
+def _publish_paths(run: Run) -> list[tuple[str, str]]:
+    steps = run.plan.steps.items()
+    return [(name, str(planned.kwargs["path"])) for name, planned in steps if planned.type.name == PUBLISH]
+
+
 @hookimpl
 def register_steps() -> list[Callable[..., Outputs]]:
-    return [read, write]
+    return [read, write, publish]
+
+
+@hookimpl
+def before_run(run: Run) -> None:
+    """Recover what a stopped publish left, then refuse a results directory that is not ours to replace."""
+    log = structlog.get_logger("kernel_io").bind(run_id=run.run_id)
+    for name, path in _publish_paths(run):
+        for line in results.recover(path):
+            log.warning("recovered", step=name, detail=line)
+        try:
+            results.check_target(path, run.pipeline.name)
+        except DataError as exc:
+            raise DataError(exc.message, file=exc.file, step=name, field="settings.path") from None
+
+
+@hookimpl
+def commit_staged(staged: Staged) -> bool | None:
+    if staged.kind != PUBLISH:
+        return None
+    results.swap(staged.details["path"], Path(staged.details["staging"]))
+    return True
+
+
+@hookimpl
+def discard_staged(staged: Staged) -> bool | None:
+    if staged.kind != PUBLISH:
+        return None
+    results.discard(Path(staged.details["staging"]))
+    return True

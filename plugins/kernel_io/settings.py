@@ -49,3 +49,14 @@ class WriteSettings(BaseModel):
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"avro_schema: {exc}") from None
         return self
+
+
+class PublishSettings(BaseModel):
+    """``io.publish``: a results directory, and how each input is written into it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, description="The results directory, replaced as a whole by each run.")
+    format: Format = Field("parquet", description="The format of the tables: avro, json, csv or parquet.")
+    documents: list[str] = Field(default_factory=list,
+                                 description="Inputs of one row each, written as one JSON object (NAME.json).")

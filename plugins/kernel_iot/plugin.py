@@ -14,8 +14,8 @@ from kernel_iot import report
 from kernel_iot.adoption import firmware_adoption
 from kernel_iot.conform import conform
 from kernel_iot.generate import generate
+from kernel_iot.gold import gold
 from kernel_iot.ingest import ingest
-from kernel_iot.publish import publish
 from kernel_iot.reconcile import reconcile
 from kernel_iot.uptime import device_uptime
 
@@ -24,7 +24,7 @@ SHOWCASE = "iot-windowed-kpi"
 
 @hookimpl
 def register_steps() -> list[Any]:
-    return [ingest, conform, reconcile, device_uptime, firmware_adoption, publish]
+    return [ingest, conform, reconcile, device_uptime, firmware_adoption, gold]
 
 
 @hookimpl

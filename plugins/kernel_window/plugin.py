@@ -1,4 +1,5 @@
-"""The ``window`` plugin's hook: it registers the step type ``window.tumbling``."""
+"""The ``window`` plugin's hooks: the step type ``window.tumbling``, and its state store's part in a run
+(recovered before the run, a new state made current only when the whole run succeeds)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kernel import Inputs, Outputs, StepContext, StepSettingsError, hookimpl, step
+from kernel import Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step
 from kernel_window.settings import TumblingSettings, WindowConfig
 from kernel_window.store import StateStore
 from kernel_window.tumbling import process
 
+STATE = "window.state"
+
 
 @step("window.tumbling", inputs=("records",), outputs=("windows", "late", "quarantine", "counts"),
-      settings=TumblingSettings)
+      settings=TumblingSettings, claims=("state_dir",))
 def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any) -> Outputs:
     """Event-time tumbling windows with a watermark, late-data and quarantine outputs (docs/windowing.md)."""
     try:
@@ -26,17 +29,53 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any)
         message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
         raise StepSettingsError(message, field=f"settings.{field}" if field else "settings") from None
     config = WindowConfig.from_settings(parsed)
+    records = inputs["records"]
     store = None
     if parsed.state_dir is not None:
         store = StateStore(parsed.state_dir, config, run_id=ctx.run_id if ctx else None,
                            step=ctx.step if ctx else None)
-    result, state = process(inputs["records"], config, store.load() if store else None)
+    result, state = process(records, config, store.load(records) if store else None)
     if store is not None and not config.final:
-        store.save(state)
+        manifest = store.stage(state, records)
+        if ctx is None:  # called on its own: the new state is current at once
+            store.commit(manifest)
+        else:  # current only once the whole run has succeeded
+            ctx.stage(STATE, state_dir=str(parsed.state_dir), manifest=manifest)
     return result.outputs()
+
+
+def _store(staged: Staged) -> tuple[StateStore, dict[str, Any]]:
+    return StateStore(staged.details["state_dir"]), staged.details["manifest"]
 
 
 @hookimpl
 def register_steps() -> Iterable[Any]:
     """The step types of this plugin: ``window.tumbling``."""
     return [tumbling]
+
+
+@hookimpl
+def before_run(run: Run) -> None:
+    """Remove what a stopped run left in its state stores (staged files no manifest names)."""
+    for planned in run.plan.steps.values():
+        state_dir = planned.kwargs.get("state_dir") if planned.type.name == "window.tumbling" else None
+        if state_dir is not None:
+            StateStore(state_dir).recover()
+
+
+@hookimpl
+def commit_staged(staged: Staged) -> bool | None:
+    if staged.kind != STATE:
+        return None
+    store, manifest = _store(staged)
+    store.commit(manifest)
+    return True
+
+
+@hookimpl
+def discard_staged(staged: Staged) -> bool | None:
+    if staged.kind != STATE:
+        return None
+    store, manifest = _store(staged)
+    store.discard(manifest)
+    return True

@@ -5,15 +5,20 @@
     <state_dir>/manifest.json             what the state is; the only file a reader starts from
     <state_dir>/windows-<generation>.parquet   the open windows of that generation (a partial table)
 
-A save writes a new Parquet file under a new generation number, then replaces ``manifest.json`` in one
-rename (:func:`kernel.atomic_path`): a run killed at any point leaves the previous manifest, and the
-files it names, as they were. The manifest keeps the previous generation too, so that the same step of
-the same run, executed again (a retry, a resume), starts from the state its first attempt started from
-instead of counting its records twice. ``docs/windowing.md`` documents every field.
+A save is two steps: :meth:`StateStore.stage` writes a new Parquet file under a new generation number,
+and :meth:`StateStore.commit` replaces ``manifest.json`` in one rename (:func:`kernel.atomic_path`). In a
+run, the commit waits until every step of the run has succeeded (the kernel's staged writes), so a run
+that fails, is interrupted or killed leaves the previous manifest, and the files it names, as they were.
+
+The manifest keeps the previous generation too, and a fingerprint of the records the current one was made
+from: a run given exactly those records again is a re-run of that refresh (after a crash past the commit,
+say), and starts from the previous state instead of counting them twice. ``docs/windowing.md`` documents
+every field.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -42,20 +47,37 @@ def _ns(text: str | None) -> int | None:
     return None if text is None else int(pd.Timestamp(text).value)
 
 
+def records_fingerprint(records: pd.DataFrame, config: WindowConfig) -> str:
+    """``sha256:<hex>`` of the columns the step reads from its records, row by row in order."""
+    wanted = [config.time_column, config.arrival_column, *config.keys, *config.order_by,
+              *(a.column for a in config.aggregations)]
+    columns = list(dict.fromkeys(c for c in wanted if c is not None and c in records.columns))
+    hashes = pd.util.hash_pandas_object(records[columns], index=False).to_numpy()
+    digest = hashlib.sha256(hashes.tobytes())
+    digest.update(json.dumps([len(records), columns]).encode())
+    return "sha256:" + digest.hexdigest()
+
+
 class StateStore:
     """The state of one windowing step in ``directory``, for one configuration.
 
-    ``run_id`` and ``step`` say who is reading and writing: a manifest written by the same step of the
-    same run is a previous attempt of this very execution, so :meth:`load` returns the state before it.
-    One step writes one directory; two steps (or two runs at once) sharing it would overwrite each other.
+    ``run_id`` and ``step`` say who writes (kept in the manifest for people to read). One step writes one
+    directory: in a run the kernel locks it (``claims``), so two runs never write it at once. ``config``
+    is needed to load and stage, not to commit, discard or recover.
     """
 
-    def __init__(self, directory: str | Path, config: WindowConfig, *, run_id: str | None = None,
+    def __init__(self, directory: str | Path, config: WindowConfig | None = None, *, run_id: str | None = None,
                  step: str | None = None) -> None:
         self.directory = Path(directory)
         self.config = config
         self.run = {"id": run_id, "step": step}
         self._base: dict[str, Any] | None = None
+        self.redo = False  # whether load() found a re-run of the current state's own records
+
+    def _config(self) -> WindowConfig:
+        if self.config is None:
+            raise ValueError("a StateStore needs the step's config to load or stage a state")
+        return self.config
 
     def _fail(self, message: str) -> DataError:
         return DataError(f"state store '{self.directory}': {message}", field="settings.state_dir")
@@ -74,16 +96,23 @@ class StateStore:
             raise self._fail(f"state version {data.get('version')} is not supported (expected {VERSION})")
         return data
 
-    def load(self) -> WindowState | None:
-        """The saved state, or ``None`` when there is none yet; a state of other settings is refused."""
+    def load(self, records: pd.DataFrame | None = None) -> WindowState | None:
+        """The saved state, or ``None`` when there is none yet; a state of other settings is refused.
+
+        Given the run's ``records``: when they are exactly the records the current state was made from,
+        this is a re-run of that refresh, and the state before it is returned (:attr:`redo` says so).
+        """
+        config = self._config()
         current = self._manifest()
         base = current
-        if current is not None and self.run["id"] is not None and current.get("run") == self.run:
-            base = current.get("previous")
+        self.redo = False
+        made_from = current.get("records") if current is not None else None
+        if made_from is not None and records is not None and made_from == records_fingerprint(records, config):
+            base, self.redo = current.get("previous") if current is not None else None, True
         self._base = base
         if base is None:
             return None
-        expected = self.config.fingerprint()
+        expected = config.fingerprint()
         saved = base.get("config", {})
         changed = [name for name in expected if saved.get(name) != expected[name]]
         if changed:
@@ -110,11 +139,17 @@ class StateStore:
                     "datetime64[ns]").to_numpy().view(np.int64)
         return frame
 
-    def save(self, state: WindowState) -> None:
-        """Write ``state`` as the next generation; the old one stays until the new manifest is in place.
+    def save(self, state: WindowState, records: pd.DataFrame | None = None) -> None:
+        """Stage and commit at once (outside a run)."""
+        self.commit(self.stage(state, records))
+
+    def stage(self, state: WindowState, records: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Write ``state`` as the next generation's file and return the manifest that will name it; nothing
+        reads it until :meth:`commit`. ``records`` (the run's input) are fingerprinted for re-runs.
 
         The manifest's ``previous`` is the state :meth:`load` started from (none without a load).
         """
+        config = self._config()
         current = self._manifest()
         # Never reuse a number: a killed save may have left a file under the next one.
         generation = max([0, *self._generations(), int(current["generation"]) if current else 0]) + 1
@@ -130,22 +165,51 @@ class StateStore:
         except (TypeError, ValueError, ImportError) as exc:  # pyarrow cannot store some object columns
             raise self._fail(f"cannot save the open windows: {exc}") from None
         previous = {k: v for k, v in self._base.items() if k != "previous"} if self._base else None
-        manifest = {
+        return {
             "format": FORMAT,
             "version": VERSION,
             "generation": generation,
             "run": self.run,
-            "config": self.config.fingerprint(),
+            "config": config.fingerprint(),
             "watermark": _iso(state.watermark),
             "last_batch": state.last_batch,
-            "last_batch_start": _iso(state.last_batch * self.config.trigger)
-            if state.last_batch is not None and self.config.trigger is not None else None,
+            "last_batch_start": _iso(state.last_batch * config.trigger)
+            if state.last_batch is not None and config.trigger is not None else None,
             "windows": {"file": name, "rows": len(frame), "columns": [str(c) for c in frame.columns]},
+            "records": records_fingerprint(records, config) if records is not None else None,
             "previous": previous,
         }
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """Make a staged state current: replace ``manifest.json`` in one rename, then remove what no manifest
+        names. Idempotent: committing the current manifest again changes nothing."""
         write_text_atomic(self.directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         self._base = manifest
-        self._collect({name, previous["windows"]["file"]} if previous else {name})
+        previous = manifest.get("previous")
+        self._collect({manifest["windows"]["file"], previous["windows"]["file"]} if previous else
+                      {manifest["windows"]["file"]})
+
+    def discard(self, manifest: dict[str, Any]) -> None:
+        """Remove a staged generation's file (unless a manifest names it)."""
+        current = self._manifest()
+        named = {current["windows"]["file"]} if current else set()
+        if current and current.get("previous"):
+            named.add(current["previous"]["windows"]["file"])
+        name = manifest["windows"]["file"]
+        if name not in named:
+            (self.directory / name).unlink(missing_ok=True)
+
+    def recover(self) -> None:
+        """Remove what a stopped run left: staged files no manifest names, temporary files of killed saves."""
+        if not self.directory.is_dir():
+            return
+        current = self._manifest()
+        keep = set()
+        if current is not None:
+            keep.add(current["windows"]["file"])
+            if current.get("previous"):
+                keep.add(current["previous"]["windows"]["file"])
+        self._collect(keep)
 
     def _collect(self, keep: set[str]) -> None:
         """Remove window files no manifest names any more, and temporary files of killed saves."""

@@ -1,31 +1,22 @@
-"""Publish (step 7 of the IoT showcase spec): step type ``iot.publish``.
+"""The gold tables and headline figures (step 7 of the IoT showcase spec, first half): step type ``iot.gold``.
 
-The gold layer is one directory, replaced as a whole: every file is written into a new hidden sibling
-directory, which then takes the place of the old one by two renames (old out of the way, new in). A run
-that fails or is stopped while writing leaves the previous gold untouched, and a reader finds either the
-whole previous gold or the whole new one, never a mix. A run stopped between the two renames leaves the
-previous gold beside its place; the next publish puts it back before anything else. One publisher per
-directory at a time.
+``iot.gold`` assembles what the gold layer holds: the seven tables (a re-emitted window once, run ids on
+the side tables) and ``kpis``, a one-row frame of the headline figures. The pipeline's next step, the
+shared ``io.publish``, writes them into the gold directory (``kpis`` as ``kpis.json``) and replaces the
+previous gold as a whole, once the whole run has succeeded.
 
-Every figure of ``kpis.json`` is read or counted from the step's inputs; a figure the run did not
-measure (precision and recall without ground truth) is left out, not guessed.
+Every figure of ``kpis`` is read or counted from the step's inputs; a figure the run did not measure
+(precision and recall without ground truth) is left out, not guessed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import secrets
-import shutil
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from kernel_io import write_frame
 
 from kernel import DataError, Inputs, Outputs, StepContext, step, write_text_atomic
 
@@ -154,69 +145,14 @@ def report_figures(inputs: Inputs, figures: str) -> dict[str, Any]:
     return {"kpis": json.loads(figures), "uptime_per_day": uptime, "adoption": rows, "late_by_reason": late_by_reason}
 
 
-def recover(out_dir: Path) -> None:
-    """Undo what a stopped publish left: the previous gold set aside, and half-written new directories."""
-    parent, name = out_dir.parent, out_dir.name
-    aside = sorted(parent.glob(f".{name}.*.old"), key=lambda p: p.stat().st_mtime)
-    if aside and not out_dir.exists():
-        os.rename(aside.pop(), out_dir)  # stopped between the two renames: the previous gold goes back
-    for leftover in [*aside, *parent.glob(f".{name}.*.new")]:
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def replace_directory(out_dir: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(staging)`` into a new sibling directory, then swap it in for ``out_dir``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError("the gold directory is a file", file=out_dir)
-    recover(out_dir)
-    # os.mkdir, not mkdtemp: the gold directory gets the usual permissions (umask), not 0700.
-    stage = out_dir.parent / f".{out_dir.name}.{secrets.token_hex(6)}.new"
-    os.mkdir(stage)
-    try:
-        write(stage)
-        if out_dir.exists():
-            aside = stage.with_suffix(".old")
-            os.rename(out_dir, aside)
-            try:
-                os.rename(stage, out_dir)
-            except BaseException:
-                os.rename(aside, out_dir)
-                raise
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.rename(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-
-
-def file_hash(path: Path) -> str:
-    with path.open("rb") as fo:
-        return "sha256:" + hashlib.file_digest(fo, "sha256").hexdigest()
-
-
-@step("iot.publish", inputs=(*TABLES.values(), "targets", *ROWS), outputs=())
-def publish(inputs: Inputs, *, out_dir: str, ctx: StepContext | None = None) -> Outputs:
-    """Write the gold tables (Parquet) and kpis.json into out_dir, replacing the previous gold as a whole."""
+@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"))
+def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
+    """The gold tables (run ids on the side tables, a re-emitted window once) and the headline figures, kpis."""
     run_id = ctx.run_id if ctx is not None else None
     tables = gold_tables(inputs, run_id)
-    figures = json.dumps(kpis(inputs, run_id), indent=2, allow_nan=False) + "\n"
-    target = Path(out_dir)
-
-    def write(stage: Path) -> None:
-        for name, frame in tables.items():
-            write_frame(frame, stage / f"{name}.parquet", "parquet")
-        (stage / "kpis.json").write_text(figures, encoding="utf-8")
-
-    replace_directory(target, write)
+    figures = kpis(inputs, run_id)
     if ctx is not None:
         # The report is rebuilt from the run directory alone: keep this run's figures there too.
-        write_text_atomic(ctx.run_dir / REPORT_FILE, json.dumps(report_figures(inputs, figures), indent=2) + "\n")
-    if ctx is not None:  # reported once published: what a reader of out_dir now finds
-        for name, frame in tables.items():
-            path = target / f"{name}.parquet"
-            ctx.wrote(path, "parquet", rows=len(frame), columns={str(c): str(t) for c, t in frame.dtypes.items()},
-                      content_hash=file_hash(path))
-        ctx.wrote(target / "kpis.json", "json", rows=1, content_hash=file_hash(target / "kpis.json"))
-    return {}
+        text = json.dumps(figures, indent=2, allow_nan=False) + "\n"
+        write_text_atomic(ctx.run_dir / REPORT_FILE, json.dumps(report_figures(inputs, text), indent=2) + "\n")
+    return {**tables, "kpis": pd.DataFrame([figures])}

@@ -1,16 +1,13 @@
-"""iot.publish: the gold directory is replaced as a whole, and kpis.json only holds figures from the inputs."""
+"""iot.gold then io.publish: the gold tables with run ids, and kpis.json holding only figures from the inputs."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import pytest
-from kernel_iot import publish as publish_module
-from kernel_iot.publish import publish, recover
+from kernel_io.plugin import publish
+from kernel_iot.gold import TABLES, gold
 
 from kernel import StepContext
 
@@ -60,8 +57,12 @@ def inputs(truth_minutes: int = 4) -> dict[str, pd.DataFrame]:
 
 
 def run(out_dir: Path, frames: dict[str, pd.DataFrame] | None = None, run_id: str = "r1") -> StepContext:
-    ctx = StepContext(run_id=run_id, step="publish", run_dir=out_dir.parent / "run")
-    publish(frames or inputs(), out_dir=str(out_dir), ctx=ctx)
+    """iot.gold, then io.publish (on its own, so it publishes at once) as the showcase's pipeline does."""
+    ctx = StepContext(run_id=run_id, step="gold", run_dir=out_dir.parent / "run")
+    ctx.run_dir.mkdir(exist_ok=True)
+    tables = gold(frames or inputs(), ctx=ctx)
+    assert set(tables) == {*TABLES, "kpis"}
+    publish(tables, path=str(out_dir), documents=["kpis"])
     return ctx
 
 
@@ -76,14 +77,14 @@ def siblings(directory: Path) -> list[str]:
 def test_publishes_the_gold_tables_with_run_ids(tmp_path: Path) -> None:
     gold = tmp_path / "gold"
     run(gold)
-    assert {p.name for p in gold.iterdir()} == FILES
+    assert {p.name for p in gold.iterdir()} == {*FILES, ".kernel-results.json"}
     late = pd.read_parquet(gold / "late.parquet")
     assert late["run_id"].tolist() == ["r1"] and late["reason"].tolist() == ["late"]
     quarantine = pd.read_parquet(gold / "quarantine_telemetry.parquet")
     assert quarantine["run_id"].tolist() == ["r1"] * 3 and "reason" in quarantine.columns
     assert pd.read_parquet(gold / "quarantine_events.parquet")["run_id"].tolist() == ["r1"]
     assert len(pd.read_parquet(gold / "telemetry_1min.parquet")) == 3
-    assert siblings(gold) == []  # nothing left beside it
+    assert siblings(gold) == [".gold.lock"]  # nothing left beside it but the lock
 
 
 def test_kpis_are_the_inputs_figures(tmp_path: Path) -> None:
@@ -114,74 +115,6 @@ def test_kpis_leave_out_precision_and_recall_without_ground_truth(tmp_path: Path
     kpis = json.loads((gold / "kpis.json").read_text())
     assert "anomaly_precision" not in kpis and "anomaly_recall" not in kpis
     assert kpis["fleet_adoption_last_day"] is None and kpis["adoption_last_day_per_model"] == {}
-
-
-def test_publish_failure_half_way_leaves_the_previous_gold_intact(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    gold = tmp_path / "gold"
-    run(gold, run_id="first")
-    before = snapshot(gold)
-    calls: list[str] = []
-    real_write = publish_module.write_frame
-
-    def failing_write(frame: pd.DataFrame, path: str | Path, *args: Any, **kwargs: Any) -> None:
-        calls.append(Path(path).name)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        real_write(frame, path, *args, **kwargs)
-
-    monkeypatch.setattr(publish_module, "write_frame", failing_write)
-    with pytest.raises(OSError, match="disk full"):
-        run(gold, run_id="second")
-    assert len(calls) == 3  # two files of the new gold were written before the failure
-    assert snapshot(gold) == before
-    assert json.loads((gold / "kpis.json").read_text())["run_id"] == "first"
-    assert siblings(gold) == []
-
-
-def test_failure_of_the_swap_itself_puts_the_previous_gold_back(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    gold = tmp_path / "gold"
-    run(gold, run_id="first")
-    before = snapshot(gold)
-    real_rename = os.rename
-    renames: list[str] = []
-
-    def failing_rename(src: Any, dst: Any) -> None:
-        renames.append(str(dst))
-        if len(renames) == 2:  # the new directory into place
-            raise OSError("interrupted")
-        real_rename(src, dst)
-
-    monkeypatch.setattr(publish_module.os, "rename", failing_rename)
-    with pytest.raises(OSError, match="interrupted"):
-        run(gold, run_id="second")
-    assert snapshot(gold) == before and siblings(gold) == []
-
-
-def test_a_run_stopped_between_the_renames_is_recovered_by_the_next(tmp_path: Path) -> None:
-    gold = tmp_path / "gold"
-    aside = tmp_path / ".gold.abc123.old"
-    aside.mkdir()
-    (aside / "kpis.json").write_text('{"run_id": "first"}')
-    half = tmp_path / ".gold.def456.new"
-    half.mkdir()
-    (half / "late.parquet").write_text("half written")
-    recover(gold)
-    assert json.loads((gold / "kpis.json").read_text()) == {"run_id": "first"}
-    assert siblings(gold) == []
-    run(gold, run_id="second")
-    assert json.loads((gold / "kpis.json").read_text())["run_id"] == "second"
-
-
-def test_every_file_is_reported_after_the_swap(tmp_path: Path) -> None:
-    gold = tmp_path / "gold"
-    ctx = run(gold)
-    written = {Path(d.path).name: d for d in ctx.datasets}
-    assert set(written) == FILES and all(d.mode == "write" for d in written.values())
-    assert written["late.parquet"].rows == 1 and written["late.parquet"].columns is not None
-    assert all((d.content_hash or "").startswith("sha256:") for d in written.values())
-    assert Path(written["kpis.json"].path).parent == gold
 
 
 def test_a_re_emitted_window_is_published_once(tmp_path: Path) -> None:
