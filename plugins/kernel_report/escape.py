@@ -2,8 +2,9 @@
 
 Markdown: control characters and newlines become spaces, the characters that start Markdown
 syntax, HTML or math (backslash, backtick, ``*``, ``_``, brackets, ``<``, ``>``, ``|``, ``#``, ``~``,
-``&`` for entities, ``$`` for the ``$math$`` that GitHub and others render) are backslash-escaped, and long values are clipped with a note. HTML escaping is Jinja2's
-autoescape; this module only clips and formats for it.
+``&`` for entities, ``$`` for the ``$math$`` that GitHub and others render) are backslash-escaped,
+and long values are clipped with a note. HTML escaping is Jinja2's autoescape; this module only
+clips and formats for it.
 """
 
 from __future__ import annotations
