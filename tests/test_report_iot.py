@@ -89,18 +89,34 @@ def test_a_gate_stop_at_conform_still_shows_quarantine_and_duplicates(
     assert "not measured" in iot
 
 
-def test_a_gate_stop_at_the_window_step_still_shows_late_records_and_the_balance(
-    data: Path, published: dict[str, Any], tmp_path: Path
+GATES = {  # a failing error check on each step's output
+    "window": {"check": "in_range", "output": "windows", "column": "records", "max": 0, "id": "no"},
+    "device_uptime": {"check": "in_range", "output": "daily", "column": "uptime", "max": -1, "id": "no"},
+}
+
+
+@pytest.mark.parametrize("gate", list(GATES))
+def test_a_gate_stop_after_the_window_step_still_shows_late_records_and_the_balance(
+    data: Path, published: dict[str, Any], tmp_path: Path, gate: str
 ) -> None:
     pipeline = yaml.safe_load(PIPELINE.read_text())
-    window = next(s for s in pipeline["steps"] if s["name"] == "window")
-    window["checks"].append({"check": "in_range", "output": "windows", "column": "records", "max": 0, "id": "no"})
+    next(s for s in pipeline["steps"] if s["name"] == gate)["checks"].append(GATES[gate])
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
     result = run(data, tmp_path, "gated", pipeline=path)
-    assert result.record.steps["window"].status == "blocked"
+    assert result.record.steps[gate].status == "blocked"
     iot = sections(result)[QUARANTINE]
+    if gate == "device_uptime":  # the reconcile step ran: its findings were measured
+        reconciliation = md_facts(iot.split("reconciliation\n", 1)[1])
+        assert {k: int(v) for k, v in reconciliation.items()} == {
+            "silent devices": published["silent_devices"],
+            "events for unknown devices": published["unknown_device_events"],
+            "firmware mismatches (windows)": published["firmware_mismatches"],
+        }
+    else:
+        assert "reconciliation" not in iot
     figures = md_facts(iot)
+    assert "anomalies found" not in figures  # firmware_adoption did not run
     assert int(figures["late"]) == published["late"]
     assert int(figures["windowed records"]) == published["windowed_records"]
     assert int(figures["duplicates"]) == published["duplicates"]

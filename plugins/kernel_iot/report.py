@@ -142,6 +142,7 @@ def measured_section(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
              ("events in", counted.get("events_in")), ("events quarantined", counted.get("events_quarantined")),
              ("windowed records", windowed.get("aggregated")), ("late", windowed.get("late")),
              ("quarantined by the window step", windowed.get("quarantined"))]
+    named.append(("anomalies found", _rows_out(record, "iot.firmware_adoption").get("anomalies")))
     figures = [[name, value] for name, value in named if value is not None]
     text = ["The publish step did not run, so nothing was published; these are the figures the steps measured "
             f"before the run stopped ({OUTPUTS_FILE})."]
@@ -170,4 +171,20 @@ def measured_section(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     if "late" in window:
         tables.append({"header": ["reason", "rows"], "rows": _reasons(window["late"]),
                        "caption": "late records by reason"})
+    # The reconcile step's tables are its findings, one row each: their rows, as run.json counted them.
+    found = _rows_out(record, "iot.reconcile")
+    reconciliation = [[label, found[key]] for key, label in RECONCILIATION if key in found]
+    if reconciliation:
+        tables.append({"header": ["figure", "value"], "rows": reconciliation, "caption": "reconciliation"})
     return {"title": QUARANTINE_TITLE, "text": text, "tables": tables}
+
+
+RECONCILIATION = (("silent_devices", "silent devices"), ("unknown_device_events", "events for unknown devices"),
+                  ("firmware_mismatches", "firmware mismatches (windows)"))
+
+
+def _rows_out(record: dict[str, Any], uses: str) -> dict[str, Any]:
+    """The rows of each output of the step of type ``uses``, if it succeeded (none otherwise: not measured)."""
+    name = _step_using(record, uses)
+    step = record["steps"][name] if name is not None else {}
+    return dict(step.get("rows_out") or {}) if step.get("status") == "succeeded" else {}
