@@ -230,3 +230,20 @@ def test_the_mermaid_drawing_keeps_its_shape_with_hostile_names(tmp_path: Path) 
     for line in nodes:
         assert re.fullmatch(rf'\s*\w+\["{label}<br/>{label}"\]', line), line
     assert "a#124;b" in source.group(1) and "#36;x_#123;#36;" in source.group(1)
+
+
+@pytest.mark.parametrize("draw", ["bars", "dag"])
+def test_the_reports_own_charts_draw_each_name_as_it_is(draw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kernel_report import charts
+
+    figures: list[Any] = []
+    monkeypatch.setattr(charts, "_png", lambda fig: figures.append(fig) or b"")
+    names = ["$x_{$", "a\\b", "$$", r"\alpha", "x^2"]
+    if draw == "bars":
+        charts.bars(names, {"rows in": [1.0] * len(names), "rows out": [2.0] * len(names)}, "$", "$x_{$")
+    else:
+        charts.dag(names, list(zip(names, names[1:], strict=False)))
+    (fig,) = figures
+    fig.canvas.draw()  # the labels as drawn; math text would raise here
+    shown = {t._preprocess_math(t.get_text()) for t in fig.findobj(lambda o: hasattr(o, "_preprocess_math"))}
+    assert {(name, False) for name in names} <= shown
