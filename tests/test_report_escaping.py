@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,7 @@ def test_the_reports_own_charts_draw_each_name_as_it_is(draw: str, monkeypatch: 
     if draw == "bars":
         charts.bars(names, {"rows in": [1.0] * len(names), "rows out": [2.0] * len(names)}, "$", "$x_{$")
     else:
-        charts.dag(names, list(zip(names, names[1:], strict=False)))
+        charts.dag(names, list(itertools.pairwise(names)))
     (fig,) = figures
     fig.canvas.draw()  # the labels as drawn; math text would raise here
     shown = {t._preprocess_math(t.get_text()) for t in fig.findobj(lambda o: hasattr(o, "_preprocess_math"))}
