@@ -55,6 +55,14 @@ def md_table(section: str, first_column: str) -> list[dict[str, str]]:
     raise AssertionError(f"no table starting with column {first_column!r}")
 
 
+def md_rows(section: str, *header: str) -> list[dict[str, str]]:
+    """The rows of the table of ``section`` whose header is exactly ``header``, as dicts."""
+    for found, rows in md_tables(section):
+        if tuple(found) == header:
+            return [dict(zip(header, row, strict=True)) for row in rows]
+    raise AssertionError(f"no table with the columns {header!r}")
+
+
 def md_facts(section: str) -> dict[str, str]:
     return {row["figure"]: row["value"] for row in md_table(section, "figure")}
 

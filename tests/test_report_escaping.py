@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -133,9 +134,117 @@ def test_any_value_is_one_inert_table_cell_that_reads_back_as_itself(value: str)
     cell = md(value)
     row = split_row(f"| {cell} | next |")
     assert row[1] == "next"
-    assert not re.search(r"(?<!\\)(?:\\\\)*[<>\[\]`|*_#~]", cell.replace("\\\\", ""))
+    assert not re.search(r"(?<!\\)(?:\\\\)*[<>\[\]`|*_#~$&]", cell.replace("\\\\", ""))
     expected = one_line(value)
     if len(expected) <= CELL_LIMIT:
         assert row[0] == expected.strip()
     else:
         assert row[0].startswith(expected[:CELL_LIMIT].strip()) and row[0].endswith(" characters)")
+
+
+# Names that mean something to Markdown, HTML, LaTeX (GitHub's $math$, matplotlib's math text) or Mermaid.
+HOSTILE_NAMES = ["$x_{$", r"$\frac{1}{2}$", "$$", "&lt;b&gt;", "&amp;", "a|b", "-->", "%%", "_hidden", "x^2"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_dollar_and_ampersand_are_escaped_in_markdown(name: str) -> None:
+    cell = md(name)
+    assert not re.search(r"(?<!\\)(?:\\\\)*[$&]", cell.replace("\\\\", ""))
+    assert split_row(f"| {cell} |") == [name]
+
+
+class ChartSections:
+    """A plugin that draws its own chart (with pyplot, as many do) labelled with names from the data."""
+
+    @hookimpl(optionalhook=True)
+    def report_sections(self, run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import io
+
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        for n, name in enumerate(HOSTILE_NAMES):
+            ax.plot([name, "b"], [n, n + 1], label=name)
+        ax.set_title(HOSTILE_NAMES[0])
+        ax.legend()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        return [{"title": "Models", "text": HOSTILE_NAMES, "images": [buffer.getvalue()]}]
+
+
+def test_a_plugins_chart_of_hostile_names_keeps_its_section(demo_site: Path, tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(demo_site))
+        demo = importlib.import_module("kernel_demo_steps")
+    path = write_pipeline(tmp_path, [{"name": "nums", "uses": "demo.numbers", "settings": {"n": 3}}])
+    kernel = Kernel(entry_points=False, plugins=[("demo", demo), ("report", kernel_report.plugin),
+                                                 ("charts", ChartSections())])
+    run_dir = kernel.run(path, runs_root=tmp_path / "runs").run.run_dir
+    parts = md_sections((run_dir / "report.md").read_text())
+    assert "Models" in parts, list(parts)
+    assert "could not add its sections" not in (run_dir / "report.md").read_text()
+    assert "![" in parts["Models"]
+
+
+@step("evil.fork", outputs=("a|b", 'q"x];', "$x_{$"))
+def evil_fork(inputs: Inputs) -> dict[str, pd.DataFrame]:
+    """Outputs whose names mean something to Mermaid."""
+    return {name: pd.DataFrame({"x": [1]}) for name in ("a|b", 'q"x];', "$x_{$")}
+
+
+@step("evil.join", inputs=None)
+def evil_join(inputs: Inputs) -> pd.DataFrame:
+    """Anything in, one row out."""
+    return pd.DataFrame({"x": [len(inputs)]})
+
+
+class ForkSteps:
+    @hookimpl
+    def register_steps(self) -> list[object]:
+        return [evil_fork, evil_join]
+
+
+def test_the_mermaid_drawing_keeps_its_shape_with_hostile_names(tmp_path: Path) -> None:
+    steps = [
+        {"name": "a-b", "uses": "evil.fork"},
+        {"name": "a_b", "uses": "evil.join", "needs": {"one": "a-b.a|b", "two": 'a-b.q"x];', "three": "a-b.$x_{$"}},
+    ]
+    path = write_pipeline(tmp_path, steps)
+    kernel = Kernel(entry_points=False, plugins=[("fork", ForkSteps()), ("report", kernel_report.plugin)])
+    run_dir = kernel.run(path, runs_root=tmp_path / "runs").run.run_dir
+    markdown = (run_dir / "report.md").read_text()
+    source = re.search(r"^```mermaid\n(.*?)^```$", markdown, flags=re.M | re.S)
+    assert source is not None
+    lines = source.group(1).splitlines()
+    nodes = [line for line in lines if "[" in line and "-->" not in line]
+    edges = [line for line in lines if "-->" in line]
+    assert len(nodes) == 2 and len({line.split("[")[0] for line in nodes}) == 2  # two steps, two node ids
+    assert len(edges) == 3
+    # Labels hold plain characters and entity codes (#124; for |) only: nothing Mermaid would read.
+    label = r"(?:[A-Za-z0-9 ._/-]|#[0-9]+;)*"
+    for line in edges:
+        assert re.fullmatch(rf"\s*\w+ -->\|{label}\| \w+", line), line
+    for line in nodes:
+        assert re.fullmatch(rf'\s*\w+\["{label}<br/>{label}"\]', line), line
+    assert "a#124;b" in source.group(1) and "#36;x_#123;#36;" in source.group(1)
+
+
+@pytest.mark.parametrize("draw", ["bars", "dag"])
+def test_the_reports_own_charts_draw_each_name_as_it_is(draw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kernel_report import charts
+
+    figures: list[Any] = []
+    monkeypatch.setattr(charts, "_png", lambda fig: figures.append(fig) or b"")
+    names = ["$x_{$", "a\\b", "$$", r"\alpha", "x^2"]
+    if draw == "bars":
+        charts.bars(names, {"rows in": [1.0] * len(names), "rows out": [2.0] * len(names)}, "$", "$x_{$")
+    else:
+        charts.dag(names, list(itertools.pairwise(names)))
+    (fig,) = figures
+    fig.canvas.draw()  # the labels as drawn; math text would raise here
+    shown = {t._preprocess_math(t.get_text()) for t in fig.findobj(lambda o: hasattr(o, "_preprocess_math"))}
+    assert {(name, False) for name in names} <= shown

@@ -1,4 +1,11 @@
-"""The IoT showcase's sections of the run report, read from ``iot-kpis.json`` in the run directory."""
+"""The IoT showcase's sections of the run report, read from files in the run directory.
+
+``iot-kpis.json`` is written by the publish step. When a gate stops the run before publish, the
+figures the steps did measure are read from ``report-outputs.json``, which the report writer writes
+from the step outputs as the run goes (docs/report.md): the conform step's and the window step's
+``counts``, their quarantine by reason and the late records by reason. A figure of a step that did
+not run is left out, never shown as 0.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 REPORT_FILE = "iot-kpis.json"
+OUTPUTS_FILE = "report-outputs.json"  # the report writer's counts of step outputs
+QUARANTINE_TITLE = "Quarantine, late records and conservation"
 
 
 def _pct(value: Any) -> str:
@@ -22,7 +31,9 @@ def _chart(title: str, labels: list[str], series: dict[str, list[float | None]],
 
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
     for name, values in series.items():
-        ax.plot(labels, [float("nan") if v is None else 100 * v for v in values], marker="o", label=name)
+        # A legend leaves out labels that start with "_": a model so named must still be there.
+        label = "\u200b" + name if name.startswith("_") else name
+        ax.plot(labels, [float("nan") if v is None else 100 * v for v in values], marker="o", label=label)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 105)
@@ -42,7 +53,8 @@ def sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     path = run_dir / REPORT_FILE
     if not path.is_file():
         return [{"title": "IoT KPIs", "text": [
-            "Nothing was published in this run (the publish step did not run), so no KPI is shown."]}]
+            "Nothing was published in this run (the publish step did not run), so no KPI is shown."]},
+            measured_section(run_dir, record)]
     data = json.loads(path.read_text(encoding="utf-8"))
     k = data["kpis"]
     days = [row["day"][:10] for row in data["uptime_per_day"]]
@@ -71,24 +83,108 @@ def sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
                 + ("holds" if conserved == k["telemetry_in"] else "DOES NOT HOLD"))
     adoption_series = {m: [next((r["adoption"] for r in adoption if r["day"][:10] == d and r["model"] == m), None)
                            for d in days] for m in ["ALL", *models]}
-    images = [
-        {"png": _chart("Fleet uptime per day", days, {"uptime": [r["uptime"] for r in data["uptime_per_day"]]}, "%"),
-         "alt": "fleet uptime per day", "name": "iot-uptime"},
-        {"png": _chart("Firmware adoption per day", days, adoption_series, "%"),
-         "alt": "firmware adoption per day and model", "name": "iot-adoption"},
-    ]
+    notes: list[str] = []
+    try:
+        images = [
+            {"png": _chart("Fleet uptime per day", days, {"uptime": [r["uptime"] for r in data["uptime_per_day"]]},
+                           "%"), "alt": "fleet uptime per day", "name": "iot-uptime"},
+            {"png": _chart("Firmware adoption per day", days, adoption_series, "%"),
+             "alt": "firmware adoption per day and model", "name": "iot-adoption"},
+        ]
+    except Exception as exc:  # a chart that cannot be drawn must not take the tables with it
+        images, notes = [], [f"The charts could not be drawn: {type(exc).__name__}: {exc}"]
     return [
-        {"title": "IoT KPIs", "tables": [{"header": ["figure", "value"], "rows": headline}], "images": images},
+        {"title": "IoT KPIs", "text": notes, "tables": [{"header": ["figure", "value"], "rows": headline}],
+         "images": images},
         {"title": "Uptime per day", "tables": [{"header": ["day", "in-service windows", "up windows", "uptime"],
                                                 "rows": uptime_rows}]},
         {"title": "Firmware adoption per day and model", "tables": [
             {"header": ["day", "model", "target", "active devices", "adopted devices", "adoption"],
              "rows": adoption_rows},
             {"header": ["model", "target", "chosen from"], "rows": targets, "caption": "firmware targets"}]},
-        {"title": "Quarantine, late records and conservation", "text": [equation], "tables": [
+        {"title": QUARANTINE_TITLE, "text": [equation], "tables": [
             {"header": ["reason", "rows"], "rows": quarantine, "caption": "quarantined by reason"},
             {"header": ["reason", "rows"], "rows": late, "caption": "late records by reason"},
             {"header": ["figure", "value"], "rows": [
                 ["silent devices", k["silent_devices"]], ["events for unknown devices", k["unknown_device_events"]],
                 ["firmware mismatches (windows)", k["firmware_mismatches"]]], "caption": "reconciliation"}]},
     ]
+
+
+def _step_using(record: dict[str, Any], uses: str) -> str | None:
+    """The first step of the run of step type ``uses``."""
+    return next((str(n) for n, s in record.get("steps", {}).items() if s.get("uses") == uses), None)
+
+
+def _reasons(entry: dict[str, Any], prefix: str = "") -> list[list[Any]]:
+    found = entry.get("by_reason") or {}
+    rows: list[list[Any]] = [[prefix + ("-" if r["reason"] is None else str(r["reason"])), r["rows"]]
+                             for r in found.get("reasons", [])]
+    if found.get("other"):
+        rows.append([f"{prefix}({found['other']['reasons']} other reasons)", found["other"]["rows"]])
+    return rows
+
+
+def measured_section(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Quarantine, late records and the balance of records as far as the steps that ran measured them."""
+    path = run_dir / OUTPUTS_FILE
+    if not path.is_file():
+        return {"title": QUARANTINE_TITLE, "text": [
+            f"{OUTPUTS_FILE} is absent, so the figures the steps measured before the run stopped are not known."]}
+    steps = json.loads(path.read_text(encoding="utf-8")).get("steps", {})
+    conform_name, window_name = _step_using(record, "iot.conform"), _step_using(record, "window.tumbling")
+    conform = steps.get(conform_name, {}).get("outputs", {}) if conform_name else {}
+    window = steps.get(window_name, {}).get("outputs", {}) if window_name else {}
+    counted = conform.get("counts", {}).get("counts", {})
+    windowed = window.get("counts", {}).get("counts", {})
+    named = [("telemetry in", counted.get("telemetry_in")), ("duplicates", counted.get("duplicates")),
+             ("quarantined (telemetry)", counted.get("quarantined")), ("conformed", counted.get("conformed")),
+             ("events in", counted.get("events_in")), ("events quarantined", counted.get("events_quarantined")),
+             ("windowed records", windowed.get("aggregated")), ("late", windowed.get("late")),
+             ("quarantined by the window step", windowed.get("quarantined"))]
+    named.append(("anomalies found", _rows_out(record, "iot.firmware_adoption").get("anomalies")))
+    figures = [[name, value] for name, value in named if value is not None]
+    text = ["The publish step did not run, so nothing was published; these are the figures the steps measured "
+            f"before the run stopped ({OUTPUTS_FILE})."]
+    terms = [counted.get("telemetry_in"), windowed.get("aggregated"), windowed.get("late"),
+             counted.get("quarantined"), windowed.get("quarantined"), counted.get("duplicates")]
+    if all(isinstance(t, int) for t in terms):
+        total_in, aggregated, late, quarantined, window_quarantined, duplicates = (int(t) for t in terms)
+        quarantined += window_quarantined
+        conserved = aggregated + late + quarantined + duplicates
+        verdict = "holds" if conserved == total_in else "DOES NOT HOLD"
+        text.append(f"telemetry in {total_in} = windowed {aggregated} + late {late} + quarantined {quarantined} + "
+                    f"duplicates {duplicates} = {conserved}: {verdict}")
+    else:
+        missing = [f"step '{n}' {record['steps'][n].get('status')}" for n in (conform_name, window_name)
+                   if n is not None and n not in steps]
+        text.append("The balance of records is not shown: some of its terms were not measured"
+                    + (f" ({', '.join(missing)})." if missing else "."))
+    tables: list[dict[str, Any]] = []
+    if figures:
+        tables.append({"header": ["figure", "value"], "rows": figures, "caption": "measured counts"})
+    quarantine = [*_reasons(conform.get("quarantine_telemetry", {})),
+                  *_reasons(conform.get("quarantine_events", {}), "events: "),
+                  *_reasons(window.get("quarantine", {}), "window: ")]
+    if quarantine:
+        tables.append({"header": ["reason", "rows"], "rows": quarantine, "caption": "quarantined by reason"})
+    if "late" in window:
+        tables.append({"header": ["reason", "rows"], "rows": _reasons(window["late"]),
+                       "caption": "late records by reason"})
+    # The reconcile step's tables are its findings, one row each: their rows, as run.json counted them.
+    found = _rows_out(record, "iot.reconcile")
+    reconciliation = [[label, found[key]] for key, label in RECONCILIATION if key in found]
+    if reconciliation:
+        tables.append({"header": ["figure", "value"], "rows": reconciliation, "caption": "reconciliation"})
+    return {"title": QUARANTINE_TITLE, "text": text, "tables": tables}
+
+
+RECONCILIATION = (("silent_devices", "silent devices"), ("unknown_device_events", "events for unknown devices"),
+                  ("firmware_mismatches", "firmware mismatches (windows)"))
+
+
+def _rows_out(record: dict[str, Any], uses: str) -> dict[str, Any]:
+    """The rows of each output of the step of type ``uses``, if it succeeded (none otherwise: not measured)."""
+    name = _step_using(record, uses)
+    step = record["steps"][name] if name is not None else {}
+    return dict(step.get("rows_out") or {}) if step.get("status") == "succeeded" else {}

@@ -15,7 +15,7 @@ import pluggy
 from pydantic import ValidationError
 
 from kernel import atomic_path, write_text_atomic
-from kernel_report import sections_data, sections_run
+from kernel_report import quality, sections_data, sections_run
 from kernel_report.blocks import Image, Part
 from kernel_report.extra import plugin_sections
 from kernel_report.figures import plain
@@ -70,7 +70,7 @@ def build_report(
         sections_run.architecture(files, charts),
         sections_run.execution(files),
         sections_run.step_table(files, charts),
-        sections_data.data_quality(files),
+        quality.data_quality(files),
         sections_data.lineage(files),
         *plugin_sections(files, plugin_manager),
         sections_run.status(files),

@@ -6,27 +6,39 @@ identical to the first.
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, ParamSpec
 
 import networkx as nx
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+P = ParamSpec("P")
 MAX_BARS = 40
 MAX_NODES = 60
 
 
 def _label(text: str, limit: int = 36) -> str:
-    # A '$' would start matplotlib's math mode; a label is text, nothing more.
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_text(draw: Callable[P, bytes]) -> Callable[P, bytes]:
+    """Draw with math text off: a label is text, so '$x_{$' is drawn as it is instead of raising."""
+
+    @functools.wraps(draw)
+    def drawn(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        import matplotlib  # here: matplotlib takes a second to import, and most kernel commands draw nothing
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 def _figure(width: float, height: float) -> Figure:
-    # Imported here: matplotlib takes a second to import, and most kernel commands draw nothing.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -41,6 +53,7 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+@_as_text
 def bars(labels: Sequence[str], series: Mapping[str, Sequence[float]], xlabel: str, title: str) -> bytes:
     """Horizontal bars, one group per label, one bar per series (in order)."""
     height = max(2.0, 0.35 * len(labels) * max(1, len(series)) + 1.2)
@@ -61,6 +74,7 @@ def bars(labels: Sequence[str], series: Mapping[str, Sequence[float]], xlabel: s
     return _png(fig)
 
 
+@_as_text
 def dag(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> bytes:
     """The step graph, left to right, one column per generation of the topological order."""
     graph: nx.DiGraph[str] = nx.DiGraph()

@@ -1,9 +1,10 @@
 """Escaping and clipping: every value from data or files goes through here before it is shown.
 
 Markdown: control characters and newlines become spaces, the characters that start Markdown
-syntax or HTML (backslash, backtick, ``*``, ``_``, brackets, ``<``, ``>``, ``|``, ``#``, ``~``)
-are backslash-escaped, and long values are clipped with a note. HTML escaping is Jinja2's
-autoescape; this module only clips and formats for it.
+syntax, HTML or math (backslash, backtick, ``*``, ``_``, brackets, ``<``, ``>``, ``|``, ``#``, ``~``,
+``&`` for entities, ``$`` for the ``$math$`` that GitHub and others render) are backslash-escaped,
+and long values are clipped with a note. HTML escaping is Jinja2's autoescape; this module only
+clips and formats for it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ CELL_LIMIT = 300
 TEXT_LIMIT = 3000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&$])")
 _BLOCK_START = re.compile(r"^(\d*)([-+=.)])")
 
 

@@ -2,11 +2,18 @@
 
 At the end of a run the report writer asks the run's own plugin manager; ``kernel report RUN_DIR``
 has no run, so it loads the installed plugins (entry points) that ``run.json`` says took part.
+
+Plugins draw charts of data values (device models, reasons) with matplotlib, which reads a pair of
+``$`` as math: ``$x_{$`` raised and took every section of the plugin with it. While a plugin builds
+its sections, math text is off (``text.parse_math``), so a label is only text; a plugin that wants
+math text asks for it on that text (``parse_math=True``).
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pluggy
@@ -35,14 +42,23 @@ def plugin_sections(files: RunFiles, plugin_manager: pluggy.PluginManager | None
         if plugin not in files.plugins:
             continue  # disabled for this run
         try:
-            returned = impl.function(**{a: given[a] for a in impl.argnames})
-            sections = [as_section(item) for item in (returned or ())]
+            with _labels_as_text():
+                returned = impl.function(**{a: given[a] for a in impl.argnames})
+                sections = [as_section(item) for item in (returned or ())]
         except Exception as exc:
             text = f"Plugin '{plugin}' could not add its sections: {type(exc).__name__}: {exc}"
             parts.append(Part(f"Sections from plugin {plugin}", (Text(text),), plugin))
             continue
         parts += [section.part(plugin, n) for n, section in enumerate(sections, start=1)]
     return parts
+
+
+@contextmanager
+def _labels_as_text() -> Iterator[None]:
+    import matplotlib  # the package alone, not pyplot: cheap, and the charts import it anyway
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        yield
 
 
 def _kernel_for(plugins: list[str]) -> Kernel:

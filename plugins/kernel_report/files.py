@@ -15,9 +15,9 @@ from typing import Any
 from kernel import KernelError
 
 CONTEXT = "report-context.json"
+OUTPUTS = "report-outputs.json"  # the report writer's own counts of step outputs (kernel_report.outputs)
 # The files other plugins write, by the plugin that writes them (see docs/report.md).
 PLUGIN_FILES = {"tracker": ("tracker.json", "lineage.json"), "validator": ("validation.json",)}
-OUTPUTS = ("report.md", "report.html", "report-images")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class RunFiles:
     tracker: dict[str, Any] | None = None
     lineage: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
     problems: tuple[str, ...] = field(default=())
 
     @property
@@ -65,6 +66,7 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
         ("tracker", "tracker.json"),
         ("lineage", "lineage.json"),
         ("validation", "validation.json"),
+        ("outputs", OUTPUTS),
     ):
         optional[key] = _optional(run_dir / name, problems)
     return RunFiles(run_dir, dict(record), problems=tuple(problems), **optional)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import click
+import pandas as pd
 import pluggy
 
-from kernel import Listener, Plan, Run, hookimpl, signals
+from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
 from kernel_report import hookspecs
 from kernel_report.build import write_report
 from kernel_report.cli import report_command
 from kernel_report.listener import RunReport
+from kernel_report.outputs import STASH_KEY, OutputCounter, declaration_problems
 from kernel_report.settings import NAME, parse_settings, settings_problem
 
 
@@ -25,15 +27,39 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 @hookimpl
 def validate_plan(plan: Plan) -> list[str] | None:
     """Check ``plugins.settings.report`` before anything runs."""
-    problem = settings_problem(plan.pipeline.plugins.settings.get(NAME, {}))
-    return [problem] if problem else None
+    raw = plan.pipeline.plugins.settings.get(NAME, {})
+    problem = settings_problem(raw)
+    if problem:
+        return [problem]
+    return declaration_problems(plan, parse_settings(raw).quarantine_outputs) or None
 
 
 @hookimpl
 def connect_listeners(run: Run) -> Iterable[Listener]:
-    """Write report-context.json at the start of the run."""
-    writer = RunReport(run, parse_settings(run.pipeline.plugins.settings.get(NAME, {})))
-    return [Listener(signals.pipeline_start, writer.on_start)]
+    """Write report-context.json at the start of the run, and count what step outputs hold as they pass."""
+    settings = parse_settings(run.pipeline.plugins.settings.get(NAME, {}))
+    writer = RunReport(run, settings)
+    counter = OutputCounter(run, settings.quarantine_outputs)
+    run.stash[STASH_KEY] = counter
+    return [
+        Listener(signals.pipeline_start, writer.on_start),
+        Listener(signals.step_complete, counter.on_step_complete),
+        Listener(signals.step_error, counter.on_step_error),
+        Listener(signals.pipeline_complete, counter.on_finish),
+        Listener(signals.pipeline_error, counter.on_finish),
+    ]
+
+
+@hookimpl(tryfirst=True)
+def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
+    """Keep sight of a step's outputs until it ends: if a gate blocks it, they never reach step_complete.
+
+    First of the judges, so that the outputs are seen whichever judge blocks the step. Judges nothing.
+    """
+    counter = run.stash.get(STASH_KEY)
+    if isinstance(counter, OutputCounter):
+        counter.judged(step.name, outputs)
+    return None
 
 
 @hookimpl

@@ -15,6 +15,8 @@ class ReportSettings(BaseModel):
 
     formats: tuple[Literal["md", "html"], ...] = Field(("md", "html"), min_length=1)
     charts: bool = True
+    # Outputs ("step.output") that hold quarantined rows, besides those named quarantine, quarantine_* or *_quarantine.
+    quarantine_outputs: tuple[str, ...] = ()
 
 
 def parse_settings(raw: Mapping[str, Any]) -> ReportSettings:

@@ -1,0 +1,152 @@
+"""What the report writer counts in step outputs as the run goes, written as ``report-outputs.json``.
+
+The report is built from the run directory alone, and a step's frames are gone by then. So the figures
+the frames hold are counted while the run has them: quarantine a step wrote itself (by reason), rows
+by reason in any output with a ``reason`` column (late records, say), a step's own counts (an output
+named ``counts``), and the rows of every output of a step that a gate stopped (whose outputs never
+reach ``step_complete`` or ``run.json``). Nothing is counted for a step that did not return outputs.
+
+Which outputs are quarantine: those named ``quarantine``, ``quarantine_*`` or ``*_quarantine``, and
+those a pipeline declares in ``plugins.settings.report.quarantine_outputs`` (``step.output``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import pandas as pd
+
+from kernel import Plan, Run, write_text_atomic
+from kernel.events import StepCompleted, StepFailed
+from kernel_report.files import OUTPUTS as OUTPUTS_FILE
+
+STASH_KEY = "report"
+MAX_REASONS = 100  # reasons kept per output (the most frequent); the rest are summed as "other"
+
+
+def is_quarantine_name(output: str) -> bool:
+    return output == "quarantine" or output.startswith("quarantine_") or output.endswith("_quarantine")
+
+
+def is_counts_name(output: str) -> bool:
+    return output == "counts" or output.endswith("_counts")
+
+
+def declaration_problems(plan: Plan, declared: Collection[str]) -> list[str]:
+    """One message per ``quarantine_outputs`` entry that names no output of the plan."""
+    problems = []
+    for n, ref in enumerate(declared):
+        where = f"plugins.settings.report.quarantine_outputs.{n}"
+        step, dot, output = ref.partition(".")
+        if not dot or not step or not output:
+            problems.append(f"{where}: expected 'step.output', got {ref!r}")
+        elif step not in plan.steps:
+            problems.append(f"{where}: no step '{step}'")
+        elif output not in plan.steps[step].type.outputs:
+            problems.append(f"{where}: step '{step}' has no output '{output}'")
+    return problems
+
+
+def by_reason(column: pd.Series) -> dict[str, Any] | None:
+    """Rows per reason (null reason: ``None``), the most frequent first when there are many; None if uncountable."""
+    try:
+        counts = column.value_counts(dropna=False, sort=False)
+    except TypeError:  # unhashable values (lists): not countable, so not counted
+        return None
+    pairs = [(None if _missing(reason) else str(reason), int(n)) for reason, n in counts.items()]
+    result: dict[str, Any] = {}
+    if len(pairs) > MAX_REASONS:
+        pairs.sort(key=lambda p: -p[1])
+        rest = pairs[MAX_REASONS:]
+        pairs = pairs[:MAX_REASONS]
+        result["other"] = {"reasons": len(rest), "rows": sum(n for _, n in rest)}
+    result["reasons"] = [{"reason": reason, "rows": n} for reason, n in pairs]
+    return result
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def counted_values(frame: pd.DataFrame) -> dict[str, int | float | None]:
+    """The numbers of a one-row counts output, column by column (text columns are not counts)."""
+    values: dict[str, int | float | None] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+            continue
+        value = column.iloc[0]
+        if _missing(value):
+            values[str(name)] = None
+        elif pd.api.types.is_integer_dtype(column.dtype):
+            values[str(name)] = int(value)
+        else:
+            number = float(value)
+            values[str(name)] = number if math.isfinite(number) else None
+    return values
+
+
+class OutputCounter:
+    """The report writer's state for one run (``run.stash["report"]``); its methods are the run's listeners."""
+
+    def __init__(self, run: Run, declared: Collection[str]) -> None:
+        self.run = run
+        self.declared = frozenset(declared)
+        self.steps: dict[str, dict[str, Any]] = {}
+        self._judged: dict[str, Mapping[str, pd.DataFrame]] = {}
+
+    def is_quarantine(self, step: str, output: str) -> bool:
+        return is_quarantine_name(output) or f"{step}.{output}" in self.declared
+
+    def measure(self, step: str, outputs: Mapping[str, pd.DataFrame], every: bool) -> dict[str, Any]:
+        """The figures of ``outputs``; ``every``: the rows of every output, not only those with figures."""
+        measured: dict[str, Any] = {}
+        for output, frame in outputs.items():
+            quarantine = self.is_quarantine(step, output)
+            reasons = "reason" in frame.columns
+            counts = is_counts_name(output) and len(frame.index) == 1
+            if not (every or quarantine or reasons or counts):
+                continue
+            entry: dict[str, Any] = {"rows": len(frame.index)}
+            if quarantine:
+                entry["quarantine"] = True
+            if reasons:
+                column = frame["reason"]
+                found = by_reason(column.iloc[:, 0] if isinstance(column, pd.DataFrame) else column)
+                if found is not None:
+                    entry["by_reason"] = found
+            if counts:
+                entry["counts"] = counted_values(frame)
+            measured[output] = entry
+        return measured
+
+    # -- hook and listeners ---------------------------------------------------------------------
+
+    def judged(self, step: str, outputs: Mapping[str, pd.DataFrame]) -> None:
+        """``after_step_run``, before any other judge: keep the outputs until the step ends, in case it is blocked."""
+        self._judged[step] = outputs
+
+    def on_step_complete(self, sender: Run, *, event: StepCompleted, **extra: Any) -> None:
+        name = event.step.name
+        self._judged.pop(name, None)
+        measured = self.measure(name, event.outputs, every=False)  # the outputs as judged: what went on
+        if measured:
+            self.steps[name] = {"status": "succeeded", "outputs": measured}
+
+    def on_step_error(self, sender: Run, *, event: StepFailed, **extra: Any) -> None:
+        name = event.step.name
+        outputs = self._judged.pop(name, None)
+        if event.blocked and outputs is not None:
+            self.steps[name] = {"status": "blocked", "outputs": self.measure(name, outputs, every=True)}
+
+    def on_finish(self, sender: Run, **extra: Any) -> None:
+        self._judged.clear()
+        document = {"run_id": self.run.run_id, "quarantine_outputs": sorted(self.declared), "steps": self.steps}
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+        write_text_atomic(self.run.run_dir / OUTPUTS_FILE, text + "\n")
