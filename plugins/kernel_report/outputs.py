@@ -7,7 +7,9 @@ named ``counts``), and the rows of every output of a step that a gate stopped (w
 reach ``step_complete`` or ``run.json``). Nothing is counted for a step that did not return outputs.
 
 Which outputs are quarantine: those named ``quarantine``, ``quarantine_*`` or ``*_quarantine``, and
-those a pipeline declares in ``plugins.settings.report.quarantine_outputs`` (``step.output``).
+those a pipeline declares in ``plugins.settings.report.quarantine_outputs`` (``step.output``). An output
+that passes on a quarantine input of the same name (a step assembling tables to publish, say) is not
+counted again: its rows were counted at the step that quarantined them.
 """
 
 from __future__ import annotations
@@ -102,7 +104,15 @@ class OutputCounter:
         self._judged: dict[str, Mapping[str, pd.DataFrame]] = {}
 
     def is_quarantine(self, step: str, output: str) -> bool:
+        if self._passed_on(step, output):
+            return False
         return is_quarantine_name(output) or f"{step}.{output}" in self.declared
+
+    def _passed_on(self, step: str, output: str) -> bool:
+        """Whether ``output`` passes on the quarantine of the input of the same name: counted where it was made."""
+        planned = self.run.plan.steps.get(step)
+        source = planned.inputs.get(output) if planned is not None else None
+        return source is not None and self.is_quarantine(*source)
 
     def measure(self, step: str, outputs: Mapping[str, pd.DataFrame], every: bool) -> dict[str, Any]:
         """The figures of ``outputs``; ``every``: the rows of every output, not only those with figures."""
