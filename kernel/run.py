@@ -425,7 +425,7 @@ class Runner:
         record.error = reason
         record.duration_s = time.perf_counter() - self._t0
         record.finished_at = iso(datetime.now(UTC))
-        self.log.error("run stopped", error=reason)
+        self.log.error(f"run {record.status}" if record.status == INTERRUPTED else "run stopped", error=reason)
         for rec in record.steps.values():
             if rec.status == RUNNING:
                 rec.status, rec.error = INTERRUPTED, reason

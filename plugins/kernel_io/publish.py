@@ -20,6 +20,7 @@ pipeline and nothing else: anything else is refused, so nothing the kernel did n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -121,6 +122,20 @@ def _ours(directory: Path) -> bool:
         return False
 
 
+def _remove(directory: Path) -> None:
+    """Remove a version of ours, its marker last: killed half-way, what is left is still recognisably ours."""
+    for entry in os.listdir(directory):
+        if entry != MARKER:
+            child = directory / entry
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (directory / MARKER).unlink()
+    directory.rmdir()
+
+
 def recover(path: str | Path) -> list[str]:
     """Undo what a stopped publish left beside ``path``; return what was done, one line each.
 
@@ -136,7 +151,7 @@ def recover(path: str | Path) -> list[str]:
             os.rename(leftover, target)
             done.append(f"put the previous results back into {target} (a publish was stopped half-way)")
             continue
-        shutil.rmtree(leftover)
+        _remove(leftover)
         done.append(f"removed {leftover} (left by a stopped publish)")
     return done
 
@@ -176,7 +191,8 @@ def stage(path: str | Path, write: Callable[[Path], None], *, pipeline: str, run
             tmp.write_text(_marker(pipeline, run_id, "complete", files), encoding="utf-8")
         fsync_dir(staging)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            _remove(staging)
         raise
     return staging
 
@@ -189,19 +205,19 @@ def swap(path: str | Path, staging: Path) -> None:
     if not os.path.lexists(target):
         os.rename(staging, target)
     elif exchange(staging, target):
-        shutil.rmtree(staging)  # now the previous version
+        _remove(staging)  # now the previous version
     else:
         old = target.parent / f".{target.name}{_OLD}{secrets.token_hex(6)}"
         os.rename(target, old)
         os.rename(staging, target)  # a kill between the two: recover() puts the old version back
-        shutil.rmtree(old)
+        _remove(old)
     fsync_dir(target.parent)
 
 
 def discard(staging: Path) -> None:
     """Remove a staging directory that will not be swapped in (only if it is one of ours)."""
     if staging.is_dir() and not staging.is_symlink() and _ours(staging):
-        shutil.rmtree(staging)
+        _remove(staging)
 
 
 def publish_directory(
