@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -21,6 +23,7 @@ from kernel.context import RunResult, new_run_id
 from kernel.errors import KernelError
 from kernel.events import StepCompleted, StepFailed, StepSkipped
 from kernel.graph import to_dot, to_mermaid
+from kernel.interrupts import RunInterrupted, stop_reason
 from kernel.locks import Holder, PathLock
 from kernel.logs import LEVELS, RunLog, configure_quiet, configure_run_log
 from kernel.record import SUCCEEDED, RunRecord
@@ -63,6 +66,12 @@ plugin_option = click.option(
 )
 
 
+def _ignore_signals() -> None:
+    """At exit the command is done and said so: a signal while Python shuts down changes nothing."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class _KernelGroup(click.Group):
     """The built-in commands, then those that plugins add through ``register_commands``."""
 
@@ -76,6 +85,25 @@ class _KernelGroup(click.Group):
         except KernelError:
             extra = []  # help still works with a broken plugin installed
         return sorted([*self.commands, *extra])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command with SIGINT and SIGTERM as :class:`RunInterrupted`: one line and exit 128 + the
+        signal, never a traceback (a run installs its own handlers while it lasts)."""
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise RunInterrupted(signum)
+
+        previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+        atexit.register(_ignore_signals)
+        try:
+            return super().invoke(ctx)
+        except RunInterrupted as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.stdout.flush()
+            os._exit(exc.exit_code)  # a step thread may still run: do not wait for it
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
@@ -143,9 +171,10 @@ def _run(
         runner = kernel.start(
             pipeline, workers=workers, fail_fast=fail_fast, run_id=run_id, run_dir=run_dir, wait=wait, on_wait=waiting
         )
-    except KeyboardInterrupt:
-        click.echo("error: interrupted before the run started; nothing was written", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        reason, code = stop_reason(exc)
+        click.echo(f"error: {reason} before the run started; nothing was written", err=True)
+        sys.exit(code)
     with runner:
         click.echo(f"run {run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {workers} worker(s)")
         log = configure_run_log(run_dir / "log.jsonl", log_level)
