@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -396,15 +397,22 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
 
 
 def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> None:
-    # Into a sibling directory first: an interrupted generation never looks like a data set.
+    # Into a new hidden sibling first (never one that exists: it may be someone's), renamed when complete,
+    # so an interrupted generation never looks like a data set and removes only what it made.
     assert showcase.generate is not None
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    showcase.generate(tmp, **options)
-    if out_dir.exists():
-        out_dir.rmdir()
-    tmp.rename(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.kernel-generate-", dir=out_dir.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # a data set gets the usual permissions, not mkdtemp's 0700
+        showcase.generate(tmp, **options)
+        if out_dir.exists():
+            out_dir.rmdir()  # empty: the callers checked
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @showcase.command("run")

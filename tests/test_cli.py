@@ -198,3 +198,15 @@ def test_showcase_data_writes_a_data_set_with_generator_options(demo_installed: 
     ran = kernel("showcase", "run", "demo-numbers", "--data", "d1", "--run-id", "x", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert json.loads((tmp_path / "runs/demo-numbers/x/run.json").read_text())["steps"]["all"]["rows_out"] == {"out": 4}
+
+
+def test_generating_data_never_touches_a_directory_it_did_not_make(demo_installed: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "d1.partial"  # the name an older version generated into, after deleting it
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    done = kernel("showcase", "data", "demo-numbers", "--out", "d1", "--count", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (mine / "notes.txt").read_text() == "mine"
+    assert json.loads((tmp_path / "d1" / "numbers.json").read_text()) == [0, 1, 2, 3]
+    assert oct((tmp_path / "d1").stat().st_mode & 0o777) != oct(0o700)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d1", "d1.partial"]  # nothing hidden left
