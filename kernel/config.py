@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kernel.errors import PipelineError
+from kernel.limits import MAX_FILE_BYTES, MAX_PARAM_BYTES, LimitError, load_json, load_yaml
 
 STEP_NAME = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 _REF = re.compile(r"\$\{(params|run|pipeline)\.([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -162,7 +163,9 @@ def parse_param(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise PipelineError(f"--param expects key=value, got '{text}'")
     try:
-        value = yaml.safe_load(raw) if raw else ""
+        value = load_yaml(raw, MAX_PARAM_BYTES) if raw else ""
+    except LimitError as exc:
+        raise PipelineError(f"--param {key.strip()}: {exc}") from None
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -187,6 +190,9 @@ def load_pipeline(path: str | Path, params: Mapping[str, Any] | None = None) -> 
 
 def _read(path: Path) -> Any:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # before reading it all into memory
+            raise PipelineError(f"{size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}", file=path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PipelineError("no such file", file=path) from None
@@ -194,11 +200,15 @@ def _read(path: Path) -> Any:
         raise PipelineError(f"cannot read: {exc}", file=path) from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return load_json(text)
+        except LimitError as exc:
+            raise PipelineError(str(exc), file=path) from None
         except json.JSONDecodeError as exc:
             raise PipelineError(f"invalid JSON at line {exc.lineno}: {exc.msg}", file=path) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
+    except LimitError as exc:
+        raise PipelineError(str(exc), file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
