@@ -60,9 +60,18 @@ def resolve(path: str | Path, format: Format | None = None) -> tuple[Format, lis
     path = Path(path)
     if path.is_dir():
         return _resolve_directory(path, format)
+    _refuse_broken([path])
     if not path.exists():
         raise DataError("no such file or directory", file=path)
     return format_for(path, format), [Source(path, path.name)]
+
+
+def _refuse_broken(paths: list[Path]) -> None:
+    """A symbolic link that leads to no file is an input that cannot be read: refused, never skipped."""
+    for path in paths:
+        if path.is_symlink() and not path.exists():  # exists() is False for a missing target and for a loop
+            raise DataError("a symbolic link that leads nowhere (its target is missing, or the link is a loop); "
+                            "fix or remove it", file=path)
 
 
 def _resolve_glob(pattern: str, format: Format | None) -> tuple[Format, list[Source]]:
@@ -71,7 +80,9 @@ def _resolve_glob(pattern: str, format: Format | None) -> tuple[Format, list[Sou
     while fixed < len(parts) - 1 and not _MAGIC.intersection(parts[fixed]):
         fixed += 1
     base = Path(*parts[:fixed]) if fixed else Path()
-    files = [Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()]
+    matched = [Path(p) for p in glob.glob(pattern, recursive=True)]
+    _refuse_broken(matched)
+    files = [p for p in matched if p.is_file()]
     if not files:
         raise DataError("no files match", file=pattern)
     sources = sorted((Source(p, p.relative_to(base).as_posix()) for p in files), key=lambda s: s.name)
@@ -82,7 +93,9 @@ def _resolve_glob(pattern: str, format: Format | None) -> tuple[Format, list[Sou
 
 def _resolve_directory(directory: Path, format: Format | None) -> tuple[Format, list[Source]]:
     # Hidden files are skipped: they include the temporary files of an atomic write in progress.
-    files = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+    entries = [p for p in directory.iterdir() if not p.name.startswith(".")]
+    _refuse_broken([p for p in entries if infer_format(p) is not None and format in (None, infer_format(p))])
+    files = [p for p in entries if p.is_file()]
     if format is None:
         format = _common_format([p for p in files if infer_format(p)], directory)
     chosen = sorted((p for p in files if infer_format(p) == format), key=lambda p: p.name)
