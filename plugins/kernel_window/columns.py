@@ -84,11 +84,20 @@ def utc_nanoseconds(column: pd.Series, setting: str) -> Int64s:
 
 
 def numbers(column: pd.Series) -> tuple[Int64s | Floats, Bools]:
-    """A numeric column as (a writable copy of its values, not-null mask); integers stay exact."""
+    """A numeric column as (a writable copy of its values, present mask); integers stay exact. NaN and
+    infinities are missing, as nulls are: one would make a window's mean or sum meaningless."""
     present = column.notna().to_numpy(dtype=bool)
     if pd.api.types.is_float_dtype(column.dtype):
-        return np.array(column.to_numpy(dtype=np.float64, na_value=np.nan)), present
+        values = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan))
+        return values, present & np.isfinite(values)
     return np.array(column.to_numpy(dtype=np.int64, na_value=0)), present
+
+
+def present(column: pd.Series) -> Bools:
+    """Which values of a column of any dtype count: not null, and finite when it is a float column."""
+    if pd.api.types.is_float_dtype(column.dtype):
+        return numbers(column)[1]
+    return column.notna().to_numpy(dtype=bool)
 
 
 def is_float(column: pd.Series) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import IntegerArray
 
-from kernel_window.columns import Bools, Floats, Int64s, factorize_sorted, is_float, numbers, ranks
+from kernel_window.columns import Bools, Floats, Int64s, factorize_sorted, is_float, numbers, present, ranks
 from kernel_window.settings import WindowConfig
 
 Comparable = Int64s | Floats
@@ -49,6 +49,7 @@ def _extreme(column: pd.Series, starts: Int64s, fn: str) -> pd.Series:
     """``min`` or ``max`` of each segment of ``column``, nulls skipped (null when a segment has no value)."""
     if is_float(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = np.where(np.isfinite(values), values, np.nan)  # infinities are missing, as NaN is
         ufunc = np.fmin if fn == "min" else np.fmax  # fmin/fmax skip NaN
         return pd.Series(ufunc.reduceat(values, starts) if len(starts) else values[:0])
     # Any other dtype: pick the record holding the extreme and take its value, which keeps the dtype.
@@ -107,13 +108,17 @@ def reduce_segments(frame: pd.DataFrame, rows: Int64s, starts: Int64s, event_ns:
     """
     segments = len(starts)
     out: dict[str, Any] = {"n": _lengths(starts, len(rows))}
+    summed = config.columns_of("sum", "mean")
     for column in config.columns_of("count", "sum", "mean"):
-        values, present = numbers(_gather(frame[column], rows))
-        out[f"nonnull:{column}"] = _add(present.astype(np.int64), starts)
-        if column in config.columns_of("sum", "mean"):
-            values[~present] = 0
-            out[f"sum:{column}"] = _add(values, starts)
-        del values, present
+        taken = _gather(frame[column], rows)
+        if column not in summed:  # counted only: any dtype (text, boolean, ...)
+            out[f"nonnull:{column}"] = _add(present(taken).astype(np.int64), starts)
+            continue
+        values, there = numbers(taken)
+        out[f"nonnull:{column}"] = _add(there.astype(np.int64), starts)
+        values[~there] = 0
+        out[f"sum:{column}"] = _add(values, starts)
+        del values, there
     for fn in ("min", "max"):
         for column in config.columns_of(fn):
             out[f"{fn}:{column}"] = _extreme(_gather(frame[column], rows), starts, fn).array
