@@ -162,3 +162,14 @@ def test_without_an_arrival_column_each_run_is_the_next_batch(tmp_path: Path) ->
     assert one.windows["emit_batch"].tolist() == [0]  # W(0) = 01:00: window 00:00 is due
     assert late(two) == [("d1", "00:20", "00:00", "01:00")]  # batch 1 is judged by W(0)
     assert two.windows["emit_batch"].isna().all() and two.windows["count"].tolist() == [1, 1]
+
+
+def test_a_frame_of_only_quarantined_records_is_still_a_batch(tmp_path: Path) -> None:
+    settings = {"arrival_column": None, "trigger": None, "final": False}
+    step(stream([("d1", "00:30")]), tmp_path, **settings)  # batch 0
+    bad = stream([("d1", "00:40")]).assign(event_time=pd.NaT)  # batch 1: every record quarantined
+    assert len(step(bad, tmp_path, **settings).quarantine) == 1
+    two = step(stream([("d1", "03:30")]), tmp_path, **settings)  # batch 2
+    assert two.windows["emit_batch"].tolist() == [2]  # not labelled as the quarantined frame's batch
+    three = step(stream([("d1", "07:00")]), tmp_path, **settings)
+    assert three.windows["emit_batch"].tolist() == [3]

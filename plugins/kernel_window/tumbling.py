@@ -180,7 +180,11 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     watermark = int(marks[-1]) if len(ids) else state.watermark
     watermark = None if watermark in (None, NAT) else watermark
     kept = still_open(table, config, first_row, emissions.emitted, watermark)
-    new_state = WindowState(watermark=watermark, last_batch=int(ids[-1]) if len(ids) else state.last_batch,
+    last_batch = int(ids[-1]) if len(ids) else state.last_batch
+    if len(frame) and not (config.arrival_column is not None and config.trigger is not None):
+        # A frame is a batch even when all its records were quarantined: the next frame is the next batch.
+        last_batch = 0 if state.last_batch is None else state.last_batch + 1
+    new_state = WindowState(watermark=watermark, last_batch=last_batch,
                             windows=kept)
     counts = pd.DataFrame({
         "input": [len(frame)], "aggregated": [aggregated], "late": [len(late_out)],
