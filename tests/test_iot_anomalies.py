@@ -148,3 +148,16 @@ def test_random_series_agree_with_the_reference(series: list[tuple[str, float | 
     rows: list[tuple[str, int, float | None]] = [(d, i, v) for i, (d, v) in enumerate(series)]
     anomalies, _ = score(windows(rows), history, minimum, 2.0)
     assert_same(as_dict(anomalies), reference(rows, history, minimum, 2.0))
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_non_finite_mean_is_missing_and_never_flags(bad: float) -> None:
+    rows: list[tuple[str, int, float | None]] = [("a", i, 20.0 + (i % 3) * 0.5) for i in range(40)]
+    with_bad = [*rows[:35], ("a", 35, bad), *rows[36:], ("a", 40, bad), ("a", 41, 35.0)]
+    as_missing = [*rows[:35], ("a", 35, None), *rows[36:], ("a", 40, None), ("a", 41, 35.0)]
+    anomalies, scored = score(windows(with_bad), 60, 30, 4.0)
+    expected, expected_scored = score(windows(as_missing), 60, 30, 4.0)
+    pd.testing.assert_frame_equal(anomalies.drop(columns="temperature_mean"),
+                                  expected.drop(columns="temperature_mean"))
+    assert scored == expected_scored
+    assert anomalies["window_start"].tolist() == [T0 + 41 * MIN]  # the 35.0, judged on a clean history

@@ -86,6 +86,7 @@ def score(windows: pd.DataFrame, history: int, min_history: int, threshold: floa
     require(windows, "windows", ("device_id", "window_start", "temperature_mean"))
     order, device = _device_order(windows)
     x = windows["temperature_mean"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    x[~np.isfinite(x)] = np.nan  # an infinite mean is missing, as NaN is: it neither flags nor shifts the history
     start, end = _history_bounds(device, history)
     del device
     present = ~np.isnan(x)
@@ -100,7 +101,7 @@ def score(windows: pd.DataFrame, history: int, min_history: int, threshold: floa
     candidate = np.flatnonzero(present & (prev_n >= min_history) & (prev_std > 0))
     scored = int(np.count_nonzero(present & (prev_n >= min_history)))
     z = (x[candidate] - prev_mean[candidate]) / prev_std[candidate]
-    keep = np.abs(z) > threshold
+    keep = np.isfinite(z) & (np.abs(z) > threshold)  # a non-finite z never flags
     flagged, z = candidate[keep], z[keep]
     taken = order[flagged]
     anomalies = pd.DataFrame({
