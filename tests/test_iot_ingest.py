@@ -115,6 +115,23 @@ def test_registry_bad_date_names_file_and_field(tmp_path: Path) -> None:
     assert info.value.file == str(path)
 
 
+def test_registry_bad_date_names_the_record_and_the_value(tmp_path: Path) -> None:
+    good = {"device_id": "d1", "model": "A", "site": "S", "installed_at": "2024-01-01T00:00:00Z"}
+    path = tmp_path / "devices.json"
+    path.write_text(json.dumps([good, good, {**good, "device_id": "d3", "installed_at": "01/02/2024 7pm"}]))
+    with pytest.raises(DataError) as info:
+        read_registry(path)
+    assert info.value.message == "record 3: field 'installed_at' is not an ISO-8601 date-time: '01/02/2024 7pm'"
+
+
+@pytest.mark.parametrize("text", ['{"devices": [{"device_id": "d1"}]}', '{\n  "device_id": "d1",\n  "model": "A"\n}'])
+def test_a_registry_that_is_a_json_object_says_so(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "devices.json"
+    path.write_text(text)
+    with pytest.raises(DataError, match="the registry is a JSON object; expected an array of devices"):
+        read_registry(path)
+
+
 def test_truth_absent_is_an_empty_frame_and_present_is_parsed(tmp_path: Path) -> None:
     empty = read_truth(tmp_path / "ground_truth" / "anomalies.json")
     assert list(empty.columns) == ["device_id", "minute"] and len(empty) == 0

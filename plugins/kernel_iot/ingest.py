@@ -151,10 +151,24 @@ def dtypes(frame: pd.DataFrame) -> dict[str, str]:
     return {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
 
 
+def _refuse_object(path: Path) -> None:
+    """A registry that is one JSON object (``{"devices": [...]}``, or an object written over several lines)
+    is not a list of devices; a one-line object is JSON lines holding one device."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        data = json.loads(text) if text.startswith("{") else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return  # read_json says what is wrong
+    if isinstance(data, dict) and ("\n" in text or any(isinstance(v, dict | list) for v in data.values())):
+        raise DataError("the registry is a JSON object; expected an array of devices (or JSON lines, one "
+                        "device per line)", file=path)
+
+
 def read_registry(path: Path, ctx: StepContext | None = None) -> pd.DataFrame:
     """The device registry (JSON array or lines); times to UTC (no offset = UTC); first row of a repeated id."""
     if not path.is_file():
         raise DataError("no such file (the device registry)", file=path)
+    _refuse_object(path)
     raw = read_json(path)
     if ctx is not None:
         ctx.read(path, "json", rows=len(raw), columns=dtypes(raw), content_hash=content_hash(path))
@@ -184,7 +198,13 @@ def read_registry(path: Path, ctx: StepContext | None = None) -> pd.DataFrame:
 def _utc_times(values: pd.Series, name: str, path: Path) -> pd.Series:
     try:
         parsed = pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
+        for row, value in enumerate(values, start=1):  # name the first record that does not parse
+            try:
+                pd.to_datetime(pd.Series([value]), utc=True, format="ISO8601")
+            except (ValueError, TypeError, OverflowError):
+                raise DataError(f"record {row}: field '{name}' is not an ISO-8601 date-time: {value!r}",
+                                file=path) from None
         raise DataError(f"field '{name}' is not ISO-8601 date-times: {describe(exc)}", file=path) from None
     return parsed.dt.as_unit("ms")
 
