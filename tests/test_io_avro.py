@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from pathlib import Path
 from typing import Any, cast
 
@@ -246,3 +247,27 @@ def test_damaged_files_are_data_errors_naming_the_file(tmp_path: Path, damage: A
     assert message.startswith(f"{bad}: ")
     assert expected in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "it is empty"),
+    (gzip.compress(b"device_id,temperature\nd1,20.5\n"), "it looks like gzip: decompress it first"),
+    (b"device_id,temperature\nd1,20.5\n", "it looks like CSV or other text"),
+    (b'[{"device_id": "d1"}]', "it looks like JSON"),
+])
+def test_a_file_that_is_not_avro_says_what_it_looks_like(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "t.avro"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        read_frame(path)
+    assert info.value.message == f"not an Avro file ({says})"
+
+
+def test_a_truncated_avro_file_says_where_decoding_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "t.avro"
+    write_frame(pd.DataFrame({"x": range(5000)}), path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"corrupt or truncated Avro file \(decoding stopped by byte [\d,]+ of "
+                                        rf"{len(whole) // 2:,}\)"):
+        read_frame(path)

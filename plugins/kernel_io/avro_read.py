@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -75,7 +76,8 @@ def read_avro(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
                 table, objects, count = _decode(iter(fastavro.reader(spliced)), wanted)
             except Exception as exc:  # fastavro reports a damaged file with many exception types
                 problem = f"{type(exc).__name__}: {describe(exc)}"
-                raise DataError(f"corrupt or truncated Avro file: {problem}", file=path) from None
+                where = _offset(fo)
+                raise DataError(f"corrupt or truncated Avro file{where}: {problem}", file=path) from None
     data: dict[str, Any] = {}
     for column in wanted:
         data[column.name] = (pd.Series(objects[column.name], dtype=object) if column.kind == "object"
@@ -174,9 +176,38 @@ def _to_pandas(values: Any, column: Column) -> Any:
     return values.to_pandas()
 
 
+def looks_like(start: bytes) -> str:
+    """What a file that is not Avro seems to be, from its first bytes: for an error message."""
+    if not start:
+        return "it is empty"
+    if start.startswith(b"\x1f\x8b"):
+        return "it looks like gzip: decompress it first"
+    if start.startswith((b"PAR1",)):
+        return "it looks like Parquet"
+    if start.startswith((b"PK\x03\x04",)):
+        return "it looks like a zip archive"
+    if start.lstrip().startswith((b"{", b"[")):
+        return "it looks like JSON"
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:
+        return "it does not start with the Avro magic bytes"
+    return "it looks like CSV or other text" if text.isprintable() or "\n" in text else (
+        "it does not start with the Avro magic bytes")
+
+
+def _offset(fo: BinaryIO) -> str:
+    """Where decoding stopped, as far as the file was read (decoding reads ahead by up to a block)."""
+    try:
+        return f" (decoding stopped by byte {fo.tell():,} of {os.fstat(fo.fileno()).st_size:,})"
+    except (OSError, ValueError):
+        return ""
+
+
 def _read_header(fo: BinaryIO, path: Path) -> dict[str, Any]:
-    if fo.read(len(MAGIC)) != MAGIC:
-        raise DataError("not an Avro file (it does not start with the Avro magic bytes)", file=path)
+    start = fo.read(64)
+    if start[: len(MAGIC)] != MAGIC:
+        raise DataError(f"not an Avro file ({looks_like(start)})", file=path)
     fo.seek(0)
     try:
         return cast(dict[str, Any], fastavro.schemaless_reader(fo, HEADER_SCHEMA, None))
