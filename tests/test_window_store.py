@@ -168,7 +168,8 @@ def test_a_frame_of_only_quarantined_records_is_still_a_batch(tmp_path: Path) ->
     settings = {"arrival_column": None, "trigger": None, "final": False}
     step(stream([("d1", "00:30")]), tmp_path, **settings)  # batch 0
     bad = stream([("d1", "00:40")]).assign(event_time=pd.NaT)  # batch 1: every record quarantined
-    assert len(step(bad, tmp_path, **settings).quarantine) == 1
+    quarantined = step(bad, tmp_path, **settings)
+    assert len(quarantined.quarantine) == 1 and quarantined.counts["batches"].tolist() == [1]
     two = step(stream([("d1", "03:30")]), tmp_path, **settings)  # batch 2
     assert two.windows["emit_batch"].tolist() == [2]  # not labelled as the quarantined frame's batch
     three = step(stream([("d1", "07:00")]), tmp_path, **settings)

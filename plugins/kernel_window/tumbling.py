@@ -78,18 +78,21 @@ def _batches(batch: Int64s) -> tuple[Int64s, np.ndarray]:
     return np.flatnonzero(present) + low, (np.cumsum(present, dtype=np.int32) - 1)[offset]
 
 
-def _times(frame: pd.DataFrame, config: WindowConfig, state: WindowState) -> tuple[Int64s, Int64s, Bools, Bools]:
-    """Event times and batch ids of every record, and which records have no usable event or arrival time."""
+def _times(frame: pd.DataFrame, config: WindowConfig,
+           state: WindowState) -> tuple[Int64s, Int64s, Bools, Bools, Bools]:
+    """Event times and batch ids of every record, which records have no usable event time, which are
+    quarantined for their arrival time (a bad event time wins), and which have no batch."""
     event = utc_nanoseconds(frame[config.time_column], "time_column")
     bad_event = event == NAT
     if config.arrival_column is not None and config.trigger is not None:
         arrival = utc_nanoseconds(frame[config.arrival_column], "arrival_column")
-        bad_arrival = (arrival == NAT) & ~bad_event
+        no_batch = arrival == NAT
+        bad_arrival = no_batch & ~bad_event
         batch = np.floor_divide(arrival, config.trigger)
     else:  # each input frame is one batch; ids continue the state's
-        bad_arrival = np.zeros(len(frame), dtype=bool)
+        bad_arrival = no_batch = np.zeros(len(frame), dtype=bool)
         batch = np.full(len(frame), 0 if state.last_batch is None else state.last_batch + 1, dtype=np.int64)
-    return event, batch, bad_event, bad_arrival
+    return event, batch, bad_event, bad_arrival, no_batch
 
 
 def _check_continues(batch: Int64s, state: WindowState, config: WindowConfig) -> None:
@@ -118,10 +121,13 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     """Window ``frame`` (one run's records) after ``state``; return the outputs and the next state."""
     state = state or WindowState()
     check_columns(frame, config)
-    event, batch, bad_event, bad_arrival = _times(frame, config, state)
+    event, batch, bad_event, bad_arrival, no_batch = _times(frame, config, state)
     bad = bad_event | bad_arrival
     reason = np.where(bad_event[bad], "bad_event_time", "bad_arrival_time")
     quarantine = _records(frame, np.flatnonzero(bad), reason=pd.Series(reason, dtype="str"))  # rule 2
+    # A batch is a trigger interval or a frame that had records, even if all of them were quarantined.
+    batches_seen = len(np.unique(batch[~no_batch]))
+    del no_batch
     rows = np.flatnonzero(~bad)
     if len(rows) < len(frame):
         event, batch = event[rows], batch[rows]
@@ -188,7 +194,7 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
                             windows=kept)
     counts = pd.DataFrame({
         "input": [len(frame)], "aggregated": [aggregated], "late": [len(late_out)],
-        "quarantined": [len(quarantine)], "batches": [len(ids)], "windows": [len(windows)],
+        "quarantined": [len(quarantine)], "batches": [batches_seen], "windows": [len(windows)],
         "open_windows": [len(kept)],
     })
     if aggregated + len(late_out) + len(quarantine) != len(frame):  # rule 11
