@@ -9,6 +9,7 @@ from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError
 from kernel.graph import Claim, Plan, topology
+from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
 from kernel.locks import Busy, Holder, PathLock
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
@@ -34,6 +35,7 @@ __all__ = [
     "PipelineError",
     "Plan",
     "PluginError",
+    "PluginHook",
     "Run",
     "RunInterrupted",
     "RunRecord",
@@ -53,6 +55,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_pipeline",
+    "per_plugin",
     "signals",
     "step",
     "topology",

@@ -10,6 +10,7 @@ from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
 from kernel.errors import PipelineError, PluginError
 from kernel.graph import Plan, RegisteredStep, build_plan
+from kernel.hooks import per_plugin
 from kernel.locks import Holder, PathLock
 from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
 from kernel.prepare import check_run_id
@@ -22,7 +23,9 @@ DEFAULT_RUNS_ROOT = Path("runs")
 class Kernel:
     """Plugins found through entry points (less ``disable``) plus ``plugins`` given as (name, object).
 
-    Each kernel has its own plugin manager; two kernels in one process share nothing.
+    Each kernel has its own plugin manager; two kernels in one process share nothing. A disabled plugin
+    is blocked in pluggy, whether the command line (``-p no:NAME``), ``disable`` or a pipeline's
+    ``plugins.disable`` disables it: none of its hooks is called, none of its step types is known.
     """
 
     def __init__(
@@ -34,7 +37,9 @@ class Kernel:
     ) -> None:
         self.pm, self.plugins = make_plugin_manager(disable=disable, plugins=plugins, entry_points=entry_points)
         self.steps: dict[str, RegisteredStep] = collect_steps(self.pm)
+        self._disabled_steps: dict[str, str] = {}  # step type -> the disabled plugin that registers it
         self._showcases: dict[str, tuple[Showcase, str]] | None = None
+        self._without: dict[frozenset[str], Kernel] = {}
 
     @property
     def plugin_names(self) -> list[str]:
@@ -52,7 +57,27 @@ class Kernel:
     def load(self, path: str | Path, params: Mapping[str, Any] | None = None) -> Pipeline:
         return load_pipeline(path, params)
 
-    def _disabled(self, pipeline: Pipeline) -> frozenset[str]:
+    def without(self, names: Iterable[str]) -> Kernel:
+        """This kernel less the plugins ``names``: a kernel of its own (made once) in which they are blocked."""
+        off = frozenset(names) & set(self.plugin_names)
+        if not off:
+            return self
+        derived = self._without.get(off)
+        if derived is None:
+            kept = [info for info in self.plugins if info.name not in off]
+            derived = Kernel(plugins=[(info.name, self.pm.get_plugin(info.name)) for info in kept], entry_points=False)
+            for name, plugin in self.pm.list_name_plugin():
+                if plugin is None or name in off:
+                    derived.pm.set_blocked(name)
+            derived.plugins = kept
+            derived._disabled_steps = self._disabled_steps | {
+                name: entry.plugin for name, entry in self.steps.items() if entry.plugin in off
+            }
+            self._without[off] = derived
+        return derived
+
+    def for_pipeline(self, pipeline: Pipeline) -> Kernel:
+        """The kernel that runs ``pipeline``: this one less the plugins the pipeline disables."""
         known = {name for name, _ in self.pm.list_name_plugin()}
         for name in pipeline.plugins.disable:
             if name not in known:
@@ -61,34 +86,33 @@ class Kernel:
                     file=pipeline.source,
                     field="plugins.disable",
                 )
-        return frozenset(pipeline.plugins.disable)
+        return self.without(pipeline.plugins.disable)
 
     def plan(self, pipeline: Pipeline, run_values: Mapping[str, Any] | None = None) -> Plan:
         """Build and check the plan; plugins check their parts of it through ``validate_plan``."""
-        disabled = self._disabled(pipeline)
-        plan = build_plan(pipeline, self.steps, run_values, disabled=disabled)
-        for impl in reversed(self.pm.hook.validate_plan.get_hookimpls()):
-            if impl.plugin_name in disabled:
-                continue
+        kernel = self.for_pipeline(pipeline)
+        return kernel._plan(pipeline, run_values)
+
+    def _plan(self, pipeline: Pipeline, run_values: Mapping[str, Any] | None) -> Plan:
+        plan = build_plan(pipeline, self.steps, run_values, disabled_steps=self._disabled_steps)
+        for hook in per_plugin(self.pm, "validate_plan"):
             try:
-                given = {"plan": plan, "plugin_manager": self.pm}
-                problems = cast(Iterable[str] | None, impl.function(**{a: given[a] for a in impl.argnames}))
+                problems = cast(Iterable[str] | None, hook(plan=plan, plugin_manager=self.pm))
             except PipelineError:
                 raise
             except Exception as exc:
-                raise PluginError(impl.plugin_name, f"validate_plan failed: {type(exc).__name__}: {exc}") from None
+                raise PluginError(hook.plugin, f"validate_plan failed: {type(exc).__name__}: {exc}") from None
             for problem in problems or ():
-                raise PipelineError(f"plugin '{impl.plugin_name}': {problem}", file=pipeline.source)
+                raise PipelineError(f"plugin '{hook.plugin}': {problem}", file=pipeline.source)
         return plan
 
     def commands(self) -> dict[str, Any]:
         """The click commands plugins add to the command line, by name."""
         found: dict[str, Any] = {}
-        for impl in self.pm.hook.register_commands.get_hookimpls():
-            commands = cast(Iterable[Any] | None, impl.function())
-            for command in commands or ():
+        for hook in per_plugin(self.pm, "register_commands"):
+            for command in cast(Iterable[Any] | None, hook()) or ():
                 if command.name in found:
-                    raise PluginError(impl.plugin_name, f"command '{command.name}' is already added by another plugin")
+                    raise PluginError(hook.plugin, f"command '{command.name}' is already added by another plugin")
                 found[command.name] = command
         return found
 
@@ -120,16 +144,16 @@ class Kernel:
         run_id = run_id or new_run_id()
         check_run_id(run_id)
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
-        plan = self.plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
+        kernel = self.for_pipeline(pipeline)
+        plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
         runner = Runner(
             plan,
-            self.pm,
+            kernel.pm,
             run_id=run_id,
             run_dir=directory,
             workers=workers,
             fail_fast=fail_fast,
             keep_outputs=keep_outputs,
-            disabled=self._disabled(pipeline),
         )
         runner.prepare(wait=wait, on_wait=on_wait)
         return runner

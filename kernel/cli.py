@@ -123,10 +123,8 @@ def main() -> None:
 
 
 def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> Kernel:
-    disable = set(_disabled(plugin_options))
-    if pipeline is not None:
-        disable |= set(pipeline.plugins.disable)
-    return Kernel(disable=sorted(disable))
+    kernel = Kernel(disable=_disabled(plugin_options))
+    return kernel if pipeline is None else kernel.for_pipeline(pipeline)
 
 
 @contextmanager

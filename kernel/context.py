@@ -35,7 +35,7 @@ class StepVerdict:
 class Run:
     """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
 
-    __slots__ = ("__weakref__", "_disabled", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
+    __slots__ = ("__weakref__", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
 
     def __init__(
         self,
@@ -44,10 +44,8 @@ class Run:
         run_dir: Path,
         record: RunRecord,
         pm: pluggy.PluginManager | None = None,
-        disabled: frozenset[str] = frozenset(),
     ) -> None:
         self._pm = pm
-        self._disabled = disabled
         self.plan = plan
         self.pipeline = plan.pipeline
         self.run_id = run_id
@@ -61,21 +59,9 @@ class Run:
 
     @property
     def plugin_manager(self) -> pluggy.PluginManager | None:
-        """The kernel's plugin manager, for plugins that call hooks of their own (``None`` outside a kernel)."""
+        """The plugin manager of the plugins taking part in this run (those the pipeline disables are
+        blocked in it), for plugins that call hooks of their own; ``None`` outside a kernel."""
         return self._pm
-
-    @property
-    def disabled(self) -> frozenset[str]:
-        """The plugins this run's pipeline disables."""
-        return self._disabled
-
-    def call_hook(self, name: str, **kwargs: Any) -> list[Any]:
-        """Call a hook (also one a plugin added) on the plugins taking part in this run; [] if nobody has it."""
-        if self._pm is None or not hasattr(self._pm.hook, name):
-            return []
-        caller = self._pm.subset_hook_caller(name, [p for p in map(self._pm.get_plugin, self._disabled) if p])
-        result: list[Any] = caller(**kwargs)
-        return result
 
     def __repr__(self) -> str:
         return f"Run({self.pipeline.name!r}, {self.run_id!r})"

@@ -87,12 +87,12 @@ def build_plan(
     pipeline: Pipeline,
     registry: Mapping[str, RegisteredStep],
     run_values: Mapping[str, Any] | None = None,
-    disabled: frozenset[str] = frozenset(),
+    disabled_steps: Mapping[str, str] | None = None,
 ) -> Plan:
     """Check every step against the registry and build the DAG.
 
     ``run_values`` fills ``${run.id}`` and ``${run.dir}``; without them (``kernel validate``)
-    placeholders stand in.
+    placeholders stand in. ``disabled_steps`` names, for step types of disabled plugins, the plugin.
     """
     source = pipeline.source
     values = dict(run_values or {"run.id": "RUN_ID", "run.dir": "RUN_DIR"})
@@ -102,18 +102,19 @@ def build_plan(
     for spec in pipeline.steps:
         graph.add_node(spec.name)
         entry = registry.get(spec.uses)
+        off = (disabled_steps or {}).get(spec.uses)
+        if off is not None:
+            raise PipelineError(
+                f"step type '{spec.uses}' comes from plugin '{off}', which is disabled",
+                file=source,
+                step=spec.name,
+                field="uses",
+            )
         if entry is None:
             close = difflib.get_close_matches(spec.uses, list(registry), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise PipelineError(
                 f"no plugin registers step type '{spec.uses}'{hint}", file=source, step=spec.name, field="uses"
-            )
-        if entry.plugin in disabled:
-            raise PipelineError(
-                f"step type '{spec.uses}' comes from plugin '{entry.plugin}', which is disabled",
-                file=source,
-                step=spec.name,
-                field="uses",
             )
         inputs: dict[str, tuple[str, str]] = {}
         for input_name, ref in spec.needs.items():

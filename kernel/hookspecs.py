@@ -1,8 +1,8 @@
 """Hook specifications: the ways a plugin changes what the kernel does.
 
 Hooks change behaviour; signals (``kernel.signals``) only report. The kernel always calls hooks
-with keyword arguments, and an implementation takes only the arguments it needs, so adding a
-parameter here never breaks a plugin.
+through pluggy with keyword arguments, and an implementation takes only the arguments it needs, so
+adding a parameter here never breaks a plugin. No kernel hook may be a wrapper (``kernel.hooks``).
 """
 
 from __future__ import annotations
@@ -60,10 +60,11 @@ def connect_listeners(run: Run) -> Iterable[Listener] | None:
     """Return the signal receivers this plugin wants for ``run``.
 
     Called once per run, before ``pipeline_start`` is sent. Each item is a
-    :class:`kernel.Listener` (a signal and a receiver). The kernel connects each receiver for
-    this run only (sender = the run), holds it strongly while the run lasts, and disconnects it
-    when the run ends. A receiver that raises is logged and counted in the run record; it never
-    breaks the run. The default: no listeners.
+    :class:`kernel.Listener` (a signal and a receiver). The kernel calls each receiver itself, for
+    this run only (sender = the run), before the receivers connected to the signal; it never
+    connects it to the signal, so nothing of it outlives the run or reaches another run. A receiver
+    that raises is logged and counted in the run record; it never breaks the run. The default: no
+    listeners.
     """
 
 

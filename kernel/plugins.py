@@ -13,9 +13,13 @@ import pluggy
 from kernel import hookspecs
 from kernel.errors import PluginError
 from kernel.graph import RegisteredStep
+from kernel.hooks import per_plugin, refuse_wrapper
 from kernel.markers import ENTRY_POINT_GROUP, PROJECT
 from kernel.showcases import Showcase
 from kernel.steps import as_step_type
+
+# The kernel's own hooks: none may be a wrapper (see ``kernel.hooks``).
+KERNEL_HOOKS = tuple(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{PROJECT}_spec"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,9 @@ def make_plugin_manager(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(pm.get_name(exc.plugin) or "?", str(exc)) from None
+    for name in KERNEL_HOOKS:
+        for impl in getattr(pm.hook, name).get_hookimpls():
+            refuse_wrapper(impl, name)
     return pm, infos
 
 
@@ -84,44 +91,41 @@ def _register(pm: pluggy.PluginManager, name: str, obj: object) -> None:
 def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
     """Call every ``register_steps`` implementation and check what each returns."""
     registry: dict[str, RegisteredStep] = {}
-    for impl in pm.hook.register_steps.get_hookimpls():
+    for hook in per_plugin(pm, "register_steps"):
         try:
-            returned: object = impl.function()
+            returned: object = hook()
         except Exception as exc:
-            raise PluginError(impl.plugin_name, f"register_steps failed: {exc}") from None
+            raise PluginError(hook.plugin, f"register_steps failed: {exc}") from None
         if returned is None:
             continue
         if not isinstance(returned, Iterable) or isinstance(returned, str | bytes):
-            raise PluginError(impl.plugin_name, "register_steps must return a list of step types")
+            raise PluginError(hook.plugin, "register_steps must return a list of step types")
         for item in returned:
             spec = as_step_type(item)
             if spec is None:
                 raise PluginError(
-                    impl.plugin_name,
+                    hook.plugin,
                     f"register_steps returned {item!r}, which is neither a StepType nor an @step function",
                 )
             if spec.name in registry:
                 other = registry[spec.name].plugin
-                raise PluginError(
-                    impl.plugin_name, f"step type '{spec.name}' is already registered by plugin '{other}'"
-                )
-            registry[spec.name] = RegisteredStep(type=spec, plugin=impl.plugin_name)
+                raise PluginError(hook.plugin, f"step type '{spec.name}' is already registered by plugin '{other}'")
+            registry[spec.name] = RegisteredStep(type=spec, plugin=hook.plugin)
     return dict(sorted(registry.items()))
 
 
 def collect_showcases(pm: pluggy.PluginManager) -> dict[str, tuple[Showcase, str]]:
     found: dict[str, tuple[Showcase, str]] = {}
-    for impl in pm.hook.register_showcases.get_hookimpls():
+    for hook in per_plugin(pm, "register_showcases"):
         try:
-            returned = cast(Iterable[object] | None, impl.function())
+            returned = cast(Iterable[object] | None, hook())
         except Exception as exc:
-            raise PluginError(impl.plugin_name, f"register_showcases failed: {exc}") from None
+            raise PluginError(hook.plugin, f"register_showcases failed: {exc}") from None
         for item in returned or ():
             if not isinstance(item, Showcase):
-                raise PluginError(impl.plugin_name, f"register_showcases returned {item!r}, not a Showcase")
+                raise PluginError(hook.plugin, f"register_showcases returned {item!r}, not a Showcase")
             if item.name in found:
-                raise PluginError(
-                    impl.plugin_name, f"showcase '{item.name}' is already contributed by '{found[item.name][1]}'"
-                )
-            found[item.name] = (item, impl.plugin_name)
+                other = found[item.name][1]
+                raise PluginError(hook.plugin, f"showcase '{item.name}' is already contributed by '{other}'")
+            found[item.name] = (item, hook.plugin)
     return dict(sorted(found.items()))

@@ -36,6 +36,7 @@ from kernel import events, signals
 from kernel.context import Frames, Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PluginError
 from kernel.graph import Plan, PlannedStep
+from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import SignalGuard, stop_reason
 from kernel.locks import Holder, PathLock
 from kernel.prepare import check_claims, claim_run_dir, lock_claims, release, unclaim_run_dir
@@ -127,7 +128,6 @@ class Runner:
         workers: int = 1,
         fail_fast: bool = False,
         keep_outputs: bool = False,
-        disabled: frozenset[str] = frozenset(),
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -136,8 +136,7 @@ class Runner:
         self.workers = workers
         self.fail_fast = fail_fast
         self.keep_outputs = keep_outputs
-        self.disabled = disabled
-        active = [name for name, plugin in pm.list_name_plugin() if plugin is not None and name not in disabled]
+        active = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
         record = RunRecord(
             run_id=run_id,
             pipeline=plan.pipeline.name,
@@ -149,12 +148,12 @@ class Runner:
         for name, planned in plan.steps.items():
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
         self.record = record
-        self.run = Run(plan, run_id, run_dir, record, pm, disabled)
+        self.run = Run(plan, run_id, run_dir, record, pm)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
         self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
-        self._judges: list[pluggy.HookImpl] = []
+        self._judges: list[PluginHook] = []
         self._hooked: dict[NamedSignal, tuple[Callable[..., Any], ...]] = {}
         self._timers: dict[Any, ListenerTime] = {}
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
@@ -183,14 +182,13 @@ class Runner:
             claims, run_id=run.run_id, pipeline=self.plan.pipeline.name, wait=wait, on_wait=on_wait
         )
         try:
-            try:
-                self._hook("before_run")(run=run)
-            except KernelError:
-                raise
-            except Exception as exc:
-                raise PluginError(
-                    self._culprit("before_run", exc), f"before_run failed: {type(exc).__name__}: {exc}"
-                ) from None
+            for hook in per_plugin(self.pm, "before_run"):
+                try:
+                    hook(run=run)
+                except KernelError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(hook.plugin, f"before_run failed: {type(exc).__name__}: {exc}") from None
             claim_run_dir(run.run_dir, run.run_id)
         except BaseException:
             release(self._locks)
@@ -209,30 +207,7 @@ class Runner:
             unclaim_run_dir(self.run.run_dir)  # prepared but never started: leave nothing behind
         self.release()
 
-    def _hook(self, name: str) -> pluggy.HookCaller:
-        """A hook caller that leaves out the plugins this run's pipeline disables."""
-        if not self.disabled:
-            return cast(pluggy.HookCaller, getattr(self.pm.hook, name))
-        removed = [p for p in map(self.pm.get_plugin, self.disabled) if p is not None]
-        return self.pm.subset_hook_caller(name, removed)
-
-    def _culprit(self, hook: str, exc: BaseException) -> str:
-        """The plugin whose implementation of ``hook`` raised ``exc`` (from the traceback), or the hook's name."""
-        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
-        impls: dict[object, str] = {impl.function.__code__: impl.plugin_name for impl in caller.get_hookimpls()}
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code in impls:
-                return impls[tb.tb_frame.f_code]
-            tb = tb.tb_next
-        return hook
-
     # -- hooks and signals -------------------------------------------------------------------
-
-    def _impls(self, hook: str) -> list[pluggy.HookImpl]:
-        # pluggy calls the last registered implementation first; keep that order.
-        impls = getattr(self.pm.hook, hook).get_hookimpls()
-        return [impl for impl in reversed(impls) if impl.plugin_name not in self.disabled]
 
     def _send(self, signal: NamedSignal, event: Callable[..., object], counted: bool = False, **fields: Any) -> None:
         """Count the signal; build its payload and call the receivers only when there are any."""
@@ -287,11 +262,11 @@ class Runner:
         is connected to the signals, so nothing can outlive the run or reach another run.
         """
         hooked: dict[NamedSignal, list[Callable[..., Any]]] = {}
-        for impl in self._impls("connect_listeners"):
-            returned = cast(Iterable[object] | None, impl.function(**{a: self.run for a in impl.argnames}))
+        for hook in per_plugin(self.pm, "connect_listeners"):
+            returned = cast(Iterable[object] | None, hook(run=self.run))
             for item in returned or ():
                 if not isinstance(item, signals.Listener) or item.signal not in signals.ALL:
-                    raise PluginError(impl.plugin_name, f"connect_listeners returned {item!r}, not a Listener")
+                    raise PluginError(hook.plugin, f"connect_listeners returned {item!r}, not a Listener")
                 hooked.setdefault(item.signal, []).append(item.receiver)
         return {signal: tuple(receivers) for signal, receivers in hooked.items()}
 
@@ -314,7 +289,7 @@ class Runner:
         self.log = structlog.get_logger("kernel.run").bind(run_id=run.run_id, pipeline=self.plan.pipeline.name)
         started, t0 = datetime.now(UTC), time.perf_counter()
         self._epoch, self._t0 = started.timestamp(), t0
-        self._judges = self._impls("after_step_run")
+        self._judges = per_plugin(self.pm, "after_step_run")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
         self._writer.write()
@@ -462,17 +437,15 @@ class Runner:
     def _after_run(self) -> None:
         record = self.record
         errors, artifacts = len(record.listener_errors), dict(record.artifacts)
-        hook = "after_run"
-        for impl in self._impls(hook):
+        for hook in per_plugin(self.pm, "after_run"):
+            name = f"{hook.plugin}.after_run"
             try:
-                impl.function(**{a: self.run for a in impl.argnames})
+                hook(run=self.run)
             except Exception as exc:
-                name = f"{impl.plugin_name}.after_run"
-                record.listener_errors.append(ListenerError(hook, name, f"{type(exc).__name__}: {exc}"))
-                self.log.error("after_run hook failed", plugin=impl.plugin_name, error=str(exc))
+                record.listener_errors.append(ListenerError(hook.hook, name, f"{type(exc).__name__}: {exc}"))
+                self.log.error("after_run hook failed", plugin=hook.plugin, error=str(exc))
             except (KeyboardInterrupt, SystemExit) as exc:  # a second Ctrl-C: stop making reports
-                name = f"{impl.plugin_name}.after_run"
-                record.listener_errors.append(ListenerError(hook, name, f"stopped: {stop_reason(exc)[0]}"))
+                record.listener_errors.append(ListenerError(hook.hook, name, f"stopped: {stop_reason(exc)[0]}"))
                 break
         if len(record.listener_errors) != errors or record.artifacts != artifacts:
             self._write_final()
@@ -487,7 +460,7 @@ class Runner:
 
     def _commit(self) -> None:
         """Make every staged write final, in the order the steps finished; the first failure stops it."""
-        commit = self._hook("commit_staged")
+        commit = self.pm.hook.commit_staged
         while self._staged:
             staged, rec = self._staged.pop(0)
             try:
@@ -504,7 +477,7 @@ class Runner:
             self.log.info("committed", step=staged.step, kind=staged.kind)
 
     def _discard(self, items: Iterable[tuple[Staged, StagedRecord]]) -> None:
-        discard = self._hook("discard_staged")
+        discard = self.pm.hook.discard_staged
         for staged, rec in items:
             try:
                 discard(run=self.run, staged=staged)
@@ -661,19 +634,18 @@ class Runner:
         return dict(returned)
 
     def _judge(self, planned: PlannedStep, outputs: Frames) -> tuple[Frames, str | None]:
-        for impl in self._judges:
-            given = {"run": self.run, "step": planned.spec, "outputs": outputs}
+        for hook in self._judges:
             try:
-                verdict = impl.function(**{a: given[a] for a in impl.argnames})
+                verdict = hook(run=self.run, step=planned.spec, outputs=outputs)
             except Exception as exc:
-                return outputs, f"plugin '{impl.plugin_name}' after_step_run failed: {type(exc).__name__}: {exc}"
+                return outputs, f"plugin '{hook.plugin}' after_step_run failed: {type(exc).__name__}: {exc}"
             if verdict is None:
                 continue
             if not isinstance(verdict, StepVerdict):
-                return outputs, f"plugin '{impl.plugin_name}' after_step_run returned {verdict!r}, not a StepVerdict"
+                return outputs, f"plugin '{hook.plugin}' after_step_run returned {verdict!r}, not a StepVerdict"
             for key, frame in verdict.replace.items():
                 if key not in outputs or not isinstance(frame, pd.DataFrame):
-                    return outputs, f"plugin '{impl.plugin_name}' replaced unknown output '{key}'"
+                    return outputs, f"plugin '{hook.plugin}' replaced unknown output '{key}'"
             outputs = {**outputs, **verdict.replace}
             if verdict.block:
                 return outputs, verdict.block

@@ -14,11 +14,10 @@ from __future__ import annotations
 import importlib.metadata as md
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pluggy
 
-from kernel import ENTRY_POINT_GROUP, Kernel, KernelError
+from kernel import ENTRY_POINT_GROUP, Kernel, KernelError, per_plugin
 from kernel_report.blocks import Part, Text, as_section
 from kernel_report.files import RunFiles
 from kernel_report.settings import NAME
@@ -32,18 +31,12 @@ def plugin_sections(files: RunFiles, plugin_manager: pluggy.PluginManager | None
         except KernelError as exc:
             text = f"Sections from other plugins could not be collected: {exc}"
             return [Part("Sections from other plugins", (Text(text),))]
-    caller = getattr(plugin_manager.hook, "report_sections", None)
-    if caller is None:
-        return []
-    given: dict[str, Any] = {"run_dir": files.run_dir, "record": files.record}
     parts: list[Part] = []
-    for impl in reversed(caller.get_hookimpls()):  # pluggy's call order
-        plugin = impl.plugin_name
-        if plugin not in files.plugins:
-            continue  # disabled for this run
+    for hook in per_plugin(plugin_manager, "report_sections"):
+        plugin = hook.plugin
         try:
             with _labels_as_text():
-                returned = impl.function(**{a: given[a] for a in impl.argnames})
+                returned = hook(run_dir=files.run_dir, record=files.record)
                 sections = [as_section(item) for item in (returned or ())]
         except Exception as exc:
             text = f"Plugin '{plugin}' could not add its sections: {type(exc).__name__}: {exc}"

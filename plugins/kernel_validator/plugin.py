@@ -35,7 +35,7 @@ def _settings(plan: Plan) -> ValidatorSettings:
 
 
 def _declarations(plan: Plan, pm: pluggy.PluginManager | None) -> Declarations:
-    return declare(plan, collect_kinds(pm, plan.pipeline.plugins.disable))
+    return declare(plan, collect_kinds(pm))
 
 
 @hookimpl

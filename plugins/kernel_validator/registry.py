@@ -13,7 +13,7 @@ from typing import Any, cast
 import pluggy
 from pydantic import BaseModel
 
-from kernel import PluginError
+from kernel import PluginError, per_plugin
 from kernel_validator.builtin import BUILTIN
 from kernel_validator.checktype import CHECK_NAME, CheckType
 from kernel_validator.crossstep import ForeignKey, Reconcile
@@ -72,30 +72,23 @@ def as_check_type(item: object) -> CheckType | None:
     return None
 
 
-def collect_kinds(pm: pluggy.PluginManager | None, disabled: Iterable[str] = ()) -> dict[str, Kind]:
-    """The built-in kinds plus those of every plugin not disabled that implements ``register_checks``."""
+def collect_kinds(pm: pluggy.PluginManager | None) -> dict[str, Kind]:
+    """The built-in kinds plus those of every plugin in ``pm`` (a run's: only its plugins) that implements
+    ``register_checks``."""
     kinds = builtin_kinds()
-    hook = getattr(pm.hook, "register_checks", None) if pm is not None else None
-    if hook is None:
-        return kinds
-    off = set(disabled)
-    for impl in hook.get_hookimpls():
-        if impl.plugin_name in off:
-            continue
+    for hook in per_plugin(pm, "register_checks") if pm is not None else ():
         try:
-            returned = cast(Iterable[object] | None, impl.function())
+            returned = cast(Iterable[object] | None, hook())
         except Exception as exc:
-            raise PluginError(impl.plugin_name, f"register_checks failed: {type(exc).__name__}: {exc}") from None
+            raise PluginError(hook.plugin, f"register_checks failed: {type(exc).__name__}: {exc}") from None
         for item in returned or ():
             found = as_check_type(item)
             if found is None:
-                raise PluginError(impl.plugin_name, f"register_checks returned {item!r}, not a CheckType")
+                raise PluginError(hook.plugin, f"register_checks returned {item!r}, not a CheckType")
             if not CHECK_NAME.match(found.name):
-                raise PluginError(
-                    impl.plugin_name, f"check type name '{found.name}' is not lower_case words joined by '.'"
-                )
+                raise PluginError(hook.plugin, f"check type name '{found.name}' is not lower_case words joined by '.'")
             if found.name in kinds:
                 other = kinds[found.name].plugin
-                raise PluginError(impl.plugin_name, f"check type '{found.name}' is already registered by '{other}'")
-            kinds[found.name] = Kind(found.name, found.settings, found.per_row, impl.plugin_name, found.describe, found)
+                raise PluginError(hook.plugin, f"check type '{found.name}' is already registered by '{other}'")
+            kinds[found.name] = Kind(found.name, found.settings, found.per_row, hook.plugin, found.describe, found)
     return kinds
