@@ -20,10 +20,7 @@ from typing import Any
 import fastavro
 import numpy as np
 import pandas as pd
-from kernel_io.avro_read import Column, read_avro, schema_columns
-from kernel_io.errors import describe
-from kernel_io.json_records import read_json
-from kernel_io.paths import Source, resolve
+from kernel_io import Column, Source, describe, read_avro, read_json, resolve, schema_columns
 
 from kernel import DataError, Inputs, Outputs, StepContext, step
 from kernel_iot.schemas import DEVICE, DEVICE_EVENT, TELEMETRY

@@ -6,8 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kernel import Run
-from kernel.steps import DatasetIO
+from kernel import DatasetIO, Run
 
 if TYPE_CHECKING:
     from kernel_tracker.tracker import StepTrack

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from kernel.steps import DatasetIO
+from kernel import DatasetIO
 from kernel_tracker.ol_events import EventBuilder, Json
 from kernel_tracker.settings import OpenLineageSettings
 from kernel_tracker.snapshot import Snapshot

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from kernel import DataError, Listener, Run, signals, write_text_atomic
+from kernel import DataError, DatasetIO, Listener, Run, signals, write_text_atomic
 from kernel.events import (
     PipelineCompleted,
     PipelineFailed,
@@ -26,7 +26,6 @@ from kernel.events import (
     StepStarted,
     frame_origin,
 )
-from kernel.steps import DatasetIO
 from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
 from kernel_tracker.schema import baseline, schema_diff
