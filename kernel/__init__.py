@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from kernel import events, signals
-from kernel.app import Kernel
+from kernel.app import Kernel, RunOptions
 from kernel.atomic import atomic_path, exchange, fsync_dir, fsync_tree, write_text_atomic
 from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
-from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError
+from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError, validation_problem
 from kernel.graph import Claim, Plan, topology
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
@@ -17,6 +17,7 @@ from kernel.record import RunRecord
 from kernel.showcases import Showcase
 from kernel.signals import Listener
 from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
+from kernel.values import json_safe
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -38,6 +39,7 @@ __all__ = [
     "PluginHook",
     "Run",
     "RunInterrupted",
+    "RunOptions",
     "RunRecord",
     "RunResult",
     "Showcase",
@@ -54,10 +56,12 @@ __all__ = [
     "fsync_tree",
     "hookimpl",
     "hookspec",
+    "json_safe",
     "load_pipeline",
     "per_plugin",
     "signals",
     "step",
     "topology",
+    "validation_problem",
     "write_text_atomic",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
+
+from typing_extensions import Unpack
 
 from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
@@ -18,6 +20,20 @@ from kernel.run import Runner
 from kernel.showcases import Showcase
 
 DEFAULT_RUNS_ROOT = Path("runs")
+
+
+class RunOptions(TypedDict, total=False):
+    """What :meth:`Kernel.start` and :meth:`Kernel.run` take besides the pipeline (all optional)."""
+
+    params: Mapping[str, Any] | None  # parameter values, with a pipeline path
+    workers: int  # steps run at once (default 1: inline)
+    fail_fast: bool  # stop at the first failed step
+    run_id: str | None  # default: a new one
+    run_dir: str | Path | None  # default: <runs_root>/<pipeline>/<run_id>
+    runs_root: str | Path  # default: runs
+    keep_outputs: bool  # keep every step's outputs in the result, not only the final steps'
+    wait: bool  # wait for a path another run holds instead of refusing
+    on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
 
 
 class Kernel:
@@ -116,20 +132,7 @@ class Kernel:
                 found[command.name] = command
         return found
 
-    def start(
-        self,
-        pipeline: Pipeline | str | Path,
-        *,
-        params: Mapping[str, Any] | None = None,
-        workers: int = 1,
-        fail_fast: bool = False,
-        run_id: str | None = None,
-        run_dir: str | Path | None = None,
-        runs_root: str | Path = DEFAULT_RUNS_ROOT,
-        keep_outputs: bool = False,
-        wait: bool = False,
-        on_wait: Callable[[PathLock, Holder | None], None] | None = None,
-    ) -> Runner:
+    def start(self, pipeline: Pipeline | str | Path, **options: Unpack[RunOptions]) -> Runner:
         """Plan a run and prepare it: lock the paths its steps claim, let plugins check and recover them
         (``before_run``), and claim its run directory. Nothing else is written yet.
 
@@ -137,12 +140,15 @@ class Kernel:
         are released (and the run directory of a run never executed removed). A path another run holds is
         refused with :class:`kernel.KernelError` naming that run, or waited for with ``wait``.
         """
+        params = options.get("params")
         if not isinstance(pipeline, Pipeline):
             pipeline = load_pipeline(pipeline, params)
         elif params:
             raise ValueError("params go with a pipeline path; a loaded Pipeline already has its values")
-        run_id = run_id or new_run_id()
+        run_id = options.get("run_id") or new_run_id()
         check_run_id(run_id)
+        run_dir = options.get("run_dir")
+        runs_root = options.get("runs_root", DEFAULT_RUNS_ROOT)
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         kernel = self.for_pipeline(pipeline)
         plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
@@ -151,40 +157,18 @@ class Kernel:
             kernel.pm,
             run_id=run_id,
             run_dir=directory,
-            workers=workers,
-            fail_fast=fail_fast,
-            keep_outputs=keep_outputs,
+            workers=options.get("workers", 1),
+            fail_fast=options.get("fail_fast", False),
+            keep_outputs=options.get("keep_outputs", False),
         )
-        runner.prepare(wait=wait, on_wait=on_wait)
+        runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner
 
-    def run(
-        self,
-        pipeline: Pipeline | str | Path,
-        *,
-        params: Mapping[str, Any] | None = None,
-        workers: int = 1,
-        fail_fast: bool = False,
-        run_id: str | None = None,
-        run_dir: str | Path | None = None,
-        runs_root: str | Path = DEFAULT_RUNS_ROOT,
-        keep_outputs: bool = False,
-        wait: bool = False,
-    ) -> RunResult:
+    def run(self, pipeline: Pipeline | str | Path, **options: Unpack[RunOptions]) -> RunResult:
         """Plan and execute a pipeline; the run directory defaults to ``runs/<pipeline>/<run_id>/``.
 
         Outputs of the final steps are in the result (of every step with ``keep_outputs``). See
         :meth:`start` for what happens before the first step.
         """
-        with self.start(
-            pipeline,
-            params=params,
-            workers=workers,
-            fail_fast=fail_fast,
-            run_id=run_id,
-            run_dir=run_dir,
-            runs_root=runs_root,
-            keep_outputs=keep_outputs,
-            wait=wait,
-        ) as runner:
+        with self.start(pipeline, **options) as runner:
             return runner.execute()

@@ -12,16 +12,16 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from pydantic import ValidationError
 
 from kernel import signals
-from kernel.app import DEFAULT_RUNS_ROOT, Kernel
+from kernel.app import DEFAULT_RUNS_ROOT, Kernel, RunOptions
 from kernel.config import Pipeline, load_pipeline, parse_param
-from kernel.context import RunResult, new_run_id
-from kernel.errors import KernelError
+from kernel.context import RunResult
+from kernel.errors import KernelError, validation_problem
 from kernel.events import StepCompleted, StepFailed, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
@@ -147,36 +147,23 @@ def _console(pipeline: str) -> Iterator[None]:
         yield
 
 
-def _run(
-    pipeline: Pipeline,
-    kernel: Kernel,
-    *,
-    workers: int,
-    fail_fast: bool,
-    runs_dir: Path,
-    run_id: str | None,
-    log_level: str,
-    wait: bool,
-) -> RunResult:
+def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str) -> RunResult:
     """Run ``pipeline`` and print how it went; exits the process when the run was interrupted."""
-    run_id = run_id or new_run_id()
-    run_dir = runs_dir / pipeline.name / run_id
 
     def waiting(lock: PathLock, holder: Holder | None) -> None:
         who = holder.describe() if holder is not None else "another run"
         click.echo(f"waiting for {lock.path}: in use by {who}")
 
     try:
-        runner = kernel.start(
-            pipeline, workers=workers, fail_fast=fail_fast, run_id=run_id, run_dir=run_dir, wait=wait, on_wait=waiting
-        )
+        runner = kernel.start(pipeline, **(options | RunOptions(on_wait=waiting)))
     except KeyboardInterrupt as exc:
         reason, code = stop_reason(exc)
         click.echo(f"error: {reason} before the run started; nothing was written", err=True)
         sys.exit(code)
     with runner:
-        click.echo(f"run {run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {workers} worker(s)")
-        log = configure_run_log(run_dir / "log.jsonl", log_level)
+        run = runner.run
+        click.echo(f"run {run.run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {runner.workers} worker(s)")
+        log = configure_run_log(run.run_dir / "log.jsonl", log_level)
         try:
             with _console(pipeline.name):
                 result = runner.execute()
@@ -208,6 +195,24 @@ def _ended(record: RunRecord, log: RunLog) -> None:
 
 
 def _run_options(func: F) -> F:
+    """Add the options of a run to a command, given to it as ``options`` (what ``Kernel.start`` takes) and
+    ``log_level``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        workers: int,
+        fail_fast: bool,
+        runs_dir: Path,
+        run_id: str | None,
+        log_level: str,
+        wait: bool,
+        **kwargs: Any,
+    ) -> Any:
+        options = RunOptions(workers=workers, fail_fast=fail_fast, runs_root=runs_dir, run_id=run_id, wait=wait)
+        return func(*args, options=options, log_level=log_level, **kwargs)
+
+    command: Any = wrapper
     for option in reversed(
         [
             param_option,
@@ -237,38 +242,19 @@ def _run_options(func: F) -> F:
             click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
         ]
     ):
-        func = option(func)
-    return func
+        command = option(command)
+    return cast(F, command)
 
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_run_options
 @_errors
-def run(
-    file: Path,
-    params: Sequence[str],
-    plugin_options: Sequence[str],
-    workers: int,
-    fail_fast: bool,
-    runs_dir: Path,
-    run_id: str | None,
-    log_level: str,
-    wait: bool,
-) -> None:
+def run(file: Path, params: Sequence[str], plugin_options: Sequence[str], options: RunOptions, log_level: str) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
     pipeline = load_pipeline(file, _params(params))
-    result = _run(
-        pipeline,
-        _kernel(plugin_options, pipeline),
-        workers=workers,
-        fail_fast=fail_fast,
-        runs_dir=runs_dir,
-        run_id=run_id,
-        log_level=log_level,
-        wait=wait,
-    )
+    result = _run(pipeline, _kernel(plugin_options), options, log_level)
     sys.exit(result.exit_code)
 
 
@@ -387,9 +373,8 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
     try:
         model = settings_model(showcase.generate).model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        option = "--" + "-".join(str(p) for p in err["loc"]).replace("_", "-")
-        message = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+        where, message = validation_problem(exc, noun="option")
+        option = "--" + where.replace(".", "-").replace("_", "-")
         raise KernelError(f"showcase '{showcase.name}' generator: {option}: {message}") from None
     return {k: getattr(model, k) for k in type(model).model_fields if k in raw or k in showcase.defaults}
 
@@ -429,12 +414,8 @@ def showcase_run(
     data_dir: Path | None,
     params: Sequence[str],
     plugin_options: Sequence[str],
-    workers: int,
-    fail_fast: bool,
-    runs_dir: Path,
-    run_id: str | None,
+    options: RunOptions,
     log_level: str,
-    wait: bool,
 ) -> None:
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
@@ -450,17 +431,7 @@ def showcase_run(
     elif data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
     pipeline = load_pipeline(sc.pipeline, values)
-    kernel = _kernel(plugin_options, pipeline)
-    result = _run(
-        pipeline,
-        kernel,
-        workers=workers,
-        fail_fast=fail_fast,
-        runs_dir=runs_dir,
-        run_id=run_id,
-        log_level=log_level,
-        wait=wait,
-    )
+    result = _run(pipeline, kernel, options, log_level)
     if result.ok and sc.results_param is not None:
         click.echo(f"results: {pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

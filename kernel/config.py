@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kernel.errors import PipelineError
+from kernel.errors import PipelineError, validation_problem
 from kernel.limits import MAX_FILE_BYTES, MAX_PARAM_BYTES, LimitError, load_json, load_yaml
 
 STEP_NAME = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
@@ -218,7 +218,11 @@ def _read(path: Path) -> Any:
 
 def _explain(exc: ValidationError, path: Path, data: dict[str, Any]) -> PipelineError:
     err = exc.errors()[0]
-    loc = [str(part) for part in err["loc"]]
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, PipelineError):
+        return cause
+    where, message = validation_problem(exc)
+    loc = where.split(".") if where else []
     step = None
     if len(loc) >= 2 and loc[0] == "steps" and loc[1].isdigit():
         steps = data.get("steps") or []
@@ -226,17 +230,6 @@ def _explain(exc: ValidationError, path: Path, data: dict[str, Any]) -> Pipeline
         if index < len(steps) and isinstance(steps[index], dict):
             step = str(steps[index].get("name", f"#{index + 1}"))
         loc = loc[2:]
-    message = err["msg"]
-    if err["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif err["type"] == "missing":
-        message = "required field is missing"
-    more = len(exc.errors()) - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    cause = err.get("ctx", {}).get("error")
-    if isinstance(cause, PipelineError):
-        return cause
     return PipelineError(message, file=path, step=step, field=".".join(loc) or None)
 
 

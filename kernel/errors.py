@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from pathlib import Path
+
+from pydantic import ValidationError
 
 
 class KernelError(Exception):
@@ -51,3 +55,20 @@ class DataError(KernelError):
     Raised by a step, it is not retried and it stops the run (exit code 2): bad input
     does not get better by trying again or by running the other branches.
     """
+
+
+def validation_problem(exc: ValidationError, *, noun: str = "field", known: Sequence[str] = ()) -> tuple[str, str]:
+    """The field a pydantic error is about (``a.b.0``, ``""`` for the whole value) and one line saying what
+    is wrong with it: ``unknown <noun>`` (with the closest of ``known``), ``required field is missing``,
+    or pydantic's message. A misspelt field also shows as a missing one: the misspelling is named."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    where = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(err["loc"][-1]), list(known), n=1)
+        if close:
+            return where, f"unknown {noun}; did you mean '{close[0]}'?"
+        return where, f"unknown {noun}" + (f" ({noun}s: {', '.join(known)})" if known else "")
+    if err["type"] == "missing":
+        return where, "required field is missing"
+    return where, str(err["msg"]).removeprefix("Value error, ")

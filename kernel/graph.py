@@ -17,7 +17,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from kernel.config import Pipeline, StepSpec, substitute
-from kernel.errors import PipelineError, StepSettingsError
+from kernel.errors import PipelineError, StepSettingsError, validation_problem
 from kernel.steps import StepType
 
 TOPOLOGIES = ("linear", "fan-out", "fan-in", "diamond", "parallel", "general")
@@ -170,9 +170,7 @@ def build_plan(
         try:
             kwargs = entry.type.validate_settings(settings)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            field, message = validation_problem(exc, noun="setting")
             raise StepSettingsError(
                 message, file=source, step=spec.name, field=f"settings.{field}" if field else "settings"
             ) from None

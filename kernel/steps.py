@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
+from typing_extensions import Unpack
 
 Inputs = Mapping[str, pd.DataFrame]
 Outputs = Mapping[str, pd.DataFrame]
@@ -63,6 +64,14 @@ class Staged:
     details: Mapping[str, Any]
 
 
+class FileFacts(TypedDict, total=False):
+    """What a step may tell of a file it read or wrote (``StepContext.read`` / ``.wrote``)."""
+
+    rows: int | None
+    columns: Mapping[str, str] | None  # column -> dtype
+    content_hash: str | None  # "sha256:<hex>" of the file's bytes
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What a step may learn about the run it is part of (opt in with a ``ctx`` parameter).
@@ -84,27 +93,17 @@ class StepContext:
         """Ask the run to make a prepared write final once every step has succeeded (see ``commit_staged``)."""
         self.staged.append(Staged(kind, self.step, details))
 
-    def read(
-        self,
-        path: str | Path,
-        format: str,
-        *,
-        rows: int | None = None,
-        columns: Mapping[str, str] | None = None,
-        content_hash: str | None = None,
-    ) -> None:
-        self.datasets.append(DatasetIO("read", str(path), format, rows, _fixed(columns), content_hash))
+    def read(self, path: str | Path, format: str, **facts: Unpack[FileFacts]) -> None:
+        """Report a file the step read."""
+        self._file("read", path, format, facts)
 
-    def wrote(
-        self,
-        path: str | Path,
-        format: str,
-        *,
-        rows: int | None = None,
-        columns: Mapping[str, str] | None = None,
-        content_hash: str | None = None,
-    ) -> None:
-        self.datasets.append(DatasetIO("write", str(path), format, rows, _fixed(columns), content_hash))
+    def wrote(self, path: str | Path, format: str, **facts: Unpack[FileFacts]) -> None:
+        """Report a file the step wrote."""
+        self._file("write", path, format, facts)
+
+    def _file(self, direction: str, path: str | Path, format: str, facts: FileFacts) -> None:
+        rows, columns, content_hash = facts.get("rows"), _fixed(facts.get("columns")), facts.get("content_hash")
+        self.datasets.append(DatasetIO(direction, str(path), format, rows, columns, content_hash))
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,3 +81,35 @@ def test_every_exported_name_exists() -> None:
         loaded = importlib.import_module(package)
         for name in getattr(loaded, "__all__", ()):
             assert hasattr(loaded, name), f"{package}.{name}"
+
+
+def test_validation_problem_names_the_field_and_what_is_wrong() -> None:
+    from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        path: str
+        limit: int = 0
+
+        @field_validator("limit")
+        @classmethod
+        def _positive(cls, value: int) -> int:
+            if value < 0:
+                raise ValueError("must be 0 or more")
+            return value
+
+    def problem(data: dict[str, object], **kw: object) -> tuple[str, str]:
+        try:
+            Settings.model_validate(data)
+        except ValidationError as exc:
+            return kernel.validation_problem(exc, **kw)  # type: ignore[arg-type]
+        raise AssertionError("valid")
+
+    # A misspelling shows as a missing field too: the misspelling is what is named.
+    assert problem({"pth": "x"}, known=["path", "limit"]) == ("pth", "unknown field; did you mean 'path'?")
+    assert problem({"path": "x", "zzz": 1}, noun="setting", known=["path", "limit"]) == (
+        "zzz",
+        "unknown setting (settings: path, limit)",
+    )
+    assert problem({}) == ("path", "required field is missing")
+    assert problem({"path": "x", "limit": -1}) == ("limit", "must be 0 or more")

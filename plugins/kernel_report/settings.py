@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kernel import validation_problem
+
 NAME = "report"  # the plugin's entry-point name, and the key of its settings
 
 
@@ -30,8 +32,6 @@ def settings_problem(raw: Any) -> str | None:
     try:
         parse_settings(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        field, message = validation_problem(exc, noun="setting")
         return f"plugins.settings.{NAME}.{field}: {message}"
     return None

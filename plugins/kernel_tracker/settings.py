@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kernel import validation_problem
+
 if TYPE_CHECKING:
     from openlineage.client.transport import Transport
 
@@ -84,8 +86,6 @@ def problems(raw: Mapping[str, Any] | None) -> list[str]:
     try:
         load_settings(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(part) for part in err["loc"])
-        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        where, message = validation_problem(exc, noun="setting")
         return [f"plugins.settings.{PLUGIN}.{where}: {message}" if where else f"plugins.settings.{PLUGIN}: {message}"]
     return []

@@ -8,24 +8,19 @@ without building a mask the size of the frame.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
-from decimal import Decimal
-from itertools import islice
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kernel import json_safe
+
 # Floats and datetimes are checked for nulls in blocks this long: the temporary mask stays in cache.
 _BLOCK = 1 << 18
-# A sample string longer than this is cut (and ends with "…"), a sample list or mapping keeps this many items:
-# one huge cell must not make a snapshot, or tracker.json, as large as the data.
-TEXT_LIMIT = 200
+# A sample list or mapping keeps this many items (and a string 200 characters, ``json_safe``): one huge cell
+# must not make a snapshot, or tracker.json, as large as the data.
 ITEMS_LIMIT = 20
 _NAT = np.iinfo(np.int64).min
 
@@ -179,54 +174,17 @@ def _is_negative(values: np.ndarray, out: np.ndarray | None = None) -> Any:
 def sample_values(array: Any, head: int) -> list[Any]:
     """The first ``head`` values of a column as JSON-safe Python values."""
     if _arrow_backed(array):
-        return [json_safe(v) for v in array.__arrow_array__().slice(0, head).to_pylist()]
+        return [_safe(v) for v in array.__arrow_array__().slice(0, head).to_pylist()]
     if isinstance(array, pd.Categorical):  # slicing a Categorical builds a new one: read its codes instead
         categories = array.categories
-        return [None if code < 0 else json_safe(categories[code]) for code in array.codes[:head].tolist()]
+        return [None if code < 0 else _safe(categories[code]) for code in array.codes[:head].tolist()]
     part = array[:head]
     if isinstance(part, np.ndarray) and part.dtype.kind in "iub":
         return list(part.tolist())
     if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        return [json_safe(v) for v in part.tolist()]
-    return [json_safe(v) for v in part]
+        return [_safe(v) for v in part.tolist()]
+    return [_safe(v) for v in part]
 
 
-def json_safe(value: Any) -> Any:
-    """A value JSON can carry: timestamps as ISO strings, NaN, NaT and NA as null, numpy scalars as Python."""
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, str):
-        return value if len(value) <= TEXT_LIMIT else value[:TEXT_LIMIT] + "…"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        # float(): numpy.float64 is a float too, but orjson writes only float itself
-        return float(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).isoformat()
-    if isinstance(value, np.timedelta64):
-        return None if np.isnat(value) else pd.Timedelta(value).isoformat()
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    if isinstance(value, pd.Timedelta):
-        return value.isoformat()
-    if isinstance(value, datetime | date | dtime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return pd.Timedelta(value).isoformat()
-    if isinstance(value, Decimal):
-        return None if value.is_nan() else str(value)
-    if isinstance(value, bytes):
-        return json_safe(value[: TEXT_LIMIT * 4].decode("utf-8", errors="replace"))
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in islice(value.items(), ITEMS_LIMIT)}
-    if isinstance(value, list | tuple | set | frozenset | np.ndarray):
-        return [json_safe(v) for v in islice(value, ITEMS_LIMIT)]
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return json_safe(str(value))
+def _safe(value: Any) -> Any:
+    return json_safe(value, items=ITEMS_LIMIT)

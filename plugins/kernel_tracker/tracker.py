@@ -140,13 +140,10 @@ class Tracker:
             if against is not None:
                 track.schema_diff[output] = schema_diff(against, track.inputs[against].columns, snap.columns)
         if self.openlineage is not None:
-            self.openlineage.complete_step(
-                name,
-                _end(event.started_at, event.duration_s),
-                description=event.step.description,
-                outputs=track.outputs,
-                datasets=event.datasets,
-            )
+            ended = _end(event.started_at, event.duration_s)
+            description = event.step.description
+            self.openlineage.complete_step(name, ended, description=description, outputs=track.outputs,
+                                           datasets=event.datasets)
         self.busy_s += time.perf_counter() - start
 
     def on_step_error(self, sender: Run, *, event: StepFailed, **extra: object) -> None:
@@ -161,13 +158,9 @@ class Tracker:
         if event.datasets:
             self.datasets[name] = tuple(event.datasets)
         if self.openlineage is not None:
-            self.openlineage.fail_step(
-                name,
-                _end(event.started_at, event.duration_s),
-                description=event.step.description,
-                error=track.error,
-                datasets=event.datasets,
-            )
+            ended = _end(event.started_at, event.duration_s)
+            self.openlineage.fail_step(name, ended, description=event.step.description, error=track.error,
+                                       datasets=event.datasets)
         self.busy_s += time.perf_counter() - start
 
     def on_step_skipped(self, sender: Run, *, event: StepSkipped, **extra: object) -> None:

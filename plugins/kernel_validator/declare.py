@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kernel import Plan
+from kernel import Plan, validation_problem
 from kernel_validator.checktype import checked_columns
 from kernel_validator.crossstep import ForeignKey, Reconcile
 from kernel_validator.refs import Ref, parse_ref, parse_term
@@ -220,17 +220,8 @@ def _validate(
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt field also shows as a missing one: name the misspelling.
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        path = ".".join([where, *(str(p) for p in err["loc"])])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
-            message = "unknown field" + (f"; did you mean '{close[0]}'?" if close else f" (fields: {', '.join(known)})")
-        elif err["type"] == "missing":
-            message = "required field is missing"
-        raise Problem(step, path, message) from None
+        field, message = validation_problem(exc, known=known)
+        raise Problem(step, ".".join(filter(None, [where, field])), message) from None
     except Exception as exc:  # a plugin's settings model may raise anything
         raise Problem(step, where, f"{type(exc).__name__}: {exc}") from None
 

@@ -15,12 +15,13 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from kernel import json_safe
 from kernel_validator.checktype import FrameResult, RowMask
 from kernel_validator.crossstep import Number, foreign_key, measure, reconcile
 from kernel_validator.declare import Declared
 from kernel_validator.refs import Ref
 from kernel_validator.registry import FOREIGN_KEY, RECONCILE
-from kernel_validator.results import CheckResult, json_safe
+from kernel_validator.results import CheckResult
 
 EXTRA_COLUMNS = ("check_id", "reason", "run_id")
 

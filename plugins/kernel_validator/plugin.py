@@ -14,7 +14,7 @@ import pandas as pd
 import pluggy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
+from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals, validation_problem
 from kernel_validator import hookspecs
 from kernel_validator.builtin import PANDERA_CHECKS, load_pandera
 from kernel_validator.declare import Declarations, declare
@@ -52,10 +52,8 @@ def validate_plan(plan: Plan, plugin_manager: pluggy.PluginManager) -> list[str]
     try:
         _settings(plan)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(["plugins.settings", BUILTIN_PLUGIN, *(str(p) for p in err["loc"])])
-        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        return [f"field '{where}': {message}"]
+        where, message = validation_problem(exc)
+        return [f"field '{'.'.join(filter(None, ['plugins.settings', BUILTIN_PLUGIN, where]))}': {message}"]
     declarations = _declarations(plan, plugin_manager)
     return [str(problem) for problem in declarations.problems]
 

@@ -5,15 +5,11 @@ They are kept in ``run.stash["validator"]`` as the run goes and written as ``val
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from kernel import json_safe
 
 MAX_TEXT = 200  # characters of a failing value kept in validation.json
 
@@ -90,37 +86,3 @@ class Results:
             "blocked": [asdict(b) for b in self.blocked],
             "not_run": [asdict(n) for n in self.not_run],
         }
-
-
-def json_safe(value: Any) -> Any:
-    """A value as JSON can hold it: timestamps as ISO text, missing values as null, long text cut."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "..."
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, Sequence | np.ndarray | set | frozenset) and not isinstance(value, bytes | bytearray):
-        return [json_safe(v) for v in value]
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, datetime | date | time | pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, timedelta | pd.Timedelta):
-        return str(pd.Timedelta(value))
-    if isinstance(value, Decimal):
-        return json_safe(float(value))
-    if isinstance(value, bytes | bytearray):
-        return json_safe(bytes(value).decode("utf-8", "replace"))
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return json_safe(str(value))

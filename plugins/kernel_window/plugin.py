@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kernel import Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step
+from kernel import Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step, validation_problem
 from kernel_window.settings import TumblingSettings, WindowConfig
 from kernel_window.store import StateStore
 from kernel_window.tumbling import process
@@ -24,9 +24,7 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any)
         # The kernel has validated the settings already; a direct call has not, and re-checking is cheap.
         parsed = TumblingSettings.model_validate(settings)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(part) for part in err["loc"])
-        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        field, message = validation_problem(exc, noun="setting")
         raise StepSettingsError(message, field=f"settings.{field}" if field else "settings") from None
     config = WindowConfig.from_settings(parsed)
     records = inputs["records"]
