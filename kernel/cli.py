@@ -22,7 +22,7 @@ from kernel.app import DEFAULT_RUNS_ROOT, Kernel, RunOptions
 from kernel.config import Pipeline, load_pipeline, parse_param
 from kernel.context import RunResult
 from kernel.errors import KernelError, validation_problem
-from kernel.events import StepCompleted, StepFailed, StepSkipped
+from kernel.events import StepCompleted, StepErrored, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
 from kernel.locks import Holder, PathLock
@@ -46,7 +46,8 @@ def _errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _disabled(options: Sequence[str]) -> list[str]:
+def _plugins_off(options: Sequence[str]) -> list[str]:
+    """The plugin names of ``-p no:NAME`` options."""
     names = []
     for option in options:
         if not option.startswith("no:") or len(option) == 3:
@@ -123,7 +124,7 @@ def main() -> None:
 
 
 def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> Kernel:
-    kernel = Kernel(disable=_disabled(plugin_options))
+    kernel = Kernel(disable=_plugins_off(plugin_options))
     return kernel if pipeline is None else kernel.for_pipeline(pipeline)
 
 
@@ -133,7 +134,7 @@ def _console(pipeline: str) -> Iterator[None]:
         rows = ", ".join(f"{k}={v}" for k, v in event.rows.items())
         click.echo(f"  ok      {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
 
-    def failed(sender: object, *, event: StepFailed, **_: object) -> None:
+    def failed(sender: object, *, event: StepErrored, **_: object) -> None:
         word = "blocked" if event.blocked else "failed"
         click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
 

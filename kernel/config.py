@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from kernel.errors import PipelineError, validation_problem
 from kernel.limits import MAX_FILE_BYTES, MAX_PARAM_BYTES, LimitError, load_json, load_yaml
@@ -95,7 +95,8 @@ class StepSpec(_Model):
 
 
 class Param(_Model):
-    """A pipeline parameter. A mapping default must be written in this long form."""
+    """A pipeline parameter as the file declares it. A mapping default must be written in this long form;
+    the value in force (the default or an override) is ``Pipeline.values[name]``."""
 
     default: Any = None
     description: str = ""
@@ -148,9 +149,17 @@ class Pipeline(_Model):
             seen.add(spec.name)
         return self
 
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
+
     @property
     def values(self) -> dict[str, Any]:
-        return {name: p.default for name, p in self.params.items()}
+        """The parameters' values in force: each one's override, or its default."""
+        return {name: self._overrides.get(name, p.default) for name, p in self.params.items()}
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The values given for parameters when the file was loaded (``--param``, ``load_pipeline``)."""
+        return dict(self._overrides)
 
     @property
     def directory(self) -> Path:
@@ -238,14 +247,11 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
     if unknown:
         known = ", ".join(sorted(pipeline.params)) or "none"
         raise PipelineError(f"unknown parameter '{unknown[0]}' (parameters: {known})", file=pipeline.source)
-    params = {
-        name: p.model_copy(update={"default": overrides[name]}) if name in overrides else p
-        for name, p in pipeline.params.items()
-    }
-    for name, p in params.items():
-        if p.required and p.default is None:
+    given = {name: overrides.get(name, p.default) for name, p in pipeline.params.items()}
+    for name, p in pipeline.params.items():
+        if p.required and given[name] is None:
             raise PipelineError(f"parameter '{name}' is required: pass --param {name}=...", file=pipeline.source)
-    values = {f"params.{k}": p.default for k, p in params.items()}
+    values = {f"params.{k}": v for k, v in given.items()}
     values["pipeline.dir"] = str(pipeline.directory)
     steps = []
     for spec in pipeline.steps:
@@ -259,7 +265,9 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
                 ) from None
         update["checks"] = tuple(update["checks"])
         steps.append(spec.model_copy(update=update))
-    return pipeline.model_copy(update={"params": params, "steps": tuple(steps)})
+    applied = pipeline.model_copy(update={"steps": tuple(steps)})
+    applied._overrides = dict(overrides)
+    return applied
 
 
 def substitute(value: Any, values: Mapping[str, Any], keep: tuple[str, ...] = ()) -> Any:

@@ -26,10 +26,10 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class StepVerdict:
-    """What an ``after_step_run`` hook decides: outputs to replace, and/or a reason to block the step."""
+    """What an ``after_step_run`` hook decides: outputs to replace, and/or why the step is blocked."""
 
     replace: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    block: str | None = None
+    blocked_because: str | None = None
 
 
 class Run:

@@ -108,7 +108,7 @@ class StepCompleted:
 
 
 @dataclass(frozen=True, slots=True)
-class StepFailed:
+class StepErrored:
     """Sent as ``step_error`` once a step has failed for good (its retries spent, or blocked).
 
     ``datasets`` are the files its last attempt reported reading or writing before it failed.
@@ -141,7 +141,7 @@ class PipelineCompleted:
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineFailed:
+class PipelineErrored:
     """Sent as ``pipeline_error`` when a step failed or was skipped, or the run could not go on."""
 
     record: RunRecord

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +59,7 @@ from kernel.record import (
 from kernel.steps import DatasetIO, Staged, StepContext
 
 _Outcome = tuple[Any, BaseException | None]  # what a step returned, or the error it raised
-_Pending = Any  # a Future of an _Outcome, or (run inline) the _Outcome itself
+_Pending = Future[_Outcome] | _Outcome  # a worker's future, or (run inline) the outcome itself
 
 
 def _debug_enabled(log: Any) -> bool:
@@ -378,7 +378,7 @@ class Runner:
         else:
             self._send(
                 final,
-                events.PipelineFailed,
+                events.PipelineErrored,
                 counted=True,
                 record=snapshot,
                 duration_s=duration_s,
@@ -521,7 +521,7 @@ class Runner:
             if not in_flight:
                 break
             planned, attempt, pending, ctx = in_flight.popleft()
-            returned, error = pending if executor is None else pending.result()
+            returned, error = pending.result() if isinstance(pending, Future) else pending
             name = planned.spec.name
             outputs: Frames | None = None
             if error is None:
@@ -647,8 +647,8 @@ class Runner:
                 if key not in outputs or not isinstance(frame, pd.DataFrame):
                     return outputs, f"plugin '{hook.plugin}' replaced unknown output '{key}'"
             outputs = {**outputs, **verdict.replace}
-            if verdict.block:
-                return outputs, verdict.block
+            if verdict.blocked_because:
+                return outputs, verdict.blocked_because
         return outputs, None
 
     def _finish(self, planned: PlannedStep, attempts: int, outputs: Frames, ctx: StepContext | None) -> bool:
@@ -714,7 +714,7 @@ class Runner:
         self.log.error("step failed", step=name, attempts=attempts, blocked=blocked, error=message)
         self._send(
             signals.step_error,
-            events.StepFailed,
+            events.StepErrored,
             step=planned.spec,
             attempts=attempts,
             started_at=self._wall(rec.start_s),

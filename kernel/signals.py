@@ -28,10 +28,10 @@ pipeline_start = _signals.signal("pipeline_start", doc="A run starts. event: Pip
 step_start = _signals.signal("step_start", doc="A step's first attempt starts. event: StepStarted")
 step_retry = _signals.signal("step_retry", doc="A failed attempt will be retried. event: StepRetrying")
 step_complete = _signals.signal("step_complete", doc="A step succeeded. event: StepCompleted")
-step_error = _signals.signal("step_error", doc="A step failed for good. event: StepFailed")
+step_error = _signals.signal("step_error", doc="A step failed for good. event: StepErrored")
 step_skipped = _signals.signal("step_skipped", doc="A step will not run. event: StepSkipped")
 pipeline_complete = _signals.signal("pipeline_complete", doc="A run succeeded. event: PipelineCompleted")
-pipeline_error = _signals.signal("pipeline_error", doc="A run failed. event: PipelineFailed")
+pipeline_error = _signals.signal("pipeline_error", doc="A run failed. event: PipelineErrored")
 
 ALL: tuple[NamedSignal, ...] = (
     pipeline_start,

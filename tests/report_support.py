@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel import Listener, Run, hookimpl, signals, write_text_atomic
-from kernel.events import PipelineCompleted, PipelineFailed, StepCompleted, StepStarted
+from kernel.events import PipelineCompleted, PipelineErrored, StepCompleted, StepStarted
 
 _PIPE = re.compile(r"(?<!\\)\|")
 _ESCAPE = re.compile(r"\\(.)")
@@ -112,7 +112,7 @@ class FakeTracker:
                     for out in event.outputs}
             state["steps"][event.step.name] = {"status": "succeeded", "schema_diff": diff}
 
-        def end(sender: Run, *, event: PipelineCompleted | PipelineFailed, **extra: object) -> None:
+        def end(sender: Run, *, event: PipelineCompleted | PipelineErrored, **extra: object) -> None:
             self.report_existed.append((run.run_dir / "report.md").exists())
             doc = {"run_id": run.run_id, "samples": 0, "snapshot_count": state["snapshots"], "steps": state["steps"]}
             write_text_atomic(run.run_dir / "tracker.json", json.dumps(doc))

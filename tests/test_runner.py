@@ -149,8 +149,8 @@ def test_after_the_last_failure_downstream_is_skipped_and_other_branches_finish(
     assert record.steps["bad"].attempts == 2 and record.steps["bad"].error == "ValueError: boom"
     assert record.steps["after_after"].skipped_because == "upstream step 'bad' did not succeed"
     assert record.error == "step 'bad' failed: ValueError: boom"
-    assert ("StepFailed", "bad") in [(n, s) for n, s, _ in recorded]
-    assert recorded[-1][0] == "PipelineFailed"
+    assert ("StepErrored", "bad") in [(n, s) for n, s, _ in recorded]
+    assert recorded[-1][0] == "PipelineErrored"
 
 
 def test_fail_fast_stops_at_the_first_failure(demo_kernel: Kernel, tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ class Judge:
         if step.name == "src":
             return StepVerdict(replace={"out": outputs["out"][outputs["out"]["x"] >= 2]})
         if step.name == "gate":
-            return StepVerdict(block="check 'x_positive' failed on 3 rows")
+            return StepVerdict(blocked_because="check 'x_positive' failed on 3 rows")
         return None
 
 

@@ -186,7 +186,7 @@ def test_a_blocked_step_is_recorded_as_the_run_record_words_it(demo_installed: P
     class Gate:
         @hookimpl
         def after_step_run(self, step: Any) -> StepVerdict | None:
-            return StepVerdict(block="check 'x_positive' failed") if step.name == "s" else None
+            return StepVerdict(blocked_because="check 'x_positive' failed") if step.name == "s" else None
 
     kernel = Kernel(entry_points=False, plugins=[("demo", importlib.import_module("kernel_demo_steps")),
                                                  ("gate", Gate()), ("tracker", kernel_tracker.plugin)])

@@ -68,9 +68,9 @@ def test_every_check_of_a_step_runs_and_the_block_names_the_first_failure(tmp_pa
 
 
 def test_the_gate_uses_the_after_step_run_hook_not_a_receiver(tmp_path: Path) -> None:
-    seen: list[events.StepFailed] = []
+    seen: list[events.StepErrored] = []
 
-    def on_error(sender: object, *, event: events.StepFailed, **_: object) -> None:
+    def on_error(sender: object, *, event: events.StepErrored, **_: object) -> None:
         seen.append(event)
 
     with signals.step_error.connected_to(on_error):

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from kernel import Plan, Run, write_text_atomic
-from kernel.events import StepCompleted, StepFailed
+from kernel.events import StepCompleted, StepErrored
 from kernel_report.files import OUTPUTS as OUTPUTS_FILE
 
 STASH_KEY = "report"
@@ -149,7 +149,7 @@ class OutputCounter:
         if measured:
             self.steps[name] = {"status": "succeeded", "outputs": measured}
 
-    def on_step_error(self, sender: Run, *, event: StepFailed, **extra: Any) -> None:
+    def on_step_error(self, sender: Run, *, event: StepErrored, **extra: Any) -> None:
         name = event.step.name
         outputs = self._judged.pop(name, None)
         if event.blocked and outputs is not None:

@@ -18,10 +18,10 @@ import orjson
 from kernel import DataError, DatasetIO, Listener, Run, signals, write_text_atomic
 from kernel.events import (
     PipelineCompleted,
-    PipelineFailed,
+    PipelineErrored,
     PipelineStarted,
     StepCompleted,
-    StepFailed,
+    StepErrored,
     StepSkipped,
     StepStarted,
     frame_origin,
@@ -146,7 +146,7 @@ class Tracker:
                                            datasets=event.datasets)
         self.busy_s += time.perf_counter() - start
 
-    def on_step_error(self, sender: Run, *, event: StepFailed, **extra: object) -> None:
+    def on_step_error(self, sender: Run, *, event: StepErrored, **extra: object) -> None:
         start = time.perf_counter()
         name = event.step.name
         track = self.steps[name]
@@ -170,7 +170,7 @@ class Tracker:
     def on_pipeline_complete(self, sender: Run, *, event: PipelineCompleted, **extra: object) -> None:
         self._finish(sender, event.duration_s, None)
 
-    def on_pipeline_error(self, sender: Run, *, event: PipelineFailed, **extra: object) -> None:
+    def on_pipeline_error(self, sender: Run, *, event: PipelineErrored, **extra: object) -> None:
         self._finish(sender, event.duration_s, event.error)
 
     # -- parts ---------------------------------------------------------------------------------

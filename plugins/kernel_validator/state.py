@@ -97,7 +97,7 @@ class RunState:
     def judge(self, step: str, outputs: dict[str, pd.DataFrame]) -> StepVerdict | None:
         if step in self.problems:  # a check that could not be set up: do not let the data through unchecked
             self.results.blocked.append(Blocked(step, None, self.problems[step]))
-            return StepVerdict(block=self.problems[step])
+            return StepVerdict(blocked_because=self.problems[step])
         checks = self.checks.get(step)
         if not checks:
             return None
@@ -112,7 +112,7 @@ class RunState:
             except Exception as exc:  # rows that cannot be kept must not be dropped: stop the data here
                 message = f"cannot write the quarantine table {relative}: {type(exc).__name__}: {exc}"
                 self.results.blocked.append(Blocked(step, None, message))
-                return StepVerdict(block=message)
+                return StepVerdict(blocked_because=message)
             self._quarantined[(step, output)] = len(rows)
             for (moved_from, check_id), count in outcome.moved.items():
                 if moved_from == output:
@@ -124,4 +124,4 @@ class RunState:
             self.results.blocked.append(Blocked(step, check_id, block))
         if not outcome.kept and block is None:
             return None
-        return StepVerdict(replace=outcome.kept, block=block)
+        return StepVerdict(replace=outcome.kept, blocked_because=block)
