@@ -8,6 +8,7 @@ from kernel.atomic import atomic_path, exchange, fsync_dir, fsync_tree, write_te
 from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError, validation_problem
+from kernel.fields import PipelineField
 from kernel.graph import Claim, Plan, topology
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
@@ -34,6 +35,7 @@ __all__ = [
     "PathLock",
     "Pipeline",
     "PipelineError",
+    "PipelineField",
     "Plan",
     "PluginError",
     "PluginHook",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -11,10 +12,19 @@ from typing_extensions import Unpack
 from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
 from kernel.errors import PipelineError, PluginError
+from kernel.fields import Place, RegisteredField
 from kernel.graph import Plan, RegisteredStep, build_plan
 from kernel.hooks import per_plugin
 from kernel.locks import Holder, PathLock
-from kernel.plugins import PluginInfo, collect_showcases, collect_steps, make_plugin_manager
+from kernel.plugins import (
+    KERNEL_KEYS,
+    PluginInfo,
+    collect_fields,
+    collect_showcases,
+    collect_steps,
+    disabled_declarations,
+    make_plugin_manager,
+)
 from kernel.prepare import check_run_id
 from kernel.run import Runner
 from kernel.showcases import Showcase
@@ -51,9 +61,14 @@ class Kernel:
         plugins: Sequence[tuple[str, object]] = (),
         entry_points: bool = True,
     ) -> None:
-        self.pm, self.plugins = make_plugin_manager(disable=disable, plugins=plugins, entry_points=entry_points)
+        disabled: list[tuple[str, object]] = []
+        self.pm, self.plugins = make_plugin_manager(
+            disable=disable, plugins=plugins, entry_points=entry_points, disabled=disabled
+        )
         self.steps: dict[str, RegisteredStep] = collect_steps(self.pm)
-        self._disabled_steps: dict[str, str] = {}  # step type -> the disabled plugin that registers it
+        self.fields: dict[tuple[Place, str], RegisteredField] = collect_fields(self.pm, KERNEL_KEYS)
+        # What disabled plugins declare: named in errors, their fields let through unread.
+        self._disabled_steps, self._disabled_fields = disabled_declarations(disabled, KERNEL_KEYS)
         self._showcases: dict[str, tuple[Showcase, str]] | None = None
         self._without: dict[frozenset[str], Kernel] = {}
 
@@ -89,6 +104,9 @@ class Kernel:
             derived._disabled_steps = self._disabled_steps | {
                 name: entry.plugin for name, entry in self.steps.items() if entry.plugin in off
             }
+            derived._disabled_fields = self._disabled_fields | {
+                key: entry for key, entry in self.fields.items() if entry.plugin in off
+            }
             self._without[off] = derived
         return derived
 
@@ -110,7 +128,15 @@ class Kernel:
         return kernel._plan(pipeline, run_values)
 
     def _plan(self, pipeline: Pipeline, run_values: Mapping[str, Any] | None) -> Plan:
-        plan = build_plan(pipeline, self.steps, run_values, disabled_steps=self._disabled_steps)
+        self._check_plugin_settings(pipeline)
+        plan = build_plan(
+            pipeline,
+            self.steps,
+            run_values,
+            disabled_steps=self._disabled_steps,
+            fields=self.fields,
+            disabled_fields=self._disabled_fields,
+        )
         for hook in per_plugin(self.pm, "validate_plan"):
             try:
                 problems = cast(Iterable[str] | None, hook(plan=plan, plugin_manager=self.pm))
@@ -121,6 +147,16 @@ class Kernel:
             for problem in problems or ():
                 raise PipelineError(f"plugin '{hook.plugin}': {problem}", file=pipeline.source)
         return plan
+
+    def _check_plugin_settings(self, pipeline: Pipeline) -> None:
+        """``plugins.settings`` may only name plugins (enabled or not): a misspelt one is an error."""
+        known = {name for name, _ in self.pm.list_name_plugin()}
+        for name in pipeline.plugins.settings:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f" (plugins: {', '.join(sorted(known)) or 'none'})"
+                raise PipelineError(f"no plugin is named '{name}'{hint}", file=pipeline.source,
+                                    field=f"plugins.settings.{name}")
 
     def commands(self) -> dict[str, Any]:
         """The click commands plugins add to the command line, by name."""

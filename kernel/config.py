@@ -62,8 +62,16 @@ class StepSpec(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
     retries: RetryPolicy = Field(default_factory=lambda: RetryPolicy.model_validate({}))
-    checks: tuple[dict[str, Any], ...] = Field((), description="declarative checks, run by a checking plugin")
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form, for plugins")
+
+    # Keys the kernel does not know are kept for the plugins that add them (``register_fields``); the
+    # plan checks them (``kernel.fields``).
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @property
+    def plugin_fields(self) -> dict[str, Any]:
+        """The step's keys the kernel does not know, as written (validated ones: ``PlannedStep.fields``)."""
+        return dict(self.model_extra or {})
 
     @field_validator("needs", mode="before")
     @classmethod
@@ -103,11 +111,6 @@ class Param(_Model):
     required: bool = False
 
 
-class Kpi(_Model):
-    name: str
-    description: str = ""
-
-
 class PluginOptions(_Model):
     disable: tuple[str, ...] = ()
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -118,20 +121,10 @@ class Pipeline(_Model):
 
     name: str = Field(pattern=STEP_NAME)
     description: str = ""
-    domain: str = ""
-    archetype: str = ""
-    kpis: tuple[Kpi, ...] = ()
     params: dict[str, Param] = Field(default_factory=dict)
     plugins: PluginOptions = Field(default_factory=lambda: PluginOptions.model_validate({}))
     steps: tuple[StepSpec, ...]
     source: Path | None = None
-
-    @field_validator("kpis", mode="before")
-    @classmethod
-    def _kpis(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"name": v} if isinstance(v, str) else v for v in value]
-        return value
 
     @field_validator("params", mode="before")
     @classmethod
@@ -150,6 +143,12 @@ class Pipeline(_Model):
         return self
 
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
+    model_config = ConfigDict(extra="allow", frozen=True)  # plugin fields: see StepSpec
+
+    @property
+    def plugin_fields(self) -> dict[str, Any]:
+        """The file's top-level keys the kernel does not know, as written (validated ones: ``Plan.fields``)."""
+        return dict(self.model_extra or {})
 
     @property
     def values(self) -> dict[str, Any]:
@@ -256,14 +255,13 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
     steps = []
     for spec in pipeline.steps:
         update: dict[str, Any] = {}
-        for field in ("settings", "checks"):
+        for field, value in {"settings": spec.settings, **spec.plugin_fields}.items():
             try:
-                update[field] = substitute(getattr(spec, field), values, keep=("run",))
+                update[field] = substitute(value, values, keep=("run",))
             except KeyError as exc:
                 raise PipelineError(
                     f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field=field
                 ) from None
-        update["checks"] = tuple(update["checks"])
         steps.append(spec.model_copy(update=update))
     applied = pipeline.model_copy(update={"steps": tuple(steps)})
     applied._overrides = dict(overrides)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from kernel.config import Pipeline, StepSpec, substitute
 from kernel.errors import PipelineError, StepSettingsError, validation_problem
+from kernel.fields import Fields, resolve
 from kernel.steps import StepType
 
 TOPOLOGIES = ("linear", "fan-out", "fan-in", "diamond", "parallel", "general")
@@ -66,6 +68,7 @@ class PlannedStep:
     producers: tuple[str, ...] = ()  # the steps it reads from, each once
     consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in declaration order
     claims: tuple[Claim, ...] = ()  # the paths it writes exclusively
+    fields: Mapping[str, Any] = field(default_factory=dict)  # plugin fields of the step, validated (or defaults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class Plan:
     pipeline: Pipeline
     graph: nx.DiGraph[str]
     steps: Mapping[str, PlannedStep]  # in topological order
+    fields: Mapping[str, Any] = field(default_factory=dict)  # plugin fields of the pipeline, validated (or defaults)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -88,15 +92,26 @@ def build_plan(
     registry: Mapping[str, RegisteredStep],
     run_values: Mapping[str, Any] | None = None,
     disabled_steps: Mapping[str, str] | None = None,
+    fields: Fields | None = None,
+    disabled_fields: Fields | None = None,
 ) -> Plan:
     """Check every step against the registry and build the DAG.
 
     ``run_values`` fills ``${run.id}`` and ``${run.dir}``; without them (``kernel validate``)
-    placeholders stand in. ``disabled_steps`` names, for step types of disabled plugins, the plugin.
+    placeholders stand in. ``disabled_steps`` names, for step types of disabled plugins, the plugin;
+    ``fields`` are the plugin fields the file may have (``disabled_fields``: let through unread).
     """
+    fields, disabled_fields = fields or {}, disabled_fields or {}
     source = pipeline.source
     values = dict(run_values or {"run.id": "RUN_ID", "run.dir": "RUN_DIR"})
     specs = {spec.name: spec for spec in pipeline.steps}
+    own = [name for name in Pipeline.model_fields if name != "source"]
+    pipeline_fields = resolve(pipeline.plugin_fields, "pipeline", fields, disabled_fields, own, file=source)
+    step_fields = {
+        spec.name: resolve(spec.plugin_fields, "step", fields, disabled_fields, list(StepSpec.model_fields),
+                           file=source, step=spec.name)
+        for spec in pipeline.steps
+    }
     graph: nx.DiGraph[str] = nx.DiGraph()
     resolved: dict[str, tuple[RegisteredStep, dict[str, Any], dict[str, tuple[str, str]]]] = {}
     for spec in pipeline.steps:
@@ -170,9 +185,9 @@ def build_plan(
         try:
             kwargs = entry.type.validate_settings(settings)
         except ValidationError as exc:
-            field, message = validation_problem(exc, noun="setting")
+            where, message = validation_problem(exc, noun="setting")
             raise StepSettingsError(
-                message, file=source, step=spec.name, field=f"settings.{field}" if field else "settings"
+                message, file=source, step=spec.name, field=f"settings.{where}" if where else "settings"
             ) from None
         resolved[spec.name] = (entry, kwargs, inputs)
 
@@ -197,8 +212,9 @@ def build_plan(
             producers=tuple(dict.fromkeys(p for p, _ in inputs.values())),
             consumers=tuple(sorted(graph.successors(name), key=position.__getitem__)),
             claims=claims[name],
+            fields=MappingProxyType(step_fields[name]),
         )
-    return Plan(pipeline=pipeline, graph=graph, steps=steps)
+    return Plan(pipeline=pipeline, graph=graph, steps=steps, fields=MappingProxyType(pipeline_fields))
 
 
 def _claims(name: str, step_type: StepType, kwargs: Mapping[str, Any]) -> tuple[Claim, ...]:

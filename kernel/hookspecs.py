@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from kernel.config import StepSpec
     from kernel.context import Run, StepVerdict
+    from kernel.fields import PipelineField
     from kernel.graph import Plan
     from kernel.showcases import Showcase
     from kernel.signals import Listener
@@ -43,6 +44,19 @@ def register_steps() -> Iterable[StepType | Any] | None:
     Called once, when a kernel is made. Each item is a :class:`kernel.StepType` or a function
     marked with :func:`kernel.step`. A name registered by two plugins is an error naming both.
     The built-in ``io`` plugin registers ``io.read`` and ``io.write``.
+    """
+
+
+@hookspec
+def register_fields() -> Iterable[PipelineField] | None:
+    """Return the keys this plugin adds to the pipeline file, as :class:`kernel.PipelineField` values.
+
+    Called once, when a kernel is made. The kernel's models know only steps, params and plugins: any
+    other key of the file, or of a step, must be added by a plugin, or planning fails naming it (a typo
+    anywhere is an error). Each value is validated with the field's type when the plan is built and
+    reaches plugins as ``plan.fields[name]`` (a step's: ``plan.steps[step].fields[name]``), the default
+    when the file leaves it out. A name the kernel or another plugin has is an error naming both. The
+    validator adds the steps' ``checks``, the report writer ``domain``, ``archetype`` and ``kpis``.
     """
 
 

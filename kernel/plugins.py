@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata as md
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import cast
@@ -11,7 +12,9 @@ from typing import cast
 import pluggy
 
 from kernel import hookspecs
+from kernel.config import Pipeline, StepSpec
 from kernel.errors import PluginError
+from kernel.fields import Place, RegisteredField, check_declared
 from kernel.graph import RegisteredStep
 from kernel.hooks import per_plugin, refuse_wrapper
 from kernel.markers import ENTRY_POINT_GROUP, PROJECT
@@ -20,6 +23,13 @@ from kernel.steps import as_step_type
 
 # The kernel's own hooks: none may be a wrapper (see ``kernel.hooks``).
 KERNEL_HOOKS = tuple(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{PROJECT}_spec"))
+
+
+# The keys of the pipeline file that are the kernel's own, by place: no plugin field may take one.
+KERNEL_KEYS: dict[Place, tuple[str, ...]] = {
+    "pipeline": tuple(name for name in Pipeline.model_fields if name != "source"),
+    "step": tuple(StepSpec.model_fields),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +45,13 @@ def make_plugin_manager(
     disable: Iterable[str] = (),
     plugins: Sequence[tuple[str, object]] = (),
     entry_points: bool = True,
+    disabled: list[tuple[str, object]] | None = None,
 ) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
-    """A fresh plugin manager with the entry-point plugins (less ``disable``) and ``plugins``."""
+    """A fresh plugin manager with the entry-point plugins (less ``disable``) and ``plugins``.
+
+    The disabled plugins that can be loaded are appended to ``disabled`` (when given), unregistered: what
+    they declare (step types, pipeline fields) is read apart (:func:`disabled_declarations`).
+    """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.hook.add_hookspecs.call_historic(kwargs={"plugin_manager": pm})
@@ -48,6 +63,9 @@ def make_plugin_manager(
             found.append(ep.name)
             if ep.name in blocked:
                 pm.set_blocked(ep.name)
+                if disabled is not None:
+                    with contextlib.suppress(Exception):  # a plugin may be disabled because it is broken
+                        disabled.append((ep.name, ep.load()))
                 continue
             if pm.get_plugin(ep.name) is not None:
                 continue
@@ -62,6 +80,8 @@ def make_plugin_manager(
         found.append(name)
         if name in blocked:
             pm.set_blocked(name)
+            if disabled is not None:
+                disabled.append((name, obj))
             continue
         _register(pm, name, obj)
         module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__qualname__
@@ -129,3 +149,35 @@ def collect_showcases(pm: pluggy.PluginManager) -> dict[str, tuple[Showcase, str
                 raise PluginError(hook.plugin, f"showcase '{item.name}' is already contributed by '{other}'")
             found[item.name] = (item, hook.plugin)
     return dict(sorted(found.items()))
+
+
+def collect_fields(
+    pm: pluggy.PluginManager, taken: Mapping[Place, Iterable[str]]
+) -> dict[tuple[Place, str], RegisteredField]:
+    """Call every ``register_fields`` implementation; ``taken``: the kernel's own keys, by place."""
+    fields: dict[tuple[Place, str], RegisteredField] = {}
+    for hook in per_plugin(pm, "register_fields"):
+        try:
+            returned = cast(Iterable[object] | None, hook())
+        except Exception as exc:
+            raise PluginError(hook.plugin, f"register_fields failed: {exc}") from None
+        check_declared(returned or (), hook.plugin, taken, fields)
+    return dict(sorted(fields.items()))
+
+
+def disabled_declarations(
+    disabled: Sequence[tuple[str, object]], taken: Mapping[Place, Iterable[str]]
+) -> tuple[dict[str, str], dict[tuple[Place, str], RegisteredField]]:
+    """The step types (type -> plugin) and pipeline fields of disabled plugins, each read in a plugin
+    manager of its own so that nothing else of it runs; a plugin that cannot say declares nothing."""
+    steps: dict[str, str] = {}
+    fields: dict[tuple[Place, str], RegisteredField] = {}
+    for name, obj in disabled:
+        try:
+            pm, _ = make_plugin_manager(plugins=[(name, obj)], entry_points=False)
+            steps.update((step, name) for step in collect_steps(pm))
+            for key, entry in collect_fields(pm, taken).items():
+                fields.setdefault(key, entry)
+        except PluginError:
+            continue
+    return steps, fields

@@ -51,8 +51,9 @@ def test_a_pipeline_file_loads_with_defaults_overrides_and_references(tmp_path: 
     assert src.settings["n"] == 7  # a whole-string reference keeps the value's type
     assert src.settings["where"] == f"{tmp_path.resolve()}/data"
     assert src.settings["note"] == "run ${run.id} of total"  # run values wait for a run
-    assert pipeline.steps[2].checks == ({"check": "row_count", "max": 7},)  # checks are substituted too
-    assert [k.name for k in pipeline.kpis] == ["revenue", "margin"]
+    # Plugin fields are kept as written (checked when planned), a step's with its references substituted.
+    assert pipeline.steps[2].plugin_fields == {"checks": [{"check": "row_count", "max": 7}]}
+    assert pipeline.plugin_fields["kpis"] == ["revenue", {"name": "margin", "description": "gross margin"}]
     assert scaled.needs["src"].step == "src" and scaled.retries.attempts == 2
     assert parts.needs["frame"].step == "scaled"
     assert parts.retries.wait_before(1) == 0
@@ -84,8 +85,6 @@ def test_command_line_params_are_read_as_yaml_values(text: str, value: object) -
     [
         ("name: p\nsteps: [\n", {}, "invalid YAML at line"),
         ("- a\n- b\n", {}, "a pipeline file holds a mapping"),
-        ("name: p\nsteps:\n  - {name: a, uses: x, colour: red}\n", {}, "step 'a': field 'colour': unknown field"),
-        ("name: p\nowner: me\nsteps: []\n", {}, "field 'owner': unknown field"),
         ("name: p\nsteps:\n  - {name: a, uses: x}\n  - {name: a, uses: y}\n", {}, "step 'a': duplicate step name"),
         ("name: p\nsteps:\n  - {name: a}\n", {}, "step 'a': field 'uses': required field is missing"),
         ("name: p\nparams: {n: 1}\nsteps: []\n", {"m": 2}, "unknown parameter 'm' (parameters: n)"),

@@ -102,7 +102,7 @@ def test_the_files_a_failed_step_read_stay_in_the_lineage(demo_installed: Path, 
 def test_lineage_carries_the_business_context(demo_installed: Path, tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, [{"name": "n", "uses": "demo.numbers"}], description="Counts things",
                           domain="retail", archetype="star-schema", kpis=["revenue", {"name": "m", "description": "d"}])
-    result = tracked_kernel().run(path, runs_root=tmp_path / "runs")
+    result = tracked_kernel(report_fields=True).run(path, runs_root=tmp_path / "runs")
     lineage = read_json(result, "lineage.json")
     assert (lineage["description"], lineage["domain"], lineage["archetype"]) == ("Counts things", "retail",
                                                                                  "star-schema")

@@ -103,9 +103,13 @@ def test_the_checks_of_a_disabled_plugin_are_unknown(tmp_path: Path) -> None:
 
 def test_a_kernel_without_the_validator_still_loads_a_check_plugin(tmp_path: Path) -> None:
     kernel = Kernel(entry_points=False, plugins=[("vt", StepsPlugin()), ("acme", ChecksPlugin())])
-    steps = [source([{"check": "acme.at_least", "column": "uptime", "value": 1}])]
-    result, validation = run(tmp_path, steps, kernel=kernel)
+    plain = {k: v for k, v in source([]).items() if k != "checks"}
+    result, validation = run(tmp_path, [plain], kernel=kernel)
     assert result.ok and validation is None
+    # Without the validator nobody adds `checks`: declared checks are refused, never silently not run.
+    steps = [source([{"check": "acme.at_least", "column": "uptime", "value": 1}])]
+    with pytest.raises(PipelineError, match="field 'checks': unknown field"):
+        run(tmp_path, steps, kernel=kernel)
 
 
 @pytest.mark.parametrize(

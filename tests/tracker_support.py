@@ -65,10 +65,21 @@ class SupportSteps:
         return [reshape, table, reader, writer, read_then_fail]
 
 
-def tracked_kernel(*, disable: tuple[str, ...] = ()) -> Kernel:
+def tracked_kernel(*, disable: tuple[str, ...] = (), report_fields: bool = False) -> Kernel:
+    """The demo steps and the tracker; with ``report_fields``, a plugin adding the report writer's fields."""
     demo = importlib.import_module("kernel_demo_steps")  # the demo distribution (fixture demo_installed)
-    return Kernel(entry_points=False, disable=disable,
-                  plugins=[("demo", demo), ("tt", SupportSteps()), ("tracker", kernel_tracker.plugin)])
+    plugins: list[tuple[str, object]] = [("demo", demo), ("tt", SupportSteps()), ("tracker", kernel_tracker.plugin)]
+    if report_fields:
+        plugins.append(("context", _ReportFields()))
+    return Kernel(entry_points=False, disable=disable, plugins=plugins)
+
+
+class _ReportFields:
+    @hookimpl
+    def register_fields(self) -> list[Any]:
+        from kernel_report.settings import FIELDS
+
+        return FIELDS
 
 
 def run_pipeline(tmp_path: Path, steps: list[dict[str, Any]], *, kernel: Kernel | None = None,

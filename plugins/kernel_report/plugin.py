@@ -8,13 +8,13 @@ import click
 import pandas as pd
 import pluggy
 
-from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
+from kernel import Listener, PipelineField, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
 from kernel_report import hookspecs
 from kernel_report.build import write_report
 from kernel_report.cli import report_command
 from kernel_report.listener import RunReport
 from kernel_report.outputs import STASH_KEY, OutputCounter, declaration_problems
-from kernel_report.settings import NAME, parse_settings, settings_problem
+from kernel_report.settings import FIELDS, NAME, parse_settings, settings_problem
 
 
 @hookimpl
@@ -22,6 +22,12 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
     """Declare ``report_sections``, for plugins that add sections to the report."""
     if not hasattr(plugin_manager.hook, "report_sections"):
         plugin_manager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def register_fields() -> list[PipelineField]:
+    """``domain``, ``archetype`` and ``kpis``: what the pipeline is about, shown at the top of the report."""
+    return FIELDS
 
 
 @hookimpl

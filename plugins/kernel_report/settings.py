@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, with_config
+from typing_extensions import TypedDict
 
-from kernel import validation_problem
+from kernel import PipelineField, validation_problem
 
 NAME = "report"  # the plugin's entry-point name, and the key of its settings
 
@@ -19,6 +20,38 @@ class ReportSettings(BaseModel):
     charts: bool = True
     # Outputs ("step.output") that hold quarantined rows, besides those named quarantine, quarantine_* or *_quarantine.
     quarantine_outputs: tuple[str, ...] = ()
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Kpi(TypedDict):
+    """A KPI the pipeline declares (``kpis:``): a name, or a name and a description."""
+
+    name: str
+    description: str
+
+
+def _kpi_shorthand(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [{"name": v, "description": ""} if isinstance(v, str) else _described(v) for v in value]
+    return value
+
+
+def _described(value: Any) -> Any:
+    return {"description": "", **value} if isinstance(value, Mapping) else value
+
+
+# The pipeline file's keys this plugin adds: what the pipeline is about, shown at the top of the report.
+FIELDS = [
+    PipelineField("domain", on="pipeline", type=str, default="", description="the business domain, e.g. iot"),
+    PipelineField("archetype", on="pipeline", type=str, default="", description="the kind of pipeline"),
+    PipelineField(
+        "kpis",
+        on="pipeline",
+        type=Annotated[tuple[Kpi, ...], BeforeValidator(_kpi_shorthand)],
+        default=(),
+        description="the KPIs it computes: names, or {name, description}",
+    ),
+]
 
 
 def parse_settings(raw: Mapping[str, Any]) -> ReportSettings:

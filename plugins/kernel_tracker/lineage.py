@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kernel import DatasetIO, Run
+from kernel import DatasetIO, Run, json_safe
 
 if TYPE_CHECKING:
     from kernel_tracker.tracker import StepTrack
@@ -21,9 +21,8 @@ def lineage_document(run: Run, steps: Mapping[str, StepTrack],
         "run_id": run.run_id,
         "pipeline": pipeline.name,
         "description": pipeline.description,
-        "domain": pipeline.domain,
-        "archetype": pipeline.archetype,
-        "kpis": [{"name": kpi.name, "description": kpi.description} for kpi in pipeline.kpis],
+        # The business context, from the fields other plugins add to the pipeline file (the report's).
+        **{name: json_safe(plan.fields.get(name)) for name in ("domain", "archetype", "kpis")},
         "topology": plan.topology,
         "datasets": datasets(plan.steps, reported),
         "steps": [

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+CHECKS = "checks"  # the steps' field of the pipeline file this plugin adds
 CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 CheckFunction = Callable[[pd.DataFrame, Any], Any]

@@ -15,7 +15,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kernel import Plan, validation_problem
-from kernel_validator.checktype import checked_columns
+from kernel_validator.checktype import CHECKS, checked_columns
 from kernel_validator.crossstep import ForeignKey, Reconcile
 from kernel_validator.refs import Ref, parse_ref, parse_term
 from kernel_validator.registry import RECONCILE, Kind
@@ -92,10 +92,11 @@ def declare(plan: Plan, kinds: Mapping[str, Kind]) -> Declarations:
     result = Declarations()
     seen: dict[str, str] = {}
     for spec in plan.pipeline.steps:
-        if not spec.checks:
+        checks = plan.steps[spec.name].fields.get(CHECKS) or ()
+        if not checks:
             continue
         upstream = _Upstream(plan, spec.name)
-        for index, raw in enumerate(spec.checks):
+        for index, raw in enumerate(checks):
             try:
                 declared = _one(plan, kinds, spec.name, index, raw, upstream)
                 if declared.id in seen:

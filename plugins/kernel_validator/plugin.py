@@ -14,9 +14,20 @@ import pandas as pd
 import pluggy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kernel import Listener, Plan, Run, StepSpec, StepVerdict, hookimpl, signals, validation_problem
+from kernel import (
+    Listener,
+    PipelineField,
+    Plan,
+    Run,
+    StepSpec,
+    StepVerdict,
+    hookimpl,
+    signals,
+    validation_problem,
+)
 from kernel_validator import hookspecs
 from kernel_validator.builtin import PANDERA_CHECKS, load_pandera
+from kernel_validator.checktype import CHECKS
 from kernel_validator.declare import Declarations, declare
 from kernel_validator.registry import BUILTIN_PLUGIN, collect_kinds
 from kernel_validator.state import STASH_KEY, RunState
@@ -36,6 +47,14 @@ def _settings(plan: Plan) -> ValidatorSettings:
 
 def _declarations(plan: Plan, pm: pluggy.PluginManager | None) -> Declarations:
     return declare(plan, collect_kinds(pm))
+
+
+@hookimpl
+def register_fields() -> list[PipelineField]:
+    """Each step's ``checks:``, a list of check declarations (their kinds are checked by ``validate_plan``)."""
+    return [
+        PipelineField(CHECKS, on="step", type=tuple[dict[str, Any], ...], default=(), description="the step's checks")
+    ]
 
 
 @hookimpl
@@ -76,7 +95,7 @@ def connect_listeners(run: Run) -> list[Listener]:
 @hookimpl
 def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
     """Run the step's checks: replace outputs that lost quarantined rows, block the step on an error."""
-    if not step.checks:
+    if not run.plan.steps[step.name].fields.get(CHECKS):
         return None
     state: Any = run.stash.get(STASH_KEY)
     if not isinstance(state, RunState):
