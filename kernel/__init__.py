@@ -14,6 +14,7 @@ from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
 from kernel.locks import Busy, Holder, PathLock
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
+from kernel.record import SCHEMA_VERSION as RUN_SCHEMA_VERSION
 from kernel.record import RunRecord
 from kernel.showcases import Showcase
 from kernel.signals import Listener
@@ -22,6 +23,7 @@ from kernel.values import json_safe
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "RUN_SCHEMA_VERSION",
     "Busy",
     "Claim",
     "DataError",

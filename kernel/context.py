@@ -63,6 +63,11 @@ class Run:
         blocked in it), for plugins that call hooks of their own; ``None`` outside a kernel."""
         return self._pm
 
+    def add_artifact(self, name: str, path: str | Path) -> None:
+        """Name something this run made for people (a report): ``run.json`` lists it under ``artifacts`` and
+        the command line prints it. Call it from ``after_run`` (the kernel writes ``run.json`` again)."""
+        self.record.artifacts[name] = str(path)
+
     def __repr__(self) -> str:
         return f"Run({self.pipeline.name!r}, {self.run_id!r})"
 

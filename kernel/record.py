@@ -33,6 +33,7 @@ class StepRecord:
     name: str
     uses: str
     plugin: str
+    needs: dict[str, str] = field(default_factory=dict)  # input name -> "step.output" it reads
     status: str = PENDING
     attempts: int = 0
     start_s: float | None = None  # seconds after the run's start (monotonic clock)
@@ -69,8 +70,14 @@ class StagedRecord:
     error: str | None = None
 
 
+SCHEMA_VERSION = 1  # of run.json; a reader refuses a version it does not know
+
+
 @dataclass(slots=True)
 class RunRecord:
+    """What ``run.json`` holds: the run, each step (with what it reads: ``needs``), signals, listeners,
+    staged writes and the artifacts plugins made (``Run.add_artifact``)."""
+
     run_id: str
     pipeline: str
     run_dir: str
@@ -91,6 +98,7 @@ class RunRecord:
     listeners: dict[str, ListenerTime] = field(default_factory=dict)  # receiver -> calls and time
     staged: list[StagedRecord] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path, added by plugins (a report...)
+    schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.dumps())
@@ -116,6 +124,9 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        version = data.get("schema_version", SCHEMA_VERSION)  # run.json from before versions: version 1
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"run.json has schema version {version!r}; this kernel reads {SCHEMA_VERSION}")
         steps = {}
         for name, s in data.pop("steps", {}).items():
             s["datasets"] = [DatasetIO(**d) for d in s.get("datasets", [])]

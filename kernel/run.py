@@ -146,7 +146,8 @@ class Runner:
             plugins=sorted(active),
         )
         for name, planned in plan.steps.items():
-            record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin)
+            needs = {key: f"{producer}.{output}" for key, (producer, output) in planned.inputs.items()}
+            record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin, needs=needs)
         self.record = record
         self.run = Run(plan, run_id, run_dir, record, pm)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)

@@ -168,9 +168,14 @@ def test_report_context_holds_the_pipeline_and_the_plan(demo_installed: Path, tm
     plan = result.run.plan
     assert context["mermaid"] == to_mermaid(plan)
     assert context["topology"] == plan.topology
-    assert context["step_count"] == len(plan.steps)
-    assert [s["name"] for s in context["steps"]] == list(plan.steps)
-    assert context["steps"][3]["needs"] == {"frame": "split.odd"}
+    assert context["schema_version"] == 1
+    # The graph itself is run.json's: every step with what it reads.
+    record = read_json(result.run.run_dir / "run.json")
+    assert list(record["steps"]) == list(plan.steps)
+    needs = {name: step["needs"] for name, step in record["steps"].items()}
+    planned_needs = {n: {k: f"{p}.{o}" for k, (p, o) in ps.inputs.items()} for n, ps in plan.steps.items()}
+    assert needs == planned_needs
+    assert list(needs.values())[3] == {"frame": "split.odd"}
     assert (context["description"], context["domain"], context["archetype"]) == ("Numbers", "tests", "diamond-ish")
     architecture = md_facts(md_sections((result.run.run_dir / "report.md").read_text())["Architecture"])
     assert architecture["topology"] == plan.topology

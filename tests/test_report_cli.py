@@ -151,3 +151,21 @@ def test_plugins_add_sections_read_from_the_run_directory(custom_installed: Path
     assert "Plugin 'mysections' could not add its sections: JSONDecodeError" in failure
     assert "Status" in sections
     assert "<b>" not in "".join(Tags((run_dir / "report.html").read_text()).text).replace("even|<b>", "")
+
+
+def test_files_of_a_schema_version_the_report_writer_does_not_read_are_refused_or_noted(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    run_dir = demo_run(tmp_path, **NO_CHARTS).run.run_dir
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["schema_version"] == 1 and record["artifacts"]  # the report named itself (Run.add_artifact)
+    outputs = json.loads((run_dir / "report-outputs.json").read_text())
+    assert outputs["schema_version"] == 1
+    (run_dir / "report-outputs.json").write_text(json.dumps({**outputs, "schema_version": 2}))
+    assert kernel_command("report", str(run_dir), cwd=tmp_path).returncode == 0
+    status = md_sections((run_dir / "report.md").read_text())["Status"]
+    assert "report-outputs.json has schema version 2, which this report writer does not read" in status
+    (run_dir / "run.json").write_text(json.dumps({**record, "schema_version": 2}))
+    result = CliRunner().invoke(main, ["report", str(run_dir)])
+    assert result.exit_code == 2
+    assert "run.json has schema version 2; this report writer reads version 1" in result.stderr

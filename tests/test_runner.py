@@ -374,3 +374,14 @@ def test_after_run_sees_the_complete_run_json_and_its_errors_are_recorded(demo_i
         closing_error,
         {"signal": "after_run", "receiver": "finisher.after_run", "error": "RuntimeError: report failed"},
     ]
+
+
+def test_run_json_carries_its_schema_version_and_a_newer_one_is_refused(tmp_path: Path) -> None:
+    from kernel import RUN_SCHEMA_VERSION, RunRecord
+
+    record = RunRecord(run_id="r", pipeline="p", run_dir=str(tmp_path), params={}, workers=1)
+    data = record.to_json()
+    assert data["schema_version"] == RUN_SCHEMA_VERSION
+    assert RunRecord.from_json(dict(data)).run_id == "r"
+    with pytest.raises(ValueError, match=r"run\.json has schema version 99; this kernel reads 1"):
+        RunRecord.from_json({**data, "schema_version": 99})

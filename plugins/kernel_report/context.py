@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from kernel import Plan, Run
+from kernel_report.files import SCHEMA_VERSION
 from kernel_report.settings import ReportSettings
 
 # In a Mermaid label, anything but these is written as an entity code (#36; for $), so no name can
@@ -34,23 +35,13 @@ def mermaid(plan: Plan) -> str:
 
 def report_context(run: Run, settings: ReportSettings) -> dict[str, Any]:
     pipeline, plan = run.pipeline, run.plan
-    steps = [
-        {
-            "name": name,
-            "uses": planned.spec.uses,
-            "description": planned.spec.description,
-            "needs": {key: f"{producer}.{output}" for key, (producer, output) in planned.inputs.items()},
-        }
-        for name, planned in plan.steps.items()
-    ]
     return {
+        "schema_version": SCHEMA_VERSION,
         "run_id": run.run_id,
         "pipeline": pipeline.name,
         "description": pipeline.description,
         **{name: plan.fields.get(name) for name in ("domain", "archetype")},
         "kpis": list(plan.fields.get("kpis") or ()),
-        "step_count": len(plan.steps),
-        "steps": steps,
         "topology": plan.topology,
         "mermaid": mermaid(plan),
         "settings": settings.model_dump(mode="json"),

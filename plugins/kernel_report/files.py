@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel import KernelError
+from kernel import RUN_SCHEMA_VERSION, KernelError
 
+SCHEMA_VERSION = 1  # of the report writer's own files
 CONTEXT = "report-context.json"
 OUTPUTS = "report-outputs.json"  # the report writer's own counts of step outputs (kernel_report.outputs)
 # The files other plugins write, by the plugin that writes them (see docs/report.md).
@@ -59,6 +60,12 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
             raise KernelError(f"cannot read run.json: {exc}", file=path) from None
         if not isinstance(loaded, dict):
             raise KernelError("run.json does not hold a run record", file=path)
+        if loaded.get("schema_version", 1) != RUN_SCHEMA_VERSION:
+            raise KernelError(
+                f"run.json has schema version {loaded.get('schema_version')!r}; this report writer reads "
+                f"version {RUN_SCHEMA_VERSION}",
+                file=path,
+            )
         record = loaded
     optional = {}
     for key, name in (
@@ -82,6 +89,10 @@ def _optional(path: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict):
         problems.append(f"{path.name} does not hold a JSON object")
+        return None
+    version = data.get("schema_version", 1)  # files from before versions were written are version 1
+    if version != 1:
+        problems.append(f"{path.name} has schema version {version!r}, which this report writer does not read")
         return None
     return data
 

@@ -24,6 +24,7 @@ import pandas as pd
 from kernel import Plan, Run, write_text_atomic
 from kernel.events import StepCompleted, StepErrored
 from kernel_report.files import OUTPUTS as OUTPUTS_FILE
+from kernel_report.files import SCHEMA_VERSION
 
 STASH_KEY = "report"
 MAX_REASONS = 100  # reasons kept per output (the most frequent); the rest are summed as "other"
@@ -157,6 +158,11 @@ class OutputCounter:
 
     def on_finish(self, sender: Run, **extra: Any) -> None:
         self._judged.clear()
-        document = {"run_id": self.run.run_id, "quarantine_outputs": sorted(self.declared), "steps": self.steps}
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run.run_id,
+            "quarantine_outputs": sorted(self.declared),
+            "steps": self.steps,
+        }
         text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
         write_text_atomic(self.run.run_dir / OUTPUTS_FILE, text + "\n")

@@ -73,7 +73,7 @@ def after_run(run: Run) -> None:
     """Build the report from the run directory once the run and every end-of-run receiver are done."""
     for path in write_report(run.run_dir, plugin_manager=run.plugin_manager):
         if path.suffix in (".md", ".html"):
-            run.record.artifacts[f"report ({path.suffix[1:]})"] = str(path)
+            run.add_artifact(f"report ({path.suffix[1:]})", path)
 
 
 @hookimpl

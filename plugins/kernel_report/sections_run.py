@@ -49,13 +49,8 @@ def business_context(files: RunFiles) -> Part:
 
 def architecture(files: RunFiles, charts_on: bool) -> Part:
     graph = step_graph(files)
-    if graph is None:
-        text = NO_CONTEXT + " The tracker's lineage.json is absent too, so the step graph is not known."
-        return Part("Architecture", (Text(text),))
     context = files.context or {}
     blocks: list[Block] = []
-    if files.context is None:
-        blocks.append(Text(f"{NO_CONTEXT} The step graph below is read from the tracker's lineage.json."))
     blocks.append(
         facts(
             [

@@ -67,7 +67,7 @@ def run_row(files: RunFiles) -> RunRow:
     steps = {str(k): as_dict(v) for k, v in as_dict(record.get("steps")).items()}
     checks = [as_dict(c) for c in as_list((files.validation or {}).get("checks"))]
     graph = step_graph(files)
-    finals = [steps[name] for name in graph.sinks if name in steps] if graph is not None else []
+    finals = [steps[name] for name in graph.sinks if name in steps]
     return RunRow(
         pipeline=plain(record.get("pipeline")),
         run_id=plain(record.get("run_id")),

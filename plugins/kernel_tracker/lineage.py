@@ -18,6 +18,7 @@ def lineage_document(run: Run, steps: Mapping[str, StepTrack],
     position = {name: i for i, name in enumerate(plan.steps)}
     edges = sorted(plan.graph.edges, key=lambda edge: (position[edge[0]], position[edge[1]]))
     return {
+        "schema_version": 1,  # tracker.SCHEMA_VERSION
         "run_id": run.run_id,
         "pipeline": pipeline.name,
         "description": pipeline.description,

@@ -32,6 +32,7 @@ from kernel_tracker.schema import baseline, schema_diff
 from kernel_tracker.settings import TrackerSettings
 from kernel_tracker.snapshot import Snapshot, Snapshotter
 
+SCHEMA_VERSION = 1  # of tracker.json and lineage.json: raised when a reader must change
 TRACKER_FILE = "tracker.json"
 LINEAGE_FILE = "lineage.json"
 
@@ -196,6 +197,7 @@ class Tracker:
             openlineage = self.openlineage.close()
         self._produced.clear()
         document: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "run_id": run.run_id,
             "pipeline": run.pipeline.name,
             "samples": self.samples,

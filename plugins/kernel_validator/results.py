@@ -11,7 +11,7 @@ from typing import Any
 
 from kernel import json_safe
 
-MAX_TEXT = 200  # characters of a failing value kept in validation.json
+SCHEMA_VERSION = 1  # of validation.json: raised when a reader must change
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class Results:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
             "checks": [r.to_json() for r in self.checks],
             "quarantine": [asdict(q) for q in self.quarantine],
