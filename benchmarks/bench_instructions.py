@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_overhead import BenchPlugin, chain
+from bench_overhead import STEPS, chain
 
 from kernel import Kernel, signals
 from kernel.config import Pipeline
@@ -34,7 +34,7 @@ from kernel.run import Runner
 def execute(steps: int, runs: int, listener: bool) -> None:
     """The measured program: plan a chain, then run it ``runs`` times."""
     gc.disable()
-    kernel = Kernel(entry_points=False, plugins=[("bench", BenchPlugin())])
+    kernel = Kernel(entry_points=False, plugins=[("bench", STEPS)])
     plan = kernel.plan(Pipeline.model_validate(chain(steps)))
 
     def count(sender: object, **_: object) -> None:

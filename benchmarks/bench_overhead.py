@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from noop_steps import NoopSteps
+from noop_steps import chain as chain_steps
 
-from kernel import Kernel, hookimpl, signals, step
+from kernel import Kernel, signals
 from kernel.config import Pipeline
 from kernel.logs import configure_run_log
 from kernel.run import Runner
@@ -30,21 +32,12 @@ from kernel.run import Runner
 FRAME = pd.DataFrame({"x": [1, 2, 3]})
 
 
-@step("bench.noop", inputs=None)
-def noop(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return FRAME
-
-
-class BenchPlugin:
-    @hookimpl
-    def register_steps(self) -> list[object]:
-        return [noop]
+STEPS = NoopSteps(FRAME)
+noop = STEPS.noop
 
 
 def chain(n: int) -> dict[str, Any]:
-    steps = [{"name": "s0", "uses": "bench.noop"}]
-    steps += [{"name": f"s{i}", "uses": "bench.noop", "needs": [f"s{i - 1}"]} for i in range(1, n)]
-    return {"name": "chain", "steps": steps}
+    return {"name": "chain", "steps": chain_steps(n)}
 
 
 def fan(n: int) -> dict[str, Any]:
@@ -144,7 +137,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    kernel = Kernel(entry_points=False, plugins=[("bench", BenchPlugin())])
+    kernel = Kernel(entry_points=False, plugins=[("bench", STEPS)])
     cases = [
         Case(kernel, shape, n, listener) for n in args.steps for shape in (chain, fan) for listener in (False, True)
     ]

@@ -30,8 +30,10 @@ import kernel_tracker.plugin
 import numpy as np
 import pandas as pd
 from kernel_tracker.snapshot import take_snapshot
+from noop_steps import NoopSteps
+from noop_steps import chain as chain_steps
 
-from kernel import Kernel, Listener, Plan, Run, hookimpl, signals, step
+from kernel import Kernel, Listener, Plan, Run, hookimpl, signals
 from kernel.config import Pipeline
 from kernel.logs import configure_run_log
 from kernel.run import Runner
@@ -39,15 +41,8 @@ from kernel.run import Runner
 FRAME = pd.DataFrame({"id": [1, 2, 3], "amount": [1.5, float("nan"), 3.0], "name": ["a", "b", None]})
 
 
-@step("bench.noop", inputs=None)
-def noop(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return FRAME
-
-
-class BenchPlugin:
-    @hookimpl
-    def register_steps(self) -> list[object]:
-        return [noop]
+def steps_plugin() -> NoopSteps:
+    return NoopSteps(FRAME)
 
 
 class NoopListenerPlugin:
@@ -63,9 +58,7 @@ class NoopListenerPlugin:
 
 
 def chain(n: int, tracker: dict[str, Any] | None) -> dict[str, Any]:
-    steps = [{"name": "s0", "uses": "bench.noop"}]
-    steps += [{"name": f"s{i}", "uses": "bench.noop", "needs": [f"s{i - 1}"]} for i in range(1, n)]
-    data: dict[str, Any] = {"name": "chain", "steps": steps}
+    data: dict[str, Any] = {"name": "chain", "steps": chain_steps(n)}
     if tracker is not None:
         data["plugins"] = {"settings": {"tracker": tracker}}
     return data
@@ -117,9 +110,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    bare = Kernel(entry_points=False, plugins=[("bench", BenchPlugin())])
-    tracked = Kernel(entry_points=False, plugins=[("bench", BenchPlugin()), ("tracker", kernel_tracker.plugin)])
-    listened = Kernel(entry_points=False, plugins=[("bench", BenchPlugin()), ("noop", NoopListenerPlugin())])
+    bare = Kernel(entry_points=False, plugins=[("bench", steps_plugin())])
+    tracked = Kernel(entry_points=False, plugins=[("bench", steps_plugin()), ("tracker", kernel_tracker.plugin)])
+    listened = Kernel(entry_points=False, plugins=[("bench", steps_plugin()), ("noop", NoopListenerPlugin())])
     cases = [
         ("kernel alone", bare, None),
         ("a listener doing nothing", listened, None),
