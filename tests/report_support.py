@@ -10,6 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import kernel_tracker.report
+import kernel_validator.report
+
 from kernel import Listener, Run, hookimpl, signals, write_text_atomic
 from kernel.events import PipelineCompleted, PipelineErrored, StepCompleted, StepStarted
 
@@ -120,6 +123,10 @@ class FakeTracker:
         return [Listener(signals.step_start, started), Listener(signals.step_complete, done),
                 Listener(signals.pipeline_complete, end), Listener(signals.pipeline_error, end)]
 
+    @hookimpl(optionalhook=True)
+    def report_sections(self, run_dir: Path) -> list[dict[str, Any]]:
+        return kernel_tracker.report.sections(run_dir)  # the tracker's own section, from the file above
+
 
 VALIDATION: dict[str, Any] = {
     "checks": [
@@ -155,6 +162,10 @@ class FakeValidator:
             write_text_atomic(run.run_dir / "validation.json", json.dumps({"run_id": run.run_id, **self.document}))
 
         return [Listener(signals.pipeline_complete, end), Listener(signals.pipeline_error, end)]
+
+    @hookimpl(optionalhook=True)
+    def report_sections(self, run_dir: Path) -> list[dict[str, Any]]:
+        return kernel_validator.report.sections(run_dir)  # the validator's own section, from the file above
 
 
 def read_json(path: Path) -> Any:

@@ -60,12 +60,10 @@ def full_run(demo_installed: Path, tmp_path: Path) -> tuple[RunResult, FakeTrack
     return run(kernel, path, tmp_path), tracker
 
 
-def test_execution_metrics_equal_the_run_record_and_the_plugins_files(full_run: tuple[RunResult, Any]) -> None:
+def test_execution_metrics_equal_the_run_record(full_run: tuple[RunResult, Any]) -> None:
     result, _ = full_run
     run_dir = result.run.run_dir
     record = read_json(run_dir / "run.json")
-    tracker = read_json(run_dir / "tracker.json")
-    validation = read_json(run_dir / "validation.json")
     section = md_sections((run_dir / "report.md").read_text())["Execution metrics"]
     facts = md_facts(section)
 
@@ -74,9 +72,6 @@ def test_execution_metrics_equal_the_run_record_and_the_plugins_files(full_run: 
         == dict(statuses)
     assert int(facts["steps in the run record"]) == len(record["steps"])
     assert abs(float(facts["wall time (s)"]) - record["duration_s"]) <= 0.0005
-    assert int(facts["tracker snapshots"]) == tracker["snapshot_count"]
-    assert int(facts["validation checks run"]) == len(validation["checks"])
-    assert int(facts["validation checks failed"]) == sum(not c["passed"] for c in validation["checks"])
     assert facts["plugins that took part"] == ", ".join(record["plugins"])
     assert "cache hits" not in facts  # the kernel has no cache: the figure is absent, not zero
     sent = {row["signal"]: int(row["sent"]) for row in md_table(section, "signal")}
@@ -103,27 +98,37 @@ def test_the_step_table_equals_the_run_record(full_run: tuple[RunResult, Any]) -
     assert skipped["error or reason"] == record["steps"]["after"]["skipped_because"]
 
 
-def test_data_quality_lists_every_check_and_quarantined_rows_by_reason(full_run: tuple[RunResult, Any]) -> None:
+def test_the_validators_section_lists_every_check_and_the_rows_they_quarantined(
+    full_run: tuple[RunResult, Any],
+) -> None:
     result, _ = full_run
-    section = md_sections((result.run.run_dir / "report.md").read_text())["Data quality"]
+    text = (result.run.run_dir / "report.md").read_text()
+    section = md_sections(text)["Checks"]
+    assert "added by plugin validator" in (result.run.run_dir / "report.html").read_text()
     checks = md_table(section, "check id")
     assert [(c["check id"], c["result"], int(c["rows failed"])) for c in checks] == [
         (c["id"], "passed" if c["passed"] else "failed", c["rows_failed"]) for c in VALIDATION["checks"]
     ]
-    by_reason = {r["reason"]: int(r["rows quarantined"]) for r in md_table(section, "reason")}
-    expected: Counter[str] = Counter()
-    for q in VALIDATION["quarantine"]:
-        expected[q["reason"]] += q["rows"]
-    assert by_reason == dict(expected)
+    facts = md_facts(section)
+    assert int(facts["checks run"]) == len(VALIDATION["checks"])
+    assert int(facts["checks failed"]) == sum(not c["passed"] for c in VALIDATION["checks"])
+    rows = md_table(section, "step")
+    quarantined = [(r["step"], r["check id"], r["reason"], int(r["rows quarantined"])) for r in rows]
+    assert quarantined == [(q["step"], q["check_id"], q["reason"], q["rows"]) for q in VALIDATION["quarantine"]]
+    # The report writer's own section points there rather than claiming nothing was quarantined.
+    quality = md_sections(text)["Data quality"]
+    assert "Rows the validator's checks quarantined are in its section" in quality
+    assert "No rows were quarantined" not in text
 
 
-def test_lineage_shows_the_trackers_schema_changes(full_run: tuple[RunResult, Any]) -> None:
+def test_the_trackers_section_shows_its_schema_changes_and_snapshots(full_run: tuple[RunResult, Any]) -> None:
     result, _ = full_run
     tracker = read_json(result.run.run_dir / "tracker.json")
-    section = md_sections((result.run.run_dir / "report.md").read_text())["Lineage"]
+    section = md_sections((result.run.run_dir / "report.md").read_text())["Schema changes"]
     changes = {(r["step"], r["output"]): r["added"] for r in md_table(section, "step")}
     expected = {(step, out): "y: int64" for step, info in tracker["steps"].items() for out in info["schema_diff"]}
     assert changes == expected
+    assert int(md_facts(section)["snapshots"]) == tracker["snapshot_count"]
 
 
 def test_files_other_listeners_write_at_the_end_are_in_the_report(demo_installed: Path, tmp_path: Path) -> None:
@@ -132,31 +137,28 @@ def test_files_other_listeners_write_at_the_end_are_in_the_report(demo_installed
     path = write_pipeline(tmp_path, [{"name": "nums", "uses": "demo.numbers"}], **NO_CHARTS)
     for _ in range(3):
         result = run(kernel, path, tmp_path)
-        facts = md_facts(md_sections((result.run.run_dir / "report.md").read_text())["Execution metrics"])
-        assert int(facts["tracker snapshots"]) == read_json(result.run.run_dir / "tracker.json")["snapshot_count"]
+        facts = md_facts(md_sections((result.run.run_dir / "report.md").read_text())["Schema changes"])
+        assert int(facts["snapshots"]) == read_json(result.run.run_dir / "tracker.json")["snapshot_count"]
 
 
 def test_a_plugin_that_did_not_take_part_is_named_and_shows_no_figures(demo_installed: Path, tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, [{"name": "nums", "uses": "demo.numbers"}], **NO_CHARTS)
     result = run(make_kernel(), path, tmp_path)
     sections = md_sections((result.run.run_dir / "report.md").read_text())
-    facts = md_facts(sections["Execution metrics"])
-    assert not {"tracker snapshots", "validation checks run", "validation checks failed"} & set(facts)
-    assert "The tracker was not part of this run (no tracker.json)" in sections["Execution metrics"]
-    assert "The validator was not part of this run (no validation.json)" in sections["Data quality"]
-    assert "|" not in sections["Data quality"]  # no table: no figure
-    assert "The tracker was not part of this run" in sections["Lineage"]
+    assert not {"Checks", "Schema changes"} & set(sections)  # no section of a plugin that was not there
+    assert md_facts(sections["Execution metrics"])["plugins that took part"] == "demo, report"
+    assert sections["Data quality"].strip() == "No step put rows in a quarantine output."  # no table: no figure
 
 
 def test_a_plugin_that_took_part_without_writing_its_file_is_not_guessed(demo_installed: Path, tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, [{"name": "nums", "uses": "demo.numbers"}], **NO_CHARTS)
 
-    class Silent:
-        pass
+    class Silent:  # takes part, writes nothing, yet adds the validator's section
+        report_sections = staticmethod(FakeValidator.report_sections.__get__(FakeValidator()))
 
     result = run(make_kernel(("validator", Silent())), path, tmp_path)
-    section = md_sections((result.run.run_dir / "report.md").read_text())["Data quality"]
-    assert "The validator took part in this run but its file validation.json is absent" in section
+    section = md_sections((result.run.run_dir / "report.md").read_text())["Checks"]
+    assert section.strip() == "The validator took part in this run but wrote no validation.json."
 
 
 def test_report_context_holds_the_pipeline_and_the_plan(demo_installed: Path, tmp_path: Path) -> None:
@@ -266,9 +268,8 @@ def test_an_unreadable_plugin_file_is_reported_not_guessed(full_run: tuple[RunRe
     (run_dir / "tracker.json").write_text("{not json")
     markdown = build_report(run_dir).markdown()
     sections = md_sections(markdown)
-    assert "tracker snapshots" not in md_facts(sections["Execution metrics"])
-    assert "took part in this run but its file tracker.json is absent or unreadable" in sections["Execution metrics"]
-    assert "tracker.json could not be read" in sections["Status"]
+    assert sections["Schema changes"].strip().startswith("tracker.json could not be read:")
+    assert "|" not in sections["Schema changes"]
 
 
 

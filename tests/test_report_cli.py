@@ -17,7 +17,7 @@ from conftest import _pip_target
 from helpers import write_pipeline
 from kernel_report.build import write_report
 from kernel_report.summary import summarize
-from report_support import FakeValidator, Tags, md_sections, md_table, read_json
+from report_support import Tags, md_sections, md_table, read_json
 
 from kernel import Kernel, RunResult
 from kernel.cli import main
@@ -80,9 +80,7 @@ def test_summary_has_a_row_per_run_equal_to_its_files_and_totals(demo_installed:
     failed = demo_run(tmp_path / "b", steps=[{"name": "nums", "uses": "demo.numbers", "settings": {"n": 5}},
                                              {"name": "boom", "uses": "demo.boom", "needs": ["nums"]}],
                       name="broken", **NO_CHARTS)
-    checked_dir = demo_run(tmp_path / "c", name="checked", **NO_CHARTS).run.run_dir
-    (checked_dir / "validation.json").write_text(json.dumps(FakeValidator().document))
-    runs = [ok.run.run_dir, failed.run.run_dir, checked_dir]
+    runs = [ok.run.run_dir, failed.run.run_dir]
 
     result = CliRunner().invoke(main, ["report", "--summary", "--out", str(tmp_path / "out"), str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -99,13 +97,12 @@ def test_summary_has_a_row_per_run_equal_to_its_files_and_totals(demo_installed:
     assert rows[ok.record.run_id]["rows in (final steps)"] == "3"  # twice reads the 3 rows of nums
     assert rows[ok.record.run_id]["rows out (final steps)"] == "3"
     assert rows[failed.record.run_id]["rows out (final steps)"] == "—"  # boom produced nothing: not measured
-    assert rows[ok.record.run_id]["checks failed"] == "—"  # no validator took part
-    assert rows[read_json(checked_dir / "run.json")["run_id"]]["checks failed"] == "2"
-    total = rows["3 runs"]
-    assert total["status"] == "1 failed, 2 succeeded"
-    assert int(total["steps"]) == 6
-    assert total["checks failed"] == "2"
-    assert int(total["rows out (final steps)"]) == 6
+    assert (rows[ok.record.run_id]["steps failed"], rows[failed.record.run_id]["steps failed"]) == ("0", "1")
+    total = rows["2 runs"]
+    assert total["status"] == "1 failed, 1 succeeded"
+    assert int(total["steps"]) == 4
+    assert (total["steps failed"], total["steps blocked"]) == ("1", "0")
+    assert int(total["rows out (final steps)"]) == 3
 
 
 def test_the_summary_of_nothing_is_an_error(tmp_path: Path) -> None:

@@ -124,7 +124,8 @@ def test_html_has_no_script_no_handler_and_no_active_link(report: tuple[str, str
 def test_every_report_section_is_present_despite_hostile_values(report: tuple[str, str]) -> None:
     markdown, _ = report
     assert list(md_sections(markdown)) == [
-        "Business context", "Architecture", "Execution metrics", "Steps", "Data quality", "Lineage", "Status",
+        "Business context", "Architecture", "Execution metrics", "Steps", "Data quality", "Lineage",
+        "Checks", "Schema changes", "Status",  # the validator's and the tracker's, escaped as the rest
     ]
 
 

@@ -70,9 +70,9 @@ def test_a_gate_stop_at_conform_still_shows_quarantine_and_duplicates(
     parts = sections(result)
     quality = parts["Data quality"]
     assert "No rows were quarantined" not in quality
-    detail = md_rows(quality, "step", "output", "quarantined by", "reason", "rows", "file")
-    telemetry = {r["reason"]: int(r["rows"]) for r in detail if r["output"] == "quarantine_telemetry"}
-    events = {r["reason"]: int(r["rows"]) for r in detail if r["output"] == "quarantine_events"}
+    detail = md_rows(quality, "step", "quarantine output", "reason", "rows")
+    telemetry = {r["reason"]: int(r["rows"]) for r in detail if r["quarantine output"] == "quarantine_telemetry"}
+    events = {r["reason"]: int(r["rows"]) for r in detail if r["quarantine output"] == "quarantine_events"}
     assert telemetry == published["quarantined"]
     assert events == published["quarantined_events"]
     assert sum(telemetry.values()) > 0

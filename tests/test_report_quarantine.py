@@ -16,7 +16,7 @@ from report_support import md_facts, md_rows, md_sections, md_table, read_json
 
 from kernel import Inputs, Kernel, Outputs, PipelineError, RunResult, hookimpl, step
 
-DETAIL = ("step", "output", "quarantined by", "reason", "rows", "file")
+DETAIL = ("step", "quarantine output", "reason", "rows")
 COUNTS = ("step", "status", "output", "figure", "value")
 REASONS = ["bad_x"] * 3 + [None] + ["too_old"] * 2  # one quarantined row has no reason
 
@@ -80,8 +80,8 @@ def test_quarantine_a_step_wrote_itself_is_counted_by_reason(tmp_path: Path) -> 
     # quarantine_rows by convention, rejects as declared; late is not quarantine.
     assert summary == {"bad_x": 3, "too_old": 2, "—": 1 + 2}
     rows = md_rows(section, *DETAIL)
-    assert {r["quarantined by"] for r in rows} == {"the step"}
-    detail = {(r["output"], r["reason"]): int(r["rows"]) for r in rows}
+    assert {r["step"] for r in rows} == {"split"}
+    detail = {(r["quarantine output"], r["reason"]): int(r["rows"]) for r in rows}
     assert detail == {("quarantine_rows", "bad_x"): 3, ("quarantine_rows", "too_old"): 2,
                       ("quarantine_rows", "—"): 1, ("rejects", "—"): 2}
 

@@ -1,7 +1,8 @@
 """Reading a run directory: the only source of the report's figures.
 
-``run.json`` is required; every other file is optional, because the plugin that writes it may not
-have taken part. A file that is present but unreadable is noted in the report, never guessed at.
+``run.json`` (the kernel's) is required; the report writer's own files are optional (it may not have
+taken part). A file that is present but unreadable is noted in the report, never guessed at. Other
+plugins' files are theirs to read: they add their sections through ``report_sections``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from kernel import RUN_SCHEMA_VERSION, KernelError
 SCHEMA_VERSION = 1  # of the report writer's own files
 CONTEXT = "report-context.json"
 OUTPUTS = "report-outputs.json"  # the report writer's own counts of step outputs (kernel_report.outputs)
-# The files other plugins write, by the plugin that writes them (see docs/report.md).
-PLUGIN_FILES = {"tracker": ("tracker.json", "lineage.json"), "validator": ("validation.json",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +25,6 @@ class RunFiles:
     run_dir: Path
     record: dict[str, Any]
     context: dict[str, Any] | None = None
-    tracker: dict[str, Any] | None = None
-    lineage: dict[str, Any] | None = None
-    validation: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = None
     problems: tuple[str, ...] = field(default=())
 
@@ -36,11 +32,6 @@ class RunFiles:
     def plugins(self) -> list[str]:
         return [str(p) for p in as_list(self.record.get("plugins"))]
 
-    def absent(self, plugin: str, filename: str) -> str:
-        """Why ``filename`` is missing, in one sentence a reader can trust."""
-        if plugin in self.plugins:
-            return f"The {plugin} took part in this run but its file {filename} is absent or unreadable."
-        return f"The {plugin} was not part of this run (no {filename})."
 
 
 def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> RunFiles:
@@ -68,13 +59,7 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
             )
         record = loaded
     optional = {}
-    for key, name in (
-        ("context", CONTEXT),
-        ("tracker", "tracker.json"),
-        ("lineage", "lineage.json"),
-        ("validation", "validation.json"),
-        ("outputs", OUTPUTS),
-    ):
+    for key, name in (("context", CONTEXT), ("outputs", OUTPUTS)):
         optional[key] = _optional(run_dir / name, problems)
     return RunFiles(run_dir, dict(record), problems=tuple(problems), **optional)
 
@@ -91,7 +76,7 @@ def _optional(path: Path, problems: list[str]) -> dict[str, Any] | None:
         problems.append(f"{path.name} does not hold a JSON object")
         return None
     version = data.get("schema_version", 1)  # files from before versions were written are version 1
-    if version != 1:
+    if version != SCHEMA_VERSION:
         problems.append(f"{path.name} has schema version {version!r}, which this report writer does not read")
         return None
     return data

@@ -1,6 +1,7 @@
-"""The Data quality section: the validator's checks and quarantine (``validation.json``), and what the
-report writer counted in step outputs as the run went (``report-outputs.json``): quarantine a step wrote
-itself, rows by reason in other outputs, the steps' own counts, and the outputs of stopped steps."""
+"""The Data quality section: what the report writer counted in step outputs as the run went
+(``report-outputs.json``): quarantine the steps wrote, rows by reason in other outputs, the steps' own
+counts, and the outputs of stopped steps. The validator adds its checks and their quarantine in a section
+of its own (``report_sections``)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,6 @@ from kernel_report.blocks import Block, Cell, Part, Table, Text
 from kernel_report.figures import plain
 from kernel_report.files import OUTPUTS, RunFiles, as_dict, as_float, as_int, as_list
 
-CHECK_HEADER = (
-    "check id",
-    "step",
-    "output",
-    "check",
-    "severity",
-    "result",
-    "rows checked",
-    "rows failed",
-    "fraction failed",
-    "action",
-    "failing values",
-    "message",
-)
-BY_STEP = "the step"  # "quarantined by", for rows a step put in a quarantine output itself
 NO_OUTPUTS = (
     f"{OUTPUTS} is absent, so the quarantine the steps wrote themselves, their counts and the outputs of "
     "stopped steps are not known."
@@ -36,44 +22,8 @@ Row = tuple[Cell, ...]
 
 
 def data_quality(files: RunFiles) -> Part:
-    blocks = [*_checks(files), *_quarantine(files), *_other_reasons(files), *_counts(files), *_stopped(files)]
+    blocks = [*_quarantine(files), *_other_reasons(files), *_counts(files), *_stopped(files)]
     return Part("Data quality", tuple(blocks))
-
-
-def _result(check: dict[str, Any]) -> str | None:
-    passed = check.get("passed")
-    return None if not isinstance(passed, bool) else ("passed" if passed else "failed")
-
-
-def _checks(files: RunFiles) -> list[Block]:
-    validation = files.validation
-    if validation is None:
-        return [Text(files.absent("validator", "validation.json") + " No checks are reported.")]
-    checks = [as_dict(c) for c in as_list(validation.get("checks"))]
-    if not checks:
-        return [Text("The validator took part and ran no checks (the pipeline declares none).")]
-    rows: list[Row] = []
-    for c in checks:
-        fraction = as_float(c.get("fraction_failed"))
-        values = as_list(c.get("failing_values"))
-        rows.append(
-            (
-                plain(c.get("id")),
-                plain(c.get("step")),
-                plain(c["output"]) if c.get("output") is not None else None,  # a reconciliation has none
-                plain(c.get("check")),
-                plain(c.get("severity")),
-                _result(c),
-                as_int(c.get("rows_checked")),
-                as_int(c.get("rows_failed")),
-                None if fraction is None else round(fraction, 6),
-                plain(c.get("action")) if c.get("action") else None,
-                ", ".join(plain(v) for v in values) or None,
-                plain(c.get("message")) if c.get("message") else None,
-            )
-        )
-    failed = sum(1 for c in checks if c.get("passed") is False)
-    return [Table(CHECK_HEADER, tuple(rows), f"{len(checks)} checks run, {failed} failed.")]
 
 
 def _steps(files: RunFiles) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -103,43 +53,28 @@ def _reason_rows(entry: dict[str, Any]) -> list[tuple[str | None, int | None]]:
 
 def _quarantine(files: RunFiles) -> list[Block]:
     detail: list[Row] = []
-    for q in (as_dict(q) for q in as_list((files.validation or {}).get("quarantine"))):
-        detail.append(
-            (
-                plain(q.get("step")),
-                plain(q.get("output")),
-                f"check {plain(q.get('check_id'))}",
-                plain(q.get("reason")),
-                as_int(q.get("rows")),
-                plain(q.get("path")) if q.get("path") else None,
-            )
-        )
     for step, _, outputs in _steps(files):
         for output, entry in outputs.items():
             entry = as_dict(entry)
             if entry.get("quarantine") is True:
-                detail += [(step, output, BY_STEP, reason, rows, None) for reason, rows in _reason_rows(entry)]
-    notes: list[Block] = [] if files.outputs is not None else [Text(NO_OUTPUTS)]
+                detail += [(step, output, reason, rows) for reason, rows in _reason_rows(entry)]
+    checks = " Rows the validator's checks quarantined are in its section." if "validator" in files.plugins else ""
+    if files.outputs is None:
+        return [Text(NO_OUTPUTS + checks)]
     if not detail:
-        validator_known = files.validation is not None or "validator" not in files.plugins
-        if files.outputs is not None and validator_known:
-            return [Text("No rows were quarantined.")]
-        if files.validation is not None:
-            return [Text("The validator quarantined no rows."), *notes]
-        if files.outputs is not None:
-            return [Text("No step put rows in a quarantine output; the validator's quarantine is not known.")]
-        return notes
+        return [Text("No step put rows in a quarantine output." + checks)]
     totals: dict[str | None, list[int | None]] = defaultdict(list)
     for row in detail:
-        totals[None if row[3] is None else str(row[3])].append(as_int(row[4]))
+        totals[None if row[2] is None else str(row[2])].append(as_int(row[3]))
     summary = tuple(
         (reason, None if None in counts else sum(c for c in counts if c is not None))
         for reason, counts in sorted(totals.items(), key=lambda item: (item[0] is None, item[0] or ""))
     )
-    header = ("step", "output", "quarantined by", "reason", "rows", "file")
+    header = ("step", "quarantine output", "reason", "rows")
+    notes = [Text(checks.strip())] if checks else []
     return [
-        Table(("reason", "rows quarantined"), summary, "Quarantined rows by reason."),
-        Table(header, tuple(detail), "Each quarantine: by a check of the validator, or by the step itself."),
+        Table(("reason", "rows quarantined"), summary, "Rows the steps put in quarantine outputs, by reason."),
+        Table(header, tuple(detail), "Each quarantine output of a step, by reason."),
         *notes,
     ]
 
@@ -171,18 +106,13 @@ def _counts(files: RunFiles) -> list[Block]:
 
 
 def _stopped(files: RunFiles) -> list[Block]:
-    blocks: list[Block] = []
-    blocked = [as_dict(b) for b in as_list((files.validation or {}).get("blocked"))]
-    if blocked:
-        rows_b = tuple((plain(b.get("step")), plain(b.get("check_id")), plain(b.get("message"))) for b in blocked)
-        blocks.append(Table(("step", "check id", "message"), rows_b, "Steps the validator stopped."))
     held: list[Row] = [
         (step, output, as_int(as_dict(entry).get("rows")))
         for step, status, outputs in _steps(files)
         if status == "blocked"
         for output, entry in outputs.items()
     ]
-    if held:
-        caption = "The outputs of the steps a gate stopped: rows each held, not passed on to any step."
-        blocks.append(Table(("step", "output", "rows held back"), tuple(held), caption))
-    return blocks
+    if not held:
+        return []
+    caption = "The outputs of the steps a gate stopped: rows each held, not passed on to any step."
+    return [Table(("step", "output", "rows held back"), tuple(held), caption)]

@@ -92,25 +92,14 @@ def execution(files: RunFiles) -> Part:
     ]
     ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(set(statuses) - set(STATUS_ORDER))
     rows += [(f"steps {status}", statuses[status]) for status in ordered]
-    notes: list[Block] = []
-    if files.tracker is not None:
-        rows.append(("tracker snapshots", as_int(files.tracker.get("snapshot_count"))))
-    else:
-        notes.append(Text(files.absent("tracker", "tracker.json") + " No snapshot figures."))
     if "cache_hits" in record:  # only when a cache exists and the kernel records it
         rows.append(("cache hits", as_int(record.get("cache_hits"))))
-    if files.validation is not None:
-        checks = [as_dict(c) for c in as_list(files.validation.get("checks"))]
-        rows.append(("validation checks run", len(checks)))
-        rows.append(("validation checks failed", sum(1 for c in checks if c.get("passed") is False)))
-    else:
-        notes.append(Text(files.absent("validator", "validation.json") + " No validation figures."))
     rows.append(("plugins that took part", ", ".join(files.plugins) or None))
     rows.append(("listener errors", len(as_list(record.get("listener_errors")))))
     sent = {str(k): as_int(v) for k, v in as_dict(record.get("signals")).items()}
     known = [s.name for s in signals.ALL if s.name in sent]
     signal_rows = tuple((name, sent[name]) for name in [*known, *sorted(set(sent) - set(known))])
-    blocks: list[Block] = [facts(rows), *notes, Table(("signal", "sent"), signal_rows, "Signals sent, by name.")]
+    blocks: list[Block] = [facts(rows), Table(("signal", "sent"), signal_rows, "Signals sent, by name.")]
     return Part("Execution metrics", tuple(blocks))
 
 

@@ -12,7 +12,7 @@ from kernel_report import charts
 from kernel_report.blocks import Block, Cell, Image, Part, Table, Text
 from kernel_report.dag import step_graph
 from kernel_report.figures import plain, rows_total, seconds
-from kernel_report.files import RunFiles, as_dict, as_list, read_run
+from kernel_report.files import RunFiles, as_dict, read_run
 from kernel_report.render_html import render_html
 from kernel_report.render_md import render_markdown
 
@@ -23,8 +23,8 @@ HEADER = (
     "steps",
     "steps succeeded",
     "wall time (s)",
-    "checks run",
-    "checks failed",
+    "steps failed",
+    "steps blocked",
     "rows in (final steps)",
     "rows out (final steps)",
 )
@@ -42,8 +42,8 @@ class RunRow:
     steps: int
     succeeded: int
     wall_s: float | None
-    checks_run: int | None
-    checks_failed: int | None
+    failed: int
+    blocked: int
     rows_in: int | None
     rows_out: int | None
 
@@ -55,8 +55,8 @@ class RunRow:
             self.steps,
             self.succeeded,
             self.wall_s,
-            self.checks_run,
-            self.checks_failed,
+            self.failed,
+            self.blocked,
             self.rows_in,
             self.rows_out,
         )
@@ -65,7 +65,6 @@ class RunRow:
 def run_row(files: RunFiles) -> RunRow:
     record = files.record
     steps = {str(k): as_dict(v) for k, v in as_dict(record.get("steps")).items()}
-    checks = [as_dict(c) for c in as_list((files.validation or {}).get("checks"))]
     graph = step_graph(files)
     finals = [steps[name] for name in graph.sinks if name in steps]
     return RunRow(
@@ -75,8 +74,8 @@ def run_row(files: RunFiles) -> RunRow:
         steps=len(steps),
         succeeded=sum(1 for s in steps.values() if s.get("status") == "succeeded"),
         wall_s=seconds(record.get("duration_s")),
-        checks_run=len(checks) if files.validation is not None else None,
-        checks_failed=sum(1 for c in checks if c.get("passed") is False) if files.validation is not None else None,
+        failed=sum(1 for s in steps.values() if s.get("status") == "failed"),
+        blocked=sum(1 for s in steps.values() if s.get("status") == "blocked"),
         rows_in=_sum(rows_total(s.get("rows_in")) for s in finals),
         rows_out=_sum(rows_total(s.get("rows_out")) for s in finals),
     )
@@ -117,8 +116,8 @@ def summarize(run_dirs: Iterable[str | Path]) -> tuple[str, str]:
         sum(r.steps for r in rows),
         sum(r.succeeded for r in rows),
         round(sum(wall), 3) if wall else None,
-        _sum(r.checks_run for r in rows),
-        _sum(r.checks_failed for r in rows),
+        sum(r.failed for r in rows),
+        sum(r.blocked for r in rows),
         _sum(r.rows_in for r in rows),
         _sum(r.rows_out for r in rows),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from kernel import Listener, Plan, Run, hookimpl
 from kernel_tracker.settings import PLUGIN, load_settings, problems
 
@@ -20,3 +23,11 @@ def connect_listeners(run: Run) -> list[Listener]:
     tracker = Tracker(run, load_settings(run.pipeline.plugins.settings.get(PLUGIN)))
     run.stash[PLUGIN] = tracker
     return tracker.listeners()
+
+
+@hookimpl(optionalhook=True)
+def report_sections(run_dir: Path) -> list[dict[str, Any]]:
+    """The tracker's section of the run report: snapshots and schema changes, from its tracker.json."""
+    from kernel_tracker.report import sections
+
+    return sections(run_dir)

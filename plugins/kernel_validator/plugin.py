@@ -8,6 +8,7 @@ the run's state and the listeners that capture figures and write ``validation.js
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -102,3 +103,11 @@ def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]
         # The kernel connects listeners before any step runs; without them nothing would be checked.
         raise RuntimeError("the validator was not set up for this run (connect_listeners was not called)")
     return state.judge(step.name, dict(outputs))
+
+
+@hookimpl(optionalhook=True)
+def report_sections(run_dir: Path) -> list[dict[str, Any]]:
+    """The validator's section of the run report: checks, quarantine and stopped steps, from validation.json."""
+    from kernel_validator.report import sections
+
+    return sections(run_dir)
