@@ -7,6 +7,7 @@ from kernel.app import Kernel, RunOptions
 from kernel.atomic import atomic_path, exchange, fsync_dir, fsync_tree, write_text_atomic
 from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
+from kernel.documents import read_document
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError, validation_problem
 from kernel.fields import PipelineField
 from kernel.graph import Claim, Plan, topology
@@ -63,6 +64,7 @@ __all__ = [
     "json_safe",
     "load_pipeline",
     "per_plugin",
+    "read_document",
     "signals",
     "step",
     "topology",

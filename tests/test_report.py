@@ -268,7 +268,7 @@ def test_an_unreadable_plugin_file_is_reported_not_guessed(full_run: tuple[RunRe
     (run_dir / "tracker.json").write_text("{not json")
     markdown = build_report(run_dir).markdown()
     sections = md_sections(markdown)
-    assert sections["Schema changes"].strip().startswith("tracker.json could not be read:")
+    assert sections["Schema changes"].strip().startswith("tracker.json: could not be read:")
     assert "|" not in sections["Schema changes"]
 
 

@@ -161,8 +161,8 @@ def test_files_of_a_schema_version_the_report_writer_does_not_read_are_refused_o
     (run_dir / "report-outputs.json").write_text(json.dumps({**outputs, "schema_version": 2}))
     assert kernel_command("report", str(run_dir), cwd=tmp_path).returncode == 0
     status = md_sections((run_dir / "report.md").read_text())["Status"]
-    assert "report-outputs.json has schema version 2, which this report writer does not read" in status
+    assert "report-outputs.json: has schema version 2; version 1 is read here" in status
     (run_dir / "run.json").write_text(json.dumps({**record, "schema_version": 2}))
     result = CliRunner().invoke(main, ["report", str(run_dir)])
     assert result.exit_code == 2
-    assert "run.json has schema version 2; this report writer reads version 1" in result.stderr
+    assert "run.json: has schema version 2; version 1 is read here" in result.stderr

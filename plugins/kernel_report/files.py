@@ -7,13 +7,12 @@ plugins' files are theirs to read: they add their sections through ``report_sect
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel import RUN_SCHEMA_VERSION, KernelError
+from kernel import RUN_SCHEMA_VERSION, KernelError, read_document
 
 SCHEMA_VERSION = 1  # of the report writer's own files
 CONTEXT = "report-context.json"
@@ -46,18 +45,9 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
         if not path.is_file():
             raise KernelError("not a run directory: it has no run.json", file=run_dir)
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise KernelError(f"cannot read run.json: {exc}", file=path) from None
-        if not isinstance(loaded, dict):
-            raise KernelError("run.json does not hold a run record", file=path)
-        if loaded.get("schema_version", 1) != RUN_SCHEMA_VERSION:
-            raise KernelError(
-                f"run.json has schema version {loaded.get('schema_version')!r}; this report writer reads "
-                f"version {RUN_SCHEMA_VERSION}",
-                file=path,
-            )
-        record = loaded
+            record = read_document(path, RUN_SCHEMA_VERSION)
+        except KernelError as exc:
+            raise KernelError(str(exc), file=run_dir) from None
     optional = {}
     for key, name in (("context", CONTEXT), ("outputs", OUTPUTS)):
         optional[key] = _optional(run_dir / name, problems)
@@ -65,21 +55,13 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
 
 
 def _optional(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path.name} could not be read: {exc}")
+        return read_document(path, SCHEMA_VERSION)
+    except FileNotFoundError:
         return None
-    if not isinstance(data, dict):
-        problems.append(f"{path.name} does not hold a JSON object")
+    except KernelError as exc:
+        problems.append(str(exc))
         return None
-    version = data.get("schema_version", 1)  # files from before versions were written are version 1
-    if version != SCHEMA_VERSION:
-        problems.append(f"{path.name} has schema version {version!r}, which this report writer does not read")
-        return None
-    return data
 
 
 def as_dict(value: Any) -> dict[str, Any]:

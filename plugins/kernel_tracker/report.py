@@ -3,10 +3,10 @@ how many snapshots it took, the schema changes per step, and where the full line
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from kernel import KernelError, read_document
 from kernel_tracker.ol_emitter import FILE_NAME as OPENLINEAGE_FILE
 from kernel_tracker.tracker import LINEAGE_FILE, SCHEMA_VERSION, TRACKER_FILE
 
@@ -15,16 +15,12 @@ TITLE = "Schema changes"
 
 def sections(run_dir: Path) -> list[dict[str, Any]]:
     """The tracker's section of the report of the run in ``run_dir``."""
-    path = Path(run_dir) / TRACKER_FILE
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_document(Path(run_dir) / TRACKER_FILE, SCHEMA_VERSION)
     except FileNotFoundError:
         return [{"title": TITLE, "text": f"The tracker took part in this run but wrote no {TRACKER_FILE}."}]
-    except (OSError, ValueError) as exc:
-        return [{"title": TITLE, "text": f"{TRACKER_FILE} could not be read: {exc}"}]
-    if not isinstance(document, dict) or document.get("schema_version", 1) != SCHEMA_VERSION:
-        version = document.get("schema_version") if isinstance(document, dict) else None
-        return [{"title": TITLE, "text": f"{TRACKER_FILE} has schema version {version!r}, which is not read here."}]
+    except KernelError as exc:
+        return [{"title": TITLE, "text": str(exc)}]
     facts = [("snapshots", document.get("snapshot_count")), ("tracking time (s)", _seconds(document.get("tracking_s")))]
     tables: list[dict[str, Any]] = [{"header": ("figure", "value"), "rows": facts}]
     text: list[str] = []

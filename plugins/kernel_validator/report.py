@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kernel import KernelError, read_document
 from kernel_validator.results import SCHEMA_VERSION
 from kernel_validator.state import VALIDATION_FILE
 
@@ -30,16 +31,12 @@ CHECK_HEADER = (
 
 def sections(run_dir: Path) -> list[dict[str, Any]]:
     """The validator's section of the report of the run in ``run_dir``."""
-    path = Path(run_dir) / VALIDATION_FILE
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_document(Path(run_dir) / VALIDATION_FILE, SCHEMA_VERSION)
     except FileNotFoundError:
         return [{"title": TITLE, "text": f"The validator took part in this run but wrote no {VALIDATION_FILE}."}]
-    except (OSError, ValueError) as exc:
-        return [{"title": TITLE, "text": f"{VALIDATION_FILE} could not be read: {exc}"}]
-    if not isinstance(document, dict) or document.get("schema_version", 1) != SCHEMA_VERSION:
-        version = document.get("schema_version") if isinstance(document, dict) else None
-        return [{"title": TITLE, "text": f"{VALIDATION_FILE} has schema version {version!r}, which is not read here."}]
+    except KernelError as exc:
+        return [{"title": TITLE, "text": str(exc)}]
     checks = [c for c in document.get("checks", []) if isinstance(c, dict)]
     failed = sum(1 for c in checks if c.get("passed") is False)
     tables: list[dict[str, Any]] = [

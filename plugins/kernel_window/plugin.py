@@ -63,17 +63,21 @@ def before_run(run: Run) -> None:
 
 @hookimpl
 def commit_staged(staged: Staged) -> bool | None:
-    if staged.kind != STATE:
-        return None
-    store, manifest = _store(staged)
-    store.commit(manifest)
-    return True
+    return _settle(staged, commit=True)
 
 
 @hookimpl
 def discard_staged(staged: Staged) -> bool | None:
+    return _settle(staged, commit=False)
+
+
+def _settle(staged: Staged, *, commit: bool) -> bool | None:
+    """Make a staged state current, or throw it away; ``None`` for a write that is not a state's."""
     if staged.kind != STATE:
         return None
     store, manifest = _store(staged)
-    store.discard(manifest)
+    if commit:
+        store.commit(manifest)
+    else:
+        store.discard(manifest)
     return True
