@@ -12,14 +12,13 @@ from kernel.errors import KernelError
 
 def read_document(path: str | Path, version: int) -> dict[str, Any]:
     """The JSON object in ``path`` if it is of schema ``version`` (a document without the key was written
-    before versions were, and is version 1). ``FileNotFoundError`` when there is no such file; a
-    :class:`KernelError` naming the file, on one line, when it is unreadable, not an object, or of
-    another version."""
+    before versions were, and is version 1); otherwise a :class:`KernelError` naming the file, on one
+    line: it is absent, unreadable, not an object, or of another version."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise
+        raise KernelError("is absent: the run did not write it", file=path.name) from None
     except (OSError, ValueError) as exc:
         raise KernelError(f"could not be read: {' '.join(str(exc).split())}", file=path.name) from None
     if not isinstance(data, dict):

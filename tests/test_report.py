@@ -158,7 +158,7 @@ def test_a_plugin_that_took_part_without_writing_its_file_is_not_guessed(demo_in
 
     result = run(make_kernel(("validator", Silent())), path, tmp_path)
     section = md_sections((result.run.run_dir / "report.md").read_text())["Checks"]
-    assert section.strip() == "The validator took part in this run but wrote no validation.json."
+    assert section.strip() == "validation.json: is absent: the run did not write it"
 
 
 def test_report_context_holds_the_pipeline_and_the_plan(demo_installed: Path, tmp_path: Path) -> None:

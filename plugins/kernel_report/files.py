@@ -55,10 +55,10 @@ def read_run(run_dir: str | Path, record: Mapping[str, Any] | None = None) -> Ru
 
 
 def _optional(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
     try:
         return read_document(path, SCHEMA_VERSION)
-    except FileNotFoundError:
-        return None
     except KernelError as exc:
         problems.append(str(exc))
         return None
