@@ -9,6 +9,7 @@ from kernel.config import Pipeline, StepSpec, load_pipeline
 from kernel.context import Run, RunResult, StepVerdict
 from kernel.documents import read_document
 from kernel.errors import DataError, KernelError, PipelineError, PluginError, StepSettingsError, validation_problem
+from kernel.executors import ExecutorType
 from kernel.fields import PipelineField
 from kernel.graph import Claim, Plan, topology
 from kernel.hooks import PluginHook, per_plugin
@@ -29,6 +30,7 @@ __all__ = [
     "Claim",
     "DataError",
     "DatasetIO",
+    "ExecutorType",
     "Holder",
     "Inputs",
     "Kernel",

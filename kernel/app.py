@@ -12,6 +12,7 @@ from typing_extensions import Unpack
 from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
 from kernel.errors import PipelineError, PluginError
+from kernel.executors import ExecutorType, check_shippable
 from kernel.fields import Place, RegisteredField
 from kernel.graph import Plan, RegisteredStep, build_plan
 from kernel.hooks import per_plugin
@@ -19,6 +20,7 @@ from kernel.locks import Holder, PathLock
 from kernel.plugins import (
     KERNEL_KEYS,
     PluginInfo,
+    collect_executors,
     collect_fields,
     collect_showcases,
     collect_steps,
@@ -43,6 +45,7 @@ class RunOptions(TypedDict, total=False):
     runs_root: str | Path  # default: runs
     keep_outputs: bool  # keep every step's outputs in the result, not only the final steps'
     wait: bool  # wait for a path another run holds instead of refusing
+    executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
 
 
@@ -67,6 +70,7 @@ class Kernel:
         )
         self.steps: dict[str, RegisteredStep] = collect_steps(self.pm)
         self.fields: dict[tuple[Place, str], RegisteredField] = collect_fields(self.pm, KERNEL_KEYS)
+        self.executors: dict[str, ExecutorType] = collect_executors(self.pm)
         # What disabled plugins declare: named in errors, their fields let through unread.
         self._disabled_steps, self._disabled_fields = disabled_declarations(disabled, KERNEL_KEYS)
         self._showcases: dict[str, tuple[Showcase, str]] | None = None
@@ -148,6 +152,22 @@ class Kernel:
                 raise PipelineError(f"plugin '{hook.plugin}': {problem}", file=pipeline.source)
         return plan
 
+    def _executor(self, name: str | None, plan: Plan) -> ExecutorType | None:
+        """The executor called ``name`` (``None``: the default for the number of workers), checked for the plan."""
+        if name is None:
+            return None
+        found = self.executors.get(name)
+        if found is None:
+            known = ", ".join(sorted(self.executors))
+            raise PipelineError(f"no executor is named '{name}' (executors: {known})", file=plan.pipeline.source,
+                                field="executor")
+        if found.ships:
+            try:
+                check_shippable(name, plan.steps)
+            except PipelineError as exc:
+                raise PipelineError(exc.message, file=plan.pipeline.source, step=exc.step, field=exc.field) from None
+        return found
+
     def _check_plugin_settings(self, pipeline: Pipeline) -> None:
         """``plugins.settings`` may only name plugins (enabled or not): a misspelt one is an error."""
         known = {name for name, _ in self.pm.list_name_plugin()}
@@ -188,6 +208,7 @@ class Kernel:
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         kernel = self.for_pipeline(pipeline)
         plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
+        executor = kernel._executor(options.get("executor") or pipeline.executor, plan)
         runner = Runner(
             plan,
             kernel.pm,
@@ -196,6 +217,7 @@ class Kernel:
             workers=options.get("workers", 1),
             fail_fast=options.get("fail_fast", False),
             keep_outputs=options.get("keep_outputs", False),
+            executor=executor,
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

@@ -163,7 +163,10 @@ def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str
         sys.exit(code)
     with runner:
         run = runner.run
-        click.echo(f"run {run.run_id} of {pipeline.name}: {len(pipeline.steps)} steps, {runner.workers} worker(s)")
+        click.echo(
+            f"run {run.run_id} of {pipeline.name}: {len(pipeline.steps)} steps, "
+            f"{runner.workers} worker(s), executor {runner.executor.name}"
+        )
         log = configure_run_log(run.run_dir / "log.jsonl", log_level)
         try:
             with _console(pipeline.name):
@@ -203,6 +206,7 @@ def _run_options(func: F) -> F:
     def wrapper(
         *args: Any,
         workers: int,
+        executor: str | None,
         fail_fast: bool,
         runs_dir: Path,
         run_id: str | None,
@@ -210,7 +214,9 @@ def _run_options(func: F) -> F:
         wait: bool,
         **kwargs: Any,
     ) -> Any:
-        options = RunOptions(workers=workers, fail_fast=fail_fast, runs_root=runs_dir, run_id=run_id, wait=wait)
+        options = RunOptions(
+            workers=workers, executor=executor, fail_fast=fail_fast, runs_root=runs_dir, run_id=run_id, wait=wait
+        )
         return func(*args, options=options, log_level=log_level, **kwargs)
 
     command: Any = wrapper
@@ -225,6 +231,13 @@ def _run_options(func: F) -> F:
                 show_default=True,
                 type=click.IntRange(min=1),
                 help="Steps run at once (independent branches).",
+            ),
+            click.option(
+                "--executor",
+                "-x",
+                default=None,
+                help="Where steps run: inline, threads, processes, or a plugin's (default: the pipeline "
+                "file's executor, else inline for one worker and threads for more).",
             ),
             click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
             click.option(

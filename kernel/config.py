@@ -121,6 +121,7 @@ class Pipeline(_Model):
 
     name: str = Field(pattern=STEP_NAME)
     description: str = ""
+    executor: str | None = None  # where steps run unless the command line says otherwise (docs/executors.md)
     params: dict[str, Param] = Field(default_factory=dict)
     plugins: PluginOptions = Field(default_factory=lambda: PluginOptions.model_validate({}))
     steps: tuple[StepSpec, ...]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,6 +22,10 @@ class KernelError(Exception):
         self.message = message
         super().__init__(self._render())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An error raised in a worker process arrives whole: message, file, step and field.
+        return (_rebuild, (type(self), self.__dict__))
+
     def _render(self) -> str:
         where = []
         if self.file:
@@ -31,6 +36,13 @@ class KernelError(Exception):
             where.append(f"field '{self.field}'")
         prefix = ": ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+def _rebuild(cls: type[KernelError], state: dict[str, Any]) -> KernelError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error._render())
+    return error
 
 
 class PipelineError(KernelError):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from kernel.config import StepSpec
     from kernel.context import Run, StepVerdict
+    from kernel.executors import ExecutorType
     from kernel.fields import PipelineField
     from kernel.graph import Plan
     from kernel.showcases import Showcase
@@ -57,6 +58,18 @@ def register_fields() -> Iterable[PipelineField] | None:
     reaches plugins as ``plan.fields[name]`` (a step's: ``plan.steps[step].fields[name]``), the default
     when the file leaves it out. A name the kernel or another plugin has is an error naming both. The
     validator adds the steps' ``checks``, the report writer ``domain``, ``archetype`` and ``kpis``.
+    """
+
+
+@hookspec
+def register_executors() -> Iterable[ExecutorType] | None:
+    """Return the executors this plugin adds, as :class:`kernel.ExecutorType` values, chosen by name with
+    ``kernel run --executor NAME`` (or ``executor:`` in the pipeline file).
+
+    Called once, when a kernel is made. ``make(workers)`` returns a ``concurrent.futures.Executor`` that
+    runs step attempts; set ``ships`` when they leave the process (the kernel then checks, before
+    anything runs, that every step function can be imported by name). A name taken by the kernel's own
+    executors (``inline``, ``threads``, ``processes``) or by another plugin is an error naming the plugin.
     """
 
 

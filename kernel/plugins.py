@@ -14,6 +14,7 @@ import pluggy
 from kernel import hookspecs
 from kernel.config import Pipeline, StepSpec
 from kernel.errors import PluginError
+from kernel.executors import BUILT_IN, ExecutorType
 from kernel.fields import Place, RegisteredField, check_declared
 from kernel.graph import RegisteredStep
 from kernel.hooks import per_plugin, refuse_wrapper
@@ -163,6 +164,24 @@ def collect_fields(
             raise PluginError(hook.plugin, f"register_fields failed: {exc}") from None
         check_declared(returned or (), hook.plugin, taken, fields)
     return dict(sorted(fields.items()))
+
+
+def collect_executors(pm: pluggy.PluginManager) -> dict[str, ExecutorType]:
+    """The kernel's executors and those plugins add through ``register_executors``."""
+    found = dict(BUILT_IN)
+    owner = dict.fromkeys(BUILT_IN, "the kernel")
+    for hook in per_plugin(pm, "register_executors"):
+        try:
+            returned = cast(Iterable[object] | None, hook())
+        except Exception as exc:
+            raise PluginError(hook.plugin, f"register_executors failed: {exc}") from None
+        for item in returned or ():
+            if not isinstance(item, ExecutorType):
+                raise PluginError(hook.plugin, f"register_executors returned {item!r}, not an ExecutorType")
+            if item.name in found:
+                raise PluginError(hook.plugin, f"executor '{item.name}' is already added by {owner[item.name]}")
+            found[item.name], owner[item.name] = item, f"plugin '{hook.plugin}'"
+    return found
 
 
 def disabled_declarations(

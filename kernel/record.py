@@ -83,6 +83,7 @@ class RunRecord:
     run_dir: str
     params: dict[str, Any]
     workers: int
+    executor: str = "inline"  # where step attempts ran (docs/executors.md)
     plugins: list[str] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from blinker import NamedSignal
 from kernel import events, signals
 from kernel.context import Frames, Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PluginError
+from kernel.executors import BUILT_IN, INLINE, ExecutorType
 from kernel.graph import Plan, PlannedStep
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import SignalGuard, stop_reason
@@ -58,7 +59,9 @@ from kernel.record import (
 )
 from kernel.steps import DatasetIO, Staged, StepContext
 
-_Outcome = tuple[Any, BaseException | None]  # what a step returned, or the error it raised
+# What a step returned, or the error it raised, and its context as the attempt left it (the files it
+# reported, the writes it staged): a value, so that it crosses a process boundary.
+_Outcome = tuple[Any, BaseException | None, StepContext | None]
 _Pending = Future[_Outcome] | _Outcome  # a worker's future, or (run inline) the outcome itself
 
 
@@ -102,12 +105,14 @@ def _heap_frozen() -> Iterator[None]:
 
 
 def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Outcome:
+    """One attempt of a step: a pure call, run wherever the executor runs it."""
     if delay:
         time.sleep(delay)
+    ctx = kwargs.get("ctx")
     try:
-        return func(inputs, **kwargs), None
+        return func(inputs, **kwargs), None, ctx
     except Exception as exc:
-        return None, exc
+        return None, exc, ctx
 
 
 class Runner:
@@ -128,12 +133,15 @@ class Runner:
         workers: int = 1,
         fail_fast: bool = False,
         keep_outputs: bool = False,
+        executor: ExecutorType | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.plan = plan
         self.pm = pm
         self.workers = workers
+        # Without a choice: one worker runs inline, more are threads (as before executors could be chosen).
+        self.executor = executor or BUILT_IN[INLINE if workers == 1 else "threads"]
         self.fail_fast = fail_fast
         self.keep_outputs = keep_outputs
         active = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
@@ -143,6 +151,7 @@ class Runner:
             run_dir=str(run_dir),
             params=plan.pipeline.values,
             workers=workers,
+            executor=self.executor.name,
             plugins=sorted(active),
         )
         for name, planned in plan.steps.items():
@@ -339,8 +348,7 @@ class Runner:
         return RunResult(run=run, record=record, outputs=self._outputs)
 
     def _run_steps(self) -> None:
-        # One worker runs each step inline, in the orchestrating thread.
-        executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kernel-step") if self.workers > 1 else None
+        executor = self.executor.make(self.workers)  # None: inline, in the orchestrating thread
         try:
             self._schedule(executor)
         except BaseException:
@@ -504,7 +512,7 @@ class Runner:
             return f"step '{bad[0].name}' {bad[0].status}: {bad[0].error}"
         return "steps were skipped"
 
-    def _schedule(self, executor: ThreadPoolExecutor | None) -> None:
+    def _schedule(self, executor: Executor | None) -> None:
         # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
         plan, steps = self.plan, self.record.steps
         waiting = {name: len(p.producers) for name, p in plan.steps.items()}
@@ -514,15 +522,24 @@ class Runner:
         by_index = list(plan.steps.values())
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
-        in_flight: deque[tuple[PlannedStep, int, _Pending, StepContext | None]] = deque()
+        in_flight: deque[tuple[PlannedStep, int, _Pending]] = deque()
         stopping, workers, keep = False, self.workers, self.keep_outputs
         while ready or in_flight:
             while ready and not stopping and len(in_flight) < workers:
                 in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
             if not in_flight:
                 break
-            planned, attempt, pending, ctx = in_flight.popleft()
-            returned, error = pending.result() if isinstance(pending, Future) else pending
+            if executor is None:
+                planned, attempt, pending = in_flight.popleft()
+            else:  # whichever attempt finishes first; of several at once, the first in plan order
+                planned, attempt, pending = _first_done(in_flight)
+            if isinstance(pending, Future):
+                try:
+                    returned, error, ctx = pending.result()
+                except Exception as exc:  # the attempt could not be sent or brought back (pickling, a lost worker)
+                    returned, error, ctx = None, exc, None
+            else:
+                returned, error, ctx = pending
             name = planned.spec.name
             outputs: Frames | None = None
             if error is None:
@@ -547,7 +564,7 @@ class Runner:
                     error=error,
                     delay_s=delay,
                 )
-                in_flight.append((planned, attempt + 1, *self._submit(executor, planned, self._inputs(planned), delay)))
+                in_flight.append((planned, attempt + 1, self._submit(executor, planned, self._inputs(planned), delay)))
                 continue
             if outputs is not None and self._finish(planned, attempt, outputs, ctx):
                 for after in planned.consumers:
@@ -571,8 +588,8 @@ class Runner:
         return {key: self._outputs[producer][output] for key, (producer, output) in planned.inputs.items()}
 
     def _start(
-        self, planned: PlannedStep, executor: ThreadPoolExecutor | None
-    ) -> tuple[PlannedStep, int, _Pending, StepContext | None]:
+        self, planned: PlannedStep, executor: Executor | None
+    ) -> tuple[PlannedStep, int, _Pending]:
         rec = self.record.steps[planned.spec.name]
         rec.status, rec.attempts, rec.start_s = RUNNING, 1, time.perf_counter() - self._t0
         inputs: Frames = {}
@@ -588,15 +605,15 @@ class Runner:
             self._deliver(signals.step_start, payload)
         if executor is None and not planned.type.wants_context:  # the common case: _attempt, inline
             try:
-                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None), None
+                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None)
             except Exception as exc:
-                return planned, 1, (None, exc), None
-        return (planned, 1, *self._submit(executor, planned, inputs, 0.0))
+                return planned, 1, (None, exc, None)
+        return planned, 1, self._submit(executor, planned, inputs, 0.0)
 
     def _submit(
-        self, executor: ThreadPoolExecutor | None, planned: PlannedStep, inputs: Frames, delay: float
-    ) -> tuple[_Pending, StepContext | None]:
-        kwargs, ctx = planned.kwargs, None
+        self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
+    ) -> _Pending:
+        kwargs = planned.kwargs
         if planned.type.wants_context:
             ctx = StepContext(
                 run_id=self.run.run_id,
@@ -607,8 +624,8 @@ class Runner:
             )
             kwargs = {**kwargs, "ctx": ctx}
         if executor is None:
-            return _attempt(planned.type.func, inputs, kwargs, delay), ctx
-        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay), ctx
+            return _attempt(planned.type.func, inputs, kwargs, delay)
+        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay)
 
     def _wall(self, start_s: float | None) -> datetime:
         """The wall-clock time of a moment on the run's monotonic clock."""
@@ -747,6 +764,17 @@ class Runner:
             consumers[producer] -= 1
             if consumers[producer] == 0 and producer not in sinks:
                 self._outputs.pop(producer, None)
+
+
+def _first_done(in_flight: deque[tuple[PlannedStep, int, _Pending]]) -> tuple[PlannedStep, int, _Pending]:
+    """Take from ``in_flight`` the attempt that finished first (waiting for one if none has)."""
+    done = [entry for entry in in_flight if not isinstance(entry[2], Future) or entry[2].done()]
+    if not done:
+        wait([entry[2] for entry in in_flight if isinstance(entry[2], Future)], return_when=FIRST_COMPLETED)
+        done = [entry for entry in in_flight if not isinstance(entry[2], Future) or entry[2].done()]
+    first = min(done, key=lambda entry: entry[0].index)
+    in_flight.remove(first)
+    return first
 
 
 def _receiver_name(receiver: object) -> str:

@@ -47,6 +47,16 @@ class DatasetIO:
     columns: Mapping[str, str] | None = None  # column -> dtype
     content_hash: str | None = None  # "sha256:<hex>" of the file's bytes
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent back from a worker process: the read-only column mapping travels as a dict.
+        columns = None if self.columns is None else dict(self.columns)
+        return (_dataset, (self.mode, self.path, self.format, self.rows, columns, self.content_hash))
+
+
+def _dataset(*fields: Any) -> DatasetIO:
+    mode, path, format, rows, columns, content_hash = fields
+    return DatasetIO(mode, path, format, rows, _fixed(columns), content_hash)
+
 
 def _fixed(columns: Mapping[str, str] | None) -> Mapping[str, str] | None:
     # Listeners and the run record share the object: nobody may change it.

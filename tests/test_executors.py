@@ -1,0 +1,153 @@
+"""Executors: the same pipeline under inline, threads and processes; attempts scheduled as they finish;
+plugin executors; steps that cannot be shipped are refused before anything runs."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from helpers import write_pipeline
+
+from kernel import ExecutorType, Kernel, PipelineError, PluginError, RunResult, hookimpl, step
+
+
+def demo_kernel(*extra: tuple[str, object]) -> Kernel:
+    demo = importlib.import_module("kernel_demo_steps")
+    io = importlib.import_module("kernel_io.plugin")
+    return Kernel(entry_points=False, plugins=[("demo", demo), ("io", io), *extra])
+
+
+def branching(tmp_path: Path) -> list[dict[str, Any]]:
+    """Steps that succeed (one after a retry), read and write files, fail, and are skipped."""
+    source = tmp_path / "in.csv"
+    source.write_text("x\n1\n2\n3\n4\n")
+    return [
+        {"name": "read", "uses": "io.read", "settings": {"path": str(source)}},
+        {"name": "split", "uses": "demo.split", "needs": ["read"]},
+        {"name": "scaled", "uses": "demo.scale", "needs": {"frame": "split.even"}},
+        {"name": "flaky", "uses": "demo.flaky", "needs": {"frame": "split.odd"},
+         "settings": {"counter": "${run.dir}/counter"}, "retries": {"attempts": 1, "delay": 0}},
+        {"name": "both", "uses": "demo.concat", "needs": {"a": "scaled", "b": "flaky"}},
+        {"name": "write", "uses": "io.write", "needs": {"frame": "both"},
+         "settings": {"path": "${run.dir}/both.csv"}},
+        {"name": "boom", "uses": "demo.boom", "needs": ["both"], "settings": {"message": "no luck"}},
+        {"name": "after", "uses": "demo.scale", "needs": {"frame": "boom"}},
+    ]
+
+
+def summary(result: RunResult) -> dict[str, Any]:
+    steps = result.record.steps
+    return {
+        "status": result.record.status,
+        "steps": {
+            n: (s.status, s.attempts, s.rows_in, s.rows_out, s.error, s.skipped_because) for n, s in steps.items()
+        },
+        "datasets": {n: [(d.mode, Path(d.path).name, d.rows) for d in s.datasets] for n, s in steps.items()},
+        "written": (result.run.run_dir / "both.csv").read_text(),
+        "signals": dict(result.record.signals),
+    }
+
+
+def test_the_same_pipeline_gives_the_same_run_under_every_built_in_executor(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    kernel = demo_kernel()
+    seen = {}
+    for executor in ("inline", "threads", "processes"):
+        (tmp_path / executor).mkdir()
+        path = write_pipeline(tmp_path / executor, branching(tmp_path))
+        result = kernel.run(path, runs_root=tmp_path / "runs", executor=executor, workers=2)
+        assert result.record.executor == executor
+        seen[executor] = summary(result)
+    assert seen["inline"]["status"] == "failed"
+    assert seen["inline"]["steps"]["flaky"][1] == 2  # retried once
+    assert seen["inline"]["datasets"]["write"] == [("write", "both.csv", 4)]  # reported from the worker's context
+    assert seen["threads"] == seen["inline"]
+    assert seen["processes"] == seen["inline"]
+
+
+def test_a_data_error_raised_in_a_worker_process_arrives_whole(demo_installed: Path, tmp_path: Path) -> None:
+    path = write_pipeline(tmp_path, [{"name": "bad", "uses": "demo.bad_data", "settings": {"file": "x.bin"}}])
+    result = demo_kernel().run(path, runs_root=tmp_path / "runs", executor="processes")
+    assert (result.record.status, result.exit_code) == ("failed", 2)
+    assert result.record.steps["bad"].error == "x.bin: not a valid file"
+
+
+def test_attempts_are_handled_as_they_finish_not_in_the_order_they_started(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    # 'slow' waits until 'unblock' runs; 'unblock' needs 'fast', which finishes while 'slow' is still waiting.
+    # Waiting on the oldest attempt first would hold 'unblock' back until 'slow' gave up (after 20 s).
+    release = tmp_path / "release"
+    steps = [
+        {"name": "src", "uses": "demo.numbers"},
+        {"name": "slow", "uses": "demo.wait", "needs": ["src"],
+         "settings": {"started": str(tmp_path / "slow"), "release": str(release), "seconds": 20}},
+        {"name": "fast", "uses": "demo.scale", "needs": ["src"]},
+        {"name": "unblock", "uses": "demo.wait", "needs": ["fast"],
+         "settings": {"started": str(release), "seconds": 0}},
+    ]
+    start = time.monotonic()
+    result = demo_kernel().run(write_pipeline(tmp_path, steps), runs_root=tmp_path / "runs", executor="threads",
+                               workers=2)
+    assert result.ok
+    assert time.monotonic() - start < 10
+    # Each step's own signals keep their order; the steps completed in the order they finished.
+    slow, unblock = result.record.steps["slow"], result.record.steps["unblock"]
+    assert slow.start_s is not None and slow.duration_s is not None and unblock.start_s is not None
+    assert unblock.start_s < slow.start_s + slow.duration_s
+
+
+class SerialPlugin:
+    @hookimpl
+    def register_executors(self) -> list[ExecutorType]:
+        return [ExecutorType("serial", lambda workers: ThreadPoolExecutor(1), ships=False, description="one thread")]
+
+
+def test_a_plugin_adds_an_executor_chosen_by_name_on_the_command_line_or_in_the_file(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    kernel = demo_kernel(("serial", SerialPlugin()))
+    assert "serial" in kernel.executors
+    path = write_pipeline(tmp_path, [{"name": "n", "uses": "demo.numbers"}], executor="serial")
+    assert kernel.run(path, runs_root=tmp_path / "runs").record.executor == "serial"
+    assert kernel.run(path, runs_root=tmp_path / "runs", executor="threads").record.executor == "threads"
+    names = r"\(executors: inline, processes, serial, threads\)"
+    with pytest.raises(PipelineError, match=r"no executor is named 'dask' " + names):
+        kernel.run(path, runs_root=tmp_path / "runs", executor="dask")
+
+
+def test_an_executor_name_taken_is_refused_naming_the_plugin() -> None:
+    class Again:
+        @hookimpl
+        def register_executors(self) -> list[ExecutorType]:
+            return [ExecutorType("threads", lambda workers: None, ships=False)]
+
+    with pytest.raises(PluginError, match="plugin 'again': executor 'threads' is already added by the kernel"):
+        Kernel(entry_points=False, plugins=[("again", Again())])
+
+
+def test_a_step_that_cannot_be_shipped_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    @step("local.numbers")
+    def numbers(inputs: Any) -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    class Local:
+        @hookimpl
+        def register_steps(self) -> list[Any]:
+            return [numbers]
+
+    kernel = Kernel(entry_points=False, plugins=[("local", Local())])
+    path = write_pipeline(tmp_path, [{"name": "n", "uses": "local.numbers"}])
+    with pytest.raises(PipelineError) as info:
+        kernel.run(path, runs_root=tmp_path / "runs", executor="processes")
+    message = str(info.value)
+    assert "step 'n': field 'uses': step type 'local.numbers' cannot run on the 'processes' executor" in message
+    assert "is defined inside another function" in message
+    assert not (tmp_path / "runs").exists()
+    assert kernel.run(path, runs_root=tmp_path / "runs", executor="threads").ok  # threads share the process
