@@ -11,7 +11,7 @@ from typing_extensions import Unpack
 
 from kernel.config import Pipeline, load_pipeline
 from kernel.context import RunResult, new_run_id
-from kernel.errors import PipelineError, PluginError
+from kernel.errors import KernelError, PipelineError, PluginError
 from kernel.executors import ExecutorType, check_shippable
 from kernel.fields import Place, RegisteredField
 from kernel.graph import Plan, RegisteredStep, build_plan
@@ -161,6 +161,12 @@ class Kernel:
             known = ", ".join(sorted(self.executors))
             raise PipelineError(f"no executor is named '{name}' (executors: {known})", file=plan.pipeline.source,
                                 field="executor")
+        if found.check is not None:
+            try:
+                found.check()
+            except KernelError as exc:
+                raise PipelineError(f"executor '{name}': {exc.message}", file=plan.pipeline.source,
+                                    field="executor") from None
         if found.ships:
             try:
                 check_shippable(name, plan.steps)

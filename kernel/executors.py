@@ -31,6 +31,7 @@ class ExecutorType:
     make: Callable[[int], Executor | None]
     ships: bool
     description: str = ""
+    check: Callable[[], None] | None = None  # raises a KernelError when the executor cannot be used here
 
 
 def _processes(workers: int) -> Executor:

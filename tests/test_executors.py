@@ -4,6 +4,7 @@ plugin executors; steps that cannot be shipped are refused before anything runs.
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -151,3 +152,44 @@ def test_a_step_that_cannot_be_shipped_is_refused_before_anything_runs(tmp_path:
     assert "is defined inside another function" in message
     assert not (tmp_path / "runs").exists()
     assert kernel.run(path, runs_root=tmp_path / "runs", executor="threads").ok  # threads share the process
+
+
+def test_the_dask_executor_runs_the_pipeline_on_a_local_cluster_as_inline_does(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    import kernel_dask.plugin
+
+    kernel = demo_kernel(("dask", kernel_dask.plugin))
+    seen = {}
+    for executor in ("inline", "dask"):
+        (tmp_path / executor).mkdir()
+        path = write_pipeline(tmp_path / executor, branching(tmp_path))
+        result = kernel.run(path, runs_root=tmp_path / "runs", executor=executor, workers=2)
+        assert result.record.executor == executor
+        seen[executor] = summary(result)
+    assert seen["dask"] == seen["inline"]
+
+
+def test_without_dask_installed_the_dask_executor_is_refused_before_the_run(
+    demo_installed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kernel_dask.plugin
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    kernel = demo_kernel(("dask", kernel_dask.plugin))
+    path = write_pipeline(tmp_path, [{"name": "n", "uses": "demo.numbers"}])
+    with pytest.raises(PipelineError, match=r"field 'executor': executor 'dask': the dask executor needs dask"):
+        kernel.run(path, runs_root=tmp_path / "runs", executor="dask")
+    assert not (tmp_path / "runs").exists()
+    assert kernel.run(path, runs_root=tmp_path / "runs").ok  # the kernel itself needs no dask
+
+
+def test_making_a_kernel_imports_no_dask() -> None:
+    import subprocess
+
+    code = (
+        "import sys; from kernel import Kernel; k = Kernel(); "
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules), 'dask' in k.executors)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[] True", done.stderr
