@@ -28,3 +28,32 @@ def chain(n: int) -> list[dict[str, Any]]:
     """``n`` no-op steps, each reading the one before."""
     steps: list[dict[str, Any]] = [{"name": "s0", "uses": "bench.noop"}]
     return steps + [{"name": f"s{i}", "uses": "bench.noop", "needs": [f"s{i - 1}"]} for i in range(1, n)]
+
+
+@step("bench.cpu", inputs=None)
+def cpu(inputs: dict[str, pd.DataFrame], *, rounds: int = 250, seed: int = 0) -> pd.DataFrame:
+    """CPU-bound pandas work: ``rounds`` group-bys over 200,000 random rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"k": rng.integers(0, 1000, 200_000), "v": rng.random(200_000)})
+    total = 0.0
+    for _ in range(rounds):
+        total += float(frame.groupby("k")["v"].agg(["mean", "std"]).to_numpy().sum())
+    return pd.DataFrame({"seed": [seed], "total": [total]})
+
+
+class CpuSteps:
+    """Registers ``bench.cpu`` and ``bench.noop`` (returning a one-row frame): importable by worker processes."""
+
+    @hookimpl
+    def register_steps(self) -> list[Any]:
+        return [cpu, _noop]
+
+
+@step("bench.noop", inputs=None)
+def _noop(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return _ONE
+
+
+_ONE = pd.DataFrame({"x": [1]})
