@@ -46,6 +46,7 @@ class RunOptions(TypedDict, total=False):
     keep_outputs: bool  # keep every step's outputs in the result, not only the final steps'
     wait: bool  # wait for a path another run holds instead of refusing
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
+    address: str | None  # the cluster the executor uses (an executor that takes one: dask)
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
 
 
@@ -152,15 +153,19 @@ class Kernel:
                 raise PipelineError(f"plugin '{hook.plugin}': {problem}", file=pipeline.source)
         return plan
 
-    def _executor(self, name: str | None, plan: Plan) -> ExecutorType | None:
+    def _executor(self, name: str | None, plan: Plan, address: str | None = None) -> ExecutorType | None:
         """The executor called ``name`` (``None``: the default for the number of workers), checked for the plan."""
         if name is None:
+            if address:
+                raise PipelineError("--address needs an executor that uses a cluster (--executor dask)")
             return None
         found = self.executors.get(name)
         if found is None:
             known = ", ".join(sorted(self.executors))
             raise PipelineError(f"no executor is named '{name}' (executors: {known})", file=plan.pipeline.source,
                                 field="executor")
+        if address and not found.takes_address:
+            raise PipelineError(f"executor '{name}' takes no address", field="executor")
         if found.check is not None:
             try:
                 found.check()
@@ -214,7 +219,7 @@ class Kernel:
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         kernel = self.for_pipeline(pipeline)
         plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
-        executor = kernel._executor(options.get("executor") or pipeline.executor, plan)
+        executor = kernel._executor(options.get("executor") or pipeline.executor, plan, options.get("address"))
         runner = Runner(
             plan,
             kernel.pm,
@@ -224,6 +229,7 @@ class Kernel:
             fail_fast=options.get("fail_fast", False),
             keep_outputs=options.get("keep_outputs", False),
             executor=executor,
+            address=options.get("address"),
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

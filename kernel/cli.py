@@ -141,7 +141,13 @@ def _console(pipeline: str) -> Iterator[None]:
     def skipped(sender: object, *, event: StepSkipped, **_: object) -> None:
         click.echo(f"  skipped {event.step.name:<28} {event.reason}")
 
+    def started(sender: object, **_: object) -> None:
+        dashboard = getattr(getattr(sender, "record", None), "dashboard", None)
+        if dashboard:
+            click.echo(f"dashboard: {dashboard}")
+
     with ExitStack() as stack:
+        stack.enter_context(signals.pipeline_start.connected_to(started))
         stack.enter_context(signals.step_complete.connected_to(done))
         stack.enter_context(signals.step_error.connected_to(failed))
         stack.enter_context(signals.step_skipped.connected_to(skipped))
@@ -207,6 +213,7 @@ def _run_options(func: F) -> F:
         *args: Any,
         workers: int,
         executor: str | None,
+        address: str | None,
         fail_fast: bool,
         runs_dir: Path,
         run_id: str | None,
@@ -215,7 +222,13 @@ def _run_options(func: F) -> F:
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
-            workers=workers, executor=executor, fail_fast=fail_fast, runs_root=runs_dir, run_id=run_id, wait=wait
+            workers=workers,
+            executor=executor,
+            address=address,
+            fail_fast=fail_fast,
+            runs_root=runs_dir,
+            run_id=run_id,
+            wait=wait,
         )
         return func(*args, options=options, log_level=log_level, **kwargs)
 
@@ -238,6 +251,12 @@ def _run_options(func: F) -> F:
                 default=None,
                 help="Where steps run: inline, threads, processes, or a plugin's (default: the pipeline "
                 "file's executor, else inline for one worker and threads for more).",
+            ),
+            click.option(
+                "--address",
+                default=None,
+                help="The cluster the executor uses, e.g. tcp://host:8786 for --executor dask "
+                "(default: DASK_SCHEDULER_ADDRESS, else a local cluster).",
             ),
             click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
             click.option(

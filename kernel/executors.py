@@ -23,27 +23,30 @@ INLINE = "inline"
 
 @dataclass(frozen=True)
 class ExecutorType:
-    """A way to run step attempts. ``make(workers)`` returns a ``concurrent.futures.Executor`` (``None``
-    for ``inline``); ``ships`` says whether attempts cross a process boundary, so that step functions,
-    inputs and outputs must be picklable and the functions importable by name."""
+    """A way to run step attempts. ``make(workers, address)`` returns a ``concurrent.futures.Executor``
+    (``None`` for ``inline``); ``address`` is the cluster to use (``--address``), if the executor takes one
+    (``takes_address``). ``ships`` says whether attempts cross a process boundary, so that step functions,
+    inputs and outputs must be picklable and the functions importable by name. An executor object with a
+    ``dashboard`` attribute (a URL) has it printed and recorded in run.json."""
 
     name: str
-    make: Callable[[int], Executor | None]
+    make: Callable[[int, str | None], Executor | None]
     ships: bool
     description: str = ""
     check: Callable[[], None] | None = None  # raises a KernelError when the executor cannot be used here
+    takes_address: bool = False
 
 
-def _processes(workers: int) -> Executor:
+def _processes(workers: int, address: str | None) -> Executor:
     # spawn: the orchestrator runs threads (the run record's writer), which fork would copy half-way.
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 BUILT_IN: dict[str, ExecutorType] = {
-    INLINE: ExecutorType(INLINE, lambda workers: None, False, "one step at a time, in the orchestrating thread"),
+    INLINE: ExecutorType(INLINE, lambda workers, _: None, False, "one step at a time, in the orchestrating thread"),
     "threads": ExecutorType(
         "threads",
-        lambda workers: ThreadPoolExecutor(workers, thread_name_prefix="kernel-step"),
+        lambda workers, _: ThreadPoolExecutor(workers, thread_name_prefix="kernel-step"),
         False,
         "a pool of --workers threads in this process",
     ),

@@ -84,6 +84,7 @@ class RunRecord:
     params: dict[str, Any]
     workers: int
     executor: str = "inline"  # where step attempts ran (docs/executors.md)
+    dashboard: str | None = None  # the executor's dashboard, when it has one (Dask's)
     plugins: list[str] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)

@@ -134,6 +134,7 @@ class Runner:
         fail_fast: bool = False,
         keep_outputs: bool = False,
         executor: ExecutorType | None = None,
+        address: str | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -142,6 +143,8 @@ class Runner:
         self.workers = workers
         # Without a choice: one worker runs inline, more are threads (as before executors could be chosen).
         self.executor = executor or BUILT_IN[INLINE if workers == 1 else "threads"]
+        self.address = address
+        self._pool: Executor | None = None
         self.fail_fast = fail_fast
         self.keep_outputs = keep_outputs
         active = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
@@ -310,6 +313,7 @@ class Runner:
         try:
             try:
                 self.log.info("run started", steps=len(self.plan.steps), workers=self.workers)
+                self._open_pool()
                 self._hooked = self._hook_listeners()
                 self._send(
                     signals.pipeline_start,
@@ -332,6 +336,7 @@ class Runner:
             self._writer.stop()  # before the full write: a late background write would shorten it
             self._end(t0)
         finally:
+            self._close_pool(cancel=True)  # a no-op when the steps' loop closed it
             self._writer.stop()
             self._hooked = {}  # the plugins' receivers end with the run
             if not self._ended:
@@ -347,16 +352,26 @@ class Runner:
             raise error
         return RunResult(run=run, record=record, outputs=self._outputs)
 
+    def _open_pool(self) -> None:
+        """Start the executor (``None``: inline) before the first signal, so run.json names its dashboard."""
+        self._pool = self.executor.make(self.workers, self.address)
+        dashboard = getattr(self._pool, "dashboard", None)
+        if isinstance(dashboard, str) and dashboard:
+            self.record.dashboard = dashboard
+            self.log.info("executor started", executor=self.executor.name, dashboard=dashboard)
+
+    def _close_pool(self, *, cancel: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:  # cancel: a step still running in a worker is left to finish on its own
+            pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
     def _run_steps(self) -> None:
-        executor = self.executor.make(self.workers)  # None: inline, in the orchestrating thread
         try:
-            self._schedule(executor)
+            self._schedule(self._pool)
         except BaseException:
-            if executor is not None:  # a step still running in a thread is left to finish on its own
-                executor.shutdown(wait=False, cancel_futures=True)
+            self._close_pool(cancel=True)
             raise
-        if executor is not None:
-            executor.shutdown()
+        self._close_pool(cancel=False)
 
     def _end(self, t0: float) -> None:
         """Set the run's status, write ``run.json`` in full, and send the last signal."""

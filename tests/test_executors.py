@@ -107,7 +107,8 @@ def test_attempts_are_handled_as_they_finish_not_in_the_order_they_started(
 class SerialPlugin:
     @hookimpl
     def register_executors(self) -> list[ExecutorType]:
-        return [ExecutorType("serial", lambda workers: ThreadPoolExecutor(1), ships=False, description="one thread")]
+        make = lambda workers, address: ThreadPoolExecutor(1)  # noqa: E731
+        return [ExecutorType("serial", make, ships=False, description="one thread")]
 
 
 def test_a_plugin_adds_an_executor_chosen_by_name_on_the_command_line_or_in_the_file(
@@ -121,13 +122,15 @@ def test_a_plugin_adds_an_executor_chosen_by_name_on_the_command_line_or_in_the_
     names = r"\(executors: inline, processes, serial, threads\)"
     with pytest.raises(PipelineError, match=r"no executor is named 'dask' " + names):
         kernel.run(path, runs_root=tmp_path / "runs", executor="dask")
+    with pytest.raises(PipelineError, match="executor 'serial' takes no address"):
+        kernel.run(path, runs_root=tmp_path / "runs", executor="serial", address="tcp://127.0.0.1:1")
 
 
 def test_an_executor_name_taken_is_refused_naming_the_plugin() -> None:
     class Again:
         @hookimpl
         def register_executors(self) -> list[ExecutorType]:
-            return [ExecutorType("threads", lambda workers: None, ships=False)]
+            return [ExecutorType("threads", lambda workers, address: None, ships=False)]
 
     with pytest.raises(PluginError, match="plugin 'again': executor 'threads' is already added by the kernel"):
         Kernel(entry_points=False, plugins=[("again", Again())])
@@ -193,3 +196,28 @@ def test_making_a_kernel_imports_no_dask() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[] True", done.stderr
+
+
+def test_the_dask_executor_uses_the_cluster_at_the_address_given_and_records_its_dashboard(
+    demo_installed: Path, tmp_path: Path
+) -> None:
+    import kernel_dask.plugin
+    from distributed import LocalCluster
+
+    kernel = demo_kernel(("dask", kernel_dask.plugin))
+    path = write_pipeline(tmp_path, [{"name": "n", "uses": "demo.numbers"}, {"name": "s", "uses": "demo.scale",
+                                                                            "needs": ["n"]}])
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        result = kernel.run(path, runs_root=tmp_path / "runs", executor="dask", address=cluster.scheduler_address)
+        assert result.ok
+        # The tasks ran on that cluster: its scheduler saw them.
+        assert "attempt" in cluster.scheduler.task_prefixes
+    assert result.record.dashboard is not None and result.record.dashboard.startswith("http")
+    assert read_record(result)["dashboard"] == result.record.dashboard
+
+
+def read_record(result: RunResult) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads((result.run.run_dir / "run.json").read_text())
+    return data

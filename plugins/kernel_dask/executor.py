@@ -1,4 +1,4 @@
-"""A ``concurrent.futures.Executor`` over a Dask cluster: an existing one (Dask's own
+"""A ``concurrent.futures.Executor`` over a Dask cluster: an existing one (``--address``, else Dask's own
 ``scheduler-address`` setting, e.g. ``DASK_SCHEDULER_ADDRESS=tcp://host:8786``), or a ``LocalCluster``
 of one single-threaded worker process per ``--workers``, started for the run and closed after it."""
 
@@ -24,11 +24,11 @@ def check_installed() -> None:
 class DaskExecutor(Executor):
     """Step attempts as Dask tasks; futures are ``concurrent.futures`` ones (the kernel waits on them)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, address: str | None = None) -> None:
         import dask
         from distributed import Client, LocalCluster
 
-        address = dask.config.get("scheduler-address", None)
+        address = address or dask.config.get("scheduler-address", None)
         self._cluster: Any = None
         if address:
             self._client = Client(address)

@@ -7,11 +7,11 @@ from concurrent.futures import Executor
 from kernel import ExecutorType, hookimpl
 
 
-def _make(workers: int) -> Executor:
+def _make(workers: int, address: str | None) -> Executor:
     from kernel_dask.executor import DaskExecutor, check_installed
 
     check_installed()
-    return DaskExecutor(workers)
+    return DaskExecutor(workers, address)
 
 
 def _check() -> None:
@@ -27,7 +27,8 @@ def register_executors() -> list[ExecutorType]:
             "dask",
             _make,
             ships=True,
-            description="a Dask cluster: DASK_SCHEDULER_ADDRESS, else a local one of --workers processes",
+            description="a Dask cluster: --address or DASK_SCHEDULER_ADDRESS, else a local one of --workers processes",
             check=_check,
+            takes_address=True,
         )
     ]
