@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from kernel import signals
 from kernel.app import DEFAULT_RUNS_ROOT, Kernel, RunOptions
 from kernel.config import Pipeline, load_pipeline, parse_param
 from kernel.context import RunResult
-from kernel.errors import KernelError, validation_problem
+from kernel.errors import DataError, KernelError, validation_problem
 from kernel.events import StepCompleted, StepErrored, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
@@ -129,7 +130,7 @@ def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> 
 
 
 @contextmanager
-def _console(pipeline: str) -> Iterator[None]:
+def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
     def done(sender: object, *, event: StepCompleted, **_: object) -> None:
         rows = ", ".join(f"{k}={v}" for k, v in event.rows.items())
         click.echo(f"  ok      {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
@@ -137,6 +138,13 @@ def _console(pipeline: str) -> Iterator[None]:
     def failed(sender: object, *, event: StepErrored, **_: object) -> None:
         word = "blocked" if event.blocked else "failed"
         click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
+        step = getattr(getattr(sender, "record", None), "steps", {}).get(event.step.name)
+        if step is None or isinstance(event.error, DataError):  # bad input names its file: no code to show
+            return
+        if step.error_at:
+            click.echo(f"          at {step.error_at}")
+        if tracebacks and step.traceback:
+            click.echo(textwrap.indent(step.traceback, "          "))
 
     def skipped(sender: object, *, event: StepSkipped, **_: object) -> None:
         click.echo(f"  skipped {event.step.name:<28} {event.reason}")
@@ -154,7 +162,7 @@ def _console(pipeline: str) -> Iterator[None]:
         yield
 
 
-def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str) -> RunResult:
+def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str, tracebacks: bool) -> RunResult:
     """Run ``pipeline`` and print how it went; exits the process when the run was interrupted."""
 
     def waiting(lock: PathLock, holder: Holder | None) -> None:
@@ -175,7 +183,7 @@ def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str
         )
         log = configure_run_log(run.run_dir / "log.jsonl", log_level)
         try:
-            with _console(pipeline.name):
+            with _console(pipeline.name, tracebacks):
                 result = runner.execute()
         except (KeyboardInterrupt, SystemExit):
             log.close()
@@ -206,7 +214,7 @@ def _ended(record: RunRecord, log: RunLog) -> None:
 
 def _run_options(func: F) -> F:
     """Add the options of a run to a command, given to it as ``options`` (what ``Kernel.start`` takes) and
-    ``log_level``."""
+    ``log_level`` and ``tracebacks``."""
 
     @functools.wraps(func)
     def wrapper(
@@ -219,6 +227,7 @@ def _run_options(func: F) -> F:
         run_id: str | None,
         log_level: str,
         wait: bool,
+        traceback: bool,
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
@@ -230,7 +239,7 @@ def _run_options(func: F) -> F:
             run_id=run_id,
             wait=wait,
         )
-        return func(*args, options=options, log_level=log_level, **kwargs)
+        return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
 
     command: Any = wrapper
     for option in reversed(
@@ -273,6 +282,9 @@ def _run_options(func: F) -> F:
                 "--wait", is_flag=True, help="Wait for another run writing the same results or state to finish."
             ),
             click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
+            click.option(
+                "--traceback", is_flag=True, help="Print a failed step's whole traceback (run.json keeps it anyway)."
+            ),
         ]
     ):
         command = option(command)
@@ -283,11 +295,18 @@ def _run_options(func: F) -> F:
 @click.argument("file", type=click.Path(path_type=Path))
 @_run_options
 @_errors
-def run(file: Path, params: Sequence[str], plugin_options: Sequence[str], options: RunOptions, log_level: str) -> None:
+def run(
+    file: Path,
+    params: Sequence[str],
+    plugin_options: Sequence[str],
+    options: RunOptions,
+    log_level: str,
+    tracebacks: bool,
+) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
     pipeline = load_pipeline(file, _params(params))
-    result = _run(pipeline, _kernel(plugin_options), options, log_level)
+    result = _run(pipeline, _kernel(plugin_options), options, log_level, tracebacks)
     sys.exit(result.exit_code)
 
 
@@ -449,6 +468,7 @@ def showcase_run(
     plugin_options: Sequence[str],
     options: RunOptions,
     log_level: str,
+    tracebacks: bool,
 ) -> None:
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
@@ -464,7 +484,7 @@ def showcase_run(
     elif data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
     pipeline = load_pipeline(sc.pipeline, values)
-    result = _run(pipeline, kernel, options, log_level)
+    result = _run(pipeline, kernel, options, log_level, tracebacks)
     if result.ok and sc.results_param is not None:
         click.echo(f"results: {pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

@@ -58,10 +58,11 @@ from kernel.record import (
     iso,
 )
 from kernel.steps import DatasetIO, Staged, StepContext
+from kernel.tracebacks import Trace, trace_of
 
 # What a step returned, or the error it raised, and its context as the attempt left it (the files it
 # reported, the writes it staged): a value, so that it crosses a process boundary.
-_Outcome = tuple[Any, BaseException | None, StepContext | None]
+_Outcome = tuple[Any, BaseException | None, StepContext | None, Trace | None]
 _Pending = Future[_Outcome] | _Outcome  # a worker's future, or (run inline) the outcome itself
 
 
@@ -110,9 +111,9 @@ def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any]
         time.sleep(delay)
     ctx = kwargs.get("ctx")
     try:
-        return func(inputs, **kwargs), None, ctx
+        return func(inputs, **kwargs), None, ctx, None
     except Exception as exc:
-        return None, exc, ctx
+        return None, exc, ctx, trace_of(exc, func)
 
 
 class Runner:
@@ -550,11 +551,11 @@ class Runner:
                 planned, attempt, pending = _first_done(in_flight)
             if isinstance(pending, Future):
                 try:
-                    returned, error, ctx = pending.result()
+                    returned, error, ctx, trace = pending.result()
                 except Exception as exc:  # the attempt could not be sent or brought back (pickling, a lost worker)
-                    returned, error, ctx = None, exc, None
+                    returned, error, ctx, trace = None, exc, None, None
             else:
-                returned, error, ctx = pending
+                returned, error, ctx, trace = pending
             name = planned.spec.name
             outputs: Frames | None = None
             if error is None:
@@ -588,7 +589,7 @@ class Runner:
                         heapq.heappush(ready, plan.steps[after].index)
             else:
                 if outputs is None:
-                    self._fail(planned, attempt, error or RuntimeError("no outputs"), ctx, blocked=False)
+                    self._fail(planned, attempt, error or RuntimeError("no outputs"), ctx, blocked=False, trace=trace)
                 self._skip_downstream(name, consumers, sinks)
                 if self.fail_fast or self._data_error:
                     stopping = True
@@ -620,9 +621,9 @@ class Runner:
             self._deliver(signals.step_start, payload)
         if executor is None and not planned.type.wants_context:  # the common case: _attempt, inline
             try:
-                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None)
+                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None)
             except Exception as exc:
-                return planned, 1, (None, exc, None)
+                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func))
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
 
     def _submit(
@@ -725,7 +726,14 @@ class Runner:
         return True
 
     def _fail(
-        self, planned: PlannedStep, attempts: int, error: BaseException, ctx: StepContext | None, *, blocked: bool
+        self,
+        planned: PlannedStep,
+        attempts: int,
+        error: BaseException,
+        ctx: StepContext | None,
+        *,
+        blocked: bool,
+        trace: Trace | None = None,
     ) -> None:
         name = planned.spec.name
         rec = self.record.steps[name]
@@ -741,10 +749,15 @@ class Runner:
             duration,
             message,
         )
+        if trace is not None:
+            rec.error_at, rec.traceback = trace.where, trace.text
         if isinstance(error, DataError):
             self._data_error = True
             self.record.error = f"step '{name}': {message}"
-        self.log.error("step failed", step=name, attempts=attempts, blocked=blocked, error=message)
+        self.log.error(
+            "step failed", step=name, attempts=attempts, blocked=blocked, error=message, error_at=rec.error_at,
+            traceback=rec.traceback,
+        )
         self._send(
             signals.step_error,
             events.StepErrored,
