@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata as md
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import cast
 
 import pluggy
 
@@ -109,46 +108,47 @@ def _register(pm: pluggy.PluginManager, name: str, obj: object) -> None:
         raise PluginError(name, str(exc)) from None
 
 
-def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
-    """Call every ``register_steps`` implementation and check what each returns."""
-    registry: dict[str, RegisteredStep] = {}
-    for hook in per_plugin(pm, "register_steps"):
+def declared(pm: pluggy.PluginManager, hook_name: str) -> Iterator[tuple[str, object]]:
+    """``(plugin, item)`` for every item each plugin returns from the registering hook ``hook_name``,
+    in pluggy's order; a hook that raises or returns something else than a list names the plugin."""
+    for hook in per_plugin(pm, hook_name):
         try:
             returned: object = hook()
         except Exception as exc:
-            raise PluginError(hook.plugin, f"register_steps failed: {exc}") from None
+            raise PluginError(hook.plugin, f"{hook_name} failed: {exc}") from None
         if returned is None:
             continue
-        if not isinstance(returned, Iterable) or isinstance(returned, str | bytes):
-            raise PluginError(hook.plugin, "register_steps must return a list of step types")
+        if not isinstance(returned, Iterable) or isinstance(returned, str | bytes | Mapping):
+            raise PluginError(hook.plugin, f"{hook_name} must return a list, not {type(returned).__name__}")
         for item in returned:
-            spec = as_step_type(item)
-            if spec is None:
-                raise PluginError(
-                    hook.plugin,
-                    f"register_steps returned {item!r}, which is neither a StepType nor an @step function",
-                )
-            if spec.name in registry:
-                other = registry[spec.name].plugin
-                raise PluginError(hook.plugin, f"step type '{spec.name}' is already registered by plugin '{other}'")
-            registry[spec.name] = RegisteredStep(type=spec, plugin=hook.plugin)
+            yield hook.plugin, item
+
+
+def collect_steps(pm: pluggy.PluginManager) -> dict[str, RegisteredStep]:
+    """Call every ``register_steps`` implementation and check what each returns."""
+    registry: dict[str, RegisteredStep] = {}
+    for plugin, item in declared(pm, "register_steps"):
+        spec = as_step_type(item)
+        if spec is None:
+            raise PluginError(
+                plugin, f"register_steps returned {item!r}, which is neither a StepType nor an @step function"
+            )
+        if spec.name in registry:
+            raise PluginError(
+                plugin, f"step type '{spec.name}' is already registered by plugin '{registry[spec.name].plugin}'"
+            )
+        registry[spec.name] = RegisteredStep(type=spec, plugin=plugin)
     return dict(sorted(registry.items()))
 
 
 def collect_showcases(pm: pluggy.PluginManager) -> dict[str, tuple[Showcase, str]]:
     found: dict[str, tuple[Showcase, str]] = {}
-    for hook in per_plugin(pm, "register_showcases"):
-        try:
-            returned = cast(Iterable[object] | None, hook())
-        except Exception as exc:
-            raise PluginError(hook.plugin, f"register_showcases failed: {exc}") from None
-        for item in returned or ():
-            if not isinstance(item, Showcase):
-                raise PluginError(hook.plugin, f"register_showcases returned {item!r}, not a Showcase")
-            if item.name in found:
-                other = found[item.name][1]
-                raise PluginError(hook.plugin, f"showcase '{item.name}' is already contributed by '{other}'")
-            found[item.name] = (item, hook.plugin)
+    for plugin, item in declared(pm, "register_showcases"):
+        if not isinstance(item, Showcase):
+            raise PluginError(plugin, f"register_showcases returned {item!r}, not a Showcase")
+        if item.name in found:
+            raise PluginError(plugin, f"showcase '{item.name}' is already contributed by '{found[item.name][1]}'")
+        found[item.name] = (item, plugin)
     return dict(sorted(found.items()))
 
 
@@ -157,12 +157,8 @@ def collect_fields(
 ) -> dict[tuple[Place, str], RegisteredField]:
     """Call every ``register_fields`` implementation; ``taken``: the kernel's own keys, by place."""
     fields: dict[tuple[Place, str], RegisteredField] = {}
-    for hook in per_plugin(pm, "register_fields"):
-        try:
-            returned = cast(Iterable[object] | None, hook())
-        except Exception as exc:
-            raise PluginError(hook.plugin, f"register_fields failed: {exc}") from None
-        check_declared(returned or (), hook.plugin, taken, fields)
+    for plugin, item in declared(pm, "register_fields"):
+        check_declared((item,), plugin, taken, fields)
     return dict(sorted(fields.items()))
 
 
@@ -170,17 +166,12 @@ def collect_executors(pm: pluggy.PluginManager) -> dict[str, ExecutorType]:
     """The kernel's executors and those plugins add through ``register_executors``."""
     found = dict(BUILT_IN)
     owner = dict.fromkeys(BUILT_IN, "the kernel")
-    for hook in per_plugin(pm, "register_executors"):
-        try:
-            returned = cast(Iterable[object] | None, hook())
-        except Exception as exc:
-            raise PluginError(hook.plugin, f"register_executors failed: {exc}") from None
-        for item in returned or ():
-            if not isinstance(item, ExecutorType):
-                raise PluginError(hook.plugin, f"register_executors returned {item!r}, not an ExecutorType")
-            if item.name in found:
-                raise PluginError(hook.plugin, f"executor '{item.name}' is already added by {owner[item.name]}")
-            found[item.name], owner[item.name] = item, f"plugin '{hook.plugin}'"
+    for plugin, item in declared(pm, "register_executors"):
+        if not isinstance(item, ExecutorType):
+            raise PluginError(plugin, f"register_executors returned {item!r}, not an ExecutorType")
+        if item.name in found:
+            raise PluginError(plugin, f"executor '{item.name}' is already added by {owner[item.name]}")
+        found[item.name], owner[item.name] = item, f"plugin '{plugin}'"
     return found
 
 
