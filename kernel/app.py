@@ -46,7 +46,7 @@ class RunOptions(TypedDict, total=False):
     keep_outputs: bool  # keep every step's outputs in the result, not only the final steps'
     wait: bool  # wait for a path another run holds instead of refusing
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
-    address: str | None  # the cluster the executor uses (an executor that takes one: dask)
+    address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
 
 
@@ -157,7 +157,8 @@ class Kernel:
         """The executor called ``name`` (``None``: the default for the number of workers), checked for the plan."""
         if name is None:
             if address:
-                raise PipelineError("--address needs an executor that uses a cluster (--executor dask)")
+                takers = ", ".join(sorted(n for n, e in self.executors.items() if e.takes_address)) or "none here"
+                raise PipelineError(f"an address needs an executor that uses a cluster ({takers})", field="executor")
             return None
         found = self.executors.get(name)
         if found is None:

@@ -264,8 +264,8 @@ def _run_options(func: F) -> F:
             click.option(
                 "--address",
                 default=None,
-                help="The cluster the executor uses, e.g. tcp://host:8786 for --executor dask "
-                "(default: DASK_SCHEDULER_ADDRESS, else a local cluster).",
+                help="The address of the cluster an executor uses, for an executor that takes one "
+                "(docs/executors.md).",
             ),
             click.option("--fail-fast", is_flag=True, help="Stop at the first failed step."),
             click.option(

@@ -10,9 +10,8 @@ record stay in the orchestrating process. Built in: ``inline`` (in the orchestra
 from __future__ import annotations
 
 import inspect
-import multiprocessing
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,9 @@ class ExecutorType:
 
 
 def _processes(workers: int, address: str | None) -> Executor:
+    import multiprocessing  # only for this executor: it costs every command's start-up otherwise
+    from concurrent.futures import ProcessPoolExecutor
+
     # spawn: the orchestrator runs threads (the run record's writer), which fork would copy half-way.
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 

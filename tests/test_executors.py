@@ -207,6 +207,8 @@ def test_the_dask_executor_uses_the_cluster_at_the_address_given_and_records_its
     kernel = demo_kernel(("dask", kernel_dask.plugin))
     path = write_pipeline(tmp_path, [{"name": "n", "uses": "demo.numbers"}, {"name": "s", "uses": "demo.scale",
                                                                             "needs": ["n"]}])
+    with pytest.raises(PipelineError, match=r"an address needs an executor that uses a cluster \(dask\)"):
+        kernel.run(path, runs_root=tmp_path / "runs", address="tcp://127.0.0.1:1")
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         result = kernel.run(path, runs_root=tmp_path / "runs", executor="dask", address=cluster.scheduler_address)
         assert result.ok
