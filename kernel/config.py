@@ -52,6 +52,14 @@ class InputRef(_Model):
         return f"{self.step}.{self.output}" if self.output else self.step
 
 
+class Partitions(_Model):
+    """Run a step once per partition of its inputs: rows are split by a stable hash of the ``by`` columns
+    (a key never spans two partitions) into ``count`` parts (docs/executors.md)."""
+
+    by: tuple[str, ...] = Field(min_length=1)
+    count: int = Field(ge=1, le=4096)
+
+
 class StepSpec(_Model):
     """One step of a pipeline file."""
 
@@ -63,6 +71,7 @@ class StepSpec(_Model):
     tags: tuple[str, ...] = ()
     retries: RetryPolicy = Field(default_factory=lambda: RetryPolicy.model_validate({}))
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form, for plugins")
+    partitions: Partitions | None = None
 
     # Keys the kernel does not know are kept for the plugins that add them (``register_fields``); the
     # plan checks them (``kernel.fields``).

@@ -197,6 +197,9 @@ def build_plan(
 
     claims = {name: _claims(name, entry.type, kwargs) for name, (entry, kwargs, _) in resolved.items()}
     _check_claims([c for found in claims.values() for c in found], source)
+    for name, (entry, kwargs, _) in resolved.items():
+        if specs[name].partitions is not None:
+            _check_partitions(specs[name], entry.type, kwargs, claims[name], source)
     position = {spec.name: i for i, spec in enumerate(pipeline.steps)}
     order = nx.lexicographical_topological_sort(graph, key=position.__getitem__)
     steps: dict[str, PlannedStep] = {}
@@ -215,6 +218,34 @@ def build_plan(
             fields=MappingProxyType(step_fields[name]),
         )
     return Plan(pipeline=pipeline, graph=graph, steps=steps, fields=MappingProxyType(pipeline_fields))
+
+
+def _check_partitions(
+    spec: StepSpec, step_type: StepType, kwargs: Mapping[str, Any], claims: tuple[Claim, ...], source: Path | None
+) -> None:
+    """A step may run in partitions only if its type says so, by keys it allows, and writes no claimed path."""
+    assert spec.partitions is not None
+    if not step_type.partitions:
+        raise PipelineError(
+            f"step type '{step_type.name}' cannot run in partitions", file=source, step=spec.name, field="partitions"
+        )
+    if claims:
+        raise PipelineError(
+            f"a step that writes {claims[0].path} (settings.{claims[0].setting}) runs whole, not in partitions",
+            file=source,
+            step=spec.name,
+            field="partitions",
+        )
+    if isinstance(step_type.partitions, str):
+        allowed = [str(c) for c in kwargs.get(step_type.partitions) or ()]
+        for column in spec.partitions.by:
+            if column not in allowed:
+                raise PipelineError(
+                    f"'{column}' is not one of settings.{step_type.partitions} ({', '.join(allowed) or 'none'})",
+                    file=source,
+                    step=spec.name,
+                    field="partitions.by",
+                )
 
 
 def _claims(name: str, step_type: StepType, kwargs: Mapping[str, Any]) -> tuple[Claim, ...]:

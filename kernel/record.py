@@ -41,6 +41,7 @@ class StepRecord:
     rows_in: dict[str, int] = field(default_factory=dict)
     rows_out: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    partitions: int | None = None  # the parts it ran in, when the pipeline partitions it
     error_at: str | None = None  # "path:line in function" of the step's own code where it failed
     traceback: str | None = None  # the failed attempt's traceback
     skipped_because: str | None = None

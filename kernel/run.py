@@ -40,6 +40,7 @@ from kernel.graph import Plan, PlannedStep
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import SignalGuard, stop_reason
 from kernel.locks import Holder, PathLock
+from kernel.partitions import combined, split
 from kernel.prepare import check_claims, claim_run_dir, lock_claims, release, unclaim_run_dir
 from kernel.record import (
     BLOCKED,
@@ -619,7 +620,7 @@ class Runner:
         if signals.step_start.receivers or signals.step_start in self._hooked:
             payload = events.StepStarted(planned.spec, self._wall(rec.start_s), events.FrameViews(inputs))
             self._deliver(signals.step_start, payload)
-        if executor is None and not planned.type.wants_context:  # the common case: _attempt, inline
+        if executor is None and not planned.type.wants_context and planned.spec.partitions is None:  # the common case
             try:
                 return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None)
             except Exception as exc:
@@ -627,6 +628,19 @@ class Runner:
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
 
     def _submit(
+        self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
+    ) -> _Pending:
+        parts = planned.spec.partitions
+        if parts is None:
+            return self._submit_one(executor, planned, inputs, delay)
+        try:
+            pieces = split(inputs, parts.by, parts.count)
+        except DataError as exc:
+            return None, exc, None, None
+        self.record.steps[planned.spec.name].partitions = len(pieces)
+        return cast(_Pending, combined([self._submit_one(executor, planned, part, delay) for part in pieces]))
+
+    def _submit_one(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
     ) -> _Pending:
         kwargs = planned.kwargs

@@ -126,6 +126,11 @@ class StepType:
     through a run). ``@step`` derives one from the function's keyword parameters when none is given.
     ``claims`` names the settings that hold a path the step writes and no other run may write at the
     same time (a results directory, a state store): a run locks each such path for its whole length.
+    ``partitions`` says whether a pipeline may run the step once per partition of its inputs
+    (``partitions: {by: [...], count: N}``, docs/executors.md): ``True`` for any key columns, or the name
+    of the setting listing the columns a partition key may use. Declare it only when the step gives, for
+    any part of its input split by those keys, exactly its rows for that part: the parts' outputs are
+    concatenated.
     """
 
     name: str
@@ -136,6 +141,7 @@ class StepType:
     description: str = ""
     wants_context: bool = False
     claims: tuple[str, ...] = ()
+    partitions: bool | str = False
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one."""
@@ -155,6 +161,7 @@ def step(
     settings: type[BaseModel] | None = None,
     description: str | None = None,
     claims: tuple[str, ...] | list[str] = (),
+    partitions: bool | str = False,
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -171,6 +178,7 @@ def step(
             description=doc,
             wants_context=wants_ctx,
             claims=tuple(claims),
+            partitions=partitions,
         )
         setattr(func, _ATTR, spec)
         return func

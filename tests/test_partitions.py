@@ -1,0 +1,119 @@
+"""Data-parallel steps: ``partitions: {by, count}`` runs a step once per part of its inputs, split by a
+stable hash of the keys, on any executor, and gives what one whole run gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import write_pipeline
+
+from kernel import Kernel, PipelineError, hookimpl, step
+
+
+@step("part.events")
+def events(inputs: Any, *, n: int = 500) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame({"device": [f"d{i}" for i in rng.integers(0, 40, n)], "value": rng.integers(0, 100, n)})
+
+
+@step("part.rates")
+def rates(inputs: Any) -> pd.DataFrame:
+    return pd.DataFrame({"rate": [2]})  # no key column: every part gets it whole
+
+
+@step("part.per_device", partitions="keys")
+def per_device(inputs: Any, *, keys: list[str] | None = None) -> pd.DataFrame:
+    """Per device: rows, sum of value times the rate (a per-key result: partitions give the same)."""
+    frame, rate = inputs["events"], int(inputs["rates"]["rate"].iloc[0])
+    out = frame.groupby(keys or ["device"], as_index=False).agg(rows=("value", "size"), total=("value", "sum"))
+    return out.assign(total=out["total"] * rate, part_rows=len(frame))
+
+
+@step("part.whole")
+def whole(inputs: Any) -> pd.DataFrame:
+    (frame,) = inputs.values()
+    return frame
+
+
+@step("part.anywhere", partitions=True, claims=("path",))
+def anywhere(inputs: Any, *, path: str = "") -> pd.DataFrame:
+    (frame,) = inputs.values()
+    return frame
+
+
+class Steps:
+    @hookimpl
+    def register_steps(self) -> list[Any]:
+        return [events, rates, per_device, whole, anywhere]
+
+
+def pipeline(tmp_path: Path, partitions: dict[str, Any] | None, name: str = "p.yaml") -> Path:
+    step_ = {"name": "per", "uses": "part.per_device", "needs": {"events": "ev", "rates": "rates"},
+             "settings": {"keys": ["device"]}}
+    if partitions is not None:
+        step_["partitions"] = partitions
+    steps = [{"name": "ev", "uses": "part.events"}, {"name": "rates", "uses": "part.rates"}, step_]
+    return write_pipeline(tmp_path, steps, filename=name)
+
+
+def run(tmp_path: Path, path: Path, executor: str = "inline") -> Any:
+    kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+    return kernel.run(path, runs_root=tmp_path / "runs", executor=executor, workers=1 if executor == "inline" else 2)
+
+
+@pytest.mark.parametrize("executor", ["inline", "threads", "processes"])
+def test_a_partitioned_step_gives_what_the_whole_step_gives(tmp_path: Path, executor: str) -> None:
+    whole_run = run(tmp_path, pipeline(tmp_path, None))
+    parted = run(tmp_path, pipeline(tmp_path, {"by": ["device"], "count": 4}, "parted.yaml"), executor)
+    assert whole_run.ok and parted.ok, parted.record.error
+    expected = whole_run.outputs["per"]["out"].sort_values("device", ignore_index=True)
+    got = parted.outputs["per"]["out"].sort_values("device", ignore_index=True)
+    # The same figures per device: a device never spans two parts, and the rates reached every part.
+    pd.testing.assert_frame_equal(got.drop(columns="part_rows"), expected.drop(columns="part_rows"))
+    assert got["part_rows"].nunique() == parted.record.steps["per"].partitions == 4
+    assert got.groupby("part_rows")["rows"].sum().sort_index().tolist() == sorted(got["part_rows"].unique())
+    assert parted.record.steps["per"].rows_in == {"events": 500, "rates": 1}
+
+
+def test_the_same_keys_go_to_the_same_part_in_every_run(tmp_path: Path) -> None:
+    first = run(tmp_path, pipeline(tmp_path, {"by": ["device"], "count": 3}, "a.yaml"))
+    again = run(tmp_path, pipeline(tmp_path, {"by": ["device"], "count": 3}, "b.yaml"), "processes")
+    pd.testing.assert_frame_equal(first.outputs["per"]["out"], again.outputs["per"]["out"])
+
+
+@pytest.mark.parametrize(
+    ("uses", "settings", "partitions", "message"),
+    [
+        ("part.whole", {}, {"by": ["device"], "count": 2}, "step type 'part.whole' cannot run in partitions"),
+        ("part.per_device", {"keys": ["device"]}, {"by": ["value"], "count": 2},
+         "field 'partitions.by': 'value' is not one of settings.keys (device)"),
+        ("part.anywhere", {"path": "out"}, {"by": ["device"], "count": 2},
+         "a step that writes out (settings.path) runs whole, not in partitions"),
+        ("part.per_device", {"keys": ["device"]}, {"by": [], "count": 2}, "field 'partitions.by'"),
+        ("part.per_device", {"keys": ["device"]}, {"by": ["device"], "count": 0}, "field 'partitions.count'"),
+    ],
+)
+def test_partitions_a_step_cannot_take_are_refused_before_the_run(
+    tmp_path: Path, uses: str, settings: dict[str, Any], partitions: dict[str, Any], message: str
+) -> None:
+    steps = [{"name": "ev", "uses": "part.events"},
+             {"name": "s", "uses": uses, "needs": ["ev"], "settings": settings, "partitions": partitions}]
+    kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+    with pytest.raises(PipelineError) as info:
+        kernel.run(write_pipeline(tmp_path, steps), runs_root=tmp_path / "runs")
+    assert message in str(info.value) and "step 's'" in str(info.value)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_no_input_with_the_key_columns_fails_the_step_as_bad_input(tmp_path: Path) -> None:
+    steps = [{"name": "rates", "uses": "part.rates"},
+             {"name": "s", "uses": "part.per_device", "needs": {"events": "rates", "rates": "rates"},
+              "settings": {"keys": ["device"]}, "partitions": {"by": ["device"], "count": 2}}]
+    kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+    result = kernel.run(write_pipeline(tmp_path, steps), runs_root=tmp_path / "runs")
+    assert (result.record.status, result.exit_code) == ("failed", 2)
+    assert result.record.steps["s"].error == "no input has the partition columns device (inputs: events, rates)"
