@@ -397,19 +397,20 @@ class Runner:
         data = self._write_final()
         self._ended = True
         duration_s = record.duration_s or 0.0
-        snapshot = RunRecord.from_json(orjson.loads(data)) if data is not None else record
         errors = len(record.listener_errors)
-        if final is signals.pipeline_complete:
-            self._send(final, events.PipelineCompleted, counted=True, record=snapshot, duration_s=duration_s)
-        else:
-            self._send(
-                final,
-                events.PipelineErrored,
-                counted=True,
-                record=snapshot,
-                duration_s=duration_s,
-                error=record.error or "",
-            )
+        if final.receivers or final in self._hooked:  # the record's copy costs O(steps): only for a listener
+            snapshot = RunRecord.from_json(orjson.loads(data)) if data is not None else record
+            if final is signals.pipeline_complete:
+                self._send(final, events.PipelineCompleted, counted=True, record=snapshot, duration_s=duration_s)
+            else:
+                self._send(
+                    final,
+                    events.PipelineErrored,
+                    counted=True,
+                    record=snapshot,
+                    duration_s=duration_s,
+                    error=record.error or "",
+                )
         if len(record.listener_errors) != errors:  # after_run reads run.json with the last receivers' errors
             self._write_final()
 
