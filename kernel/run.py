@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import heapq
 import logging
+import pickle
 import threading
 import time
 from collections import deque
@@ -106,15 +107,24 @@ def _heap_frozen() -> Iterator[None]:
                 gc.unfreeze()
 
 
-def _attempt(func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float) -> _Outcome:
-    """One attempt of a step: a pure call, run wherever the executor runs it."""
+def _attempt(
+    func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float, ships: bool = False
+) -> _Outcome:
+    """One attempt of a step: a pure call, run wherever the executor runs it. Shipped back from another
+    process, an error that would not survive the trip arrives as its text (its traceback kept)."""
     if delay:
         time.sleep(delay)
     ctx = kwargs.get("ctx")
     try:
         return func(inputs, **kwargs), None, ctx, None
     except Exception as exc:
-        return None, exc, ctx, trace_of(exc, func)
+        error: Exception = exc
+        if ships:
+            try:
+                pickle.loads(pickle.dumps(exc))
+            except Exception:
+                error = RuntimeError(f"{type(exc).__name__}: {exc}")
+        return None, error, ctx, trace_of(exc, func)
 
 
 class Runner:
@@ -541,7 +551,8 @@ class Runner:
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
         heapq.heapify(ready)
         in_flight: deque[tuple[PlannedStep, int, _Pending]] = deque()
-        stopping, workers, keep = False, self.workers, self.keep_outputs
+        # Inline, a step runs as it starts: one at a time, whatever the number of workers says.
+        stopping, workers, keep = False, self.workers if executor is not None else 1, self.keep_outputs
         while ready or in_flight:
             while ready and not stopping and len(in_flight) < workers:
                 in_flight.append(self._start(by_index[heapq.heappop(ready)], executor))
@@ -656,7 +667,7 @@ class Runner:
             kwargs = {**kwargs, "ctx": ctx}
         if executor is None:
             return _attempt(planned.type.func, inputs, kwargs, delay)
-        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay)
+        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships)
 
     def _wall(self, start_s: float | None) -> datetime:
         """The wall-clock time of a moment on the run's monotonic clock."""

@@ -223,3 +223,45 @@ def read_record(result: RunResult) -> dict[str, Any]:
 
     data: dict[str, Any] = json.loads((result.run.run_dir / "run.json").read_text())
     return data
+
+
+def test_inline_runs_one_step_at_a_time_whatever_the_workers(demo_installed: Path, tmp_path: Path) -> None:
+    from kernel import signals
+
+    seen: list[str] = []
+
+    def note(sender: object, *, event: Any, **_: object) -> None:
+        seen.append(f"{type(event).__name__}:{event.step.name}")
+
+    steps = [{"name": "a", "uses": "demo.numbers"}, {"name": "b", "uses": "demo.numbers"}]
+    with signals.step_start.connected_to(note), signals.step_complete.connected_to(note):
+        result = demo_kernel().run(write_pipeline(tmp_path, steps), runs_root=tmp_path / "runs", executor="inline",
+                                   workers=2)
+    assert result.ok
+    assert seen == ["StepStarted:a", "StepCompleted:a", "StepStarted:b", "StepCompleted:b"]
+
+
+class NeedsTwo(Exception):
+    def __init__(self, what: str, why: str) -> None:  # pickled as one argument: cannot be rebuilt
+        super().__init__(f"{what}: {why}")
+
+
+@step("odd.fails")
+def odd_fails(inputs: Any) -> pd.DataFrame:
+    raise NeedsTwo("sensor", "out of range")
+
+
+class Odd:
+    @hookimpl
+    def register_steps(self) -> list[Any]:
+        return [odd_fails]
+
+
+def test_an_error_that_cannot_cross_a_process_boundary_arrives_as_its_text(tmp_path: Path) -> None:
+    kernel = Kernel(entry_points=False, plugins=[("odd", Odd())])
+    path = write_pipeline(tmp_path, [{"name": "s", "uses": "odd.fails"}])
+    result = kernel.run(path, runs_root=tmp_path / "runs", executor="processes")
+    step_ = result.record.steps["s"]
+    assert step_.error == "RuntimeError: NeedsTwo: sensor: out of range"
+    assert step_.error_at is not None and step_.error_at.endswith("in odd_fails")
+    assert step_.traceback is not None and step_.traceback.endswith("NeedsTwo: sensor: out of range")
