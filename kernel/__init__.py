@@ -18,6 +18,7 @@ from kernel.locks import Busy, Holder, PathLock
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
 from kernel.record import SCHEMA_VERSION as RUN_SCHEMA_VERSION
 from kernel.record import RunRecord
+from kernel.reuse import ObservationFailed, Observer, Recompute, Reused
 from kernel.showcases import Showcase
 from kernel.signals import Listener
 from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
@@ -36,6 +37,8 @@ __all__ = [
     "Kernel",
     "KernelError",
     "Listener",
+    "ObservationFailed",
+    "Observer",
     "Outputs",
     "PathLock",
     "Pipeline",
@@ -44,6 +47,8 @@ __all__ = [
     "Plan",
     "PluginError",
     "PluginHook",
+    "Recompute",
+    "Reused",
     "Run",
     "RunInterrupted",
     "RunOptions",

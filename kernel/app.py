@@ -48,6 +48,7 @@ class RunOptions(TypedDict, total=False):
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
     address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
+    refresh: Sequence[str] | bool  # steps to recompute, with everything downstream, whatever a cache holds (True: all)
 
 
 class Kernel:
@@ -231,6 +232,8 @@ class Kernel:
             keep_outputs=options.get("keep_outputs", False),
             executor=executor,
             address=options.get("address"),
+            refresh=options.get("refresh", ()),
+            runs_root=Path(runs_root),
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

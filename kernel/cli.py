@@ -228,6 +228,8 @@ def _run_options(func: F) -> F:
         log_level: str,
         wait: bool,
         traceback: bool,
+        refresh: Sequence[str],
+        no_cache: bool,
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
@@ -238,6 +240,7 @@ def _run_options(func: F) -> F:
             runs_root=runs_dir,
             run_id=run_id,
             wait=wait,
+            refresh=True if no_cache else [name for value in refresh for name in value.split(",") if name],
         )
         return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
 
@@ -285,6 +288,13 @@ def _run_options(func: F) -> F:
             click.option(
                 "--traceback", is_flag=True, help="Print a failed step's whole traceback (run.json keeps it anyway)."
             ),
+            click.option(
+                "--refresh",
+                multiple=True,
+                metavar="STEP[,STEP]",
+                help="Recompute these steps and everything downstream of them, whatever the cache holds.",
+            ),
+            click.option("--no-cache", is_flag=True, help="Recompute every step (what they give is still stored)."),
         ]
     ):
         command = option(command)

@@ -35,7 +35,7 @@ class StepVerdict:
 class Run:
     """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
 
-    __slots__ = ("__weakref__", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "stash")
+    __slots__ = ("__weakref__", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "runs_root", "stash")
 
     def __init__(
         self,
@@ -44,12 +44,16 @@ class Run:
         run_dir: Path,
         record: RunRecord,
         pm: pluggy.PluginManager | None = None,
+        *,
+        runs_root: Path | None = None,
     ) -> None:
         self._pm = pm
         self.plan = plan
         self.pipeline = plan.pipeline
         self.run_id = run_id
         self.run_dir = run_dir
+        # Where run directories are made (``--runs-dir``): plugins keep what outlives a run under it (a cache).
+        self.runs_root = runs_root if runs_root is not None else run_dir.parent.parent
         self.record = record
         self.stash: dict[str, Any] = {}
 

@@ -8,7 +8,7 @@ whatever a listener changes in it stays in its copy (and its NumPy arrays are re
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -105,6 +105,10 @@ class StepCompleted:
     outputs: Mapping[str, pd.DataFrame]
     rows: Mapping[str, int]
     datasets: tuple[DatasetIO, ...] = ()
+    cached: bool = False  # not run: a plugin's reuse_step answered with earlier outputs
+    # plugin -> what its observe_step function returned, next to the step, on the outputs before judging
+    observed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    replaced: frozenset[str] = frozenset()  # outputs an after_step_run hook replaced (so unlike what was observed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kernel.executors import ExecutorType
     from kernel.fields import PipelineField
     from kernel.graph import Plan
+    from kernel.reuse import Observer, Recompute, Reused
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.steps import Staged, StepType
@@ -128,6 +129,32 @@ def discard_staged(run: Run, staged: Staged) -> bool | None:
     was interrupted. Return ``True`` if ``staged`` is this plugin's. A process killed before this could
     be called leaves the staged files behind: ``before_run`` of the next run on the same path removes
     them. Default: ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def reuse_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute | None:
+    """Answer for a step instead of running it, or say why it must run.
+
+    Called in the orchestrating thread when ``step`` is about to start, once its inputs are ready. Return
+    a :class:`kernel.Reused` (outputs that stand for the step's: it is not run, ``after_step_run`` and
+    ``step_complete`` see them with ``cached=True``), a :class:`kernel.Recompute` (it runs; the reason
+    goes to ``run.json``), or ``None``. ``refresh`` is true for a step the run must recompute
+    (``--refresh``, ``--no-cache``): answer with a ``Recompute`` then. The first answer wins. The cache
+    plugin answers here. Default: ``None``.
+    """
+
+
+@hookspec
+def observe_step(run: Run, step: StepSpec) -> Observer | None:
+    """Return a function to call next to ``step`` on its outputs, or ``None``.
+
+    Called in the orchestrating thread before each run of a step. The function is called with the step's
+    outputs and its context (``None`` for a step without one) where the step ran, in the worker under an
+    executor that ships steps, so it must be picklable (a module-level function, or a ``functools.partial``
+    of one) and return something small and picklable: a summary, not a frame. What it returns reaches
+    ``step_complete`` as ``observed[plugin]`` (an :class:`kernel.ObservationFailed` if it raised). The
+    cache plugin fingerprints and stores outputs here. Default: ``None``.
     """
 
 

@@ -37,7 +37,7 @@ def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
 
 
 def merge(outcomes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
-    """One outcome from the parts' ``(returned, error, ctx, trace)``, in partition order: the first error,
+    """One outcome from the parts' ``(returned, error, ctx, trace, observed)``, in partition order: the first error,
     else every output concatenated; the contexts' reports (files, staged writes) joined."""
     contexts = [o[2] for o in outcomes if o[2] is not None]
     ctx = None
@@ -47,13 +47,14 @@ def merge(outcomes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
         ctx = dataclasses.replace(contexts[0], datasets=datasets, staged=staged)
     failed = next((o for o in outcomes if o[1] is not None), None)
     if failed is not None:
-        return None, failed[1], ctx, failed[3]
+        return None, failed[1], ctx, failed[3], {}
     returned = [o[0] for o in outcomes]
     if all(isinstance(r, pd.DataFrame) for r in returned):
-        return pd.concat(returned, ignore_index=True), None, ctx, None
+        return pd.concat(returned, ignore_index=True), None, ctx, None, {}
     if all(isinstance(r, dict) for r in returned) and len({tuple(r) for r in returned}) == 1:
-        return {key: pd.concat([r[key] for r in returned], ignore_index=True) for key in returned[0]}, None, ctx, None
-    return returned[0], None, ctx, None  # not frames: the runner's output check names what it is
+        frames = {key: pd.concat([r[key] for r in returned], ignore_index=True) for key in returned[0]}
+        return frames, None, ctx, None, {}
+    return returned[0], None, ctx, None, {}  # not frames: the runner's output check names what it is
 
 
 def combined(pieces: Sequence[Any]) -> Any:
@@ -75,7 +76,7 @@ def combined(pieces: Sequence[Any]) -> Any:
                 try:
                     outcomes.append(piece.result() if isinstance(piece, Future) else piece)
                 except Exception as exc:  # a part that could not be sent or brought back
-                    outcomes.append((None, exc, None, None))
+                    outcomes.append((None, exc, None, None, {}))
             whole.set_result(merge(outcomes))
 
     for piece in pieces:

@@ -46,6 +46,10 @@ class StepRecord:
     traceback: str | None = None  # the failed attempt's traceback
     skipped_because: str | None = None
     datasets: list[DatasetIO] = field(default_factory=list)
+    cache: str | None = None  # "hit" (outputs reused, not run) or "miss", when a plugin answers reuse_step
+    cache_key: str | None = None
+    cache_reason: str | None = None  # why a miss ran
+    saved_s: float | None = None  # a hit: how long the step took when it ran
 
 
 @dataclass(slots=True)

@@ -59,13 +59,16 @@ from kernel.record import (
     StepRecord,
     iso,
 )
+from kernel.reuse import ObservationFailed, Observer, Recompute, Reused
 from kernel.steps import DatasetIO, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
-# What a step returned, or the error it raised, and its context as the attempt left it (the files it
-# reported, the writes it staged): a value, so that it crosses a process boundary.
-_Outcome = tuple[Any, BaseException | None, StepContext | None, Trace | None]
-_Pending = Future[_Outcome] | _Outcome  # a worker's future, or (run inline) the outcome itself
+# What a step returned, or the error it raised, its context as the attempt left it (the files it reported,
+# the writes it staged), and what the plugins' observers saw: a value, so that it crosses a process boundary.
+_Outcome = tuple[Any, BaseException | None, StepContext | None, Trace | None, dict[str, Any]]
+# A worker's future, or (run inline) the outcome itself, or the outputs a plugin reused for the step.
+_Pending = Future[_Outcome] | _Outcome | Reused
+_Observers = tuple[tuple[str, Observer], ...]
 
 
 def _debug_enabled(log: Any) -> bool:
@@ -108,15 +111,22 @@ def _heap_frozen() -> Iterator[None]:
 
 
 def _attempt(
-    func: Callable[..., Any], inputs: Frames, kwargs: Mapping[str, Any], delay: float, ships: bool = False
+    func: Callable[..., Any],
+    inputs: Frames,
+    kwargs: Mapping[str, Any],
+    delay: float,
+    ships: bool = False,
+    observers: _Observers = (),
+    declared: tuple[str, ...] = (),
 ) -> _Outcome:
-    """One attempt of a step: a pure call, run wherever the executor runs it. Shipped back from another
-    process, an error that would not survive the trip arrives as its text (its traceback kept)."""
+    """One attempt of a step: a pure call, run wherever the executor runs it, and the observers called on
+    what it returned. Shipped back from another process, an error that would not survive the trip arrives
+    as its text (its traceback kept)."""
     if delay:
         time.sleep(delay)
     ctx = kwargs.get("ctx")
     try:
-        return func(inputs, **kwargs), None, ctx, None
+        returned = func(inputs, **kwargs)
     except Exception as exc:
         error: Exception = exc
         if ships:
@@ -124,7 +134,31 @@ def _attempt(
                 pickle.loads(pickle.dumps(exc))
             except Exception:
                 error = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return None, error, ctx, trace_of(exc, func)
+        return None, error, ctx, trace_of(exc, func), {}
+    return returned, None, ctx, None, _observe(observers, returned, declared, ctx)
+
+
+def _observe(
+    observers: _Observers, returned: Any, declared: tuple[str, ...], ctx: StepContext | None
+) -> dict[str, Any]:
+    """What each observer makes of a step's outputs; nothing for outputs the runner will refuse anyway."""
+    if not observers:
+        return {}
+    if isinstance(returned, pd.DataFrame) and len(declared) == 1:
+        outputs: Mapping[str, Any] = {declared[0]: returned}
+    elif isinstance(returned, Mapping):
+        outputs = returned
+    elif returned is None and not declared:
+        outputs = {}
+    else:
+        return {}
+    observed: dict[str, Any] = {}
+    for plugin, observer in observers:
+        try:
+            observed[plugin] = observer(outputs, ctx)
+        except Exception as exc:
+            observed[plugin] = ObservationFailed(f"{type(exc).__name__}: {exc}")
+    return observed
 
 
 class Runner:
@@ -147,6 +181,8 @@ class Runner:
         keep_outputs: bool = False,
         executor: ExecutorType | None = None,
         address: str | None = None,
+        refresh: Iterable[str] | bool = (),
+        runs_root: Path | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -159,6 +195,7 @@ class Runner:
         self._pool: Executor | None = None
         self.fail_fast = fail_fast
         self.keep_outputs = keep_outputs
+        self.refresh = _refreshed(plan, refresh)
         active = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
         record = RunRecord(
             run_id=run_id,
@@ -173,12 +210,15 @@ class Runner:
             needs = {key: f"{producer}.{output}" for key, (producer, output) in planned.inputs.items()}
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin, needs=needs)
         self.record = record
-        self.run = Run(plan, run_id, run_dir, record, pm)
+        self.run = Run(plan, run_id, run_dir, record, pm, runs_root=runs_root)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
         self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
         self._judges: list[PluginHook] = []
+        self._reusers: list[PluginHook] = []
+        self._observing: list[PluginHook] = []
+        self._observers: dict[str, _Observers] = {}
         self._hooked: dict[NamedSignal, tuple[Callable[..., Any], ...]] = {}
         self._timers: dict[Any, ListenerTime] = {}
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
@@ -315,6 +355,8 @@ class Runner:
         started, t0 = datetime.now(UTC), time.perf_counter()
         self._epoch, self._t0 = started.timestamp(), t0
         self._judges = per_plugin(self.pm, "after_step_run")
+        self._reusers = per_plugin(self.pm, "reuse_step")
+        self._observing = per_plugin(self.pm, "observe_step")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
         self._writer.write()
@@ -562,13 +604,16 @@ class Runner:
                 planned, attempt, pending = in_flight.popleft()
             else:  # whichever attempt finishes first; of several at once, the first in plan order
                 planned, attempt, pending = _first_done(in_flight)
+            reused: Reused | None = None
             if isinstance(pending, Future):
                 try:
-                    returned, error, ctx, trace = pending.result()
+                    returned, error, ctx, trace, observed = pending.result()
                 except Exception as exc:  # the attempt could not be sent or brought back (pickling, a lost worker)
-                    returned, error, ctx, trace = None, exc, None, None
+                    returned, error, ctx, trace, observed = None, exc, None, None, {}
+            elif isinstance(pending, Reused):
+                reused, returned, error, ctx, trace, observed = pending, pending.outputs, None, None, None, {}
             else:
-                returned, error, ctx, trace = pending
+                returned, error, ctx, trace, observed = pending
             name = planned.spec.name
             outputs: Frames | None = None
             if error is None:
@@ -580,6 +625,8 @@ class Runner:
                         outputs = self._check_outputs(planned, returned)
                     except PluginError as exc:
                         error = exc
+                if outputs is not None and planned.spec.partitions is not None and reused is None:
+                    observed = _observe(self._observers.get(name, ()), outputs, planned.type.outputs, ctx)
             if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
                 self._discard_attempt(ctx)
                 delay = planned.spec.retries.wait_before(attempt)
@@ -595,7 +642,7 @@ class Runner:
                 )
                 in_flight.append((planned, attempt + 1, self._submit(executor, planned, self._inputs(planned), delay)))
                 continue
-            if outputs is not None and self._finish(planned, attempt, outputs, ctx):
+            if outputs is not None and self._finish(planned, attempt, outputs, ctx, observed, reused):
                 for after in planned.consumers:
                     waiting[after] -= 1
                     if waiting[after] == 0 and steps[after].status != SKIPPED:
@@ -627,17 +674,67 @@ class Runner:
             for key, (producer, output) in planned.inputs.items():
                 inputs[key] = outputs[producer][output]
                 rows_in[key] = steps[producer].rows_out[output]
+        reused = self._reuse(planned, rec) if self._reusers else None
+        if reused is not None:
+            rec.attempts = 0
+        if self._observing:
+            self._observers[planned.spec.name] = self._observers_for(planned)
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers or signals.step_start in self._hooked:
             payload = events.StepStarted(planned.spec, self._wall(rec.start_s), events.FrameViews(inputs))
             self._deliver(signals.step_start, payload)
-        if executor is None and not planned.type.wants_context and planned.spec.partitions is None:  # the common case
+        if reused is not None:
+            return planned, 0, reused
+        if (
+            executor is None
+            and not planned.type.wants_context
+            and planned.spec.partitions is None
+            and not self._observing
+        ):  # the common case
             try:
-                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None)
+                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None, {})
             except Exception as exc:
-                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func))
+                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func), {})
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
+
+    def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
+        """Ask the ``reuse_step`` hooks for the step; record their answer (a hit, or a miss and its reason)."""
+        name = planned.spec.name
+        for hook in self._reusers:
+            try:
+                answer = hook(run=self.run, step=planned.spec, refresh=name in self.refresh)
+            except Exception as exc:
+                answer = Recompute(f"plugin '{hook.plugin}' reuse_step failed: {type(exc).__name__}: {exc}")
+                self.log.error("reuse_step failed", step=name, plugin=hook.plugin, error=str(exc))
+            if answer is None:
+                continue
+            if isinstance(answer, Reused):
+                try:
+                    self._check_outputs(planned, dict(answer.outputs))
+                except PluginError as exc:
+                    why = f"plugin '{hook.plugin}' reused outputs that do not fit: {exc.message}"
+                    answer = Recompute(why, answer.key)
+                else:
+                    rec.cache, rec.cache_key, rec.saved_s = "hit", answer.key, answer.saved_s
+                    rec.datasets = list(answer.datasets)
+                    return answer
+            if isinstance(answer, Recompute):
+                rec.cache, rec.cache_key, rec.cache_reason = "miss", answer.key, answer.reason
+            else:
+                rec.cache, rec.cache_reason = "miss", f"plugin '{hook.plugin}' reuse_step returned {answer!r}"
+            return None
+        return None
+
+    def _observers_for(self, planned: PlannedStep) -> _Observers:
+        found: list[tuple[str, Observer]] = []
+        for hook in self._observing:
+            observer = hook(run=self.run, step=planned.spec)
+            if observer is not None:
+                if not callable(observer):
+                    raise PluginError(hook.plugin, f"observe_step returned {observer!r}, not a function")
+                found.append((hook.plugin, cast(Observer, observer)))
+        return tuple(found)
 
     def _submit(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
@@ -648,7 +745,7 @@ class Runner:
         try:
             pieces = split(inputs, parts.by, parts.count)
         except DataError as exc:
-            return None, exc, None, None
+            return None, exc, None, None, {}
         self.record.steps[planned.spec.name].partitions = len(pieces)
         return cast(_Pending, combined([self._submit_one(executor, planned, part, delay) for part in pieces]))
 
@@ -665,9 +762,14 @@ class Runner:
                 pipeline=self.plan.pipeline.name,
             )
             kwargs = {**kwargs, "ctx": ctx}
+        # A partitioned step is observed whole, once its parts are put together.
+        observers = self._observers.get(planned.spec.name, ()) if planned.spec.partitions is None else ()
+        declared = planned.type.outputs
         if executor is None:
-            return _attempt(planned.type.func, inputs, kwargs, delay)
-        return executor.submit(_attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships)
+            return _attempt(planned.type.func, inputs, kwargs, delay, False, observers, declared)
+        return executor.submit(
+            _attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships, observers, declared
+        )
 
     def _wall(self, start_s: float | None) -> datetime:
         """The wall-clock time of a moment on the run's monotonic clock."""
@@ -711,9 +813,19 @@ class Runner:
                 return outputs, verdict.blocked_because
         return outputs, None
 
-    def _finish(self, planned: PlannedStep, attempts: int, outputs: Frames, ctx: StepContext | None) -> bool:
-        """Record a step that returned its outputs; False when an ``after_step_run`` hook blocked it."""
+    def _finish(
+        self,
+        planned: PlannedStep,
+        attempts: int,
+        outputs: Frames,
+        ctx: StepContext | None,
+        observed: dict[str, Any] | None = None,
+        reused: Reused | None = None,
+    ) -> bool:
+        """Record a step that returned its outputs (or whose outputs a plugin reused); False when an
+        ``after_step_run`` hook blocked it."""
         name = planned.spec.name
+        raw = outputs
         if self._judges:
             outputs, blocked = self._judge(planned, outputs)
             if blocked:
@@ -727,8 +839,10 @@ class Runner:
         else:
             rows = {key: len(frame.index) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
-        datasets: list[DatasetIO] | tuple[()] = ()
-        if ctx is not None:
+        datasets: list[DatasetIO] | tuple[DatasetIO, ...] = ()
+        if reused is not None:
+            datasets = reused.datasets
+        elif ctx is not None:
             datasets = ctx.datasets
             if datasets:
                 rec.datasets = list(datasets)
@@ -747,6 +861,9 @@ class Runner:
                 events.FrameViews(outputs),
                 MappingProxyType(rows),
                 tuple(datasets),
+                reused is not None,
+                MappingProxyType(observed or {}),
+                _replaced(raw, outputs),
             )
             self._deliver(signals.step_complete, payload)
         return True
@@ -818,6 +935,26 @@ class Runner:
             consumers[producer] -= 1
             if consumers[producer] == 0 and producer not in sinks:
                 self._outputs.pop(producer, None)
+
+
+def _replaced(raw: Frames, judged: Frames) -> frozenset[str]:
+    if judged is raw:
+        return frozenset()
+    return frozenset(key for key, frame in judged.items() if frame is not raw[key])
+
+
+def _refreshed(plan: Plan, refresh: Iterable[str] | bool) -> frozenset[str]:
+    """The steps a run recomputes whatever a cache holds: those named, and everything downstream of them."""
+    if refresh is True:
+        return frozenset(plan.steps)
+    if refresh is False:
+        return frozenset()
+    found: set[str] = set()
+    for name in refresh:
+        if name not in plan.steps:
+            raise KernelError(f"--refresh names step '{name}', which the pipeline does not have")
+        found |= {name, *nx.descendants(plan.graph, name)}
+    return frozenset(found)
 
 
 def _first_done(in_flight: deque[tuple[PlannedStep, int, _Pending]]) -> tuple[PlannedStep, int, _Pending]:

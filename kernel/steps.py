@@ -130,7 +130,9 @@ class StepType:
     (``partitions: {by: [...], count: N}``, docs/executors.md): ``True`` for any key columns, or the name
     of the setting listing the columns a partition key may use. Declare it only when the step gives, for
     any part of its input split by those keys, exactly its rows for that part: the parts' outputs are
-    concatenated.
+    concatenated. ``effects`` says the step changes something besides its outputs (writes files, publishes):
+    a cache reuses its earlier run only while what it wrote is still there, unchanged. ``version``, when
+    given, stands for the step's code in a cache key (instead of a hash of its source).
     """
 
     name: str
@@ -142,6 +144,8 @@ class StepType:
     wants_context: bool = False
     claims: tuple[str, ...] = ()
     partitions: bool | str = False
+    effects: bool = False
+    version: str | None = None
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one."""
@@ -162,6 +166,8 @@ def step(
     description: str | None = None,
     claims: tuple[str, ...] | list[str] = (),
     partitions: bool | str = False,
+    effects: bool = False,
+    version: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -179,6 +185,8 @@ def step(
             wants_context=wants_ctx,
             claims=tuple(claims),
             partitions=partitions,
+            effects=effects,
+            version=version,
         )
         setattr(func, _ATTR, spec)
         return func

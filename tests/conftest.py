@@ -55,6 +55,12 @@ def demo_installed(demo_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test has a step cache of its own: no test is answered by what another one stored.
+    monkeypatch.setenv("KERNEL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def _quiet_logs() -> Iterator[None]:
     # The library never configures structlog; tests capture instead of printing.
     with structlog.testing.capture_logs():

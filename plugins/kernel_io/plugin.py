@@ -32,7 +32,7 @@ def read(inputs: Inputs, *, path: str, format: Format | None = None, columns: li
     return {"out": frame}
 
 
-@step("io.write", outputs=(), settings=WriteSettings)
+@step("io.write", outputs=(), settings=WriteSettings, effects=True)
 def write(inputs: Inputs, *, path: str, format: Format | None = None, lines: bool = False,
           avro_schema: dict[str, Any] | None = None, ctx: StepContext | None = None) -> Outputs:
     """Write the step's one input to a file (Avro, JSON, CSV, Parquet), atomically."""
@@ -48,7 +48,7 @@ def write(inputs: Inputs, *, path: str, format: Format | None = None, lines: boo
     return {}
 
 
-@step(PUBLISH, outputs=(), settings=PublishSettings, claims=("path",))
+@step(PUBLISH, outputs=(), settings=PublishSettings, claims=("path",), effects=True)
 def publish(inputs: Inputs, *, path: str, format: Format = "parquet", documents: Sequence[str] = (),
             ctx: StepContext | None = None) -> Outputs:
     """Write every input into the results directory path, one file each, replacing the previous results whole."""

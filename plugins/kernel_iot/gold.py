@@ -145,7 +145,7 @@ def report_figures(inputs: Inputs, figures: str) -> dict[str, Any]:
     return {"kpis": json.loads(figures), "uptime_per_day": uptime, "adoption": rows, "late_by_reason": late_by_reason}
 
 
-@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"))
+@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"), effects=True)
 def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
     """The gold tables (run ids on the side tables, a re-emitted window once) and the headline figures, kpis."""
     run_id = ctx.run_id if ctx is not None else None
@@ -155,4 +155,5 @@ def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
         # The report is rebuilt from the run directory alone: keep this run's figures there too.
         text = json.dumps(figures, indent=2, allow_nan=False) + "\n"
         write_text_atomic(ctx.run_dir / REPORT_FILE, json.dumps(report_figures(inputs, text), indent=2) + "\n")
+        ctx.wrote(ctx.run_dir / REPORT_FILE, "json")  # of this run: the step runs again in the next one
     return {**tables, "kpis": pd.DataFrame([figures])}

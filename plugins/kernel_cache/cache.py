@@ -1,0 +1,294 @@
+"""The step cache of one run: keys, the answer before a step, what is stored after it (docs/cache.md).
+
+A step's key is made of its step type's code identity, its settings (the run's own id and directory left
+out), and the fingerprints of the frames it is given. An entry under that key holds the fingerprints of
+what the step returned and the files it read and wrote, with their content hashes. A step is reused only
+when an entry has its key, every file it read is unchanged, and every file it wrote is still as it left
+it; otherwise it runs, and ``run.json`` says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from kernel import DatasetIO, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
+from kernel_cache.fingerprint import Unfingerprintable, canonical, frame_fingerprint, path_hash
+from kernel_cache.identity import code_identity
+from kernel_cache.store import CacheStore, StoredCopyDiffers
+
+ENV = "KERNEL_CACHE_DIR"
+RUN_DIR, RUN_ID = "${run.dir}", "${run.id}"
+_GLOB = set("*?[")
+
+
+def cache_root(run: Run) -> Path:
+    """``KERNEL_CACHE_DIR``, else ``.cache`` in the runs directory."""
+    configured = os.environ.get(ENV)
+    return Path(configured) if configured else run.runs_root / ".cache"
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What the cache's observer found next to a step: output fingerprints and the files the step touched."""
+
+    fingerprints: Mapping[str, str]
+    problems: Mapping[str, str]  # output -> why it has no fingerprint, or could not be stored
+    files: tuple[tuple[str, str, str, str], ...]  # (mode, path, format, content hash)
+
+
+def observe(
+    root: str, store: bool, listed: tuple[str, ...], outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None
+) -> Observed:
+    """Fingerprint (and store, when the step has a key) every output; hash what the step read and wrote."""
+    cache = CacheStore(Path(root))
+    fingerprints: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for name, frame in outputs.items():
+        try:
+            fingerprint = frame_fingerprint(frame)
+        except Unfingerprintable as exc:
+            problems[name] = str(exc)
+            continue
+        fingerprints[name] = fingerprint
+        if store:
+            try:
+                cache.put_frame(frame, fingerprint)
+            except Exception as exc:  # a column Parquet cannot hold: the step is not stored, its consumers still keyed
+                problems[name] = f"could not be stored: {type(exc).__name__}: {exc}"
+    files: list[tuple[str, str, str, str]] = []
+    for d in ctx.datasets if ctx is not None else ():
+        files.append((d.mode, d.path, d.format, d.content_hash or path_hash(d.path)))
+    reported = {os.path.abspath(f[1]) for f in files}
+    for path in listed:
+        if os.path.abspath(path) not in reported:
+            files.append(("read", path, "setting", path_hash(path)))
+    return Observed(fingerprints, problems, tuple(files))
+
+
+@dataclass
+class RunCache:
+    """The cache's state for one run (``run.stash``)."""
+
+    store: CacheStore
+    # (step, output) -> fingerprint of the frame its consumers are given, or why there is none
+    served: dict[tuple[str, str], str] = field(default_factory=dict)
+    unknown: dict[tuple[str, str], str] = field(default_factory=dict)
+    keys: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    hits: dict[str, Mapping[str, str]] = field(default_factory=dict)  # step -> stored output fingerprints
+
+
+def state(run: Run) -> RunCache:
+    found = run.stash.get("cache")
+    if not isinstance(found, RunCache):
+        found = run.stash["cache"] = RunCache(CacheStore(cache_root(run)))
+    return found
+
+
+def _mask(value: Any, run: Run) -> Any:
+    if isinstance(value, str):
+        for directory in {str(run.run_dir), os.path.abspath(run.run_dir)}:
+            value = value.replace(directory, RUN_DIR)
+        return value.replace(run.run_id, RUN_ID)
+    if isinstance(value, Mapping):
+        return {k: _mask(v, run) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v, run) for v in value]
+    return value
+
+
+def _unmask(path: str, run: Run) -> str:
+    return path.replace(RUN_DIR, str(run.run_dir)).replace(RUN_ID, run.run_id)
+
+
+def components(run: Run, name: str, cache: RunCache) -> dict[str, Any]:
+    """What the key of step ``name`` is made of; :class:`Unfingerprintable` with the reason when a part
+    cannot be known."""
+    planned = run.plan.steps[name]
+    try:
+        code = code_identity(planned.type)
+    except Unfingerprintable as exc:
+        raise Unfingerprintable(f"the code of {planned.type.name} cannot be fingerprinted: {exc}") from None
+    settings = canonical(_mask(dict(planned.kwargs), run), "settings")
+    inputs: dict[str, str] = {}
+    for key, (producer, output) in planned.inputs.items():
+        fingerprint = cache.served.get((producer, output))
+        if fingerprint is None:
+            why = cache.unknown.get((producer, output), "it was not fingerprinted")
+            raise Unfingerprintable(f"input {key} ({producer}.{output}) has no fingerprint: {why}")
+        inputs[key] = fingerprint
+    return {"uses": planned.type.name, "code": code, "settings": settings, "inputs": inputs}
+
+
+def key_of(parts: Mapping[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+    cache = state(run)
+    name = step.name
+    try:
+        parts = components(run, name, cache)
+    except Unfingerprintable as exc:
+        return Recompute(str(exc))
+    key = key_of(parts)
+    cache.keys[name] = (key, parts)
+    if refresh:
+        return Recompute("refreshed (--refresh or --no-cache)", key)
+    entry = cache.store.get_entry(key)
+    if entry is None:
+        needs = {k: f"{p}.{o}" for k, (p, o) in run.plan.steps[name].inputs.items()}
+        return Recompute(why_missing(cache.store, run.pipeline.name, name, parts, needs), key)
+    stale = stale_files(entry, run)
+    if stale:
+        return Recompute(stale, key)
+    outputs: dict[str, pd.DataFrame] = {}
+    for output, fingerprint in entry["outputs"].items():
+        try:
+            outputs[output] = cache.store.get_frame(fingerprint)
+        except FileNotFoundError:
+            return Recompute(f"output {output} is no longer in the cache", key)
+        except StoredCopyDiffers as exc:
+            return Recompute(f"output {output}: {exc}", key)
+        except Exception as exc:
+            return Recompute(f"output {output} could not be read back: {type(exc).__name__}: {exc}", key)
+    cache.store.touch(key)
+    cache.hits[name] = dict(entry["outputs"])
+    datasets = tuple(
+        DatasetIO(mode, _unmask(path, run), fmt, content_hash=digest)
+        for mode, path, fmt, digest in entry["files"]
+        if fmt != "setting"
+    )
+    return Reused(outputs, key, datasets, entry.get("duration_s"))
+
+
+def stale_files(entry: Mapping[str, Any], run: Run) -> str | None:
+    """Why an entry's files no longer fit: a file it read changed, one it wrote was changed or removed."""
+    writes = 0
+    for mode, path, _fmt, digest in entry["files"]:
+        where = _unmask(path, run)
+        now = path_hash(where)
+        if mode == "write":
+            writes += 1
+            if now != digest:
+                return f"{where}, which it wrote, is {'gone' if now == 'missing' else 'changed'}"
+        elif now != digest:
+            return f"{where}, which it read, {'is gone' if now == 'missing' else 'changed'}"
+    if entry.get("effects") and not writes:
+        return "it has effects besides its outputs that it does not report, so they cannot be checked"
+    return None
+
+
+def why_missing(
+    store: CacheStore, pipeline: str, name: str, parts: Mapping[str, Any], needs: Mapping[str, str]
+) -> str:
+    """The differences from the last key stored for this step: what changed since it was stored."""
+    last = store.last_entry(pipeline, name)
+    if last is None:
+        return "not in the cache"
+    old = last.get("components", {})
+    if old.get("uses") != parts["uses"]:
+        return f"step type changed ({old.get('uses')} -> {parts['uses']})"
+    reasons = []
+    if old.get("code") != parts["code"]:
+        reasons.append(f"code of {parts['uses']} changed")
+    reasons += [f"{path} changed" for path in _differences(old.get("settings"), parts["settings"], "settings")]
+    for key in sorted(set(old.get("inputs", {})) | set(parts["inputs"])):
+        if old.get("inputs", {}).get(key) != parts["inputs"].get(key):
+            reasons.append(f"input {key} ({needs[key]}) changed" if key in needs else f"input {key} changed")
+    if not reasons:
+        return "not in the cache (its entry was removed)"
+    if len(reasons) > 4:
+        reasons = [*reasons[:4], f"{len(reasons) - 4} more"]
+    return "; ".join(reasons)
+
+
+def _differences(old: Any, new: Any, path: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += _differences(old.get(key, _ABSENT), new.get(key, _ABSENT), f"{path}.{key}")
+        return found
+    return [] if old == new else [path]
+
+
+_ABSENT = object()
+
+
+def completed(run: Run, event: events.StepCompleted) -> None:
+    """After a step (run or reused): note what its consumers are given; store the entry of a step that ran."""
+    cache = state(run)
+    name = event.step.name
+    observed = next((v for v in event.observed.values() if isinstance(v, Observed | ObservationFailed)), None)
+    raw: Mapping[str, str]
+    problems: Mapping[str, str] = {}
+    if event.cached:
+        raw = cache.hits.get(name, {})
+    elif isinstance(observed, Observed):
+        raw, problems = observed.fingerprints, observed.problems
+    else:
+        why = observed.error if isinstance(observed, ObservationFailed) else "the cache did not observe it"
+        raw, problems = {}, dict.fromkeys(event.outputs, why)
+    for output in event.outputs:
+        fingerprint: str | None = raw.get(output)
+        if output in event.replaced:  # a judge changed it: the consumers get something else
+            try:
+                fingerprint = frame_fingerprint(event.outputs[output])
+            except Unfingerprintable as exc:
+                fingerprint, problems = None, {**problems, output: str(exc)}
+        if fingerprint is None:
+            cache.unknown[(name, output)] = problems.get(output, "it was not fingerprinted")
+        else:
+            cache.served[(name, output)] = fingerprint
+    keyed = cache.keys.get(name)
+    if event.cached or keyed is None or not isinstance(observed, Observed) or observed.problems:
+        return
+    key, parts = keyed
+    planned = run.plan.steps[name]
+    entry = {
+        "pipeline": run.pipeline.name,
+        "step": name,
+        "components": parts,
+        "outputs": dict(observed.fingerprints),
+        "files": [[mode, _mask(path, run), fmt, digest] for mode, path, fmt, digest in observed.files],
+        "effects": planned.type.effects or bool(planned.claims),
+        "duration_s": event.duration_s,
+        "run_id": run.run_id,
+        "stored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    cache.store.put_entry(key, entry)
+
+
+def observer_for(run: Run, step: StepSpec) -> functools.partial[Observed]:
+    cache = state(run)
+    planned = run.plan.steps[step.name]
+    claimed = {str(claim.path) for claim in planned.claims}
+    listed = tuple(sorted({v for v in _strings(planned.kwargs) if _names_files(v) and v not in claimed}))
+    return functools.partial(observe, str(cache.store.root), step.name in cache.keys, listed)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _names_files(value: str) -> bool:
+    """A setting that names a file, a directory or a glob: what is there is an input of the step, whatever
+    the step reports (a new file in a directory it reads, a file it reads without saying so)."""
+    if not value or len(value) > 4096 or "\n" in value:
+        return False
+    return (bool(_GLOB & set(value)) and "/" in value) or os.path.exists(value)

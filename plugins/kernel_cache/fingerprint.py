@@ -1,0 +1,165 @@
+"""Content fingerprints: of a frame (over its data, not a pickle), of the files at a path, of settings.
+
+A frame's fingerprint covers its column names and dtypes, its index and every value; two frames have
+the same one only if ``DataFrame.equals`` would say so and their dtypes and names match. Values are read
+as they lie in memory where they can be (numbers, booleans, times, nullable columns, categorical codes),
+through pandas' row hashes otherwise (text, objects), and fed to xxHash's 128-bit XXH3.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import xxhash
+from pandas.api.types import infer_dtype
+from pydantic import BaseModel
+
+PREFIX = "xxh3:"
+_GLOB = set("*?[")
+
+
+class Unfingerprintable(Exception):
+    """A value whose content cannot be fingerprinted: the step is a miss, with this as the reason."""
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    digest = xxhash.xxh3_128()
+    names = [[type(c).__name__, str(c), str(t)] for c, t in frame.dtypes.items()]
+    digest.update(orjson.dumps([len(frame.index), names]))
+    _index(digest, frame.index)
+    for position in range(frame.shape[1]):
+        _values(digest, frame.iloc[:, position], str(frame.columns[position]))
+    return PREFIX + digest.hexdigest()
+
+
+def _index(digest: Any, index: pd.Index) -> None:
+    if isinstance(index, pd.RangeIndex):
+        digest.update(orjson.dumps(["range", index.start, index.stop, index.step, _name(index.name)]))
+        return
+    digest.update(orjson.dumps(["index", str(index.dtype), index.nlevels, [_name(n) for n in index.names]]))
+    if isinstance(index, pd.MultiIndex):
+        for level in range(index.nlevels):
+            _values(digest, pd.Series(index.get_level_values(level)), f"index level {level}")
+    else:
+        _values(digest, pd.Series(index), "index")
+
+
+def _name(name: object) -> str | None:
+    return None if name is None else f"{type(name).__name__}:{name}"
+
+
+def _values(digest: Any, series: pd.Series, where: str) -> None:
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+        _raw(digest, series.to_numpy())
+    elif isinstance(dtype, pd.CategoricalDtype):
+        digest.update(b"categorical ordered" if dtype.ordered else b"categorical")
+        _raw(digest, series.cat.codes.to_numpy())
+        _values(digest, pd.Series(dtype.categories), where)
+    elif isinstance(dtype, pd.DatetimeTZDtype):
+        _raw(digest, np.asarray(series.array.asi8))
+    elif hasattr(series.array, "_data") and hasattr(series.array, "_mask"):  # Int64, Float64, boolean
+        data, mask = series.array._data, series.array._mask
+        if mask.any():  # what lies under a null is not part of the value
+            data = np.where(mask, np.zeros(1, dtype=data.dtype), data)
+        _raw(digest, mask)
+        _raw(digest, data)
+    else:
+        _hashed(digest, series, where)
+
+
+def _raw(digest: Any, values: np.ndarray) -> None:
+    digest.update(np.ascontiguousarray(values).view(np.uint8))
+
+
+def _hashed(digest: Any, series: pd.Series, where: str) -> None:
+    try:
+        rows = pd.util.hash_pandas_object(series, index=False, categorize=False).to_numpy()
+    except Exception as exc:
+        raise Unfingerprintable(f"column '{where}' ({series.dtype}): {type(exc).__name__}: {exc}") from None
+    _raw(digest, rows)
+    if series.dtype == object and infer_dtype(series, skipna=False) not in ("string", "empty"):
+        # pandas hashes objects through their text: 1 and "1" would agree. Their types tell them apart.
+        kinds = series.map(lambda value: type(value).__qualname__)
+        _raw(digest, pd.util.hash_pandas_object(kinds, index=False).to_numpy())
+
+
+_hashed_files: dict[tuple[str, int, int, int], str] = {}
+
+
+def file_hash(path: str | Path) -> str:
+    """``sha256:<hex>`` of a file's bytes: the form steps report in ``StepContext.read(content_hash=...)``.
+    Within a process, a file with the same inode, size and modification time (in ns) is not read again."""
+    with open(path, "rb") as fo:
+        stat = os.fstat(fo.fileno())
+        seen = (os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        found = _hashed_files.get(seen)
+        if found is None:
+            found = _hashed_files[seen] = "sha256:" + hashlib.file_digest(fo, "sha256").hexdigest()
+        return found
+
+
+def path_hash(path: str) -> str:
+    """What is at ``path`` now: a file's bytes, a directory's files (names and bytes) or a glob's matches;
+    ``missing`` when nothing is there."""
+    if _GLOB & set(path) and not os.path.exists(path):
+        matches = sorted(glob.glob(path, recursive=True))
+        return _listing([(m, m) for m in matches if os.path.isfile(m)]) if matches else "missing"
+    if os.path.isfile(path):
+        return file_hash(path)
+    if os.path.isdir(path):
+        files = []
+        for root, dirs, names in os.walk(path):
+            dirs.sort()
+            for name in sorted(names):
+                full = os.path.join(root, name)
+                files.append((os.path.relpath(full, path), full))
+        return _listing(files)
+    return "missing"
+
+
+def _listing(files: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, full in files:
+        digest.update(orjson.dumps([Path(name).as_posix(), file_hash(full)]))
+    return "tree:" + digest.hexdigest()
+
+
+def canonical(value: Any, where: str) -> Any:
+    """``value`` as plain JSON values, for a key; :class:`Unfingerprintable` naming ``where`` when it has
+    no content-defined form (an object whose text could hide a difference)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(v, where) for v in value), key=repr)
+    if isinstance(value, BaseModel):
+        return canonical(value.model_dump(mode="json"), where)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Enum):
+        return canonical(value.value, where)
+    if isinstance(value, datetime | date | time | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, timedelta | pd.Timedelta):
+        return f"timedelta:{pd.Timedelta(value).value}"
+    if isinstance(value, np.generic):
+        return canonical(value.item(), where)
+    if isinstance(value, pd.DataFrame):
+        return frame_fingerprint(value)
+    raise Unfingerprintable(f"{where} is a {type(value).__name__}, which has no content fingerprint")
