@@ -26,8 +26,8 @@ from urllib.parse import quote, unquote
 import numpy as np
 import orjson
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from kernel_cache.fingerprint import frame_fingerprint
 
@@ -206,7 +206,7 @@ def _to_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def _from_table(table: pa.Table) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}"))
     for name in kept.get("object", []):
         if name in frame.columns and frame[name].dtype != object:
