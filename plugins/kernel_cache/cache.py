@@ -157,10 +157,10 @@ def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
             outputs[output] = cache.store.get_frame(fingerprint)
         except FileNotFoundError:
             return Recompute(f"output {output} is no longer in the cache", key)
-        except StoredCopyDiffers as exc:
-            return Recompute(f"output {output}: {exc}", key)
-        except Exception as exc:
-            return Recompute(f"output {output} could not be read back: {type(exc).__name__}: {exc}", key)
+        except Exception as exc:  # damaged, or a dtype Parquet does not keep: stored again by this run
+            cache.store.drop_frame(fingerprint)
+            why = exc if isinstance(exc, StoredCopyDiffers) else f"could not be read back: {type(exc).__name__}: {exc}"
+            return Recompute(f"output {output}: {why}", key)
     cache.store.touch(key)
     cache.hits[name] = dict(entry["outputs"])
     datasets = tuple(
@@ -272,7 +272,11 @@ def observer_for(run: Run, step: StepSpec) -> functools.partial[Observed]:
     cache = state(run)
     planned = run.plan.steps[step.name]
     claimed = {str(claim.path) for claim in planned.claims}
-    listed = tuple(sorted({v for v in _strings(planned.kwargs) if _names_files(v) and v not in claimed}))
+    own = os.path.abspath(run.run_dir)  # the run's own files are no input: they differ in every run
+    listed = tuple(sorted({
+        v for v in _strings(planned.kwargs)
+        if _names_files(v) and v not in claimed and os.path.commonpath([own, os.path.abspath(v)]) != own
+    }))
     return functools.partial(observe, str(cache.store.root), step.name in cache.keys, listed)
 
 

@@ -84,6 +84,10 @@ class CacheStore:
         os.utime(path)
         return frame
 
+    def drop_frame(self, fingerprint: str) -> None:
+        """Remove a stored frame that does not read back (the next run that computes it stores it again)."""
+        self.object_path(fingerprint).unlink(missing_ok=True)
+
     # -- entries -----------------------------------------------------------------------------
 
     def entry_path(self, key: str) -> Path:

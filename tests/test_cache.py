@@ -1,0 +1,430 @@
+"""The step cache: a second run reuses what did not change and recomputes, with the reason, what did.
+
+Each test has a cache directory of its own (conftest). Step code lives in a package written into the
+test's directory, so a test can change it as a user edits a plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import write_pipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernel import Kernel, RunResult
+from kernel.cli import main
+
+OTHERS = ["report", "tracker", "validator", "iot", "window", "dask"]
+
+STEPS = '''
+from kernel import hookimpl, step
+from {pkg}.helpers import bump
+
+CALLS = []
+
+
+@step("cd.scale")
+def scale(inputs, *, factor: float = 2.0):
+    CALLS.append("scale")
+    frame = inputs["numbers"]
+    return frame.assign(x=bump(frame["x"]) * factor)
+
+
+@step("cd.total")
+def total(inputs, *, label: str = "total"):
+    CALLS.append("total")
+    return {{"out": __import__("pandas").DataFrame({{"label": [label], "sum": [inputs["scaled"]["x"].sum()]}})}}
+
+
+@hookimpl
+def register_steps():
+    return [scale, total]
+'''
+HELPERS = "def bump(values):\n    return values + 1\n"
+PIPELINE = [
+    {"name": "src", "uses": "io.read", "settings": {"path": "data/numbers.csv"}},
+    {"name": "scaled", "uses": "cd.scale", "needs": {"numbers": "src"}, "settings": {"factor": "${params.factor}"}},
+    {"name": "total", "uses": "cd.total", "needs": {"scaled": "scaled"}},
+]
+
+
+class Project:
+    """A pipeline, its data and a step plugin package, in a test's directory."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root, self.pkg = root, name
+        (root / "data").mkdir()
+        (root / "data" / "numbers.csv").write_text("x\n1\n2\n3\n")
+        (root / name).mkdir()
+        (root / name / "__init__.py").write_text("")
+        self.write("helpers.py", HELPERS)
+        self.write("steps.py", STEPS.format(pkg=name))
+        self.pipeline(PIPELINE)
+        sys.path.insert(0, str(root))
+
+    def write(self, module: str, text: str) -> None:
+        (self.root / self.pkg / module).write_text(text)
+
+    def pipeline(self, steps: list[dict[str, Any]], **extra: Any) -> None:
+        write_pipeline(self.root, steps, name="cached", params={"factor": 2.0}, **extra)
+
+    def module(self) -> types.ModuleType:
+        """The plugin module as its files are now (imported again after an edit)."""
+        for name in [n for n in sys.modules if n == self.pkg or n.startswith(self.pkg + ".")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+        return importlib.import_module(f"{self.pkg}.steps")
+
+    def run(self, **options: Any) -> RunResult:
+        module = self.module()
+        kernel = Kernel(disable=OTHERS, plugins=[("cd", module)])
+        cwd = os.getcwd()
+        os.chdir(self.root)
+        try:
+            result = kernel.run("pipeline.yaml", runs_root="runs", keep_outputs=True, **options)
+        finally:
+            os.chdir(cwd)
+        assert result.ok, result.record.error
+        self.calls = list(module.CALLS)
+        return result
+
+
+def cache_of(result: RunResult) -> dict[str, tuple[str | None, str | None]]:
+    return {name: (s.cache, s.cache_reason) for name, s in result.record.steps.items()}
+
+
+@pytest.fixture
+def project(tmp_path: Path, request: pytest.FixtureRequest) -> Project:
+    name = "cd_" + request.node.name.replace("[", "_").replace("]", "").replace("-", "_")
+    made = Project(tmp_path, name)
+    yield made
+    sys.path.remove(str(tmp_path))
+
+
+def test_a_second_run_reuses_every_step_and_gives_the_same_outputs(project: Project) -> None:
+    first = project.run()
+    assert {s.cache for s in first.record.steps.values()} == {"miss"}
+    assert first.record.steps["scaled"].cache_reason == "not in the cache"
+    second = project.run()
+    assert project.calls == []
+    assert {name: s.cache for name, s in second.record.steps.items()} == dict.fromkeys(first.record.steps, "hit")
+    for step, outputs in first.outputs.items():
+        for name, frame in outputs.items():
+            pd.testing.assert_frame_equal(second.outputs[step][name], frame, check_exact=True)
+    assert second.record.steps["total"].attempts == 0
+    assert second.record.steps["total"].saved_s == pytest.approx(first.record.steps["total"].duration_s)
+
+
+def test_changed_settings_rerun_the_step_and_what_depends_on_it(project: Project) -> None:
+    project.run()
+    second = project.run(params={"factor": 3.0})
+    assert cache_of(second)["src"] == ("hit", None)
+    assert cache_of(second)["scaled"] == ("miss", "settings.factor changed")
+    assert cache_of(second)["total"] == ("miss", "input scaled (scaled.out) changed")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(2 + 3 + 4) * 3.0]
+
+
+def test_changed_step_code_reruns_it(project: Project) -> None:
+    project.run()
+    project.write("steps.py", STEPS.format(pkg=project.pkg).replace("* factor", "* factor * 10"))
+    second = project.run()
+    assert cache_of(second)["scaled"] == ("miss", "code of cd.scale changed")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(2 + 3 + 4) * 2.0 * 10]
+
+
+def test_changed_helper_in_another_module_reruns_the_steps_that_use_the_package(project: Project) -> None:
+    project.run()
+    project.write("helpers.py", "def bump(values):\n    return values + 100\n")
+    second = project.run()
+    assert cache_of(second)["scaled"] == ("miss", "code of cd.scale changed")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(101 + 102 + 103) * 2.0]
+
+
+def test_a_step_whose_output_did_not_change_leaves_its_consumers_cached(project: Project) -> None:
+    project.run()
+    (project.root / "data" / "numbers.csv").write_text("x\r\n1\r\n2\r\n3\r\n")  # other bytes, same table
+    second = project.run()
+    assert cache_of(second)["src"][0] == "miss"
+    assert cache_of(second)["scaled"] == ("hit", None)  # its input's content is what it was
+    assert project.calls == []
+
+
+def test_changed_file_content_reruns_the_reading_step(project: Project) -> None:
+    project.run()
+    (project.root / "data" / "numbers.csv").write_text("x\n1\n2\n30\n")
+    second = project.run()
+    assert cache_of(second)["src"] == ("miss", "data/numbers.csv, which it read, changed")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(2 + 3 + 31) * 2.0]
+
+
+def test_a_new_file_in_a_directory_read_reruns_the_reading_step(project: Project) -> None:
+    (project.root / "data" / "numbers.csv").unlink()
+    (project.root / "data" / "parts").mkdir()
+    (project.root / "data" / "parts" / "a.csv").write_text("x\n1\n")
+    project.pipeline([{**PIPELINE[0], "settings": {"path": "data/parts"}}, *PIPELINE[1:]])
+    project.run()
+    (project.root / "data" / "parts" / "b.csv").write_text("x\n5\n")
+    second = project.run()
+    assert cache_of(second)["src"][0] == "miss"
+    assert "data/parts" in (cache_of(second)["src"][1] or "")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(2 + 6) * 2.0]
+
+
+def test_a_run_specific_value_in_the_settings_does_not_invalidate(project: Project) -> None:
+    steps = [*PIPELINE[:2], {**PIPELINE[2], "settings": {"label": "${run.dir}"}}]
+    project.pipeline(steps)
+    project.run()
+    second = project.run()
+    assert cache_of(second)["total"] == ("hit", None)
+
+
+def test_a_written_file_is_checked_before_the_writing_step_is_reused(project: Project) -> None:
+    project.pipeline([*PIPELINE, {"name": "save", "uses": "io.write", "needs": ["total"],
+                                  "settings": {"path": "out/total.csv"}}])
+    project.run()
+    assert cache_of(project.run())["save"] == ("hit", None)
+    (project.root / "out" / "total.csv").write_text("tampered\n")
+    third = project.run()
+    assert cache_of(third)["save"] == ("miss", "out/total.csv, which it wrote, is changed")
+    assert (project.root / "out" / "total.csv").read_text().startswith("label")
+    (project.root / "out" / "total.csv").unlink()
+    assert cache_of(project.run())["save"] == ("miss", "out/total.csv, which it wrote, is gone")
+    assert (project.root / "out" / "total.csv").exists()
+
+
+def test_a_file_written_into_the_run_directory_makes_the_step_run_in_every_run(project: Project) -> None:
+    project.pipeline([*PIPELINE, {"name": "save", "uses": "io.write", "needs": ["total"],
+                                  "settings": {"path": "${run.dir}/total.csv"}}])
+    project.run()
+    second = project.run()
+    assert cache_of(second)["total"] == ("hit", None)
+    assert cache_of(second)["save"][0] == "miss" and "is gone" in (cache_of(second)["save"][1] or "")
+    assert (project.root / second.run.run_dir / "total.csv").exists()
+
+
+def test_refresh_recomputes_a_step_and_everything_downstream(project: Project) -> None:
+    project.run()
+    second = project.run(refresh=["scaled"])
+    assert cache_of(second) == {
+        "src": ("hit", None),
+        "scaled": ("miss", "refreshed (--refresh or --no-cache)"),
+        "total": ("miss", "refreshed (--refresh or --no-cache)"),
+    }
+    assert project.calls == ["scale", "total"]
+    assert {s.cache for s in project.run(refresh=True).record.steps.values()} == {"miss"}
+
+
+def test_a_refresh_of_an_unknown_step_is_refused(project: Project) -> None:
+    with pytest.raises(Exception, match="--refresh names step 'nope'"):
+        project.run(refresh=["nope"])
+
+
+def test_without_the_cache_plugin_every_step_runs_and_nothing_is_recorded(project: Project) -> None:
+    project.run()
+    module = project.module()
+    kernel = Kernel(disable=[*OTHERS, "cache"], plugins=[("cd", module)])
+    os.chdir(project.root)
+    try:
+        result = kernel.run("pipeline.yaml", runs_root="runs")
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert module.CALLS == ["scale", "total"]
+    assert {s.cache for s in result.record.steps.values()} == {None}
+
+
+def test_an_input_without_a_fingerprint_makes_its_consumer_miss_with_the_reason(project: Project) -> None:
+    text = STEPS.format(pkg=project.pkg).replace(
+        "return frame.assign(x=bump(frame[\"x\"]) * factor)",
+        "return frame.assign(x=bump(frame[\"x\"]) * factor, bag=[[1]] * len(frame))",
+    )
+    project.write("steps.py", text)
+    project.run()
+    second = project.run()
+    assert cache_of(second)["scaled"][0] == "miss"  # its output cannot be stored, so never reused
+    reason = cache_of(second)["total"][1] or ""
+    assert cache_of(second)["total"][0] == "miss" and "input scaled (scaled.out) has no fingerprint" in reason
+
+
+def test_a_judge_that_replaces_an_output_changes_what_the_consumer_is_keyed_on(project: Project) -> None:
+    judge = types.ModuleType("cd_judge")
+    judge.limit = 100  # type: ignore[attr-defined]
+
+    def after_step_run(run: Any, step: Any, outputs: Any) -> Any:
+        from kernel import StepVerdict
+
+        if step.name != "scaled":
+            return None
+        frame = outputs["out"]
+        return StepVerdict(replace={"out": frame[frame["x"] < judge.limit]})  # type: ignore[attr-defined]
+
+    from kernel import hookimpl
+
+    judge.after_step_run = hookimpl(after_step_run)  # type: ignore[attr-defined]
+    module = project.module()
+    os.chdir(project.root)
+    try:
+        def run() -> RunResult:
+            kernel = Kernel(disable=OTHERS, plugins=[("cd", module), ("judge", judge)])
+            return kernel.run("pipeline.yaml", runs_root="runs", keep_outputs=True)
+
+        run()
+        judge.limit = 7  # type: ignore[attr-defined]
+        second = run()
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert cache_of(second)["scaled"] == ("hit", None)  # what the step itself returns is unchanged
+    assert cache_of(second)["total"] == ("miss", "input scaled (scaled.out) changed")
+    assert second.outputs["total"]["out"]["sum"].tolist() == [(4 + 6) * 1.0]
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_outputs_stored_under_an_executor_are_reused_under_another(project: Project, executor: str) -> None:
+    first = project.run(executor=executor, workers=2)
+    second = project.run()
+    assert {s.cache for s in second.record.steps.values()} == {"hit"}
+    third = project.run(executor=executor, workers=2)
+    assert {s.cache for s in third.record.steps.values()} == {"hit"}
+    pd.testing.assert_frame_equal(third.outputs["total"]["out"], first.outputs["total"]["out"])
+
+
+def test_a_damaged_stored_frame_is_a_miss_and_is_stored_again(project: Project) -> None:
+    project.run()
+    objects = sorted(Path(os.environ["KERNEL_CACHE_DIR"]).glob("objects/*/*.parquet"))
+    for path in objects:
+        path.write_bytes(b"not parquet")
+    second = project.run()
+    assert cache_of(second)["src"][0] == "miss" and "could not be read back" in (cache_of(second)["src"][1] or "")
+    assert {s.cache for s in project.run().record.steps.values()} == {"hit"}
+
+
+def test_the_cache_command_lists_sizes_and_prunes(project: Project) -> None:
+    project.run()
+    cache_dir = os.environ["KERNEL_CACHE_DIR"]
+    runner = CliRunner()
+    listed = runner.invoke(main, ["cache", "ls"])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[:2] for line in listed.output.splitlines()] == [
+        ["cached", "scaled"], ["cached", "src"], ["cached", "total"]
+    ]
+    size = runner.invoke(main, ["cache", "size"])
+    assert f"{cache_dir}: 3 entries, 3 stored frames" in size.output
+    kept = runner.invoke(main, ["cache", "prune", "--older-than", "1d"])
+    assert "removed 0 entries and 0 stored frames" in kept.output
+    foreign = Path(cache_dir) / "objects" / "notes.txt"
+    foreign.write_text("not the cache's")
+    past = 10 * 86400
+    for path in Path(cache_dir).rglob("*"):
+        if path.is_file():
+            os.utime(path, (path.stat().st_atime - past, path.stat().st_mtime - past))
+    pruned = runner.invoke(main, ["cache", "prune", "--older-than", "1d"])
+    assert "removed 3 entries and 3 stored frames" in pruned.output
+    assert foreign.exists()  # only what the cache made
+    assert {s.cache for s in project.run().record.steps.values()} == {"miss"}
+    bad = runner.invoke(main, ["cache", "prune", "--older-than", "soon"])
+    assert bad.exit_code == 2 and "not a duration" in bad.output
+
+
+def test_an_entry_names_what_the_key_was_made_of(project: Project) -> None:
+    result = project.run()
+    key = result.record.steps["scaled"].cache_key
+    assert key is not None
+    entry = orjson.loads((Path(os.environ["KERNEL_CACHE_DIR"]) / "entries" / key[:2] / f"{key}.json").read_bytes())
+    assert entry["components"]["settings"] == {"factor": 2.0}
+    assert set(entry["components"]["inputs"]) == {"numbers"}
+    assert entry["step"] == "scaled" and entry["pipeline"] == "cached"
+
+
+def test_the_command_line_reuses_and_recomputes_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "numbers.csv").write_text("x\n1\n2\n")
+    write_pipeline(tmp_path, [
+        {"name": "src", "uses": "io.read", "settings": {"path": "numbers.csv"}},
+        {"name": "save", "uses": "io.write", "needs": ["src"], "settings": {"path": "copy.csv"}},
+    ], name="copy")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*extra: str) -> dict[str, str | None]:
+        done = runner.invoke(main, ["run", "pipeline.yaml", "-p", "no:report", "-p", "no:tracker", *extra])
+        assert done.exit_code == 0, done.output
+        (record,) = [p for p in (tmp_path / "runs" / "copy").glob("*/run.json") if p.stat().st_mtime >= start]
+        steps = orjson.loads(record.read_bytes())["steps"]
+        return {name: s["cache"] for name, s in steps.items()}
+
+    import time
+
+    for extra, expected in [((), "miss"), ((), "hit"), (("--no-cache",), "miss"), (("--refresh", "save"), "save")]:
+        time.sleep(0.01)
+        start = time.time()
+        found = run(*extra)
+        if expected == "save":
+            assert found == {"src": "hit", "save": "miss"}
+        else:
+            assert set(found.values()) == {expected}, (extra, found)
+
+
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("values"), st.lists(st.integers(-5, 5), min_size=1, max_size=4)),
+        st.tuples(st.just("factor"), st.sampled_from([1.0, 2.0, 3.0])),
+        st.tuples(st.just("label"), st.sampled_from(["a", "b"])),
+        st.tuples(st.just("helper"), st.integers(0, 2)),
+        st.tuples(st.just("nothing"), st.none()),
+    ),
+    min_size=1,
+    max_size=5,
+)
+_examples = iter(range(10**6))
+REUSED: Counter[str | None] = Counter()  # hits and misses over every example (for CACHE_EDIT_EXAMPLES sweeps)
+
+
+@settings(
+    max_examples=int(os.environ.get("CACHE_EDIT_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(edits=EDITS)
+def test_random_edits_never_give_a_stale_result(
+    edits: list[tuple[str, Any]], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After any sequence of edits, every output equals a plain pandas computation of the edited project."""
+    root = tmp_path_factory.mktemp("edits")
+    monkeypatch.setenv("KERNEL_CACHE_DIR", str(root / "cache"))
+    (root / "p").mkdir()
+    made = Project(root / "p", f"cd_edits_{next(_examples)}")
+    steps = [*PIPELINE[:2], {**PIPELINE[2], "settings": {"label": "${params.label}"}}]
+    values, factor, label, offset = [1, 2, 3], 2.0, "a", 1
+    try:
+        made.pipeline(steps)
+        write_pipeline(made.root, steps, name="cached", params={"factor": factor, "label": label})
+        made.run()
+        for kind, value in edits:
+            if kind == "values":
+                values = value
+                (made.root / "data" / "numbers.csv").write_text("x\n" + "".join(f"{v}\n" for v in values))
+            elif kind == "factor":
+                factor = value
+            elif kind == "label":
+                label = value
+            elif kind == "helper":
+                offset = value
+                made.write("helpers.py", f"def bump(values):\n    return values + {offset}\n")
+            result = made.run(params={"factor": factor, "label": label})
+            REUSED.update(s.cache for s in result.record.steps.values())
+            expected = pd.DataFrame({"x": [(v + offset) * factor for v in values]})
+            pd.testing.assert_frame_equal(result.outputs["scaled"]["out"], expected, check_dtype=False)
+            assert result.outputs["total"]["out"].to_dict("list") == {"label": [label], "sum": [expected["x"].sum()]}
+    finally:
+        sys.path.remove(str(made.root))
+    if os.environ.get("CACHE_EDIT_EXAMPLES"):
+        print("steps reused/recomputed so far:", dict(REUSED))
