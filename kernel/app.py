@@ -27,7 +27,8 @@ from kernel.plugins import (
     disabled_declarations,
     make_plugin_manager,
 )
-from kernel.prepare import check_run_id
+from kernel.prepare import check_run_id, resumable
+from kernel.record import RunRecord
 from kernel.run import Runner
 from kernel.showcases import Showcase
 
@@ -48,6 +49,7 @@ class RunOptions(TypedDict, total=False):
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
     address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
+    resume: str | None  # the id of a failed or interrupted run to run again, in its own directory (docs/cache.md)
     refresh: Sequence[str] | bool  # steps to recompute, with everything downstream, whatever a cache holds (True: all)
 
 
@@ -210,15 +212,30 @@ class Kernel:
         refused with :class:`kernel.KernelError` naming that run, or waited for with ``wait``.
         """
         params = options.get("params")
+        resume = options.get("resume")
+        runs_root = options.get("runs_root", DEFAULT_RUNS_ROOT)
+        earlier: RunRecord | None = None
+        if resume is not None:
+            if options.get("run_id") not in (None, resume):
+                raise KernelError("--resume runs the run again under its own id: give no other --run-id")
+            check_run_id(resume)
+            earlier = resumable(resume, options.get("run_dir"), runs_root)
+            params = {**earlier.params, **(params or {})}
+            if isinstance(pipeline, Pipeline):
+                pipeline = load_pipeline(pipeline.source, params) if pipeline.source else pipeline
+                params = None
         if not isinstance(pipeline, Pipeline):
             pipeline = load_pipeline(pipeline, params)
         elif params:
             raise ValueError("params go with a pipeline path; a loaded Pipeline already has its values")
-        run_id = options.get("run_id") or new_run_id()
+        if earlier is not None and earlier.pipeline != pipeline.name:
+            raise KernelError(f"run '{resume}' is a run of pipeline '{earlier.pipeline}', not '{pipeline.name}'")
+        run_id = resume or options.get("run_id") or new_run_id()
         check_run_id(run_id)
         run_dir = options.get("run_dir")
-        runs_root = options.get("runs_root", DEFAULT_RUNS_ROOT)
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
+        if earlier is not None:
+            directory = Path(earlier.run_dir)
         kernel = self.for_pipeline(pipeline)
         plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
         executor = kernel._executor(options.get("executor") or pipeline.executor, plan, options.get("address"))
@@ -234,6 +251,7 @@ class Kernel:
             address=options.get("address"),
             refresh=options.get("refresh", ()),
             runs_root=Path(runs_root),
+            resumes=earlier,
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

@@ -133,7 +133,8 @@ def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> 
 def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
     def done(sender: object, *, event: StepCompleted, **_: object) -> None:
         rows = ", ".join(f"{k}={v}" for k, v in event.rows.items())
-        click.echo(f"  ok      {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
+        word = "cached" if event.cached else "ok"
+        click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
 
     def failed(sender: object, *, event: StepErrored, **_: object) -> None:
         word = "blocked" if event.blocked else "failed"
@@ -162,8 +163,22 @@ def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
         yield
 
 
-def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str, tracebacks: bool) -> RunResult:
-    """Run ``pipeline`` and print how it went; exits the process when the run was interrupted."""
+def _again(command: str, options: RunOptions) -> str:
+    """The command that resumes a run started with ``options`` (less the run id, which it adds)."""
+    runs = options.get("runs_root", DEFAULT_RUNS_ROOT)
+    return command + ("" if Path(runs) == DEFAULT_RUNS_ROOT else f" --runs-dir {runs}")
+
+
+def _run(
+    pipeline: Pipeline | Path,
+    kernel: Kernel,
+    options: RunOptions,
+    log_level: str,
+    tracebacks: bool,
+    again: str | None = None,
+) -> RunResult:
+    """Run ``pipeline`` and print how it went; exits the process when the run was interrupted. ``again`` is
+    the command that runs it again: a run that did not succeed says how to resume it."""
 
     def waiting(lock: PathLock, holder: Holder | None) -> None:
         who = holder.describe() if holder is not None else "another run"
@@ -176,19 +191,20 @@ def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str
         click.echo(f"error: {reason} before the run started; nothing was written", err=True)
         sys.exit(code)
     with runner:
-        run = runner.run
+        run, pipeline = runner.run, runner.plan.pipeline
+        resumed = " (resumed)" if runner.resumes is not None else ""
         click.echo(
-            f"run {run.run_id} of {pipeline.name}: {len(pipeline.steps)} steps, "
+            f"run {run.run_id} of {pipeline.name}{resumed}: {len(pipeline.steps)} steps, "
             f"{runner.workers} worker(s), executor {runner.executor.name}"
         )
-        log = configure_run_log(run.run_dir / "log.jsonl", log_level)
+        log = configure_run_log(run.run_dir / "log.jsonl", log_level, resumed=runner.resumes is not None)
         try:
             with _console(pipeline.name, tracebacks):
                 result = runner.execute()
         except (KeyboardInterrupt, SystemExit):
             log.close()
             configure_quiet()
-            _ended(runner.record, log)
+            _ended(runner.record, log, again)
             # A step still running in a worker thread cannot be stopped; do not wait for it.
             sys.stdout.flush()
             sys.stderr.flush()
@@ -196,18 +212,20 @@ def _run(pipeline: Pipeline, kernel: Kernel, options: RunOptions, log_level: str
         finally:
             log.close()
             configure_quiet()
-    _ended(result.record, log)
+    _ended(result.record, log, again)
     return result
 
 
-def _ended(record: RunRecord, log: RunLog) -> None:
-    """Say how the run ended, and what could not be recorded."""
+def _ended(record: RunRecord, log: RunLog, again: str | None = None) -> None:
+    """Say how the run ended, what could not be recorded, and how to resume a run that did not succeed."""
     duration = f" in {record.duration_s:.3f} s" if record.duration_s is not None else ""
     click.echo(f"run {record.status}{duration}; run directory: {record.run_dir}")
     for name, path in record.artifacts.items():
         click.echo(f"{name}: {path}")
     if record.status != SUCCEEDED:
         click.echo(f"error: {record.error}", err=True)
+        if again is not None:
+            click.echo(f"to resume it: {again} --resume {record.run_id}", err=True)
     if log.lost_lines:
         click.echo(f"warning: {log.lost_lines} log line(s) could not be written ({log.error})", err=True)
 
@@ -230,6 +248,7 @@ def _run_options(func: F) -> F:
         traceback: bool,
         refresh: Sequence[str],
         no_cache: bool,
+        resume: str | None,
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
@@ -240,6 +259,7 @@ def _run_options(func: F) -> F:
             runs_root=runs_dir,
             run_id=run_id,
             wait=wait,
+            resume=resume,
             refresh=True if no_cache else [name for value in refresh for name in value.split(",") if name],
         )
         return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
@@ -295,6 +315,13 @@ def _run_options(func: F) -> F:
                 help="Recompute these steps and everything downstream of them, whatever the cache holds.",
             ),
             click.option("--no-cache", is_flag=True, help="Recompute every step (what they give is still stored)."),
+            click.option(
+                "--resume",
+                metavar="RUN_ID",
+                default=None,
+                help="Run a failed or interrupted run again in its own directory, with its parameter values: "
+                "the steps that succeeded are taken from the cache.",
+            ),
         ]
     ):
         command = option(command)
@@ -315,8 +342,11 @@ def run(
 ) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
-    pipeline = load_pipeline(file, _params(params))
-    result = _run(pipeline, _kernel(plugin_options), options, log_level, tracebacks)
+    again, kernel = _again(f"kernel run {file}", options), _kernel(plugin_options)
+    if options.get("resume"):  # the run's own parameter values are loaded with the file
+        result = _run(file, kernel, options | {"params": _params(params)}, log_level, tracebacks, again)
+    else:
+        result = _run(load_pipeline(file, _params(params)), kernel, options, log_level, tracebacks, again)
     sys.exit(result.exit_code)
 
 
@@ -494,7 +524,7 @@ def showcase_run(
     elif data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
     pipeline = load_pipeline(sc.pipeline, values)
-    result = _run(pipeline, kernel, options, log_level, tracebacks)
+    result = _run(pipeline, kernel, options, log_level, tracebacks, _again(f"kernel showcase run {name}", options))
     if result.ok and sc.results_param is not None:
-        click.echo(f"results: {pipeline.values[sc.results_param]}")
+        click.echo(f"results: {result.run.pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

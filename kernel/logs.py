@@ -61,13 +61,14 @@ class RunLog:
             self.lost(exc)
 
 
-def configure_run_log(path: Path, level: str = "info") -> RunLog:
+def configure_run_log(path: Path, level: str = "info", *, resumed: bool = False) -> RunLog:
     """Send every kernel log event to ``path`` as JSON lines; return the log for the caller to close.
 
-    The file is made new (never appended to, never through a symbolic link): it is the run's own.
+    The file is made new (never through a symbolic link): it is the run's own. A resumed run appends to
+    the log its earlier attempt wrote.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if resumed else os.O_EXCL) | os.O_NOFOLLOW | os.O_APPEND, 0o644)
     log = RunLog(os.fdopen(fd, "ab"))
     structlog.configure(
         processors=[

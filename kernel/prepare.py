@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import orjson
 from kernel.errors import KernelError, PipelineError
 from kernel.graph import Claim, Plan
 from kernel.locks import Holder, PathLock
+from kernel.record import RUNNING, SUCCEEDED, RunRecord
 
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]+$")
 RUN_RECORD = "run.json"
@@ -114,3 +116,36 @@ def _describe(run_dir: Path) -> str:
         return f"status {data.get('status')}, pid {data.get('pid', '?')}"
     except (OSError, ValueError, AttributeError):
         return "its run.json is there"
+
+
+def resumable(run_id: str, run_dir: str | Path | None, runs_root: str | Path) -> RunRecord:
+    """The record of run ``run_id`` (in ``run_dir``, else found under ``runs_root``), if it may be resumed:
+    it failed, was interrupted, or was killed (its process is gone)."""
+    candidates = [Path(run_dir)] if run_dir is not None else sorted(Path(runs_root).glob(f"*/{run_id}"))
+    found = [c for c in candidates if (c / RUN_RECORD).is_file()]
+    if not found:
+        raise KernelError(f"there is no run '{run_id}' to resume in {run_dir or runs_root}", file=Path(runs_root))
+    if len(found) > 1:
+        where = ", ".join(str(c) for c in found)
+        raise KernelError(f"run id '{run_id}' names runs of several pipelines ({where})")
+    path = found[0] / RUN_RECORD
+    try:
+        record = RunRecord.from_json(orjson.loads(path.read_bytes()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise KernelError(f"cannot resume run '{run_id}': its run.json cannot be read ({exc})", file=path) from None
+    if record.status == SUCCEEDED:
+        raise KernelError(f"run '{run_id}' succeeded: there is nothing to resume", file=path)
+    if record.status == RUNNING and record.host == socket.gethostname() and _alive(record.pid):
+        raise KernelError(f"run '{run_id}' is still running (process {record.pid})", file=path)
+    record.run_dir = str(found[0])
+    return record
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()

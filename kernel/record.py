@@ -108,6 +108,8 @@ class RunRecord:
     staged: list[StagedRecord] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path, added by plugins (a report...)
     schema_version: int = SCHEMA_VERSION
+    # The earlier attempts of a resumed run (``--resume``): status, started_at, finished_at, error of each
+    resumed: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.dumps())

@@ -183,6 +183,7 @@ class Runner:
         address: str | None = None,
         refresh: Iterable[str] | bool = (),
         runs_root: Path | None = None,
+        resumes: RunRecord | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -206,6 +207,11 @@ class Runner:
             executor=self.executor.name,
             plugins=sorted(active),
         )
+        self.resumes = resumes
+        if resumes is not None:
+            earlier = {"status": resumes.status, "started_at": resumes.started_at,
+                       "finished_at": resumes.finished_at, "error": resumes.error}
+            record.resumed = [*resumes.resumed, earlier]
         for name, planned in plan.steps.items():
             needs = {key: f"{producer}.{output}" for key, (producer, output) in planned.inputs.items()}
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin, needs=needs)
@@ -254,7 +260,12 @@ class Runner:
                     raise
                 except Exception as exc:
                     raise PluginError(hook.plugin, f"before_run failed: {type(exc).__name__}: {exc}") from None
-            claim_run_dir(run.run_dir, run.run_id)
+            if self.resumes is None:
+                claim_run_dir(run.run_dir, run.run_id)
+            else:  # the run's own directory again: no second resume of it at the same time
+                lock = PathLock(run.run_dir, Holder.this_process(run.run_id, self.plan.pipeline.name, "resuming it"))
+                lock.acquire()
+                self._locks.append(lock)
         except BaseException:
             release(self._locks)
             raise
@@ -268,7 +279,7 @@ class Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._prepared and self.record.started_at is None:
+        if self._prepared and self.record.started_at is None and self.resumes is None:
             unclaim_run_dir(self.run.run_dir)  # prepared but never started: leave nothing behind
         self.release()
 

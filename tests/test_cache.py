@@ -428,3 +428,55 @@ def test_random_edits_never_give_a_stale_result(
         sys.path.remove(str(made.root))
     if os.environ.get("CACHE_EDIT_EXAMPLES"):
         print("steps reused/recomputed so far:", dict(REUSED))
+
+
+def test_a_failed_run_resumes_in_its_directory_with_the_steps_that_succeeded_reused(project: Project) -> None:
+    (project.root / "data" / "more.csv").unlink(missing_ok=True)
+    project.pipeline([*PIPELINE, {"name": "more", "uses": "io.read", "settings": {"path": "data/more.csv"}}])
+    module = project.module()
+    os.chdir(project.root)
+    try:
+        failed = Kernel(disable=OTHERS, plugins=[("cd", module)]).run("pipeline.yaml", runs_root="runs",
+                                                                          params={"factor": 5.0})
+        assert failed.record.status == "failed" and failed.record.steps["more"].status == "failed"
+        (project.root / "data" / "more.csv").write_text("x\n9\n")
+        write_pipeline(project.root, PIPELINE, name="other", filename="other.yaml", params={"factor": 1.0})
+        with pytest.raises(Exception, match="is a run of pipeline 'cached', not 'other'"):
+            Kernel(disable=OTHERS, plugins=[("cd", module)]).run("other.yaml", runs_root="runs",
+                                                                 resume=failed.run.run_id)
+        resumed = Kernel(disable=OTHERS, plugins=[("cd", module)]).run(
+            "pipeline.yaml", runs_root="runs", resume=failed.run.run_id, keep_outputs=True
+        )
+        clean = Kernel(disable=[*OTHERS, "cache"], plugins=[("cd", module)]).run(
+            "pipeline.yaml", runs_root="runs", params={"factor": 5.0}, keep_outputs=True
+        )
+        with pytest.raises(Exception, match="succeeded: there is nothing to resume"):
+            Kernel(disable=OTHERS, plugins=[("cd", module)]).run("pipeline.yaml", runs_root="runs",
+                                                                 resume=failed.run.run_id)
+        with pytest.raises(Exception, match="there is no run 'nope' to resume"):
+            Kernel(disable=OTHERS, plugins=[("cd", module)]).run("pipeline.yaml", runs_root="runs", resume="nope")
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert resumed.ok and resumed.run.run_dir == failed.run.run_dir
+    assert {n: s.cache for n, s in resumed.record.steps.items()} == {
+        "src": "hit", "scaled": "hit", "total": "hit", "more": "miss"
+    }
+    assert [attempt["status"] for attempt in resumed.record.resumed] == ["failed"]
+    assert resumed.run.params["factor"] == 5.0  # the run's own values, not the file's default
+    for step, outputs in clean.outputs.items():
+        for name, frame in outputs.items():
+            pd.testing.assert_frame_equal(resumed.outputs[step][name], frame)
+    on_disk = orjson.loads((project.root / resumed.run.run_dir / "run.json").read_bytes())
+    assert on_disk["status"] == "succeeded" and on_disk["resumed"][0]["error"].startswith("step 'more'")
+
+
+def test_the_command_line_prints_how_to_resume_a_failed_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_pipeline(tmp_path, [{"name": "src", "uses": "io.read", "settings": {"path": "missing.csv"}}], name="fails")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["run", "pipeline.yaml", "--run-id", "r1", "-p", "no:report"])
+    assert done.exit_code == 2
+    assert "to resume it: kernel run pipeline.yaml --resume r1" in done.output
+    (tmp_path / "missing.csv").write_text("x\n1\n")
+    again = CliRunner().invoke(main, ["run", "pipeline.yaml", "--resume", "r1", "-p", "no:report"])
+    assert again.exit_code == 0, again.output
+    assert "run r1 of fails (resumed)" in again.output
