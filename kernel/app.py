@@ -30,6 +30,7 @@ from kernel.plugins import (
 from kernel.prepare import check_run_id, resumable
 from kernel.record import RunRecord
 from kernel.run import Runner
+from kernel.selection import Selection
 from kernel.showcases import Showcase
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -50,6 +51,10 @@ class RunOptions(TypedDict, total=False):
     address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
     resume: str | None  # the id of a failed or interrupted run to run again, in its own directory (docs/cache.md)
+    from_steps: Sequence[str]  # a partial run: these steps and everything downstream (--from)
+    to_steps: Sequence[str]  # ... these steps and everything upstream (--to)
+    only: Sequence[str]  # ... these steps alone (--only)
+    tags: Sequence[str]  # ... the steps with any of these tags (--tags)
     refresh: Sequence[str] | bool  # steps to recompute, with everything downstream, whatever a cache holds (True: all)
 
 
@@ -252,6 +257,7 @@ class Kernel:
             refresh=options.get("refresh", ()),
             runs_root=Path(runs_root),
             resumes=earlier,
+            selection=Selection.of(cast(Mapping[str, Sequence[str] | None], options)),
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

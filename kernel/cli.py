@@ -223,11 +223,16 @@ def _ended(record: RunRecord, log: RunLog, again: str | None = None) -> None:
     for name, path in record.artifacts.items():
         click.echo(f"{name}: {path}")
     if record.status != SUCCEEDED:
-        click.echo(f"error: {record.error}", err=True)
         if again is not None:
             click.echo(f"to resume it: {again} --resume {record.run_id}", err=True)
+        click.echo(f"error: {record.error}", err=True)
     if log.lost_lines:
         click.echo(f"warning: {log.lost_lines} log line(s) could not be written ({log.error})", err=True)
+
+
+def _names(values: Sequence[str]) -> list[str]:
+    """Names given as repeated options and/or comma-separated lists."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 def _run_options(func: F) -> F:
@@ -249,6 +254,10 @@ def _run_options(func: F) -> F:
         refresh: Sequence[str],
         no_cache: bool,
         resume: str | None,
+        from_steps: Sequence[str],
+        to_steps: Sequence[str],
+        only: Sequence[str],
+        tags: Sequence[str],
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
@@ -260,7 +269,11 @@ def _run_options(func: F) -> F:
             run_id=run_id,
             wait=wait,
             resume=resume,
-            refresh=True if no_cache else [name for value in refresh for name in value.split(",") if name],
+            refresh=True if no_cache else _names(refresh),
+            from_steps=_names(from_steps),
+            to_steps=_names(to_steps),
+            only=_names(only),
+            tags=_names(tags),
         )
         return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
 
@@ -315,6 +328,16 @@ def _run_options(func: F) -> F:
                 help="Recompute these steps and everything downstream of them, whatever the cache holds.",
             ),
             click.option("--no-cache", is_flag=True, help="Recompute every step (what they give is still stored)."),
+            click.option(
+                "--from", "from_steps", multiple=True, metavar="STEP[,STEP]",
+                help="Run these steps and everything downstream of them (what they need comes from the cache).",
+            ),
+            click.option(
+                "--to", "to_steps", multiple=True, metavar="STEP[,STEP]",
+                help="Run these steps and everything upstream of them.",
+            ),
+            click.option("--only", multiple=True, metavar="STEP[,STEP]", help="Run these steps alone."),
+            click.option("--tags", multiple=True, metavar="TAG[,TAG]", help="Run the steps with any of these tags."),
             click.option(
                 "--resume",
                 metavar="RUN_ID",

@@ -24,6 +24,7 @@ SKIPPED = "skipped"
 PENDING = "pending"
 RUNNING = "running"
 INTERRUPTED = "interrupted"
+NOT_SELECTED = "not selected"  # left out of a partial run (--from, --to, --only, --tags)
 
 
 # Without slots: orjson reads a dataclass's __dict__ directly, 5x faster than through slots, and
@@ -110,6 +111,7 @@ class RunRecord:
     schema_version: int = SCHEMA_VERSION
     # The earlier attempts of a resumed run (``--resume``): status, started_at, finished_at, error of each
     resumed: list[dict[str, Any]] = field(default_factory=list)
+    selection: dict[str, list[str]] | None = None  # a partial run's --from, --to, --only, --tags
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.dumps())

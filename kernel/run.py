@@ -47,6 +47,7 @@ from kernel.record import (
     BLOCKED,
     FAILED,
     INTERRUPTED,
+    NOT_SELECTED,
     PENDING,
     RUNNING,
     SKIPPED,
@@ -60,6 +61,7 @@ from kernel.record import (
     iso,
 )
 from kernel.reuse import ObservationFailed, Observer, Recompute, Reused
+from kernel.selection import Selection, needed
 from kernel.steps import DatasetIO, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
@@ -184,6 +186,7 @@ class Runner:
         refresh: Iterable[str] | bool = (),
         runs_root: Path | None = None,
         resumes: RunRecord | None = None,
+        selection: Selection | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -208,6 +211,12 @@ class Runner:
             plugins=sorted(active),
         )
         self.resumes = resumes
+        # A partial run: the steps chosen, those it takes from the cache for them, the others left out.
+        chosen = selection.chosen(plan) if selection is not None else frozenset(plan.steps)
+        self.reuse_only = needed(plan, chosen)
+        self.active = chosen | self.reuse_only
+        if selection is not None:
+            record.selection = selection.as_record()
         if resumes is not None:
             earlier = {"status": resumes.status, "started_at": resumes.started_at,
                        "finished_at": resumes.finished_at, "error": resumes.error}
@@ -215,6 +224,8 @@ class Runner:
         for name, planned in plan.steps.items():
             needs = {key: f"{producer}.{output}" for key, (producer, output) in planned.inputs.items()}
             record.steps[name] = StepRecord(name=name, uses=planned.spec.uses, plugin=planned.plugin, needs=needs)
+            if name not in self.active:
+                record.steps[name].status = NOT_SELECTED
         self.record = record
         self.run = Run(plan, run_id, run_dir, record, pm, runs_root=runs_root)
         self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
@@ -390,7 +401,7 @@ class Runner:
                     workers=self.workers,
                 )
                 self._run_steps()
-                if all(s.status == SUCCEEDED for s in record.steps.values()):
+                if all(s.status in (SUCCEEDED, NOT_SELECTED) for s in record.steps.values()):
                     guard.phase = "committing"
                     self._commit()
             except BaseException as exc:  # an interrupt, or a plugin's broken hook: the run still ends
@@ -445,7 +456,7 @@ class Runner:
             duration = time.perf_counter() - t0
             record.duration_s = duration
             record.finished_at = iso(datetime.now(UTC))
-            failed = [s.name for s in record.steps.values() if s.status != SUCCEEDED]
+            failed = [s.name for s in record.steps.values() if s.status not in (SUCCEEDED, NOT_SELECTED)]
             if not failed and not any(s.status == FAILED for s in record.staged):
                 record.status, record.exit_code = SUCCEEDED, 0
                 self.log.info("run succeeded", duration_s=round(duration, 6))
@@ -596,12 +607,13 @@ class Runner:
     def _schedule(self, executor: Executor | None) -> None:
         # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
         plan, steps = self.plan, self.record.steps
+        active = self.active
         waiting = {name: len(p.producers) for name, p in plan.steps.items()}
-        consumers = {name: len(p.consumers) for name, p in plan.steps.items()}
+        consumers = {name: sum(1 for c in p.consumers if c in active) for name, p in plan.steps.items()}
         sinks = {name for name, n in consumers.items() if n == 0}
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
-        ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0]
+        ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0 and name in active]
         heapq.heapify(ready)
         in_flight: deque[tuple[PlannedStep, int, _Pending]] = deque()
         # Inline, a step runs as it starts: one at a time, whatever the number of workers says.
@@ -656,7 +668,7 @@ class Runner:
             if outputs is not None and self._finish(planned, attempt, outputs, ctx, observed, reused):
                 for after in planned.consumers:
                     waiting[after] -= 1
-                    if waiting[after] == 0 and steps[after].status != SKIPPED:
+                    if waiting[after] == 0 and steps[after].status == PENDING:
                         heapq.heappush(ready, plan.steps[after].index)
             else:
                 if outputs is None:
@@ -688,6 +700,8 @@ class Runner:
         reused = self._reuse(planned, rec) if self._reusers else None
         if reused is not None:
             rec.attempts = 0
+        elif planned.spec.name in self.reuse_only:
+            return planned, 1, (None, self._unavailable(planned, rec), None, None, {})
         if self._observing:
             self._observers[planned.spec.name] = self._observers_for(planned)
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
@@ -736,6 +750,15 @@ class Runner:
                 rec.cache, rec.cache_reason = "miss", f"plugin '{hook.plugin}' reuse_step returned {answer!r}"
             return None
         return None
+
+    def _unavailable(self, planned: PlannedStep, rec: StepRecord) -> DataError:
+        """A step a partial run left out whose outputs a chosen step needs, and that no cache can give."""
+        why = rec.cache_reason or "no plugin keeps step outputs (the cache plugin is off)"
+        users = sorted(c for c in nx.descendants(self.plan.graph, planned.spec.name) if c in self.active)
+        return DataError(
+            f"not selected, but {', '.join(users)} need what it gives and the cache cannot give it ({why}): "
+            "select it too, or run the whole pipeline once"
+        )
 
     def _observers_for(self, planned: PlannedStep) -> _Observers:
         found: list[tuple[str, Observer]] = []

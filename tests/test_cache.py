@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import types
 from collections import Counter
@@ -106,7 +107,7 @@ def cache_of(result: RunResult) -> dict[str, tuple[str | None, str | None]]:
 
 @pytest.fixture
 def project(tmp_path: Path, request: pytest.FixtureRequest) -> Project:
-    name = "cd_" + request.node.name.replace("[", "_").replace("]", "").replace("-", "_")
+    name = "cd_" + re.sub(r"\W", "_", request.node.name)[:60]
     made = Project(tmp_path, name)
     yield made
     sys.path.remove(str(tmp_path))
@@ -480,3 +481,47 @@ def test_the_command_line_prints_how_to_resume_a_failed_run(tmp_path: Path, monk
     again = CliRunner().invoke(main, ["run", "pipeline.yaml", "--resume", "r1", "-p", "no:report"])
     assert again.exit_code == 0, again.output
     assert "run r1 of fails (resumed)" in again.output
+
+
+def test_a_partial_run_takes_what_its_steps_need_from_the_cache(project: Project) -> None:
+    project.pipeline([{**PIPELINE[0], "tags": ["load"]}, {**PIPELINE[1], "tags": ["math"]},
+                      {**PIPELINE[2], "tags": ["math", "report"]}])
+    to = project.run(to_steps=["scaled"])
+    assert {n: s.status for n, s in to.record.steps.items()} == {
+        "src": "succeeded", "scaled": "succeeded", "total": "not selected"
+    }
+    assert to.record.selection == {"to": ["scaled"]} and project.calls == ["scale"]
+    only = project.run(only=["total"], params={"factor": 2.0})
+    assert {n: (s.status, s.cache) for n, s in only.record.steps.items()} == {
+        "src": ("succeeded", "hit"), "scaled": ("succeeded", "hit"), "total": ("succeeded", "miss")
+    }
+    assert only.outputs["total"]["out"]["sum"].tolist() == [(2 + 3 + 4) * 2.0]
+    tagged = project.run(tags=["report"], from_steps=["scaled"])
+    assert [n for n, s in tagged.record.steps.items() if s.status == "succeeded"] == ["src", "scaled", "total"]
+    assert tagged.record.steps["total"].cache == "hit"
+
+
+def test_a_partial_run_stops_when_the_cache_cannot_give_what_a_chosen_step_needs(project: Project) -> None:
+    module = project.module()
+    os.chdir(project.root)
+    try:
+        result = Kernel(disable=OTHERS, plugins=[("cd", module)]).run("pipeline.yaml", runs_root="runs",
+                                                                          only=["total"])
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert result.exit_code == 2 and module.CALLS == []
+    assert result.record.error == (
+        "step 'src': not selected, but scaled, total need what it gives and the cache cannot give it "
+        "(not in the cache): select it too, or run the whole pipeline once"
+    )
+    assert result.record.steps["total"].status == "skipped"
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ({"only": ["nope"]}, "--only names step 'nope', which the pipeline does not have"),
+    ({"tags": ["nope"]}, "--tags names tag 'nope', which no step has (tags: none)"),
+    ({"from_steps": ["total"], "to_steps": ["src"]}, "the selection (--from total, --to src) leaves no step to run"),
+])
+def test_a_selection_that_names_nothing_is_refused(project: Project, option: dict[str, Any], message: str) -> None:
+    with pytest.raises(Exception, match=re.escape(message)):
+        project.run(**option)

@@ -52,7 +52,9 @@ def test_a_failed_run_exits_1_and_names_the_step(demo_installed: Path, tmp_path:
     path = write_pipeline(tmp_path, [{"name": "bad", "uses": "demo.boom", "settings": {"message": "kaput"}}])
     done = kernel("run", str(path), cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == "error: step 'bad' failed: ValueError: kaput"
+    resume, error = done.stderr.strip().splitlines()[-2:]
+    assert error == "error: step 'bad' failed: ValueError: kaput"
+    assert resume.startswith(f"to resume it: kernel run {path} --resume ")
 
 
 def test_validate_checks_without_running(pipeline: Path, tmp_path: Path) -> None:
