@@ -262,6 +262,22 @@ class Kernel:
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner
 
+    def explain(self, pipeline: Pipeline | str | Path, **options: Unpack[RunOptions]) -> list[tuple[str, str, str]]:
+        """What a run with these options would do, step by step, without running or writing anything:
+        ``(step, "reuse" | "run" | "not selected", why)`` in plan order (``kernel run --explain``)."""
+        params = options.get("params")
+        if not isinstance(pipeline, Pipeline):
+            pipeline = load_pipeline(pipeline, params)
+        runs_root = options.get("runs_root", DEFAULT_RUNS_ROOT)
+        directory = Path(runs_root) / pipeline.name / "EXPLAIN"
+        kernel = self.for_pipeline(pipeline)
+        plan = kernel._plan(pipeline, {"run.id": "EXPLAIN", "run.dir": str(directory)})
+        runner = Runner(
+            plan, kernel.pm, run_id="EXPLAIN", run_dir=directory, refresh=options.get("refresh", ()),
+            runs_root=Path(runs_root), selection=Selection.of(cast(Mapping[str, Sequence[str] | None], options)),
+        )
+        return runner.explain()
+
     def run(self, pipeline: Pipeline | str | Path, **options: Unpack[RunOptions]) -> RunResult:
         """Plan and execute a pipeline; the run directory defaults to ``runs/<pipeline>/<run_id>/``.
 

@@ -354,6 +354,7 @@ def _run_options(func: F) -> F:
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_run_options
+@click.option("--explain", is_flag=True, help="Say which steps would run and why, which would be reused; run nothing.")
 @_errors
 def run(
     file: Path,
@@ -362,10 +363,19 @@ def run(
     options: RunOptions,
     log_level: str,
     tracebacks: bool,
+    explain: bool,
 ) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
     again, kernel = _again(f"kernel run {file}", options), _kernel(plugin_options)
+    if explain:
+        rows = kernel.explain(load_pipeline(file, _params(params)), **options)
+        for name, verdict, why in rows:
+            click.echo(f"  {verdict:<12} {name:<28} {why}".rstrip())
+        runs = sum(1 for _, verdict, _ in rows if verdict == "run")
+        reused = sum(1 for _, verdict, _ in rows if verdict == "reuse")
+        click.echo(f"{runs} step(s) would run, {reused} would be reused; nothing was run")
+        sys.exit(2 if any(verdict == "missing" for _, verdict, _ in rows) else 0)
     if options.get("resume"):  # the run's own parameter values are loaded with the file
         result = _run(file, kernel, options | {"params": _params(params)}, log_level, tracebacks, again)
     else:

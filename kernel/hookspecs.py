@@ -145,6 +145,17 @@ def reuse_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute | 
     """
 
 
+@hookspec(firstresult=True)
+def explain_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute | None:
+    """Forecast what ``reuse_step`` would answer, without loading anything: for ``kernel run --explain``.
+
+    Called in plan order for the steps a run would run, with a run that is never executed (nothing is
+    written). Answer :class:`kernel.Reused` (its ``outputs`` empty) for a step that would be reused, or
+    :class:`kernel.Recompute` with the reason it would run. A step that runs makes the forecast of the
+    steps it feeds uncertain: say so in their reason. Default: ``None`` (nobody caches: every step runs).
+    """
+
+
 @hookspec
 def observe_step(run: Run, step: StepSpec) -> Observer | None:
     """Return a function to call next to ``step`` on its outputs, or ``None``.

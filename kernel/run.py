@@ -760,6 +760,29 @@ class Runner:
             "select it too, or run the whole pipeline once"
         )
 
+    def explain(self) -> list[tuple[str, str, str]]:
+        """The ``explain_step`` forecast of every step, in plan order; nothing is run or written."""
+        found: list[tuple[str, str, str]] = []
+        hooks = per_plugin(self.pm, "explain_step")
+        for name, planned in self.plan.steps.items():
+            if name not in self.active:
+                found.append((name, "not selected", ""))
+                continue
+            answer = None
+            for hook in hooks:
+                answer = hook(run=self.run, step=planned.spec, refresh=name in self.refresh)
+                if answer is not None:
+                    break
+            if isinstance(answer, Reused):
+                took = f", ran {answer.saved_s:.3f} s" if answer.saved_s is not None else ""
+                found.append((name, "reuse", f"key {answer.key[:12]}{took}"))
+            elif name in self.reuse_only:
+                why = answer.reason if isinstance(answer, Recompute) else "no plugin keeps step outputs"
+                found.append((name, "missing", f"not selected and not reusable: {why}"))
+            else:
+                found.append((name, "run", answer.reason if isinstance(answer, Recompute) else "no cache"))
+        return found
+
     def _observers_for(self, planned: PlannedStep) -> _Observers:
         found: list[tuple[str, Observer]] = []
         for hook in self._observing:

@@ -372,6 +372,9 @@ def test_the_command_line_reuses_and_recomputes_on_request(tmp_path: Path, monke
             assert found == {"src": "hit", "save": "miss"}
         else:
             assert set(found.values()) == {expected}, (extra, found)
+    explained = runner.invoke(main, ["run", "pipeline.yaml", "-p", "no:report", "-p", "no:tracker", "--explain"])
+    assert explained.exit_code == 0, explained.output
+    assert explained.output.splitlines()[-1] == "0 step(s) would run, 2 would be reused; nothing was run"
 
 
 EDITS = st.lists(
@@ -525,3 +528,25 @@ def test_a_partial_run_stops_when_the_cache_cannot_give_what_a_chosen_step_needs
 def test_a_selection_that_names_nothing_is_refused(project: Project, option: dict[str, Any], message: str) -> None:
     with pytest.raises(Exception, match=re.escape(message)):
         project.run(**option)
+
+
+def test_explain_forecasts_each_step_without_running_anything(project: Project) -> None:
+    project.run()
+    module = project.module()
+    os.chdir(project.root)
+    try:
+        kernel = Kernel(disable=OTHERS, plugins=[("cd", module)])
+        before = sorted(p.name for p in (project.root / "runs" / "cached").iterdir())
+        same = kernel.explain("pipeline.yaml", runs_root="runs")
+        changed = kernel.explain("pipeline.yaml", runs_root="runs", params={"factor": 4.0})
+        partial = kernel.explain("pipeline.yaml", runs_root="runs", only=["total"], refresh=["src"])
+        after = sorted(p.name for p in (project.root / "runs" / "cached").iterdir())
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert [(name, verdict) for name, verdict, _ in same] == [("src", "reuse"), ("scaled", "reuse"), ("total", "reuse")]
+    assert changed[1:] == [
+        ("scaled", "run", "settings.factor changed"),
+        ("total", "run", "after scaled, which runs: known once that has run"),
+    ]
+    assert [verdict for _, verdict, _ in partial] == ["missing", "missing", "run"]
+    assert module.CALLS == [] and before == after  # nothing ran, no run directory was made

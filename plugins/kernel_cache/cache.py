@@ -85,6 +85,7 @@ class RunCache:
     unknown: dict[tuple[str, str], str] = field(default_factory=dict)
     keys: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     hits: dict[str, Mapping[str, str]] = field(default_factory=dict)  # step -> stored output fingerprints
+    runs: set[str] = field(default_factory=set)  # a forecast: the steps that would run
 
 
 def state(run: Run) -> RunCache:
@@ -133,9 +134,9 @@ def key_of(parts: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+def _decide(run: Run, name: str, refresh: bool) -> tuple[str, dict[str, Any]] | Recompute:
+    """The step's key and the entry that may answer for it, or why there is none."""
     cache = state(run)
-    name = step.name
     try:
         parts = components(run, name, cache)
     except Unfingerprintable as exc:
@@ -151,6 +152,16 @@ def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
     stale = stale_files(entry, run)
     if stale:
         return Recompute(stale, key)
+    return key, entry
+
+
+def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+    cache = state(run)
+    name = step.name
+    decided = _decide(run, name, refresh)
+    if isinstance(decided, Recompute):
+        return decided
+    key, entry = decided
     outputs: dict[str, pd.DataFrame] = {}
     for output, fingerprint in entry["outputs"].items():
         try:
@@ -171,6 +182,31 @@ def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
     return Reused(outputs, key, datasets, entry.get("duration_s"))
 
 
+def forecast(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+    """What :func:`lookup` would answer, from the entries alone (nothing loaded). A reused step's outputs are
+    taken to be what its entry says (a judge that would now replace them is not foreseen)."""
+    cache = state(run)
+    name = step.name
+    planned = run.plan.steps[name]
+    running = [p for p, _ in planned.inputs.values() if p in cache.runs]
+    if running:
+        cache.runs.add(name)
+        return Recompute(f"after {', '.join(sorted(set(running)))}, which run{'s' if len(set(running)) == 1 else ''}:"
+                         " known once that has run")
+    answer = _decide(run, name, refresh)
+    if isinstance(answer, Recompute):
+        cache.runs.add(name)
+        return answer
+    key, entry = answer
+    missing = [o for o, fp in entry["outputs"].items() if not cache.store.object_path(fp).exists()]
+    if missing:
+        cache.runs.add(name)
+        return Recompute(f"output {missing[0]} is no longer in the cache", key)
+    for output, fingerprint in entry["outputs"].items():
+        cache.served[(name, output)] = fingerprint
+    return Reused({}, key, (), entry.get("duration_s"))
+
+
 def stale_files(entry: Mapping[str, Any], run: Run) -> str | None:
     """Why an entry's files no longer fit: a file it read changed, one it wrote was changed or removed."""
     writes = 0
@@ -179,6 +215,8 @@ def stale_files(entry: Mapping[str, Any], run: Run) -> str | None:
         now = path_hash(where)
         if mode == "write":
             writes += 1
+            if path.startswith(RUN_DIR) and now == "missing":
+                return f"it writes {path[len(RUN_DIR):].lstrip('/')} into the run's own directory"
             if now != digest:
                 return f"{where}, which it wrote, is {'gone' if now == 'missing' else 'changed'}"
         elif now != digest:

@@ -20,6 +20,11 @@ def reuse_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
 
 
 @hookimpl
+def explain_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+    return cache.forecast(run, step, refresh)
+
+
+@hookimpl
 def observe_step(run: Run, step: StepSpec) -> Any:
     return cache.observer_for(run, step)
 
