@@ -22,7 +22,7 @@ import orjson
 import pandas as pd
 
 from kernel import DatasetIO, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
-from kernel_cache.fingerprint import Unfingerprintable, canonical, frame_fingerprint, path_hash
+from kernel_cache.fingerprint import Unfingerprintable, canonical, combine, digests, frame_fingerprint, path_hash
 from kernel_cache.identity import code_identity
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
@@ -55,14 +55,14 @@ def observe(
     problems: dict[str, str] = {}
     for name, frame in outputs.items():
         try:
-            fingerprint = frame_fingerprint(frame)
+            parts = digests(frame)
         except Unfingerprintable as exc:
             problems[name] = str(exc)
             continue
-        fingerprints[name] = fingerprint
+        fingerprint = fingerprints[name] = combine(parts)
         if store:
             try:
-                cache.put_frame(frame, fingerprint)
+                cache.put_frame(frame, fingerprint, parts)
             except Exception as exc:  # a column Parquet cannot hold: the step is not stored, its consumers still keyed
                 problems[name] = f"could not be stored: {type(exc).__name__}: {exc}"
     files: list[tuple[str, str, str, str]] = []

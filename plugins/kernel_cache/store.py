@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from kernel_cache.fingerprint import frame_fingerprint
+from kernel_cache.fingerprint import combine, digests
 
 ENTRY_VERSION = 1
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline-kernel step cache (docs/cache.md).\n"
@@ -60,8 +60,8 @@ class CacheStore:
         digest = fingerprint.split(":", 1)[1]
         return self.root / "objects" / digest[:2] / f"{fingerprint}.parquet"
 
-    def put_frame(self, frame: pd.DataFrame, fingerprint: str) -> None:
-        """Store ``frame`` under its fingerprint, unless a copy is there already."""
+    def put_frame(self, frame: pd.DataFrame, fingerprint: str, parts: list[str] | None = None) -> None:
+        """Store ``frame`` under its fingerprint (``parts``: its :func:`digests`), unless a copy is there."""
         path = self.object_path(fingerprint)
         if path.exists():
             os.utime(path)  # in use: prune goes by last use
@@ -70,7 +70,7 @@ class CacheStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{_TMP}{uuid.uuid4().hex}-{path.name}")
         try:
-            pq.write_table(_to_table(frame), tmp)
+            pq.write_table(_to_table(frame, parts or digests(frame)), tmp, write_page_checksum=True)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -78,8 +78,10 @@ class CacheStore:
     def get_frame(self, fingerprint: str) -> pd.DataFrame:
         """The frame stored under ``fingerprint``, checked to read back with that same fingerprint."""
         path = self.object_path(fingerprint)
-        frame = _from_table(pq.read_table(path))
-        if frame_fingerprint(frame) != fingerprint:
+        table = pq.read_table(path, page_checksum_verification=True)
+        frame = _from_table(table)
+        kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}")).get("digests")
+        if combine(digests(frame, kept)) != fingerprint:
             raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
         os.utime(path)
         return frame
@@ -193,12 +195,13 @@ class CacheStore:
 _META = b"kernel_cache"
 
 
-def _to_table(frame: pd.DataFrame) -> pa.Table:
+def _to_table(frame: pd.DataFrame, parts: list[str]) -> pa.Table:
     """The frame as an Arrow table, with what Parquet would lose kept in the table's metadata: which
     columns hold Python objects (Arrow makes text of them) and the categories of categorical columns
     (an empty column loses them)."""
     table = pa.Table.from_pandas(frame, preserve_index=None)
     kept = {
+        "digests": parts,
         "object": [str(c) for c, t in frame.dtypes.items() if t == np.dtype(object)],
         "categories": {
             str(c): {"values": t.categories.tolist(), "ordered": bool(t.ordered), "dtype": str(t.categories.dtype)}
