@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +87,9 @@ class RunCache:
     keys: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     hits: dict[str, Mapping[str, str]] = field(default_factory=dict)  # step -> stored output fingerprints
     runs: set[str] = field(default_factory=set)  # a forecast: the steps that would run
+    # Frames read back in this run, by fingerprint: an output that passes another step's on is read once.
+    # Held weakly: the runner lets go of outputs no step needs any more.
+    loaded: weakref.WeakValueDictionary[str, pd.DataFrame] = field(default_factory=weakref.WeakValueDictionary)
 
 
 def state(run: Run) -> RunCache:
@@ -165,7 +169,10 @@ def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
     outputs: dict[str, pd.DataFrame] = {}
     for output, fingerprint in entry["outputs"].items():
         try:
-            outputs[output] = cache.store.get_frame(fingerprint)
+            found = cache.loaded.get(fingerprint)
+            if found is None:
+                found = cache.loaded[fingerprint] = cache.store.get_frame(fingerprint)
+            outputs[output] = found
         except FileNotFoundError:
             return Recompute(f"output {output} is no longer in the cache", key)
         except Exception as exc:  # damaged, or a dtype Parquet does not keep: stored again by this run

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,15 +147,20 @@ def report_figures(inputs: Inputs, figures: str) -> dict[str, Any]:
     return {"kpis": json.loads(figures), "uptime_per_day": uptime, "adoption": rows, "late_by_reason": late_by_reason}
 
 
-@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"), effects=True)
+@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"))
 def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
     """The gold tables (run ids on the side tables, a re-emitted window once) and the headline figures, kpis."""
     run_id = ctx.run_id if ctx is not None else None
     tables = gold_tables(inputs, run_id)
     figures = kpis(inputs, run_id)
-    if ctx is not None:
-        # The report is rebuilt from the run directory alone: keep this run's figures there too.
-        text = json.dumps(figures, indent=2, allow_nan=False) + "\n"
-        write_text_atomic(ctx.run_dir / REPORT_FILE, json.dumps(report_figures(inputs, text), indent=2) + "\n")
-        ctx.wrote(ctx.run_dir / REPORT_FILE, "json")  # of this run: the step runs again in the next one
+    json.dumps(figures, allow_nan=False)  # every figure is JSON as it is: refused here, not when published
     return {**tables, "kpis": pd.DataFrame([figures])}
+
+
+def keep_figures(run_dir: Path, outputs: Mapping[str, pd.DataFrame]) -> None:
+    """Write the figures the report shows into the run directory (``iot-kpis.json``), from the gold step's
+    outputs: the report is rebuilt from the run directory alone. A listener calls it after the gold step,
+    whether it ran or its outputs were reused."""
+    figures = {str(k): plain(v) for k, v in outputs["kpis"].iloc[0].items()}
+    text = json.dumps(figures, indent=2, allow_nan=False) + "\n"
+    write_text_atomic(run_dir / REPORT_FILE, json.dumps(report_figures(outputs, text), indent=2) + "\n")

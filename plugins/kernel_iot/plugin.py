@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from kernel import Showcase, hookimpl
+from kernel import Listener, Run, Showcase, events, hookimpl, signals
 from kernel_iot import report
 from kernel_iot.adoption import firmware_adoption
 from kernel_iot.conform import conform
 from kernel_iot.generate import generate
-from kernel_iot.gold import gold
+from kernel_iot.gold import gold, keep_figures
 from kernel_iot.ingest import ingest
 from kernel_iot.reconcile import reconcile
 from kernel_iot.uptime import device_uptime
@@ -25,6 +25,20 @@ SHOWCASE = "iot-windowed-kpi"
 @hookimpl
 def register_steps() -> list[Any]:
     return [ingest, conform, reconcile, device_uptime, firmware_adoption, gold]
+
+
+@hookimpl
+def connect_listeners(run: Run) -> list[Listener]:
+    """After a gold step, ran or reused: its figures into the run directory, for the report."""
+    golden = {name for name, planned in run.plan.steps.items() if planned.type.name == "iot.gold"}
+    if not golden:
+        return []
+
+    def kept(sender: Run, event: events.StepCompleted) -> None:
+        if event.step.name in golden:
+            keep_figures(sender.run_dir, event.outputs)
+
+    return [Listener(signals.step_complete, kept)]
 
 
 @hookimpl
