@@ -550,3 +550,23 @@ def test_explain_forecasts_each_step_without_running_anything(project: Project) 
     ]
     assert [verdict for _, verdict, _ in partial] == ["missing", "missing", "run"]
     assert module.CALLS == [] and before == after  # nothing ran, no run directory was made
+
+
+def test_the_report_counts_reused_steps_and_the_time_they_took(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from report_support import md_facts, md_sections, md_table
+
+    (tmp_path / "numbers.csv").write_text("x\n1\n2\n")
+    write_pipeline(tmp_path, [
+        {"name": "src", "uses": "io.read", "settings": {"path": "numbers.csv"}},
+        {"name": "save", "uses": "io.write", "needs": ["src"], "settings": {"path": "${run.dir}/copy.csv"}},
+    ], name="copy", plugins={"settings": {"report": {"charts": False}}})
+    monkeypatch.chdir(tmp_path)
+    first = Kernel().run("pipeline.yaml", runs_root="runs")
+    second = Kernel().run("pipeline.yaml", runs_root="runs")
+    report = (second.run.run_dir / "report.md").read_text()
+    facts = md_facts(md_sections(report)["Execution metrics"])
+    assert facts["steps reused from the cache"] == "1" and facts["steps recomputed (cache misses)"] == "1"
+    took = first.record.steps["src"].duration_s
+    assert float(facts["time the reused steps took when they ran (s)"]) == pytest.approx(took, abs=0.0005)
+    notes = {row["step"]: row["error or reason"] for row in md_table(md_sections(report)["Steps"], "step")}
+    assert notes == {"src": "reused from the cache", "save": "ran: it writes copy.csv into the run's own directory"}

@@ -92,8 +92,14 @@ def execution(files: RunFiles) -> Part:
     ]
     ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(set(statuses) - set(STATUS_ORDER))
     rows += [(f"steps {status}", statuses[status]) for status in ordered]
-    if "cache_hits" in record:  # only when a cache exists and the kernel records it
-        rows.append(("cache hits", as_int(record.get("cache_hits"))))
+    cached = [s for s in steps.values() if s.get("cache") is not None]
+    if cached:  # only when a plugin answered for the steps (the cache)
+        hits = [s for s in cached if s.get("cache") == "hit"]
+        saved = [t for s in hits if (t := seconds(s.get("saved_s"))) is not None]
+        rows.append(("steps reused from the cache", len(hits)))
+        rows.append(("steps recomputed (cache misses)", len(cached) - len(hits)))
+        if saved:
+            rows.append(("time the reused steps took when they ran (s)", round(sum(saved), 3)))
     rows.append(("plugins that took part", ", ".join(files.plugins) or None))
     rows.append(("listener errors", len(as_list(record.get("listener_errors")))))
     sent = {str(k): as_int(v) for k, v in as_dict(record.get("signals")).items()}
@@ -108,6 +114,10 @@ def step_table(files: RunFiles, charts_on: bool) -> Part:
     rows = []
     for name, s in steps.items():
         note = s.get("error") or s.get("skipped_because")
+        if s.get("cache") == "hit":
+            note = note or "reused from the cache"
+        elif s.get("cache") == "miss" and s.get("status") == "succeeded":
+            note = note or f"ran: {s.get('cache_reason')}"
         rows.append(
             (
                 name,
