@@ -27,7 +27,7 @@ from kernel.plugins import (
     disabled_declarations,
     make_plugin_manager,
 )
-from kernel.prepare import check_run_id, resumable
+from kernel.prepare import check_run_id, earlier_run, resumable
 from kernel.record import RunRecord
 from kernel.run import Runner
 from kernel.selection import Selection
@@ -50,6 +50,7 @@ class RunOptions(TypedDict, total=False):
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
     address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
+    inputs_from: str | None  # a partial run: take the outputs of steps left out from this run (by its keys)
     resume: str | None  # the id of a failed or interrupted run to run again, in its own directory (docs/cache.md)
     from_steps: Sequence[str]  # a partial run: these steps and everything downstream (--from)
     to_steps: Sequence[str]  # ... these steps and everything upstream (--to)
@@ -258,6 +259,7 @@ class Kernel:
             runs_root=Path(runs_root),
             resumes=earlier,
             selection=Selection.of(cast(Mapping[str, Sequence[str] | None], options)),
+            inputs_from=earlier_run(options.get("inputs_from"), runs_root),
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

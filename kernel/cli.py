@@ -258,6 +258,7 @@ def _run_options(func: F) -> F:
         to_steps: Sequence[str],
         only: Sequence[str],
         tags: Sequence[str],
+        inputs_from: str | None,
         **kwargs: Any,
     ) -> Any:
         options = RunOptions(
@@ -274,6 +275,7 @@ def _run_options(func: F) -> F:
             to_steps=_names(to_steps),
             only=_names(only),
             tags=_names(tags),
+            inputs_from=inputs_from,
         )
         return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
 
@@ -338,6 +340,11 @@ def _run_options(func: F) -> F:
             ),
             click.option("--only", multiple=True, metavar="STEP[,STEP]", help="Run these steps alone."),
             click.option("--tags", multiple=True, metavar="TAG[,TAG]", help="Run the steps with any of these tags."),
+            click.option(
+                "--inputs-from", metavar="RUN_ID", default=None,
+                help="With --from/--to/--only/--tags: take what the chosen steps need from that run's outputs "
+                "(kept in the cache), as they were.",
+            ),
             click.option(
                 "--resume",
                 metavar="RUN_ID",

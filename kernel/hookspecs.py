@@ -133,15 +133,16 @@ def discard_staged(run: Run, staged: Staged) -> bool | None:
 
 
 @hookspec(firstresult=True)
-def reuse_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute | None:
+def reuse_step(run: Run, step: StepSpec, refresh: bool, key: str | None) -> Reused | Recompute | None:
     """Answer for a step instead of running it, or say why it must run.
 
     Called in the orchestrating thread when ``step`` is about to start, once its inputs are ready. Return
     a :class:`kernel.Reused` (outputs that stand for the step's: it is not run, ``after_step_run`` and
     ``step_complete`` see them with ``cached=True``), a :class:`kernel.Recompute` (it runs; the reason
     goes to ``run.json``), or ``None``. ``refresh`` is true for a step the run must recompute
-    (``--refresh``, ``--no-cache``): answer with a ``Recompute`` then. The first answer wins. The cache
-    plugin answers here. Default: ``None``.
+    (``--refresh``, ``--no-cache``): answer with a ``Recompute`` then. ``key``, when given, is the key an
+    earlier run recorded for this step (``--inputs-from RUN_ID``): answer with what is stored under it, as
+    it is. The first answer wins. The cache plugin answers here. Default: ``None``.
     """
 
 

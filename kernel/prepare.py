@@ -118,13 +118,31 @@ def _describe(run_dir: Path) -> str:
         return "its run.json is there"
 
 
+def earlier_run(run_id: str | None, runs_root: str | Path) -> RunRecord | None:
+    """The record of run ``run_id``, found under ``runs_root`` (``--inputs-from``)."""
+    if run_id is None:
+        return None
+    check_run_id(run_id)
+    return _find(run_id, None, runs_root, "to take inputs from")
+
+
 def resumable(run_id: str, run_dir: str | Path | None, runs_root: str | Path) -> RunRecord:
     """The record of run ``run_id`` (in ``run_dir``, else found under ``runs_root``), if it may be resumed:
     it failed, was interrupted, or was killed (its process is gone)."""
+    record = _find(run_id, run_dir, runs_root, "to resume")
+    path = Path(record.run_dir) / RUN_RECORD
+    if record.status == SUCCEEDED:
+        raise KernelError(f"run '{run_id}' succeeded: there is nothing to resume", file=path)
+    if record.status == RUNNING and record.host == socket.gethostname() and _alive(record.pid):
+        raise KernelError(f"run '{run_id}' is still running (process {record.pid})", file=path)
+    return record
+
+
+def _find(run_id: str, run_dir: str | Path | None, runs_root: str | Path, purpose: str) -> RunRecord:
     candidates = [Path(run_dir)] if run_dir is not None else sorted(Path(runs_root).glob(f"*/{run_id}"))
     found = [c for c in candidates if (c / RUN_RECORD).is_file()]
     if not found:
-        raise KernelError(f"there is no run '{run_id}' to resume in {run_dir or runs_root}", file=Path(runs_root))
+        raise KernelError(f"there is no run '{run_id}' {purpose} in {run_dir or runs_root}", file=Path(runs_root))
     if len(found) > 1:
         where = ", ".join(str(c) for c in found)
         raise KernelError(f"run id '{run_id}' names runs of several pipelines ({where})")
@@ -132,11 +150,7 @@ def resumable(run_id: str, run_dir: str | Path | None, runs_root: str | Path) ->
     try:
         record = RunRecord.from_json(orjson.loads(path.read_bytes()))
     except (OSError, ValueError, TypeError) as exc:
-        raise KernelError(f"cannot resume run '{run_id}': its run.json cannot be read ({exc})", file=path) from None
-    if record.status == SUCCEEDED:
-        raise KernelError(f"run '{run_id}' succeeded: there is nothing to resume", file=path)
-    if record.status == RUNNING and record.host == socket.gethostname() and _alive(record.pid):
-        raise KernelError(f"run '{run_id}' is still running (process {record.pid})", file=path)
+        raise KernelError(f"the run.json of run '{run_id}' cannot be read ({exc})", file=path) from None
     record.run_dir = str(found[0])
     return record
 

@@ -187,6 +187,7 @@ class Runner:
         runs_root: Path | None = None,
         resumes: RunRecord | None = None,
         selection: Selection | None = None,
+        inputs_from: RunRecord | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -215,6 +216,7 @@ class Runner:
         chosen = selection.chosen(plan) if selection is not None else frozenset(plan.steps)
         self.reuse_only = needed(plan, chosen)
         self.active = chosen | self.reuse_only
+        self.inputs_from = inputs_from
         if selection is not None:
             record.selection = selection.as_record()
         if resumes is not None:
@@ -726,9 +728,16 @@ class Runner:
     def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
         """Ask the ``reuse_step`` hooks for the step; record their answer (a hit, or a miss and its reason)."""
         name = planned.spec.name
+        key = None
+        if self.inputs_from is not None and name in self.reuse_only:
+            earlier = self.inputs_from.steps.get(name)
+            key = earlier.cache_key if earlier is not None and earlier.status == SUCCEEDED else None
+            if key is None:
+                rec.cache, rec.cache_reason = "miss", f"run '{self.inputs_from.run_id}' has no stored outputs of it"
+                return None
         for hook in self._reusers:
             try:
-                answer = hook(run=self.run, step=planned.spec, refresh=name in self.refresh)
+                answer = hook(run=self.run, step=planned.spec, refresh=name in self.refresh, key=key)
             except Exception as exc:
                 answer = Recompute(f"plugin '{hook.plugin}' reuse_step failed: {type(exc).__name__}: {exc}")
                 self.log.error("reuse_step failed", step=name, plugin=hook.plugin, error=str(exc))

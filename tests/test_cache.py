@@ -570,3 +570,24 @@ def test_the_report_counts_reused_steps_and_the_time_they_took(tmp_path: Path, m
     assert float(facts["time the reused steps took when they ran (s)"]) == pytest.approx(took, abs=0.0005)
     notes = {row["step"]: row["error or reason"] for row in md_table(md_sections(report)["Steps"], "step")}
     assert notes == {"src": "reused from the cache", "save": "ran: it writes copy.csv into the run's own directory"}
+
+
+def test_a_partial_run_takes_its_inputs_from_an_earlier_run_as_they_were(project: Project) -> None:
+    first = project.run()
+    (project.root / "data" / "numbers.csv").write_text("x\n10\n20\n")  # src would now give something else
+    module = project.module()
+    os.chdir(project.root)
+    try:
+        kernel = Kernel(disable=OTHERS, plugins=[("cd", module)])
+        stopped = kernel.run("pipeline.yaml", runs_root="runs", only=["total"])
+        taken = kernel.run("pipeline.yaml", runs_root="runs", only=["total"], inputs_from=first.run.run_id,
+                           keep_outputs=True, refresh=["total"])
+        with pytest.raises(Exception, match="there is no run 'nope' to take inputs from"):
+            kernel.run("pipeline.yaml", runs_root="runs", only=["total"], inputs_from="nope")
+    finally:
+        os.chdir(Path(__file__).parent.parent)
+    assert stopped.exit_code == 2 and "src.csv" not in (stopped.record.error or "")
+    assert "data/numbers.csv, which it read, changed" in (stopped.record.error or "")
+    assert taken.ok and module.CALLS == ["total"]
+    assert taken.outputs["total"]["out"].equals(first.outputs["total"]["out"])
+    assert taken.record.steps["src"].cache_key == first.record.steps["src"].cache_key

@@ -159,10 +159,18 @@ def _decide(run: Run, name: str, refresh: bool) -> tuple[str, dict[str, Any]] | 
     return key, entry
 
 
-def lookup(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+def lookup(run: Run, step: StepSpec, refresh: bool, given: str | None = None) -> Reused | Recompute:
+    """The stored outputs of ``step`` (under its key, or under ``given``: another run's key for it, taken
+    as it is), or why it must run."""
     cache = state(run)
     name = step.name
-    decided = _decide(run, name, refresh)
+    if given is not None:
+        stored = cache.store.get_entry(given)
+        if stored is None:
+            return Recompute("the outputs that run stored for it are no longer in the cache", given)
+        decided: tuple[str, dict[str, Any]] | Recompute = (given, stored)
+    else:
+        decided = _decide(run, name, refresh)
     if isinstance(decided, Recompute):
         return decided
     key, entry = decided

@@ -15,8 +15,8 @@ from kernel_cache.store import CacheStore
 
 
 @hookimpl
-def reuse_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
-    return cache.lookup(run, step, refresh)
+def reuse_step(run: Run, step: StepSpec, refresh: bool, key: str | None) -> Reused | Recompute:
+    return cache.lookup(run, step, refresh, key)
 
 
 @hookimpl

@@ -54,6 +54,7 @@ class StepTrack:
     inputs: dict[str, Snapshot] = field(default_factory=dict)
     outputs: dict[str, Snapshot] = field(default_factory=dict)
     schema_diff: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False  # not run: its outputs were reused from an earlier run (docs/cache.md)
     error: str | None = None
     skipped_because: str | None = None
 
@@ -129,6 +130,7 @@ class Tracker:
         name = event.step.name
         track = self.steps[name]
         track.status, track.duration_s, track.attempts = "succeeded", event.duration_s, event.attempts
+        track.cached = event.cached
         track.rows_out = dict(event.rows)
         if event.datasets:
             self.datasets[name] = tuple(event.datasets)
