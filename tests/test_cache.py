@@ -591,3 +591,19 @@ def test_a_partial_run_takes_its_inputs_from_an_earlier_run_as_they_were(project
     assert taken.ok and module.CALLS == ["total"]
     assert taken.outputs["total"]["out"].equals(first.outputs["total"]["out"])
     assert taken.record.steps["src"].cache_key == first.record.steps["src"].cache_key
+
+
+def test_a_step_type_from_an_installed_distribution_is_keyed_on_its_own_source(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kernel_cache import identity
+
+    monkeypatch.setattr(identity, "_LIBRARIES", (os.path.realpath(project.root),))  # as if in site-packages
+    from kernel.steps import as_step_type
+
+    def scale_type() -> Any:
+        return as_step_type(project.module().scale)
+
+    first = identity.code_identity(scale_type())
+    project.write("helpers.py", "def bump(values):\n    return values + 7\n")
+    assert identity.code_identity(scale_type()) != first

@@ -120,7 +120,7 @@ def components(run: Run, name: str, cache: RunCache) -> dict[str, Any]:
     cannot be known."""
     planned = run.plan.steps[name]
     try:
-        code = code_identity(planned.type)
+        code = code_identity(planned.type, _origin(run, planned.plugin))
     except Unfingerprintable as exc:
         raise Unfingerprintable(f"the code of {planned.type.name} cannot be fingerprinted: {exc}") from None
     settings = canonical(_mask(dict(planned.kwargs), run), "settings")
@@ -132,6 +132,16 @@ def components(run: Run, name: str, cache: RunCache) -> dict[str, Any]:
             raise Unfingerprintable(f"input {key} ({producer}.{output}) has no fingerprint: {why}")
         inputs[key] = fingerprint
     return {"uses": planned.type.name, "code": code, "settings": settings, "inputs": inputs}
+
+
+def _origin(run: Run, plugin: str) -> str:
+    """The distribution and version of the plugin that registered a step type (``""``: not installed)."""
+    pm = run.plugin_manager
+    found = pm.get_plugin(plugin) if pm is not None else None
+    for registered, dist in pm.list_plugin_distinfo() if pm is not None and found is not None else ():
+        if registered is found:
+            return f"{dist.project_name} {dist.version}"
+    return ""
 
 
 def key_of(parts: Mapping[str, Any]) -> str:

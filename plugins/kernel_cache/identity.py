@@ -1,9 +1,10 @@
 """A step type's code identity: what changes when its code, or code it calls, changes.
 
-The identity is the distribution and version the step type comes from, the pandas and pyarrow versions,
-and a hash of the source files of the step function's package (every module of it: helpers included),
-of the packages of the functions and modules it reaches through its globals and closure that are not
-installed libraries, and of the values its closure holds. ``StepType.version`` replaces the source hash.
+The identity is the distribution and version the step type comes from, the pandas, pyarrow and numpy
+versions, and a hash of the source files of the step function's package (every module of it: helpers
+included, installed or not), of the packages of the functions and modules it reaches through its globals
+and closure that are not installed libraries, and of the values its closure holds. ``StepType.version``
+replaces the source hash.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ _LIBRARIES = tuple(
 
 
 @functools.cache
-def _distributions() -> dict[str, list[str]]:
-    return dict(importlib.metadata.packages_distributions())
-
-
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
@@ -43,39 +40,37 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def code_identity(step_type: StepType) -> str:
-    """The identity of ``step_type``'s code (cached per step type for the process); raises
-    :class:`Unfingerprintable` when it cannot be known (a function without a source file)."""
-    return _identity(step_type.func, step_type.name, step_type.version)
+def code_identity(step_type: StepType, origin: str = "") -> str:
+    """The identity of ``step_type``'s code (cached per step type for the process); ``origin`` names the
+    distribution and version that registered it. Raises :class:`Unfingerprintable` when it cannot be known
+    (a function without a source file)."""
+    return _identity(step_type.func, step_type.name, step_type.version, origin)
 
 
 @functools.cache
-def _identity(func: Callable[..., Any], name: str, version: str | None) -> str:
-    module = inspect.getmodule(func)
-    top = (module.__name__ if module else getattr(func, "__module__", "") or "").split(".")[0]
-    dists = _distributions().get(top, [])
+def _identity(func: Callable[..., Any], name: str, version: str | None, origin: str) -> str:
     parts: dict[str, Any] = {
         "step": name,
-        "from": [f"{d} {_version(d)}" for d in sorted(dists)],
+        "from": origin,
         "libraries": [f"{d} {_version(d)}" for d in ("pandas", "pyarrow", "numpy")],
     }
     if version is not None:
         parts["version"] = version
     else:
-        files: set[Path] = set()
+        files: set[tuple[str, Path]] = set(_files_of_module(inspect.getmodule(func)))  # installed or not
         values: list[Any] = []
         _collect(func, files, values, set())
         if not files:
             raise Unfingerprintable(f"the code of step type '{name}' has no source file to hash")
         digest = hashlib.sha256()
-        for path in sorted(files):
-            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        for relative, path in sorted(files):  # named within their package: a moved checkout keeps its keys
+            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
         parts["source"] = digest.hexdigest()
         parts["closure"] = values
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _collect(func: Any, files: set[Path], values: list[Any], seen: set[int]) -> None:
+def _collect(func: Any, files: set[tuple[str, Path]], values: list[Any], seen: set[int]) -> None:
     """The source files behind ``func``: its package's, and those of what its code names that is not a library."""
     if id(func) in seen:
         return
@@ -120,16 +115,22 @@ def _ours(module: types.ModuleType | None) -> bool:
 
 
 @functools.cache
-def _files_of(name: str) -> frozenset[Path]:
+def _files_of(name: str) -> frozenset[tuple[str, Path]]:
+    """The source files of top-level package (or module) ``name``, each with its name within the package."""
     top = sys.modules.get(name)
     roots = list(getattr(top, "__path__", []) or [])
     if roots:
-        return frozenset(p.resolve() for root in roots for p in Path(root).rglob("*.py"))
+        found = ((root, p) for root in roots for p in Path(root).rglob("*.py"))
+        return frozenset((f"{name}/{p.relative_to(root).as_posix()}", p.resolve()) for root, p in found)
     path = getattr(top, "__file__", None)
-    return frozenset({Path(path).resolve()}) if path else frozenset()
+    return frozenset({(f"{name}.py", Path(path).resolve())}) if path else frozenset()
 
 
-def _package_files(module: types.ModuleType | None) -> frozenset[Path]:
+def _files_of_module(module: types.ModuleType | None) -> frozenset[tuple[str, Path]]:
+    return frozenset() if module is None else _files_of(module.__name__.split(".")[0])
+
+
+def _package_files(module: types.ModuleType | None) -> frozenset[tuple[str, Path]]:
     if module is None or not _ours(module):
         return frozenset()
-    return _files_of(module.__name__.split(".")[0])
+    return _files_of_module(module)
