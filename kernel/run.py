@@ -702,9 +702,7 @@ class Runner:
         reused = self._reuse(planned, rec) if self._reusers else None
         if reused is not None:
             rec.attempts = 0
-        elif planned.spec.name in self.reuse_only:
-            return planned, 1, (None, self._unavailable(planned, rec), None, None, {})
-        if self._observing:
+        elif self._observing:
             self._observers[planned.spec.name] = self._observers_for(planned)
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
@@ -713,6 +711,8 @@ class Runner:
             self._deliver(signals.step_start, payload)
         if reused is not None:
             return planned, 0, reused
+        if planned.spec.name in self.reuse_only:  # left out of a partial run, and no cache can stand in for it
+            return planned, 1, (None, self._unavailable(planned, rec), None, None, {})
         if (
             executor is None
             and not planned.type.wants_context
