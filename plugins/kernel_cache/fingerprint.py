@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import xxhash
 from pandas.api.types import infer_dtype
 from pydantic import BaseModel
@@ -86,6 +88,8 @@ def _values(digest: Any, series: pd.Series, where: str) -> None:
         _values(digest, pd.Series(dtype.categories), where)
     elif isinstance(dtype, pd.DatetimeTZDtype):
         _raw(digest, np.asarray(series.array.asi8))
+    elif isinstance(dtype, pd.StringDtype):
+        _text(digest, series, where)
     elif hasattr(series.array, "_data") and hasattr(series.array, "_mask"):  # Int64, Float64, boolean
         data, mask = series.array._data, series.array._mask
         if mask.any():  # what lies under a null is not part of the value
@@ -94,6 +98,29 @@ def _values(digest: Any, series: pd.Series, where: str) -> None:
         _raw(digest, data)
     else:
         _hashed(digest, series, where)
+
+
+def _text(digest: Any, series: pd.Series, where: str) -> None:
+    """Text as Arrow lays it out (64-bit offsets from 0, the characters, which values are null), whatever
+    the column's storage: millions of values a second, where row hashes manage a few."""
+    array = pa.array(series.array)  # the column's own Arrow data when it has some
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        _hashed(digest, series, where)
+        return
+    array = array.cast(pa.large_string())
+    nulls = array.null_count
+    digest.update(b"text %d" % nulls)
+    if nulls:
+        _raw(digest, array.is_null().to_numpy(zero_copy_only=False))
+        array = pc.fill_null(array, "")  # what lies under a null is not part of the value
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    start, end = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+    _raw(digest, offsets - start)
+    if data is not None and end > start:
+        digest.update(memoryview(data)[start:end])
 
 
 def _raw(digest: Any, values: np.ndarray) -> None:
