@@ -106,6 +106,7 @@ class StepCompleted:
     rows: Mapping[str, int]
     datasets: tuple[DatasetIO, ...] = ()
     cached: bool = False  # not run: a plugin's reuse_step answered with earlier outputs
+    cache_key: str | None = None  # the key they were stored under (a hit), or the step's key (a miss)
     # plugin -> what its observe_step function returned, next to the step, on the outputs before judging
     observed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     replaced: frozenset[str] = frozenset()  # outputs an after_step_run hook replaced (so unlike what was observed)

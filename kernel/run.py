@@ -928,6 +928,7 @@ class Runner:
                 MappingProxyType(rows),
                 tuple(datasets),
                 reused is not None,
+                rec.cache_key,
                 MappingProxyType(observed or {}),
                 _replaced(raw, outputs),
             )

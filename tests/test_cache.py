@@ -607,3 +607,24 @@ def test_a_step_type_from_an_installed_distribution_is_keyed_on_its_own_source(
     first = identity.code_identity(scale_type())
     project.write("helpers.py", "def bump(values):\n    return values + 7\n")
     assert identity.code_identity(scale_type()) != first
+
+
+def test_a_reused_step_is_announced_with_cached_and_its_key(project: Project) -> None:
+    from kernel import signals
+
+    first = project.run()
+    seen: list[tuple[str, bool, str | None, int]] = []
+
+    def receiver(sender: Any, *, event: Any, **_: Any) -> None:
+        seen.append((event.step.name, event.cached, event.cache_key, event.attempts))
+
+    signals.step_complete.connect(receiver)
+    try:
+        project.run(params={"factor": 3.0})
+    finally:
+        signals.step_complete.disconnect(receiver)
+    keys = {name: s.cache_key for name, s in first.record.steps.items()}
+    assert seen[0] == ("src", True, keys["src"], 0)
+    assert [(name, cached, attempts) for name, cached, _, attempts in seen[1:]] == [("scaled", False, 1),
+                                                                                     ("total", False, 1)]
+    assert seen[1][2] is not None and seen[1][2] != keys["scaled"]  # the key it is stored under now
