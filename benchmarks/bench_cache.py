@@ -1,12 +1,14 @@
 """What the step cache saves and costs.
 
-    python benchmarks/bench_cache.py [--devices 300] [--days 7] [--rows 10000000] [--repeat 3]
+    python benchmarks/bench_cache.py [--devices 300] [--days 7] [--rows 10000000] [--chain 500] [--repeat 3]
 
 1. The flagship showcase, each run a fresh ``kernel`` process as a user starts it, on one data set:
    without the cache plugin (``-p no:cache``), a first run with an empty cache (which stores every
    step's outputs), the same run again with nothing changed, and a run with one setting of
    ``firmware_adoption`` changed. Wall time of each, and what each step did (ran or reused, and why).
-2. Fingerprinting: the cache's content fingerprint of a frame of ``--rows`` rows (int64, float64, a UTC
+2. Bookkeeping: a chain of ``--chain`` no-op steps (each a 3-row frame) in one process, without the
+   cache plugin, with an empty cache (an entry stored per step) and again (every step reused): ms per step.
+3. Fingerprinting: the cache's content fingerprint of a frame of ``--rows`` rows (int64, float64, a UTC
    timestamp, a categorical), in GB/s of the frame's memory, beside one plain pass over the same bytes
    (an XOR reduction over them as 64-bit words) and pandas' ``hash_pandas_object``; and a text column
    of the same length. Medians of ``--repeat``.
@@ -120,14 +122,41 @@ def fingerprints(rows: int, repeat: int) -> None:
           f"{took:.3f} s, {rows / took / 1e6:.1f} million values/s")
 
 
+def bookkeeping(steps: int) -> None:
+    import kernel_cache.plugin
+    from noop_steps import NoopSteps, chain
+
+    from kernel import Kernel
+    from kernel.config import Pipeline
+
+    frame = pd.DataFrame({"x": [1, 2, 3]})
+    pipeline = Pipeline.model_validate({"name": "chain", "steps": chain(steps)})
+    print(f"a chain of {steps} no-op steps, ms per step (one process, wall time of Kernel.run):")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["KERNEL_CACHE_DIR"] = str(Path(tmp) / "cache")
+        cases = [("no cache plugin", False), ("empty cache", True), ("again, all reused", True)]
+        for name, cached in cases:
+            plugins: list[tuple[str, object]] = [("bench", NoopSteps(frame))]
+            if cached:
+                plugins.append(("cache", kernel_cache.plugin))
+            kernel = Kernel(entry_points=False, plugins=plugins)
+            start = time.perf_counter()
+            result = kernel.run(pipeline, runs_root=str(Path(tmp) / "runs"))
+            took = time.perf_counter() - start
+            assert result.ok, result.record.error
+            print(f"  {name:<20} {took / steps * 1000:7.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chain", type=int, default=500)
     parser.add_argument("--skip-flagship", action="store_true")
     args = parser.parse_args()
+    bookkeeping(args.chain)
     fingerprints(args.rows, args.repeat)
     if not args.skip_flagship:
         flagship(args.devices, args.days)

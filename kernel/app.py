@@ -266,7 +266,8 @@ class Kernel:
 
     def explain(self, pipeline: Pipeline | str | Path, **options: Unpack[RunOptions]) -> list[tuple[str, str, str]]:
         """What a run with these options would do, step by step, without running or writing anything:
-        ``(step, "reuse" | "run" | "not selected", why)`` in plan order (``kernel run --explain``)."""
+        ``(step, "reuse" | "run" | "missing" | "not selected", why)`` in plan order (``kernel run --explain``;
+        "missing": left out of a partial run, and no cache can give what it would)."""
         params = options.get("params")
         if not isinstance(pipeline, Pipeline):
             pipeline = load_pipeline(pipeline, params)
