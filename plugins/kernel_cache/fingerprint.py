@@ -11,6 +11,8 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
@@ -28,6 +30,7 @@ from pydantic import BaseModel
 
 PREFIX = "xxh3:"
 _GLOB = set("*?[")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class Unfingerprintable(Exception):
@@ -160,7 +163,9 @@ def file_hash(path: str | Path) -> str:
 
 def path_hash(path: str) -> str:
     """What is at ``path`` now: a file's bytes, a directory's files (names and bytes) or a glob's matches;
-    ``missing`` when nothing is there."""
+    ``missing`` when nothing is there. A URL is read through its fsspec filesystem."""
+    if _URL.match(path):
+        return _url_hash(path)
     if _GLOB & set(path) and not os.path.exists(path):
         matches = sorted(glob.glob(path, recursive=True))
         return _listing([(m, m) for m in matches if os.path.isfile(m)]) if matches else "missing"
@@ -177,11 +182,31 @@ def path_hash(path: str) -> str:
     return "missing"
 
 
-def _listing(files: list[tuple[str, str]]) -> str:
+def _listing(files: list[tuple[str, str]], hashed: Any = None) -> str:
     digest = hashlib.sha256()
     for name, full in files:
-        digest.update(orjson.dumps([Path(name).as_posix(), file_hash(full)]))
+        digest.update(orjson.dumps([Path(name).as_posix(), (hashed or file_hash)(full)]))
     return "tree:" + digest.hexdigest()
+
+
+def _url_hash(url: str) -> str:
+    import fsspec  # type: ignore[import-untyped]
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise Unfingerprintable(f"{url} cannot be opened: {exc}") from None
+
+    def content(path: str) -> str:
+        with fs.open(path, "rb") as fo:
+            return "sha256:" + hashlib.file_digest(fo, "sha256").hexdigest()
+
+    if _GLOB & set(root) and not fs.exists(root):
+        matches = sorted(p for p in fs.glob(root) if fs.isfile(p))
+        return _listing([(p, p) for p in matches], content) if matches else "missing"
+    if fs.isdir(root):
+        return _listing([(posixpath.relpath(p, root), p) for p in sorted(fs.find(root))], content)
+    return content(root) if fs.isfile(root) else "missing"
 
 
 def canonical(value: Any, where: str) -> Any:

@@ -19,6 +19,7 @@ from kernel_io.avro_write import write_avro
 from kernel_io.errors import describe
 from kernel_io.json_records import read_json, write_json
 from kernel_io.paths import Format, Source, format_for, resolve
+from kernel_io.remote import as_remote, fetched, is_url, uploading
 from kernel_io.tabular import read_csv, read_parquet, write_csv, write_parquet
 
 _READERS: dict[Format, Callable[[Path, Sequence[str] | None], pd.DataFrame]] = {
@@ -38,8 +39,21 @@ def read_frame(path: str | Path, format: Format | None = None, *, columns: Seque
     ``file_column`` adds a column with each row's source file name; ``parse_dates`` turns
     ISO-8601 text columns into UTC datetimes (text without an offset is taken as UTC).
     """
+    return read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates)[1]
+
+
+def read_found(path: str | Path, format: Format | None = None, *, columns: Sequence[str] | None = None,
+               file_column: str | None = None, parse_dates: Sequence[str] = ()) -> tuple[Format, pd.DataFrame]:
+    """:func:`read_frame`, with the format it read: a local path, or a URL of any fsspec filesystem."""
+    if is_url(path):
+        with fetched(str(path), format) as (found, sources, where):
+            try:
+                return found, read_sources(sources, found, columns=columns, file_column=file_column,
+                                           parse_dates=parse_dates)
+            except DataError as exc:
+                raise as_remote(exc, where) from None
     found, sources = resolve(path, format)
-    return read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates)
+    return found, read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates)
 
 
 def read_sources(sources: Sequence[Source], format: Format, *, columns: Sequence[str] | None = None,
@@ -65,7 +79,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path, format: Format | None = N
     derived from the dtypes (the frame then needs every column it names; others are left out).
     """
     found = format_for(path, format)
-    with atomic_path(path) as tmp:
+    with uploading(str(path)) if is_url(path) else atomic_path(path) as tmp:
         try:
             if found == "avro":
                 write_avro(frame, tmp, avro_schema)

@@ -13,8 +13,8 @@ import structlog
 
 from kernel import DataError, Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step
 from kernel_io import publish as results
-from kernel_io.formats import read_sources, write_frame
-from kernel_io.paths import EXTENSIONS, Format, format_for, resolve
+from kernel_io.formats import read_found, write_frame
+from kernel_io.paths import EXTENSIONS, Format, format_for
 from kernel_io.settings import PublishSettings, ReadSettings, WriteSettings
 
 PUBLISH = "io.publish"
@@ -24,9 +24,8 @@ PUBLISH = "io.publish"
 def read(inputs: Inputs, *, path: str, format: Format | None = None, columns: list[str] | None = None,
          file_column: str | None = None, parse_dates: Sequence[str] = (),
          ctx: StepContext | None = None) -> Outputs:
-    """Read a file, a directory of files or a glob (Avro, JSON, CSV, Parquet) into one table."""
-    found, sources = resolve(path, format)
-    frame = read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates)
+    """Read a file, a directory of files or a glob (Avro, JSON, CSV, Parquet), local or at a URL, into one table."""
+    found, frame = read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates)
     if ctx is not None:
         ctx.read(path, found, rows=len(frame), columns=_dtypes(frame))
     return {"out": frame}

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kernel_io.avro_read import schema_columns
 from kernel_io.paths import Format, infer_format
+from kernel_io.remote import is_url
 
 
 class ReadSettings(BaseModel):
@@ -60,3 +61,10 @@ class PublishSettings(BaseModel):
     format: Format = Field("parquet", description="The format of the tables: avro, json, csv or parquet.")
     documents: list[str] = Field(default_factory=list,
                                  description="Inputs of one row each, written as one JSON object (NAME.json).")
+
+    @model_validator(mode="after")
+    def _local(self) -> PublishSettings:
+        if is_url(self.path):
+            raise ValueError(f"io.publish replaces a local directory whole; '{self.path}' is a URL (write files "
+                             "there with io.write)")
+        return self
