@@ -118,3 +118,37 @@ def test_steps_shipped_to_worker_processes_read_and_write_urls(tmp_path: Path, m
     assert result.ok, result.record.error
     assert read_frame(tmp_path / "out" / "copy.csv")["id"].tolist() == [1, 2, 3]
     assert not [p for p in (tmp_path / "out").iterdir() if p.name != "copy.csv"]  # no temporary left
+
+
+def test_a_write_to_a_url_killed_at_any_point_leaves_the_old_file_or_the_new(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from fault_support import command
+
+    write_frame(FRAME, tmp_path / "in.parquet")
+    out = tmp_path / "out"
+    write_frame(FRAME.iloc[:1], out / "copy.csv")  # the old version
+    write_pipeline(tmp_path, [
+        {"name": "src", "uses": "io.read", "settings": {"path": f"file://{tmp_path}/in.parquet"}},
+        {"name": "copy", "uses": "io.write", "needs": ["src"], "settings": {"path": f"file://{out}/copy.csv"}},
+    ], name="killed")
+    quiet = ["-p", "no:report", "-p", "no:tracker", "-p", "no:validator", "-p", "no:cache"]
+
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command("run", "pipeline.yaml", *quiet), cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "FAULT_ROOTS": str(out), **env})
+
+    log = tmp_path / "points.log"
+    counted = run(FAULT_LOG=str(log))
+    assert counted.returncode == 0, counted.stderr
+    points = [line.split("\t")[1] for line in log.read_text().splitlines()]
+    assert "rename" in points or "replace" in points
+    for n in range(1, len(points) + 1):
+        write_frame(FRAME.iloc[:1], out / "copy.csv")
+        killed = run(FAULT_KILL_AT=str(n))
+        assert killed.returncode == -9, (n, killed.stderr)
+        assert read_frame(out / "copy.csv")["id"].tolist() in ([1], [1, 2, 3]), n  # old or new, never part
+        done = run()
+        assert done.returncode == 0, (n, done.stderr)
+        assert read_frame(out / "copy.csv")["id"].tolist() == [1, 2, 3]
