@@ -555,16 +555,19 @@ def showcase_run(
     kernel = _kernel(plugin_options)
     sc = _find_showcase(kernel, name)
     values = _params(params)
-    if sc.generate is not None and sc.data_param is not None and sc.data_param not in values:
-        data_dir = data_dir or Path("showcase-data") / name
-        if not data_dir.exists():
-            click.echo(f"generating the default data set into {data_dir}")
-            _generate(sc, data_dir, dict(sc.defaults))
+    again = _again(f"kernel showcase run {name}", options)
+    if data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
-    elif data_dir is not None and sc.data_param is not None:
-        values[sc.data_param] = str(data_dir)
-    pipeline = load_pipeline(sc.pipeline, values)
-    result = _run(pipeline, kernel, options, log_level, tracebacks, _again(f"kernel showcase run {name}", options))
+    if options.get("resume"):  # the run's own values, less what is given again here
+        result = _run(sc.pipeline, kernel, options | {"params": values}, log_level, tracebacks, again)
+    else:
+        if sc.generate is not None and sc.data_param is not None and sc.data_param not in values:
+            default = Path("showcase-data") / name
+            if not default.exists():
+                click.echo(f"generating the default data set into {default}")
+                _generate(sc, default, dict(sc.defaults))
+            values[sc.data_param] = str(default)
+        result = _run(load_pipeline(sc.pipeline, values), kernel, options, log_level, tracebacks, again)
     if result.ok and sc.results_param is not None:
         click.echo(f"results: {result.run.pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

@@ -628,3 +628,36 @@ def test_a_reused_step_is_announced_with_cached_and_its_key(project: Project) ->
     assert [(name, cached, attempts) for name, cached, _, attempts in seen[1:]] == [("scaled", False, 1),
                                                                                      ("total", False, 1)]
     assert seen[1][2] is not None and seen[1][2] != keys["scaled"]  # the key it is stored under now
+
+
+def test_the_flagship_resumed_after_its_gate_stopped_it_publishes_the_gold_of_a_clean_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def kernel(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
+
+    made = kernel("showcase", "data", "iot-windowed-kpi", "--out", "data", "--devices", "12", "--days", "1",
+                  "--seed", "5")
+    assert made.returncode == 0, made.stderr
+    common = ["--data", "data", "--param", "refresh=1d", "-p", "no:report"]
+    stopped = kernel("showcase", "run", "iot-windowed-kpi", *common, "--param", "gold=gold",
+                     "--param", "period_end=2020-01-01T00:00:00Z", "--run-id", "stopped")
+    assert stopped.returncode == 1 and "to resume it: kernel showcase run iot-windowed-kpi --resume stopped" in \
+        stopped.stderr, stopped.stderr
+    assert not (tmp_path / "gold").exists()
+    resumed = kernel("showcase", "run", "iot-windowed-kpi", "--resume", "stopped", "--param", "period_end=null",
+                     "-p", "no:report")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    record = orjson.loads((tmp_path / "runs" / "iot-windowed-kpi" / "stopped" / "run.json").read_bytes())
+    assert record["steps"]["ingest"]["cache"] == "hit" and record["steps"]["conform"]["cache"] == "miss"
+    clean = kernel("showcase", "run", "iot-windowed-kpi", *common, "--param", "gold=clean", "-p", "no:cache")
+    assert clean.returncode == 0, clean.stderr
+    for table in sorted((tmp_path / "clean").glob("*.parquet")):
+        ours = pd.read_parquet(tmp_path / "gold" / table.name)
+        theirs = pd.read_parquet(table)
+        pd.testing.assert_frame_equal(ours.drop(columns="run_id", errors="ignore"),
+                                      theirs.drop(columns="run_id", errors="ignore"), check_exact=True)
+    kpis = [orjson.loads((tmp_path / d / "kpis.json").read_bytes()) for d in ("gold", "clean")]
+    assert {k: v for k, v in kpis[0].items() if k != "run_id"} == {k: v for k, v in kpis[1].items() if k != "run_id"}
