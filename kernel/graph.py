@@ -236,12 +236,16 @@ def _check_partitions(
             step=spec.name,
             field="partitions",
         )
-    if isinstance(step_type.partitions, str):
-        allowed = [str(c) for c in kwargs.get(step_type.partitions) or ()]
+    if isinstance(step_type.partitions, str | tuple):
+        if isinstance(step_type.partitions, str):
+            allowed = [str(c) for c in kwargs.get(step_type.partitions) or ()]
+            where = f"settings.{step_type.partitions}"
+        else:
+            allowed, where = list(step_type.partitions), f"the key columns {step_type.name} allows"
         for column in spec.partitions.by:
             if column not in allowed:
                 raise PipelineError(
-                    f"'{column}' is not one of settings.{step_type.partitions} ({', '.join(allowed) or 'none'})",
+                    f"'{column}' is not one of {where} ({', '.join(allowed) or 'none'})",
                     file=source,
                     step=spec.name,
                     field="partitions.by",

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 import pandas as pd
 
 from kernel.errors import DataError
+from kernel.tracebacks import trace_of
 
 Frames = dict[str, pd.DataFrame]
+Combine = Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]]
 
 
 def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
@@ -36,9 +38,9 @@ def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
     return parts or [{key: frame.iloc[:0] if key in codes else frame for key, frame in inputs.items()}]
 
 
-def merge(outcomes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+def merge(outcomes: Sequence[tuple[Any, ...]], combine: Combine | None = None) -> tuple[Any, ...]:
     """One outcome from the parts' ``(returned, error, ctx, trace, observed)``, in partition order: the first error,
-    else every output concatenated; the contexts' reports (files, staged writes) joined."""
+    else the outputs put together (``combine``, else each concatenated); the contexts' reports joined."""
     contexts = [o[2] for o in outcomes if o[2] is not None]
     ctx = None
     if contexts:
@@ -49,6 +51,11 @@ def merge(outcomes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
     if failed is not None:
         return None, failed[1], ctx, failed[3], {}
     returned = [o[0] for o in outcomes]
+    if combine is not None and all(isinstance(r, Mapping) for r in returned):
+        try:
+            return dict(combine([dict(r) for r in returned])), None, ctx, None, {}
+        except Exception as exc:
+            return None, exc, ctx, trace_of(exc, combine), {}
     if all(isinstance(r, pd.DataFrame) for r in returned):
         return pd.concat(returned, ignore_index=True), None, ctx, None, {}
     if all(isinstance(r, dict) for r in returned) and len({tuple(r) for r in returned}) == 1:
@@ -57,11 +64,11 @@ def merge(outcomes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
     return returned[0], None, ctx, None, {}  # not frames: the runner's output check names what it is
 
 
-def combined(pieces: Sequence[Any]) -> Any:
+def combined(pieces: Sequence[Any], combine: Combine | None = None) -> Any:
     """The parts' pending outcomes as one: merged now when all are done (inline), else one future that
     completes when the last part does."""
     if not any(isinstance(p, Future) for p in pieces):
-        return merge(pieces)
+        return merge(pieces, combine)
     whole: Future[tuple[Any, ...]] = Future()
     left = [len(pieces)]
     lock = threading.Lock()
@@ -77,7 +84,7 @@ def combined(pieces: Sequence[Any]) -> Any:
                     outcomes.append(piece.result() if isinstance(piece, Future) else piece)
                 except Exception as exc:  # a part that could not be sent or brought back
                     outcomes.append((None, exc, None, None, {}))
-            whole.set_result(merge(outcomes))
+            whole.set_result(merge(outcomes, combine))
 
     for piece in pieces:
         if isinstance(piece, Future):

@@ -813,7 +813,8 @@ class Runner:
         except DataError as exc:
             return None, exc, None, None, {}
         self.record.steps[planned.spec.name].partitions = len(pieces)
-        return cast(_Pending, combined([self._submit_one(executor, planned, part, delay) for part in pieces]))
+        parts_pending = [self._submit_one(executor, planned, part, delay) for part in pieces]
+        return cast(_Pending, combined(parts_pending, planned.type.combine))
 
     def _submit_one(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float

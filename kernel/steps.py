@@ -127,12 +127,14 @@ class StepType:
     ``claims`` names the settings that hold a path the step writes and no other run may write at the
     same time (a results directory, a state store): a run locks each such path for its whole length.
     ``partitions`` says whether a pipeline may run the step once per partition of its inputs
-    (``partitions: {by: [...], count: N}``, docs/executors.md): ``True`` for any key columns, or the name
-    of the setting listing the columns a partition key may use. Declare it only when the step gives, for
-    any part of its input split by those keys, exactly its rows for that part: the parts' outputs are
-    concatenated. ``effects`` says the step changes something besides its outputs (writes files, publishes):
-    a cache reuses its earlier run only while what it wrote is still there, unchanged. ``version``, when
-    given, stands for the step's code in a cache key (instead of a hash of its source).
+    (``partitions: {by: [...], count: N}``, docs/executors.md): ``True`` for any key columns, the name
+    of the setting listing the columns a partition key may use, or a tuple of those columns. Declare it
+    only when the step gives, for any part of its input split by those keys, exactly its rows for that
+    part: the parts' outputs are concatenated, or put together by ``combine`` (given each part's outputs,
+    in part order) when some output is not (a one-row total, a global order). ``effects`` says the step
+    changes something besides its outputs (writes files, publishes): a cache reuses its earlier run only
+    while what it wrote is still there, unchanged. ``version``, when given, stands for the step's code in
+    a cache key (instead of a hash of its source).
     """
 
     name: str
@@ -143,9 +145,10 @@ class StepType:
     description: str = ""
     wants_context: bool = False
     claims: tuple[str, ...] = ()
-    partitions: bool | str = False
+    partitions: bool | str | tuple[str, ...] = False
     effects: bool = False
     version: str | None = None
+    combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one."""
@@ -165,9 +168,10 @@ def step(
     settings: type[BaseModel] | None = None,
     description: str | None = None,
     claims: tuple[str, ...] | list[str] = (),
-    partitions: bool | str = False,
+    partitions: bool | str | tuple[str, ...] = False,
     effects: bool = False,
     version: str | None = None,
+    combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None,
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -187,6 +191,7 @@ def step(
             partitions=partitions,
             effects=effects,
             version=version,
+            combine=combine,
         )
         setattr(func, _ATTR, spec)
         return func

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -22,6 +25,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@functools.cache  # one run per executor: a run id is never reused
 def gold_of(workdir: Path, executor: str) -> dict[str, bytes]:
     done = kernel("showcase", "run", "iot-windowed-kpi", "--data", "data", "--param", "refresh=1d",
                   "--param", f"gold=gold-{executor}", "--executor", executor, "--workers", "2",
@@ -38,3 +42,23 @@ def test_the_flagship_gold_is_identical_under_every_executor(workdir: Path) -> N
     assert {"kpis.json", "device_uptime_daily.parquet"} <= set(inline)
     for executor in ("threads", "processes", "dask"):
         assert gold_of(workdir, executor) == inline, executor
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_device_uptime_in_partitions_gives_the_gold_of_the_whole_step(workdir: Path, executor: str) -> None:
+    import yaml
+
+    pipeline = yaml.safe_load((REPO / "showcases" / "iot-windowed-kpi" / "pipeline.yaml").read_text())
+    uptime = next(s for s in pipeline["steps"] if s["name"] == "device_uptime")
+    uptime["partitions"] = {"by": ["device_id"], "count": 5}
+    (workdir / f"parted-{executor}.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    done = kernel("run", f"parted-{executor}.yaml", "--param", "data=data", "--param", "refresh=1d",
+                  "--param", f"gold=gold-parted-{executor}", "--executor", executor, "--workers", "2",
+                  "--runs-dir", f"runs-parted-{executor}", "--run-id", "same", "-p", "no:cache", cwd=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    gold = workdir / f"gold-parted-{executor}"
+    parted = {p.name: p.read_bytes() for p in sorted(gold.iterdir()) if p.name != ".kernel-results.json"}
+    runs = workdir / f"runs-parted-{executor}" / "iot-windowed-kpi"
+    record = yaml.safe_load((runs / "same" / "run.json").read_text())
+    assert record["steps"]["device_uptime"]["partitions"] == 5
+    assert parted == gold_of(workdir, "inline")

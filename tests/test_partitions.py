@@ -45,10 +45,22 @@ def anywhere(inputs: Any, *, path: str = "") -> pd.DataFrame:
     return frame
 
 
+def _totals(parts: list[Any]) -> dict[str, pd.DataFrame]:
+    rows = pd.concat([p["rows"] for p in parts], ignore_index=True).sort_values("device", ignore_index=True)
+    return {"rows": rows, "total": pd.DataFrame({"value": [int(rows["value"].sum())]})}
+
+
+@step("part.totals", outputs=("rows", "total"), partitions=("device",), combine=_totals)
+def totals(inputs: Any) -> dict[str, pd.DataFrame]:
+    """Per device, sorted, and one row for all of them: what the parts give needs putting together."""
+    rows = inputs["events"].groupby("device", as_index=False)["value"].sum()
+    return {"rows": rows, "total": pd.DataFrame({"value": [int(rows["value"].sum())]})}
+
+
 class Steps:
     @hookimpl
     def register_steps(self) -> list[Any]:
-        return [events, rates, per_device, whole, anywhere]
+        return [events, rates, per_device, whole, anywhere, totals]
 
 
 def pipeline(tmp_path: Path, partitions: dict[str, Any] | None, name: str = "p.yaml") -> Path:
@@ -117,3 +129,22 @@ def test_no_input_with_the_key_columns_fails_the_step_as_bad_input(tmp_path: Pat
     result = kernel.run(write_pipeline(tmp_path, steps), runs_root=tmp_path / "runs")
     assert (result.record.status, result.exit_code) == ("failed", 2)
     assert result.record.steps["s"].error == "no input has the partition columns device (inputs: events, rates)"
+
+
+@pytest.mark.parametrize("executor", ["inline", "threads"])
+def test_a_step_that_combines_its_parts_gives_what_the_whole_step_gives(tmp_path: Path, executor: str) -> None:
+    def with_parts(partitions: dict[str, Any] | None, name: str) -> Any:
+        step_: dict[str, Any] = {"name": "tot", "uses": "part.totals", "needs": {"events": "ev"}}
+        if partitions is not None:
+            step_["partitions"] = partitions
+        path = write_pipeline(tmp_path, [{"name": "ev", "uses": "part.events"}, step_], filename=name)
+        kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+        return kernel.run(path, runs_root=tmp_path / "runs", executor=executor, keep_outputs=True, workers=2)
+
+    whole_run = with_parts(None, "whole.yaml")
+    parted = with_parts({"by": ["device"], "count": 4}, "parted.yaml")
+    assert parted.ok and parted.record.steps["tot"].partitions == 4
+    for output in ("rows", "total"):
+        pd.testing.assert_frame_equal(parted.outputs["tot"][output], whole_run.outputs["tot"][output])
+    with pytest.raises(PipelineError, match=r"'value' is not one of the key columns part\.totals allows"):
+        with_parts({"by": ["value"], "count": 2}, "bad.yaml")

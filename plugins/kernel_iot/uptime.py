@@ -14,7 +14,7 @@ per window) are shared with :mod:`kernel_iot.adoption`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -186,7 +186,22 @@ def fleet_row(up: int, total: int, per_device: Floats) -> pd.DataFrame:
     })
 
 
-@step("iot.device_uptime", inputs=("windows", "devices", "period"), outputs=("daily", "devices", "fleet"))
+def combine_parts(parts: list[Mapping[str, pd.DataFrame]]) -> Outputs:
+    """The outputs of the whole from those of parts split by device: rows in the whole's order (device_id,
+    then day), and the fleet row computed again from every device, as :func:`device_uptime` computes it."""
+    daily = pd.concat([p["daily"] for p in parts], ignore_index=True)
+    by_day = pd.DatetimeIndex(daily["day"]).asi8
+    daily = daily.iloc[np.lexsort((by_day, daily["device_id"].astype(str).to_numpy()))]
+    per_device = pd.concat([p["devices"] for p in parts], ignore_index=True)
+    per_device = per_device.iloc[np.argsort(per_device["device_id"].astype(str).to_numpy(), kind="stable")]
+    per_device = per_device.reset_index(drop=True)
+    fleet = fleet_row(int(per_device["up_windows"].sum()), int(per_device["in_service_windows"].sum()),
+                      per_device["uptime"].to_numpy())
+    return {"daily": daily.reset_index(drop=True), "devices": per_device, "fleet": fleet}
+
+
+@step("iot.device_uptime", inputs=("windows", "devices", "period"), outputs=("daily", "devices", "fleet"),
+      partitions=("device_id",), combine=combine_parts)
 def device_uptime(inputs: Inputs, *, window: str = "1min") -> Outputs:
     """Uptime per device and day, per device over the period, and for the fleet (pooled and mean of devices)."""
     size = duration_ns(window, "settings.window")
