@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -87,7 +88,7 @@ def _resolve_glob(pattern: str, format: Format | None) -> tuple[Format, list[Sou
         raise DataError("no files match", file=pattern)
     sources = sorted((Source(p, p.relative_to(base).as_posix()) for p in files), key=lambda s: s.name)
     if format is None:
-        format = infer_format(pattern) or _common_format([s.path for s in sources], pattern)
+        format = infer_format(pattern) or common_format([s.path for s in sources], pattern)
     return format, sources
 
 
@@ -97,14 +98,15 @@ def _resolve_directory(directory: Path, format: Format | None) -> tuple[Format, 
     _refuse_broken([p for p in entries if infer_format(p) is not None and format in (None, infer_format(p))])
     files = [p for p in entries if p.is_file()]
     if format is None:
-        format = _common_format([p for p in files if infer_format(p)], directory)
+        format = common_format([p for p in files if infer_format(p)], directory)
     chosen = sorted((p for p in files if infer_format(p) == format), key=lambda p: p.name)
     if not chosen:
         raise DataError(f"no {format} files in the directory", file=directory)
     return format, [Source(p, p.name) for p in chosen]
 
 
-def _common_format(files: list[Path], where: str | Path) -> Format:
+def common_format(files: Sequence[str | Path], where: str | Path) -> Format:
+    """The one format that ``files`` share by extension; a :class:`DataError` naming ``where`` otherwise."""
     found = {infer_format(p) for p in files}
     if len(found) == 1:
         (only,) = found

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel import DataError
-from kernel_io.paths import Format, Source, format_for, infer_format
+from kernel_io.paths import Format, Source, common_format, format_for, infer_format
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _MAGIC = frozenset("*?[")
@@ -57,12 +57,12 @@ def remote_files(url: str, format: Format | None) -> tuple[Format, list[tuple[st
         if not matched:
             raise DataError("no files match", file=url)
         files = sorted((posixpath.relpath(p, base) if base else p, p) for p in matched)
-        found = format or infer_format(root) or _common([p for _, p in files], url)
+        found = format or infer_format(root) or common_format([p for _, p in files], url)
         return found, [(p, name) for name, p in files]
     if fs.isdir(root):
         entries = [p for p in fs.ls(root, detail=False) if not posixpath.basename(p).startswith(".")]
         entries = [p for p in entries if fs.isfile(p)]
-        found = format or _common([p for p in entries if infer_format(p)], url)
+        found = format or common_format([p for p in entries if infer_format(p)], url)
         chosen = sorted((posixpath.basename(p), p) for p in entries if infer_format(p) == found)
         if not chosen:
             raise DataError(f"no {found} files in the directory", file=url)
@@ -81,16 +81,6 @@ def _shown(url: str, name: str, count: int) -> str:
     if count == 1 and parts[-1] == name:
         return url
     return "/".join([*parts, name])
-
-
-def _common(paths: list[str], where: str) -> Format:
-    found = {infer_format(p) for p in paths}
-    if len(found) == 1:
-        (only,) = found
-        if only is not None:
-            return only
-    shown = ", ".join(sorted(str(f) for f in found)) or "none"
-    raise DataError(f"cannot infer the format (formats found: {shown}); set format", file=where)
 
 
 @contextmanager
