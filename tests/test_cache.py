@@ -661,3 +661,10 @@ def test_the_flagship_resumed_after_its_gate_stopped_it_publishes_the_gold_of_a_
                                       theirs.drop(columns="run_id", errors="ignore"), check_exact=True)
     kpis = [orjson.loads((tmp_path / d / "kpis.json").read_bytes()) for d in ("gold", "clean")]
     assert {k: v for k, v in kpis[0].items() if k != "run_id"} == {k: v for k, v in kpis[1].items() if k != "run_id"}
+
+
+def test_a_short_run_id_in_a_file_name_does_not_disturb_the_files_check(project: Project) -> None:
+    (project.root / "data" / "r1.csv").write_text("x\n1\n")
+    project.pipeline([{**PIPELINE[0], "settings": {"path": "data/r1.csv"}}, *PIPELINE[1:]])
+    project.run(run_id="r1")
+    assert cache_of(project.run(run_id="r2"))["src"] == ("hit", None)

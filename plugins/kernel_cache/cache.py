@@ -28,7 +28,7 @@ from kernel_cache.identity import code_identity
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
 ENV = "KERNEL_CACHE_DIR"
-RUN_DIR, RUN_ID = "${run.dir}", "${run.id}"
+RUN_DIR = "${run.dir}"
 _GLOB = set("*?[")
 
 
@@ -99,20 +99,16 @@ def state(run: Run) -> RunCache:
     return found
 
 
-def _mask(value: Any, run: Run) -> Any:
-    if isinstance(value, str):
-        for directory in {str(run.run_dir), os.path.abspath(run.run_dir)}:
-            value = value.replace(directory, RUN_DIR)
-        return value.replace(run.run_id, RUN_ID)
-    if isinstance(value, Mapping):
-        return {k: _mask(v, run) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(v, run) for v in value]
-    return value
+def _mask(path: str, run: Run) -> str:
+    """A file's path with the run's directory written as ``${run.dir}`` (a short run id may well be part of
+    a file's name: only the directory is taken for the run's)."""
+    for directory in {str(run.run_dir), os.path.abspath(run.run_dir)}:
+        path = path.replace(directory, RUN_DIR)
+    return path
 
 
 def _unmask(path: str, run: Run) -> str:
-    return path.replace(RUN_DIR, str(run.run_dir)).replace(RUN_ID, run.run_id)
+    return path.replace(RUN_DIR, str(run.run_dir))
 
 
 def components(run: Run, name: str, cache: RunCache) -> dict[str, Any]:
@@ -123,7 +119,8 @@ def components(run: Run, name: str, cache: RunCache) -> dict[str, Any]:
         code = code_identity(planned.type, _origin(run, planned.plugin))
     except Unfingerprintable as exc:
         raise Unfingerprintable(f"the code of {planned.type.name} cannot be fingerprinted: {exc}") from None
-    settings = canonical(_mask(dict(planned.kwargs), run), "settings")
+    # As the file gives them, parameters substituted and ${run.id} / ${run.dir} not: they are each run's own.
+    settings = canonical(dict(planned.spec.settings), "settings")
     inputs: dict[str, str] = {}
     for key, (producer, output) in planned.inputs.items():
         fingerprint = cache.served.get((producer, output))
