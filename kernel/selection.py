@@ -3,7 +3,7 @@ must take from a cache because a chosen step needs what they give."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -66,10 +66,10 @@ def needed(plan: Plan, chosen: frozenset[str]) -> frozenset[str]:
     return frozenset(above - chosen)
 
 
-def _closure(names: Iterable[str], more: object) -> set[str]:
+def _closure(names: Iterable[str], more: Callable[[str], Iterable[str]]) -> set[str]:
     found: set[str] = set()
     for name in names:
-        found |= {name, *more(name)}  # type: ignore[operator]
+        found |= {name, *more(name)}
     return found
 
 

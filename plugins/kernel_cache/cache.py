@@ -1,10 +1,10 @@
 """The step cache of one run: keys, the answer before a step, what is stored after it (docs/cache.md).
 
-A step's key is made of its step type's code identity, its settings (the run's own id and directory left
-out), and the fingerprints of the frames it is given. An entry under that key holds the fingerprints of
-what the step returned and the files it read and wrote, with their content hashes. A step is reused only
-when an entry has its key, every file it read is unchanged, and every file it wrote is still as it left
-it; otherwise it runs, and ``run.json`` says why.
+A step's key is made of its step type's code identity, its settings as the pipeline file gives them (each
+run's own id and directory left as ``${run.id}`` and ``${run.dir}``), and the fingerprints of the frames it
+is given. An entry under that key holds the fingerprints of what the step returned and the files it read
+and wrote, with their content hashes. A step is reused only when an entry has its key, every file it read
+is unchanged, and every file it wrote is still as it left it; otherwise it runs, and ``run.json`` says why.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ RUN_DIR = "${run.dir}"
 _GLOB = set("*?[")
 
 
-def cache_root(run: Run) -> Path:
+def cache_dir(runs_root: Path) -> Path:
     """``KERNEL_CACHE_DIR``, else ``.cache`` in the runs directory."""
     configured = os.environ.get(ENV)
-    return Path(configured) if configured else run.runs_root / ".cache"
+    return Path(configured) if configured else runs_root / ".cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class RunCache:
 def state(run: Run) -> RunCache:
     found = run.stash.get("cache")
     if not isinstance(found, RunCache):
-        found = run.stash["cache"] = RunCache(CacheStore(cache_root(run)))
+        found = run.stash["cache"] = RunCache(CacheStore(cache_dir(run.runs_root)))
     return found
 
 

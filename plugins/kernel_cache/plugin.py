@@ -49,11 +49,8 @@ def _seconds(text: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2)]
 
 
-def _store(cache_dir: Path | None, runs_dir: Path) -> CacheStore:
-    import os
-
-    configured = cache_dir or (Path(os.environ[cache.ENV]) if os.environ.get(cache.ENV) else runs_dir / ".cache")
-    return CacheStore(configured)
+def _store(given: Path | None, runs_dir: Path) -> CacheStore:
+    return CacheStore(given or cache.cache_dir(runs_dir))
 
 
 def _size(count: int) -> str:
