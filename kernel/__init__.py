@@ -14,11 +14,12 @@ from kernel.fields import PipelineField
 from kernel.graph import Claim, Plan, topology
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
+from kernel.kept import FrameSummary, Keeper, KeptFrame
 from kernel.locks import Busy, Holder, PathLock
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
 from kernel.record import SCHEMA_VERSION as RUN_SCHEMA_VERSION
 from kernel.record import RunRecord
-from kernel.reuse import ObservationFailed, Observer, Recompute, Reused
+from kernel.reuse import Judge, Judged, Judgement, ObservationFailed, Observer, Recompute, Reused, Summarizer
 from kernel.showcases import Showcase
 from kernel.signals import Listener
 from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
@@ -32,8 +33,14 @@ __all__ = [
     "DataError",
     "DatasetIO",
     "ExecutorType",
+    "FrameSummary",
     "Holder",
     "Inputs",
+    "Judge",
+    "Judged",
+    "Judgement",
+    "Keeper",
+    "KeptFrame",
     "Kernel",
     "KernelError",
     "Listener",
@@ -61,6 +68,7 @@ __all__ = [
     "StepSpec",
     "StepType",
     "StepVerdict",
+    "Summarizer",
     "atomic_path",
     "events",
     "exchange",

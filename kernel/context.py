@@ -26,10 +26,13 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class StepVerdict:
-    """What an ``after_step_run`` hook decides: outputs to replace, and/or why the step is blocked."""
+    """What a judge decides (``judge_step``'s function next to the step, or ``after_step_run``): outputs to
+    replace, and/or why the step is blocked. ``findings`` (a judge's, small and picklable: check results,
+    rejected rows) reach the same plugin's ``after_step_run``."""
 
     replace: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     blocked_because: str | None = None
+    findings: Any = None
 
 
 class Run:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kernel.kept import KeptFrame
+
 if TYPE_CHECKING:
     from kernel.config import StepSpec
     from kernel.record import RunRecord
@@ -27,11 +29,14 @@ class FrameViews(Mapping[str, pd.DataFrame]):
 
     __slots__ = ("_frames",)
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(self, frames: Mapping[str, pd.DataFrame | KeptFrame]) -> None:
         self._frames = frames
 
     def __getitem__(self, key: str) -> pd.DataFrame:
-        return self._frames[key].copy(deep=False)
+        frame = self._frames[key]
+        if isinstance(frame, KeptFrame):  # kept on a worker: brought here, at the cost of moving it
+            return frame.fetch()
+        return frame.copy(deep=False)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._frames)
@@ -109,7 +114,9 @@ class StepCompleted:
     cache_key: str | None = None  # the key they were stored under (a hit), or the step's key (a miss)
     # plugin -> what its observe_step function returned, next to the step, on the outputs before judging
     observed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    replaced: frozenset[str] = frozenset()  # outputs an after_step_run hook replaced (so unlike what was observed)
+    replaced: frozenset[str] = frozenset()  # outputs a judge replaced (so unlike what was observed)
+    # plugin -> what its summarize_step function returned, next to the step, on the outputs as judged
+    summaries: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +133,8 @@ class StepErrored:
     error: BaseException
     blocked: bool
     datasets: tuple[DatasetIO, ...] = ()
+    # plugin -> what its summarize_step function made of a blocked step's outputs as judged
+    summaries: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from kernel.executors import ExecutorType
     from kernel.fields import PipelineField
     from kernel.graph import Plan
-    from kernel.reuse import Observer, Recompute, Reused
+    from kernel.reuse import Judge, Observer, Recompute, Reused, Summarizer
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.steps import Staged, StepType
@@ -171,15 +171,45 @@ def observe_step(run: Run, step: StepSpec) -> Observer | None:
 
 
 @hookspec
-def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
-    """Judge a step's outputs before any other step sees them.
+def judge_step(run: Run, step: StepSpec) -> Judge | None:
+    """Return a function that judges ``step``'s outputs next to the step, or ``None``.
 
-    Called in the orchestrating thread after each successful step, before ``step_complete``.
-    Return ``None`` to let the outputs pass, or a :class:`kernel.StepVerdict` that replaces some
-    outputs (for example with the rows that passed checks) and/or blocks the step: a blocked step
-    counts as failed with the verdict's reason, its downstream steps are skipped and the run
-    fails. Every implementation is called; replacements are applied in call order. The default:
-    no judgement.
+    Called in the orchestrating thread before each run of a step. The function is called where the
+    step ran (in the worker under an executor that ships steps, so it must be picklable, as for
+    ``observe_step``), after the ``observe_step`` functions, with the outputs as the judges before it left
+    them, and returns ``None`` or a :class:`kernel.StepVerdict`: its ``replace`` takes effect there (the
+    frames never travel), its ``blocked_because`` blocks the step, and its ``findings`` (small and
+    picklable: check results, the rejected rows) reach this plugin's ``after_step_run``. A judge that
+    raises blocks the step. The validator checks here. Default: ``None``.
+    """
+
+
+@hookspec
+def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
+    """Return a function that summarizes ``step``'s outputs next to the step, or ``None``.
+
+    Like ``observe_step``, but called after the judges, on the outputs as judged (what the consumers and
+    ``step_complete`` get: a :class:`kernel.Judged` mapping whose ``replaced`` names the outputs a judge
+    replaced). What it returns reaches ``StepCompleted.summaries[plugin]`` (and ``StepErrored.summaries``
+    for a blocked step). The listeners' per-step work that needs a frame (the tracker's snapshots, the
+    report's counts) goes here, so that it runs where the frame is. Default: ``None``.
+    """
+
+
+@hookspec
+def after_step_run(
+    run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame], findings: Any
+) -> StepVerdict | None:
+    """Judge a step's outputs before any other step sees them, in the orchestrating process.
+
+    Called in the orchestrating thread after each successful step, before ``step_complete``, with
+    ``findings``: what this plugin's ``judge_step`` function found next to the step (``None`` when it
+    has none, or the step was reused from the cache and judged here). Return ``None`` to let the outputs
+    pass, or a :class:`kernel.StepVerdict` that replaces some outputs and/or blocks the step: a blocked
+    step counts as failed with the verdict's reason, its downstream steps are skipped and the run fails.
+    Every implementation is called; replacements are applied in call order. Reading ``outputs`` under an
+    executor that keeps frames on its workers (Dask) brings each frame read to this process: judge in
+    ``judge_step`` instead. The default: no judgement.
     """
 
 

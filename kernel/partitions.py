@@ -39,7 +39,8 @@ def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
 
 
 def merge(outcomes: Sequence[tuple[Any, ...]], combine: Combine | None = None) -> tuple[Any, ...]:
-    """One outcome from the parts' ``(returned, error, ctx, trace, observed)``, in partition order: the first error,
+    """One outcome from the parts' attempts (as :func:`kernel.attempt.attempt` gives them, nothing run next to
+    them), in partition order: the first error,
     else the outputs put together (``combine``, else each concatenated); the contexts' reports joined."""
     contexts = [o[2] for o in outcomes if o[2] is not None]
     ctx = None
@@ -49,19 +50,19 @@ def merge(outcomes: Sequence[tuple[Any, ...]], combine: Combine | None = None) -
         ctx = dataclasses.replace(contexts[0], datasets=datasets, staged=staged)
     failed = next((o for o in outcomes if o[1] is not None), None)
     if failed is not None:
-        return None, failed[1], ctx, failed[3], {}
+        return None, failed[1], ctx, failed[3], {}, {}, ()
     returned = [o[0] for o in outcomes]
     if combine is not None and all(isinstance(r, Mapping) for r in returned):
         try:
-            return dict(combine([dict(r) for r in returned])), None, ctx, None, {}
+            return dict(combine([dict(r) for r in returned])), None, ctx, None, {}, {}, ()
         except Exception as exc:
-            return None, exc, ctx, trace_of(exc, combine), {}
+            return None, exc, ctx, trace_of(exc, combine), {}, {}, ()
     if all(isinstance(r, pd.DataFrame) for r in returned):
-        return pd.concat(returned, ignore_index=True), None, ctx, None, {}
+        return pd.concat(returned, ignore_index=True), None, ctx, None, {}, {}, ()
     if all(isinstance(r, dict) for r in returned) and len({tuple(r) for r in returned}) == 1:
         frames = {key: pd.concat([r[key] for r in returned], ignore_index=True) for key in returned[0]}
-        return frames, None, ctx, None, {}
-    return returned[0], None, ctx, None, {}  # not frames: the runner's output check names what it is
+        return frames, None, ctx, None, {}, {}, ()
+    return returned[0], None, ctx, None, {}, {}, ()  # not frames: the runner's output check names what it is
 
 
 def combined(pieces: Sequence[Any], combine: Combine | None = None) -> Any:
@@ -83,7 +84,7 @@ def combined(pieces: Sequence[Any], combine: Combine | None = None) -> Any:
                 try:
                     outcomes.append(piece.result() if isinstance(piece, Future) else piece)
                 except Exception as exc:  # a part that could not be sent or brought back
-                    outcomes.append((None, exc, None, None, {}))
+                    outcomes.append((None, exc, None, None, {}, {}, ()))
             whole.set_result(merge(outcomes, combine))
 
     for piece in pieces:

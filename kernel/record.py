@@ -112,6 +112,9 @@ class RunRecord:
     # The earlier attempts of a resumed run (``--resume``): status, started_at, finished_at, error of each
     resumed: list[dict[str, Any]] = field(default_factory=list)
     selection: dict[str, list[str]] | None = None  # a partial run's --from, --to, --only, --tags
+    # Under an executor that keeps frames on its workers: step summaries received, and the frames brought
+    # to the orchestrator (by a listener that read one, or for the caller) with their size in memory
+    transfer: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.dumps())

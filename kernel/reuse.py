@@ -1,5 +1,7 @@
-"""What plugins learn next to a step (``observe_step``) and how one may answer for a step instead of running
-it (``reuse_step``): the seams a step cache is built on (docs/cache.md)."""
+"""The work plugins do next to a step, where its frames are (``observe_step``, ``judge_step``,
+``summarize_step``), and how one may answer for a step instead of running it (``reuse_step``): the seams
+a step cache, the checks and the listeners' per-step summaries are built on (docs/cache.md,
+docs/executors.md)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,42 @@ from typing import Any
 
 import pandas as pd
 
+from kernel.context import StepVerdict
 from kernel.steps import DatasetIO, StepContext
 
 Observer = Callable[[Mapping[str, pd.DataFrame], StepContext | None], Any]
 """Run next to a step on its outputs and context (in the worker, under an executor that ships steps);
 what it returns (small and picklable) reaches the orchestrator in ``StepCompleted.observed``."""
+
+
+Judge = Callable[[Mapping[str, pd.DataFrame], StepContext | None], StepVerdict | None]
+"""Run next to a step on its outputs (as the judges before it left them): a :class:`kernel.StepVerdict`
+replaces outputs there and/or blocks the step; its ``findings`` reach the plugin's ``after_step_run``."""
+
+Summarizer = Callable[["Judged", StepContext | None], Any]
+"""Run next to a step on its outputs as judged (what its consumers and ``step_complete`` get); what it
+returns (small and picklable) reaches the orchestrator in ``StepCompleted.summaries``."""
+
+
+class Judged(dict[str, pd.DataFrame]):
+    """A step's outputs as its judges left them, as a summarizer receives them: ``replaced`` names the outputs
+    a judge replaced (the others are the very frames the step returned)."""
+
+    __slots__ = ("replaced",)
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], replaced: frozenset[str] = frozenset()) -> None:
+        super().__init__(frames)
+        self.replaced = replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one plugin's judge decided next to a step, as it reaches the orchestrator (frames stay)."""
+
+    plugin: str
+    blocked_because: str | None = None
+    findings: Any = None
+    replaced: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,12 +34,27 @@ import structlog
 from blinker import NamedSignal
 
 from kernel import events, signals
+from kernel.attempt import (
+    EMPTY,
+    KeptHead,
+    NextTo,
+    Outcome,
+    attempt,
+    attempt_kept,
+    call_each,
+    merge_kept,
+    next_to,
+    outputs_of,
+    part_kept,
+    split_kept,
+)
 from kernel.context import Frames, Run, RunResult, StepVerdict
 from kernel.errors import DataError, KernelError, PluginError
 from kernel.executors import BUILT_IN, INLINE, ExecutorType
 from kernel.graph import Plan, PlannedStep
 from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import SignalGuard, stop_reason
+from kernel.kept import FrameSummary, Keeper, KeptFrame
 from kernel.locks import Holder, PathLock
 from kernel.partitions import combined, split
 from kernel.prepare import check_claims, claim_run_dir, lock_claims, release, unclaim_run_dir
@@ -60,18 +75,14 @@ from kernel.record import (
     StepRecord,
     iso,
 )
-from kernel.reuse import ObservationFailed, Observer, Recompute, Reused
+from kernel.reuse import Judged, Judgement, Recompute, Reused
 from kernel.selection import Selection, needed
 from kernel.steps import DatasetIO, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
-# What a step returned, or the error it raised, its context as the attempt left it (the files it reported,
-# the writes it staged), and what the plugins' observers saw: a value, so that it crosses a process boundary.
-_Outcome = tuple[Any, BaseException | None, StepContext | None, Trace | None, dict[str, Any]]
-# A worker's future, or (run inline) the outcome itself, or the outputs a plugin reused for the step.
-_Pending = Future[_Outcome] | _Outcome | Reused
-_Observers = tuple[tuple[str, Observer], ...]
-
+# A worker's future (of an outcome, or of a kept attempt's head), or (run inline) the outcome itself, or
+# the outputs a plugin reused for the step.
+_Pending = Future[Any] | Outcome | Reused
 
 def _debug_enabled(log: Any) -> bool:
     check = getattr(log, "is_enabled_for", None)
@@ -110,57 +121,6 @@ def _heap_frozen() -> Iterator[None]:
             _freeze_depth -= 1
             if _freeze_depth == 0 and _freeze_ours:
                 gc.unfreeze()
-
-
-def _attempt(
-    func: Callable[..., Any],
-    inputs: Frames,
-    kwargs: Mapping[str, Any],
-    delay: float,
-    ships: bool = False,
-    observers: _Observers = (),
-    declared: tuple[str, ...] = (),
-) -> _Outcome:
-    """One attempt of a step: a pure call, run wherever the executor runs it, and the observers called on
-    what it returned. Shipped back from another process, an error that would not survive the trip arrives
-    as its text (its traceback kept)."""
-    if delay:
-        time.sleep(delay)
-    ctx = kwargs.get("ctx")
-    try:
-        returned = func(inputs, **kwargs)
-    except Exception as exc:
-        error: Exception = exc
-        if ships:
-            try:
-                pickle.loads(pickle.dumps(exc))
-            except Exception:
-                error = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return None, error, ctx, trace_of(exc, func), {}
-    return returned, None, ctx, None, _observe(observers, returned, declared, ctx)
-
-
-def _observe(
-    observers: _Observers, returned: Any, declared: tuple[str, ...], ctx: StepContext | None
-) -> dict[str, Any]:
-    """What each observer makes of a step's outputs; nothing for outputs the runner will refuse anyway."""
-    if not observers:
-        return {}
-    if isinstance(returned, pd.DataFrame) and len(declared) == 1:
-        outputs: Mapping[str, Any] = {declared[0]: returned}
-    elif isinstance(returned, Mapping):
-        outputs = returned
-    elif returned is None and not declared:
-        outputs = {}
-    else:
-        return {}
-    observed: dict[str, Any] = {}
-    for plugin, observer in observers:
-        try:
-            observed[plugin] = observer(outputs, ctx)
-        except Exception as exc:
-            observed[plugin] = ObservationFailed(f"{type(exc).__name__}: {exc}")
-    return observed
 
 
 class Runner:
@@ -237,7 +197,11 @@ class Runner:
         self._judges: list[PluginHook] = []
         self._reusers: list[PluginHook] = []
         self._observing: list[PluginHook] = []
-        self._observers: dict[str, _Observers] = {}
+        self._judging: list[PluginHook] = []
+        self._summarizing: list[PluginHook] = []
+        self._near: dict[str, NextTo] = {}
+        self._keeper: Keeper | None = None  # the executor, when it keeps frames on its workers
+        self._refs: dict[str, dict[str, Any]] = {}  # step -> output -> the reference of a kept attempt in flight
         self._hooked: dict[NamedSignal, tuple[Callable[..., Any], ...]] = {}
         self._timers: dict[Any, ListenerTime] = {}
         self._t0 = time.perf_counter()  # the run's start on the monotonic clock; steps' start_s count from it
@@ -381,6 +345,8 @@ class Runner:
         self._judges = per_plugin(self.pm, "after_step_run")
         self._reusers = per_plugin(self.pm, "reuse_step")
         self._observing = per_plugin(self.pm, "observe_step")
+        self._judging = per_plugin(self.pm, "judge_step")
+        self._summarizing = per_plugin(self.pm, "summarize_step")
         self._debug = _debug_enabled(self.log)
         record.started_at = iso(started)
         self._writer.write()
@@ -433,6 +399,9 @@ class Runner:
     def _open_pool(self) -> None:
         """Start the executor (``None``: inline) before the first signal, so run.json names its dashboard."""
         self._pool = self.executor.make(self.workers, self.address)
+        if isinstance(self._pool, Keeper):
+            self._keeper = self._pool
+            self.record.transfer = {"summaries": 0, "summary_bytes": 0, "frames_fetched": 0, "bytes_fetched": 0}
         dashboard = getattr(self._pool, "dashboard", None)
         if isinstance(dashboard, str) and dashboard:
             self.record.dashboard = dashboard
@@ -440,16 +409,31 @@ class Runner:
 
     def _close_pool(self, *, cancel: bool) -> None:
         pool, self._pool = self._pool, None
+        self._keeper = None
         if pool is not None:  # cancel: a step still running in a worker is left to finish on its own
             pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
     def _run_steps(self) -> None:
         try:
             self._schedule(self._pool)
+            if self.keep_outputs and self._keeper is not None:  # the caller asked for the frames themselves
+                for name, outputs in self._outputs.items():
+                    self._outputs[name] = {k: _here(frame) for k, frame in outputs.items()}
         except BaseException:
             self._close_pool(cancel=True)
             raise
         self._close_pool(cancel=False)
+
+    def _fetch(self, kept: KeptFrame) -> pd.DataFrame:
+        """Bring a kept frame to this process, counting it (run.json's ``transfer``)."""
+        if self._keeper is None:
+            raise RuntimeError("the executor that kept this frame has ended")
+        frame = cast(pd.DataFrame, self._keeper.fetch(kept.ref))
+        transfer = self.record.transfer
+        if transfer is not None:
+            transfer["frames_fetched"] += 1
+            transfer["bytes_fetched"] += kept.summary.nbytes
+        return frame
 
     def _end(self, t0: float) -> None:
         """Set the run's status, write ``run.json`` in full, and send the last signal."""
@@ -630,16 +614,23 @@ class Runner:
             else:  # whichever attempt finishes first; of several at once, the first in plan order
                 planned, attempt, pending = _first_done(in_flight)
             reused: Reused | None = None
+            name = planned.spec.name
             if isinstance(pending, Future):
                 try:
-                    returned, error, ctx, trace, observed = pending.result()
+                    done = pending.result()
                 except Exception as exc:  # the attempt could not be sent or brought back (pickling, a lost worker)
-                    returned, error, ctx, trace, observed = None, exc, None, None, {}
+                    done = (None, exc, None, None, EMPTY, EMPTY, ())
+                if isinstance(done, KeptHead):
+                    done = self._kept(planned, done)
+                returned, error, ctx, trace, observed, summaries, judgements = done
             elif isinstance(pending, Reused):
-                reused, returned, error, ctx, trace, observed = pending, pending.outputs, None, None, None, {}
+                reused, returned, ctx, trace = pending, pending.outputs, None, None
+                # Reused frames are here: their judges and summarizers run here too (not their observers).
+                returned, error, _, _, observed, summaries, judgements = next_to(
+                    self._near.get(name) or self._near_for(planned, observe=False), dict(pending.outputs), None
+                )
             else:
-                returned, error, ctx, trace, observed = pending
-            name = planned.spec.name
+                returned, error, ctx, trace, observed, summaries, judgements = pending
             outputs: Frames | None = None
             if error is None:
                 declared = planned.type.outputs
@@ -647,11 +638,17 @@ class Runner:
                     outputs = {declared[0]: returned}
                 else:
                     try:
-                        outputs = self._check_outputs(planned, returned)
+                        outputs = outputs_of(returned, declared, planned.plugin, planned.type.name)
                     except PluginError as exc:
                         error = exc
-                if outputs is not None and planned.spec.partitions is not None and reused is None:
-                    observed = _observe(self._observers.get(name, ()), outputs, planned.type.outputs, ctx)
+                if (
+                    outputs is not None
+                    and planned.spec.partitions is not None
+                    and reused is None
+                    and self._keeper is None
+                    and name in self._near
+                ):  # parts put together here: what runs next to the step runs on the whole
+                    outputs, error, _, _, observed, summaries, judgements = next_to(self._near[name], outputs, ctx)
             if error is not None and attempt <= planned.spec.retries.attempts and not isinstance(error, DataError):
                 self._discard_attempt(ctx)
                 delay = planned.spec.retries.wait_before(attempt)
@@ -667,7 +664,9 @@ class Runner:
                 )
                 in_flight.append((planned, attempt + 1, self._submit(executor, planned, self._inputs(planned), delay)))
                 continue
-            if outputs is not None and self._finish(planned, attempt, outputs, ctx, observed, reused):
+            if outputs is not None and self._finish(
+                planned, attempt, outputs, ctx, observed, reused, summaries, judgements
+            ):
                 for after in planned.consumers:
                     waiting[after] -= 1
                     if waiting[after] == 0 and steps[after].status == PENDING:
@@ -702,8 +701,10 @@ class Runner:
         reused = self._reuse(planned, rec) if self._reusers else None
         if reused is not None:
             rec.attempts = 0
-        elif self._observing:
-            self._observers[planned.spec.name] = self._observers_for(planned)
+        if self._observing or self._judging or self._summarizing:
+            near = self._near_for(planned, observe=reused is None)
+            if near:
+                self._near[planned.spec.name] = near
         # The two signals of every step skip the general path when nobody listens: they are the hot ones.
         self.record.signals["step_start"] += 1
         if signals.step_start.receivers or signals.step_start in self._hooked:
@@ -712,17 +713,17 @@ class Runner:
         if reused is not None:
             return planned, 0, reused
         if planned.spec.name in self.reuse_only:  # left out of a partial run, and no cache can stand in for it
-            return planned, 1, (None, self._unavailable(planned, rec), None, None, {})
+            return planned, 1, (None, self._unavailable(planned, rec), None, None, EMPTY, EMPTY, ())
         if (
             executor is None
             and not planned.type.wants_context
             and planned.spec.partitions is None
-            and not self._observing
+            and planned.spec.name not in self._near
         ):  # the common case
             try:
-                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None, {})
+                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None, EMPTY, EMPTY, ())
             except Exception as exc:
-                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func), {})
+                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func), EMPTY, EMPTY, ())
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
 
     def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
@@ -745,7 +746,7 @@ class Runner:
                 continue
             if isinstance(answer, Reused):
                 try:
-                    self._check_outputs(planned, dict(answer.outputs))
+                    outputs_of(dict(answer.outputs), planned.type.outputs, planned.plugin, planned.type.name)
                 except PluginError as exc:
                     why = f"plugin '{hook.plugin}' reused outputs that do not fit: {exc.message}"
                     answer = Recompute(why, answer.key)
@@ -792,93 +793,129 @@ class Runner:
                 found.append((name, "run", answer.reason if isinstance(answer, Recompute) else "no cache"))
         return found
 
-    def _observers_for(self, planned: PlannedStep) -> _Observers:
-        found: list[tuple[str, Observer]] = []
-        for hook in self._observing:
-            observer = hook(run=self.run, step=planned.spec)
-            if observer is not None:
-                if not callable(observer):
-                    raise PluginError(hook.plugin, f"observe_step returned {observer!r}, not a function")
-                found.append((hook.plugin, cast(Observer, observer)))
-        return tuple(found)
+    def _near_for(self, planned: PlannedStep, *, observe: bool) -> NextTo:
+        """The functions plugins give to run next to the step (observers only for a step that runs)."""
+        found: dict[str, list[tuple[str, Any]]] = {"observe_step": [], "judge_step": [], "summarize_step": []}
+        hooks = (self._observing if observe else []), self._judging, self._summarizing
+        for group in hooks:
+            for hook in group:
+                function = hook(run=self.run, step=planned.spec)
+                if function is not None:
+                    if not callable(function):
+                        raise PluginError(hook.plugin, f"{hook.hook} returned {function!r}, not a function")
+                    found[hook.hook].append((hook.plugin, function))
+        return NextTo(
+            planned.type.outputs,
+            planned.plugin,
+            planned.type.name,
+            tuple(found["observe_step"]),
+            tuple(found["judge_step"]),
+            tuple(found["summarize_step"]),
+        )
 
     def _submit(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
     ) -> _Pending:
         parts = planned.spec.partitions
+        if self._keeper is not None:
+            return self._submit_kept(self._keeper, planned, inputs, delay)
         if parts is None:
             return self._submit_one(executor, planned, inputs, delay)
         try:
             pieces = split(inputs, parts.by, parts.count)
         except DataError as exc:
-            return None, exc, None, None, {}
+            return None, exc, None, None, EMPTY, EMPTY, ()
         self.record.steps[planned.spec.name].partitions = len(pieces)
         parts_pending = [self._submit_one(executor, planned, part, delay) for part in pieces]
         return cast(_Pending, combined(parts_pending, planned.type.combine))
 
+    def _kwargs(self, planned: PlannedStep) -> Mapping[str, Any]:
+        if not planned.type.wants_context:
+            return planned.kwargs
+        ctx = StepContext(
+            run_id=self.run.run_id,
+            step=planned.spec.name,
+            run_dir=self.run.run_dir,
+            params=self.run.params,
+            pipeline=self.plan.pipeline.name,
+        )
+        return {**planned.kwargs, "ctx": ctx}
+
     def _submit_one(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
     ) -> _Pending:
-        kwargs = planned.kwargs
-        if planned.type.wants_context:
-            ctx = StepContext(
-                run_id=self.run.run_id,
-                step=planned.spec.name,
-                run_dir=self.run.run_dir,
-                params=self.run.params,
-                pipeline=self.plan.pipeline.name,
-            )
-            kwargs = {**kwargs, "ctx": ctx}
-        # A partitioned step is observed whole, once its parts are put together.
-        observers = self._observers.get(planned.spec.name, ()) if planned.spec.partitions is None else ()
-        declared = planned.type.outputs
+        # A partitioned step's parts are put together first: what runs next to it runs on the whole.
+        near = self._near.get(planned.spec.name) if planned.spec.partitions is None else None
+        kwargs = self._kwargs(planned)
         if executor is None:
-            return _attempt(planned.type.func, inputs, kwargs, delay, False, observers, declared)
-        return executor.submit(
-            _attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships, observers, declared
-        )
+            return attempt(planned.type.func, inputs, kwargs, delay, False, near)
+        return executor.submit(attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships, near)
+
+    def _submit_kept(self, keeper: Keeper, planned: PlannedStep, inputs: Frames, delay: float) -> Future[Any]:
+        """Submit to an executor that keeps frames: inputs go as references, outputs stay where they are made."""
+        name = planned.spec.name
+        near = self._near.get(name) or NextTo(planned.type.outputs, planned.plugin, planned.type.name)
+        given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
+        kwargs, func, ships, outputs = self._kwargs(planned), planned.type.func, self.executor.ships, len(near.declared)
+        parts = planned.spec.partitions
+        if parts is None:
+            head, refs = keeper.submit_kept(attempt_kept, func, given, kwargs, delay, ships, near, outputs=outputs)
+        else:
+            _, pieces = keeper.submit_kept(split_kept, given, parts.by, parts.count, outputs=parts.count)
+            ran = [
+                keeper.submit_kept(part_kept, func, piece, kwargs, delay, ships, outputs=1)[1][0] for piece in pieces
+            ]
+            head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine, near, outputs=outputs)
+        self._refs[name] = dict(zip(near.declared, refs, strict=True))
+        return head
+
+    def _kept(self, planned: PlannedStep, head: KeptHead) -> Outcome:
+        """A kept attempt's outcome with its outputs as kept frames (the summaries it sent, the references held)."""
+        name = planned.spec.name
+        refs = self._refs.pop(name, {})
+        summaries, *rest = head.outcome
+        transfer = self.record.transfer
+        if transfer is not None:  # what came here instead of the frames (as pickled: about what travelled)
+            transfer["summaries"] += 1
+            transfer["summary_bytes"] += len(pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL))
+        if head.parts is not None:
+            self.record.steps[name].partitions = head.parts
+        if not isinstance(summaries, dict):
+            return cast(Outcome, (None, *rest))
+        fetch = self._fetch
+        kept = {key: KeptFrame(refs[key], summary, fetch) for key, summary in summaries.items()
+                if isinstance(summary, FrameSummary)}
+        return cast(Outcome, (kept, *rest))
 
     def _wall(self, start_s: float | None) -> datetime:
         """The wall-clock time of a moment on the run's monotonic clock."""
         return datetime.fromtimestamp(self._epoch + (start_s or 0.0), UTC)
 
-    def _check_outputs(self, planned: PlannedStep, returned: Any) -> Frames:
-        declared = planned.type.outputs
-        if isinstance(returned, pd.DataFrame) and len(declared) == 1:
-            return {declared[0]: returned}
-        if returned is None and not declared:
-            return {}
-        where = f"step type '{planned.type.name}'"
-        if not isinstance(returned, Mapping):
-            raise PluginError(
-                planned.plugin, f"{where} returned {type(returned).__name__}, not a mapping of DataFrames"
-            )
-        if set(returned) != set(declared):
-            raise PluginError(
-                planned.plugin, f"{where} returned outputs {sorted(returned)}, but declares {sorted(declared)}"
-            )
-        for key, frame in returned.items():
-            if not isinstance(frame, pd.DataFrame):
-                raise PluginError(planned.plugin, f"{where} output '{key}' is {type(frame).__name__}, not a DataFrame")
-        return dict(returned)
-
-    def _judge(self, planned: PlannedStep, outputs: Frames) -> tuple[Frames, str | None]:
+    def _judge(
+        self, planned: PlannedStep, outputs: Frames, judgements: tuple[Judgement, ...]
+    ) -> tuple[Frames, str | None]:
+        """The ``after_step_run`` hooks, each given what its judge found next to the step; the first block
+        (the judges' next to the step first) is the step's."""
+        findings = {j.plugin: j.findings for j in judgements}
+        blocked = next((j.blocked_because for j in judgements if j.blocked_because), None)
         for hook in self._judges:
             try:
-                verdict = hook(run=self.run, step=planned.spec, outputs=outputs)
+                verdict = hook(run=self.run, step=planned.spec, outputs=events.FrameViews(outputs),
+                               findings=findings.get(hook.plugin))
             except Exception as exc:
-                return outputs, f"plugin '{hook.plugin}' after_step_run failed: {type(exc).__name__}: {exc}"
+                return outputs, blocked or f"plugin '{hook.plugin}' after_step_run failed: {type(exc).__name__}: {exc}"
             if verdict is None:
                 continue
             if not isinstance(verdict, StepVerdict):
-                return outputs, f"plugin '{hook.plugin}' after_step_run returned {verdict!r}, not a StepVerdict"
+                wrong = f"plugin '{hook.plugin}' after_step_run returned {verdict!r}, not a StepVerdict"
+                return outputs, blocked or wrong
             for key, frame in verdict.replace.items():
                 if key not in outputs or not isinstance(frame, pd.DataFrame):
-                    return outputs, f"plugin '{hook.plugin}' replaced unknown output '{key}'"
+                    return outputs, blocked or f"plugin '{hook.plugin}' replaced unknown output '{key}'"
             outputs = {**outputs, **verdict.replace}
-            if verdict.blocked_because:
-                return outputs, verdict.blocked_because
-        return outputs, None
+            if verdict.blocked_because and blocked is None:
+                blocked = verdict.blocked_because
+        return outputs, blocked
 
     def _finish(
         self,
@@ -888,23 +925,30 @@ class Runner:
         ctx: StepContext | None,
         observed: dict[str, Any] | None = None,
         reused: Reused | None = None,
+        summaries: dict[str, Any] | None = None,
+        judgements: tuple[Judgement, ...] = (),
     ) -> bool:
-        """Record a step that returned its outputs (or whose outputs a plugin reused); False when an
-        ``after_step_run`` hook blocked it."""
+        """Record a step that returned its outputs (or whose outputs a plugin reused); False when a judge
+        blocked it."""
         name = planned.spec.name
         raw = outputs
-        if self._judges:
-            outputs, blocked = self._judge(planned, outputs)
+        if self._judges or judgements:
+            outputs, blocked = self._judge(planned, outputs, judgements)
+            near = self._near.get(name)
+            if outputs is not raw and near is not None and near.summarizers:
+                # An after_step_run hook replaced outputs here: summarized again, here, as they now are.
+                here = Judged({k: _here(f) for k, f in outputs.items()}, _replaced(raw, outputs))
+                summaries = call_each(near.summarizers, here, ctx)
             if blocked:
-                self._fail(planned, attempts, RuntimeError(blocked), ctx, blocked=True)
+                self._fail(planned, attempts, RuntimeError(blocked), ctx, blocked=True, summaries=summaries)
                 return False
         rec = self.record.steps[name]
         duration = time.perf_counter() - self._t0 - (rec.start_s or 0.0)
         if len(outputs) == 1:  # the common case, without a comprehension's call
             ((key, frame),) = outputs.items()
-            rows = {key: len(frame.index)}
+            rows = {key: _rows(frame)}
         else:
-            rows = {key: len(frame.index) for key, frame in outputs.items()}
+            rows = {key: _rows(frame) for key, frame in outputs.items()}
         rec.status, rec.attempts, rec.duration_s, rec.rows_out = SUCCEEDED, attempts, duration, rows
         datasets: list[DatasetIO] | tuple[DatasetIO, ...] = ()
         if reused is not None:
@@ -920,6 +964,7 @@ class Runner:
             self.log.debug("step succeeded", step=name, attempts=attempts, duration_s=duration, rows_out=rows)
         self.record.signals["step_complete"] += 1
         if signals.step_complete.receivers or signals.step_complete in self._hooked:
+            replaced = _replaced(raw, outputs).union(*(j.replaced for j in judgements))
             payload = events.StepCompleted(
                 planned.spec,
                 attempts,
@@ -931,7 +976,8 @@ class Runner:
                 reused is not None,
                 rec.cache_key,
                 MappingProxyType(observed or {}),
-                _replaced(raw, outputs),
+                replaced,
+                MappingProxyType(summaries or {}),
             )
             self._deliver(signals.step_complete, payload)
         return True
@@ -945,6 +991,7 @@ class Runner:
         *,
         blocked: bool,
         trace: Trace | None = None,
+        summaries: dict[str, Any] | None = None,
     ) -> None:
         name = planned.spec.name
         rec = self.record.steps[name]
@@ -979,6 +1026,7 @@ class Runner:
             error=error,
             blocked=blocked,
             datasets=datasets,
+            summaries=MappingProxyType(summaries or {}),
         )
 
     def _skip_downstream(self, name: str, consumers: dict[str, int], sinks: set[str]) -> None:
@@ -1034,6 +1082,14 @@ def _first_done(in_flight: deque[tuple[PlannedStep, int, _Pending]]) -> tuple[Pl
     first = min(done, key=lambda entry: entry[0].index)
     in_flight.remove(first)
     return first
+
+
+def _rows(frame: pd.DataFrame | KeptFrame) -> int:
+    return frame.rows if isinstance(frame, KeptFrame) else len(frame.index)
+
+
+def _here(frame: pd.DataFrame | KeptFrame) -> pd.DataFrame:
+    return frame.fetch() if isinstance(frame, KeptFrame) else frame
 
 
 def _receiver_name(receiver: object) -> str:

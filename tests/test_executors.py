@@ -213,7 +213,7 @@ def test_the_dask_executor_uses_the_cluster_at_the_address_given_and_records_its
         result = kernel.run(path, runs_root=tmp_path / "runs", executor="dask", address=cluster.scheduler_address)
         assert result.ok
         # The tasks ran on that cluster: its scheduler saw them.
-        assert "attempt" in cluster.scheduler.task_prefixes
+        assert "attempt_kept" in cluster.scheduler.task_prefixes
     assert result.record.dashboard is not None and result.record.dashboard.startswith("http")
     assert read_record(result)["dashboard"] == result.record.dashboard
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +43,13 @@ def test_the_flagship_gold_is_identical_under_every_executor(workdir: Path) -> N
     assert {"kpis.json", "device_uptime_daily.parquet"} <= set(inline)
     for executor in ("threads", "processes", "dask"):
         assert gold_of(workdir, executor) == inline, executor
+    record = json.loads((workdir / "runs-dask" / "iot-windowed-kpi" / "same" / "run.json").read_text())
+    # Under Dask the frames stayed on the workers: one summary per step came back, and no frame.
+    assert record["transfer"]["summaries"] == len(record["steps"])
+    assert record["transfer"]["frames_fetched"] == 0
 
 
-@pytest.mark.parametrize("executor", ["inline", "processes"])
+@pytest.mark.parametrize("executor", ["inline", "processes", "dask"])
 def test_device_uptime_in_partitions_gives_the_gold_of_the_whole_step(workdir: Path, executor: str) -> None:
     import yaml
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from kernel_io.plugin import publish
-from kernel_iot.gold import TABLES, gold, keep_figures
+from kernel_iot.gold import TABLES, gold, gold_figures, keep_figures
 
 from kernel import StepContext
 
@@ -63,7 +63,7 @@ def run(out_dir: Path, frames: dict[str, pd.DataFrame] | None = None, run_id: st
     tables = gold(frames or inputs(), ctx=ctx)
     assert set(tables) == {*TABLES, "kpis"}
     publish(tables, path=str(out_dir), documents=["kpis"])
-    keep_figures(ctx.run_dir, tables)  # as the plugin's listener does after the step
+    keep_figures(ctx.run_dir, gold_figures(tables))  # as the plugin does next to the step, and after it
     return ctx
 
 

@@ -88,7 +88,7 @@ def test_a_foreign_key_keeps_the_referenced_values_not_the_frame(tmp_path: Path)
     assert result.ok
     gc.collect()
     assert frames and frames[0]() is None  # released by the kernel; the validator kept no reference
-    kept = result.run.stash["validator"].values(Ref("registry", "out", "device_id"))
+    kept = result.run.stash["validator"].figures().values(Ref("registry", "out", "device_id"))
     assert isinstance(kept, pd.Index) and sorted(kept) == ["d1", "d2"]  # the unique values only
 
 

@@ -147,7 +147,7 @@ def test_a_step_without_checks_is_not_judged() -> None:
     spec = StepSpec.model_validate({"name": "plain", "uses": "vt.pass"})
     # No run state is needed to let a step without checks pass: nothing of the run is read but its plan.
     run = SimpleNamespace(plan=SimpleNamespace(steps={"plain": SimpleNamespace(fields={"checks": ()})}), stash={})
-    assert validator_plugin.after_step_run(run=run, step=spec, outputs={"out": pd.DataFrame()}) is None  # type: ignore[arg-type]
+    assert validator_plugin.after_step_run(run=run, step=spec, outputs={"out": pd.DataFrame()}, findings=None) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from kernel import DatasetIO, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
+from kernel import DatasetIO, Judged, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
 from kernel_cache.fingerprint import Unfingerprintable, canonical, combine, digests, frame_fingerprint, path_hash
 from kernel_cache.identity import code_identity
 from kernel_cache.store import CacheStore, StoredCopyDiffers
@@ -298,13 +298,19 @@ def completed(run: Run, event: events.StepCompleted) -> None:
     else:
         why = observed.error if isinstance(observed, ObservationFailed) else "the cache did not observe it"
         raw, problems = {}, dict.fromkeys(event.outputs, why)
+    again = next((v for v in event.summaries.values() if isinstance(v, Served)), None)
     for output in event.outputs:
         fingerprint: str | None = raw.get(output)
         if output in event.replaced:  # a judge changed it: the consumers get something else
-            try:
-                fingerprint = frame_fingerprint(event.outputs[output])
-            except Unfingerprintable as exc:
-                fingerprint, problems = None, {**problems, output: str(exc)}
+            if again is not None and output in again.fingerprints:  # fingerprinted next to the step
+                fingerprint = again.fingerprints[output]
+            elif again is not None and output in again.problems:
+                fingerprint, problems = None, {**problems, output: again.problems[output]}
+            else:  # replaced here, by an after_step_run hook
+                try:
+                    fingerprint = frame_fingerprint(event.outputs[output])
+                except Unfingerprintable as exc:
+                    fingerprint, problems = None, {**problems, output: str(exc)}
         if fingerprint is None:
             cache.unknown[(name, output)] = problems.get(output, "it was not fingerprinted")
         else:
@@ -326,6 +332,28 @@ def completed(run: Run, event: events.StepCompleted) -> None:
         "stored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     cache.store.put_entry(key, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """Fingerprints of the outputs a judge replaced next to a step: what its consumers are given."""
+
+    fingerprints: Mapping[str, str]
+    problems: Mapping[str, str]
+
+
+def served(outputs: Judged, ctx: StepContext | None) -> Served | None:
+    """Next to a step, after its judges: fingerprint the outputs they replaced (the others were observed)."""
+    if not outputs.replaced:
+        return None
+    fingerprints: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for name in outputs.replaced:
+        try:
+            fingerprints[name] = frame_fingerprint(outputs[name])
+        except Unfingerprintable as exc:
+            problems[name] = str(exc)
+    return Served(fingerprints, problems)
 
 
 def observer_for(run: Run, step: StepSpec) -> functools.partial[Observed]:

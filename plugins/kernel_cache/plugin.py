@@ -30,6 +30,11 @@ def observe_step(run: Run, step: StepSpec) -> Any:
 
 
 @hookimpl
+def summarize_step(run: Run, step: StepSpec) -> Any:
+    return cache.served
+
+
+@hookimpl
 def connect_listeners(run: Run) -> Iterable[Listener]:
     return [Listener(signals.step_complete, cache.completed)]
 

@@ -1,13 +1,22 @@
 """A ``concurrent.futures.Executor`` over a Dask cluster: an existing one (``--address``, else Dask's own
 ``scheduler-address`` setting, e.g. ``DASK_SCHEDULER_ADDRESS=tcp://host:8786``), or a ``LocalCluster``
-of one single-threaded worker process per ``--workers``, started for the run and closed after it."""
+of one single-threaded worker process per ``--workers``, started for the run and closed after it.
+
+It keeps what attempts return on the workers (:class:`kernel.Keeper`): an attempt is one task, its head
+(the step's summaries) a second that the orchestrator waits for, and each output a third that stays
+where it was made until a consumer's task, on whichever worker Dask places it, is given it."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
+
+import pandas as pd
 
 from kernel import KernelError
 
@@ -43,10 +52,40 @@ class DaskExecutor(Executor):
             self._client = Client(self._cluster)
         self.dashboard: str | None = self._client.dashboard_link
         self._executor = self._client.get_executor(pure=False)  # every attempt runs, even with equal inputs
+        self._importable: set[str] = set()  # modules every worker was found to import
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = self._executor.submit(fn, *args, **kwargs)
         return future
+
+    def submit_kept(self, fn: Callable[..., Any], /, *args: Any, outputs: int) -> tuple[Future[Any], tuple[Any, ...]]:
+        client = self._client
+        missing = self._missing(fn, args)
+        if missing:  # a worker would fail to read the task, and Dask would wait for it for ever
+            failed: Future[Any] = Future()
+            failed.set_exception(KernelError(missing, field="executor"))
+            return failed, (None,) * outputs
+        both = client.submit(fn, *args, pure=False)
+        head = client.submit(_head, both, pure=False)
+        refs = tuple(client.submit(_value, both, index, pure=False) for index in range(outputs))
+        return _concurrent(head), refs
+
+    def _missing(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
+        """Why the cluster's workers cannot run these functions: a module one of them cannot import."""
+        modules = {m for m in _modules((fn, args)) if m not in self._importable}
+        if not modules:
+            return None
+        found: dict[str, list[str]] = self._client.run(_unimportable, sorted(modules))
+        for worker, failed in sorted(found.items()):
+            if failed:
+                return (f"the Dask worker {worker} cannot import {', '.join(failed)}: install the step plugins on "
+                        "every worker (and the same versions)")
+        self._importable |= modules
+        return None
+
+    def fetch(self, ref: Any) -> pd.DataFrame:
+        frame: pd.DataFrame = ref.result()
+        return frame
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
@@ -55,3 +94,54 @@ class DaskExecutor(Executor):
             self._client.close()
             if self._cluster is not None:
                 self._cluster.close()
+
+
+def _head(both: tuple[Any, tuple[Any, ...]]) -> Any:
+    return both[0]
+
+
+def _value(both: tuple[Any, tuple[Any, ...]], index: int) -> Any:
+    return both[1][index]
+
+
+def _concurrent(future: Any) -> Future[Any]:
+    """A ``concurrent.futures`` future that completes with a Dask future (the kernel waits on those)."""
+    found: Future[Any] = Future()
+
+    def done(settled: Any) -> None:  # called by Dask in a thread of its own once the task has ended
+        try:
+            found.set_result(settled.result())
+        except BaseException as exc:  # the task's error, or its cancellation
+            found.set_exception(exc)
+
+    future.add_done_callback(done)
+    return found
+
+
+def _modules(value: Any, depth: int = 0) -> set[str]:
+    """The modules of the functions in a task's arguments (in tuples, lists, dicts, partials, dataclasses)."""
+    if depth > 6:
+        return set()
+    if isinstance(value, functools.partial):
+        return _modules((value.func, value.args, value.keywords), depth + 1)
+    if isinstance(value, tuple | list):
+        return {m for v in value for m in _modules(v, depth + 1)}
+    if isinstance(value, dict):
+        return {m for v in value.values() for m in _modules(v, depth + 1)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _modules([getattr(value, f.name) for f in dataclasses.fields(value)], depth + 1)
+    if callable(value) and not isinstance(value, type):
+        module = getattr(value, "__module__", None)
+        return {module} if isinstance(module, str) and module != "builtins" else set()
+    return set()
+
+
+def _unimportable(modules: list[str]) -> list[str]:
+    """On a worker: the modules it cannot import."""
+    failed = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            failed.append(module)
+    return failed

@@ -157,10 +157,19 @@ def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
     return {**tables, "kpis": pd.DataFrame([figures])}
 
 
-def keep_figures(run_dir: Path, outputs: Mapping[str, pd.DataFrame]) -> None:
-    """Write the figures the report shows into the run directory (``iot-kpis.json``), from the gold step's
-    outputs: the report is rebuilt from the run directory alone. A listener calls it after the gold step,
-    whether it ran or its outputs were reused."""
+class GoldFigures(dict[str, Any]):
+    """The report's figures of one gold step, as they come back from next to it."""
+
+
+def gold_figures(outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None = None) -> GoldFigures:
+    """The figures the report shows (``iot-kpis.json``), from the gold step's outputs: computed next to the
+    step (``summarize_step``), so that the gold tables need not travel."""
     figures = {str(k): plain(v) for k, v in outputs["kpis"].iloc[0].items()}
     text = json.dumps(figures, indent=2, allow_nan=False) + "\n"
-    write_text_atomic(run_dir / REPORT_FILE, json.dumps(report_figures(outputs, text), indent=2) + "\n")
+    return GoldFigures(report_figures(outputs, text))
+
+
+def keep_figures(run_dir: Path, figures: Mapping[str, Any]) -> None:
+    """Write the gold step's figures into the run directory: the report is rebuilt from it alone. A listener
+    calls it after the gold step, whether it ran or its outputs were reused."""
+    write_text_atomic(run_dir / REPORT_FILE, json.dumps(figures, indent=2) + "\n")

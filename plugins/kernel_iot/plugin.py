@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from kernel import Listener, Run, Showcase, events, hookimpl, signals
+from kernel import Listener, Run, Showcase, StepSpec, Summarizer, events, hookimpl, signals
 from kernel_iot import report
 from kernel_iot.adoption import firmware_adoption
 from kernel_iot.conform import conform
 from kernel_iot.generate import generate
-from kernel_iot.gold import gold, keep_figures
+from kernel_iot.gold import GoldFigures, gold, gold_figures, keep_figures
 from kernel_iot.ingest import ingest
 from kernel_iot.reconcile import reconcile
 from kernel_iot.uptime import device_uptime
@@ -36,9 +36,16 @@ def connect_listeners(run: Run) -> list[Listener]:
 
     def kept(sender: Run, event: events.StepCompleted) -> None:
         if event.step.name in golden:
-            keep_figures(sender.run_dir, event.outputs)
+            figures = next((v for v in event.summaries.values() if isinstance(v, GoldFigures)), None)
+            keep_figures(sender.run_dir, figures if figures is not None else gold_figures(event.outputs))
 
     return [Listener(signals.step_complete, kept)]
+
+
+@hookimpl
+def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
+    """The gold step's figures for the report, computed where its tables are."""
+    return gold_figures if run.plan.steps[step.name].type.name == "iot.gold" else None
 
 
 @hookimpl

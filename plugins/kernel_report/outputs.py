@@ -1,7 +1,8 @@
 """What the report writer counts in step outputs as the run goes, written as ``report-outputs.json``.
 
 The report is built from the run directory alone, and a step's frames are gone by then. So the figures
-the frames hold are counted while the run has them: quarantine a step wrote itself (by reason), rows
+the frames hold are counted next to each step (``summarize_step``: where the frames are, in the worker
+under an executor that ships steps): quarantine a step wrote itself (by reason), rows
 by reason in any output with a ``reason`` column (late records, say), a step's own counts (an output
 named ``counts``), and the rows of every output of a step that a gate stopped (whose outputs never
 reach ``step_complete`` or ``run.json``). Nothing is counted for a step that did not return outputs.
@@ -17,11 +18,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from kernel import Plan, Run, write_text_atomic
+from kernel import Plan, Run, StepContext, Summarizer, write_text_atomic
 from kernel.events import StepCompleted, StepErrored
 from kernel_report.files import OUTPUTS as OUTPUTS_FILE
 from kernel_report.files import SCHEMA_VERSION
@@ -95,6 +98,38 @@ def counted_values(frame: pd.DataFrame) -> dict[str, int | float | None]:
     return values
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What a step's outputs hold, counted next to it: every output's entry, and those with figures."""
+
+    outputs: dict[str, Any]
+    figured: frozenset[str]
+
+
+def measure(outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None, *, quarantine: frozenset[str]) -> Measured:
+    """The rows of every output; quarantine rows and rows by reason; the numbers of a counts output."""
+    measured: dict[str, Any] = {}
+    figured = set()
+    for output, frame in outputs.items():
+        is_quarantine = output in quarantine
+        reasons = "reason" in frame.columns
+        counts = is_counts_name(output) and len(frame.index) == 1
+        entry: dict[str, Any] = {"rows": len(frame.index)}
+        if is_quarantine or reasons or counts:
+            figured.add(output)
+        if is_quarantine:
+            entry["quarantine"] = True
+        if reasons:
+            column = frame["reason"]
+            found = by_reason(column.iloc[:, 0] if isinstance(column, pd.DataFrame) else column)
+            if found is not None:
+                entry["by_reason"] = found
+        if counts:
+            entry["counts"] = counted_values(frame)
+        measured[output] = entry
+    return Measured(measured, frozenset(figured))
+
+
 class OutputCounter:
     """The report writer's state for one run (``run.stash["report"]``); its methods are the run's listeners."""
 
@@ -102,7 +137,6 @@ class OutputCounter:
         self.run = run
         self.declared = frozenset(declared)
         self.steps: dict[str, dict[str, Any]] = {}
-        self._judged: dict[str, Mapping[str, pd.DataFrame]] = {}
 
     def is_quarantine(self, step: str, output: str) -> bool:
         if self._passed_on(step, output):
@@ -115,49 +149,35 @@ class OutputCounter:
         source = planned.inputs.get(output) if planned is not None else None
         return source is not None and self.is_quarantine(*source)
 
-    def measure(self, step: str, outputs: Mapping[str, pd.DataFrame], every: bool) -> dict[str, Any]:
-        """The figures of ``outputs``; ``every``: the rows of every output, not only those with figures."""
-        measured: dict[str, Any] = {}
-        for output, frame in outputs.items():
-            quarantine = self.is_quarantine(step, output)
-            reasons = "reason" in frame.columns
-            counts = is_counts_name(output) and len(frame.index) == 1
-            if not (every or quarantine or reasons or counts):
-                continue
-            entry: dict[str, Any] = {"rows": len(frame.index)}
-            if quarantine:
-                entry["quarantine"] = True
-            if reasons:
-                column = frame["reason"]
-                found = by_reason(column.iloc[:, 0] if isinstance(column, pd.DataFrame) else column)
-                if found is not None:
-                    entry["by_reason"] = found
-            if counts:
-                entry["counts"] = counted_values(frame)
-            measured[output] = entry
-        return measured
+    def summarizer(self, step: str) -> Summarizer:
+        return partial(measure, quarantine=self._quarantine(step))
 
-    # -- hook and listeners ---------------------------------------------------------------------
+    def _quarantine(self, step: str) -> frozenset[str]:
+        planned = self.run.plan.steps[step]
+        return frozenset(output for output in planned.type.outputs if self.is_quarantine(step, output))
 
-    def judged(self, step: str, outputs: Mapping[str, pd.DataFrame]) -> None:
-        """``after_step_run``, before any other judge: keep the outputs until the step ends, in case it is blocked."""
-        self._judged[step] = outputs
+    def _measured(self, step: str, summaries: Mapping[str, Any], outputs: Mapping[str, pd.DataFrame]) -> Measured:
+        found = next((v for v in summaries.values() if isinstance(v, Measured)), None)
+        if found is None:  # not summarized next to the step (an event made by hand): from the frames here
+            found = measure(outputs, None, quarantine=self._quarantine(step))
+        return found
+
+    # -- listeners ------------------------------------------------------------------------------
 
     def on_step_complete(self, sender: Run, *, event: StepCompleted, **extra: Any) -> None:
         name = event.step.name
-        self._judged.pop(name, None)
-        measured = self.measure(name, event.outputs, every=False)  # the outputs as judged: what went on
+        found = self._measured(name, event.summaries, event.outputs)
+        measured = {output: entry for output, entry in found.outputs.items() if output in found.figured}
         if measured:
             self.steps[name] = {"status": "succeeded", "outputs": measured}
 
     def on_step_error(self, sender: Run, *, event: StepErrored, **extra: Any) -> None:
-        name = event.step.name
-        outputs = self._judged.pop(name, None)
-        if event.blocked and outputs is not None:
-            self.steps[name] = {"status": "blocked", "outputs": self.measure(name, outputs, every=True)}
+        if event.blocked:  # the outputs as judged, never passed on
+            found = next((v for v in event.summaries.values() if isinstance(v, Measured)), None)
+            if found is not None:
+                self.steps[event.step.name] = {"status": "blocked", "outputs": found.outputs}
 
     def on_finish(self, sender: Run, **extra: Any) -> None:
-        self._judged.clear()
         document = {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run.run_id,

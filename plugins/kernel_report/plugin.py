@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import click
-import pandas as pd
 import pluggy
 
-from kernel import Listener, PipelineField, Plan, Run, StepSpec, StepVerdict, hookimpl, signals
+from kernel import Listener, PipelineField, Plan, Run, StepSpec, Summarizer, hookimpl, signals
 from kernel_report import hookspecs
 from kernel_report.build import write_report
 from kernel_report.cli import report_command
@@ -56,16 +55,11 @@ def connect_listeners(run: Run) -> Iterable[Listener]:
     ]
 
 
-@hookimpl(tryfirst=True)
-def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
-    """Keep sight of a step's outputs until it ends: if a gate blocks it, they never reach step_complete.
-
-    First of the judges, so that the outputs are seen whichever judge blocks the step. Judges nothing.
-    """
+@hookimpl
+def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
+    """Count what the step's outputs hold (rows, quarantine by reason, counts) next to the step."""
     counter = run.stash.get(STASH_KEY)
-    if isinstance(counter, OutputCounter):
-        counter.judged(step.name, outputs)
-    return None
+    return counter.summarizer(step.name) if isinstance(counter, OutputCounter) else None
 
 
 @hookimpl

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from kernel import Listener, Plan, Run, hookimpl
+from kernel import Listener, Plan, Run, StepSpec, Summarizer, hookimpl
 from kernel_tracker.settings import PLUGIN, load_settings, problems
 
 
@@ -23,6 +24,16 @@ def connect_listeners(run: Run) -> list[Listener]:
     tracker = Tracker(run, load_settings(run.pipeline.plugins.settings.get(PLUGIN)))
     run.stash[PLUGIN] = tracker
     return tracker.listeners()
+
+
+@hookimpl
+def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
+    """The snapshots of the step's outputs, taken where the frames are."""
+    from kernel_tracker.snapshot import snapshots
+    from kernel_tracker.tracker import Tracker
+
+    tracker = run.stash.get(PLUGIN)
+    return partial(snapshots, samples=tracker.samples) if isinstance(tracker, Tracker) else None
 
 
 @hookimpl(optionalhook=True)

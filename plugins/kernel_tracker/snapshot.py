@@ -9,6 +9,7 @@ without building a mask the size of the frame.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,3 +189,18 @@ def sample_values(array: Any, head: int) -> list[Any]:
 
 def _safe(value: Any) -> Any:
     return json_safe(value, items=ITEMS_LIMIT)
+
+
+class Snapshots(dict[str, Snapshot]):
+    """The snapshots of a step's outputs as judged, taken next to the step (``summarize_step``)."""
+
+
+_snapshotters: dict[int, Snapshotter] = {}  # per number of samples, in whichever process takes them
+
+
+def snapshots(outputs: Mapping[str, pd.DataFrame], ctx: object = None, *, samples: int) -> Snapshots:
+    """Next to a step: a snapshot of each of its outputs."""
+    snapshotter = _snapshotters.get(samples)
+    if snapshotter is None:
+        snapshotter = _snapshotters[samples] = Snapshotter(samples)
+    return Snapshots({key: snapshotter.take(frame) for key, frame in outputs.items()})

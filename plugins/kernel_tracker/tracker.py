@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
 from kernel_tracker.schema import baseline, schema_diff
 from kernel_tracker.settings import TrackerSettings
-from kernel_tracker.snapshot import Snapshot, Snapshotter
+from kernel_tracker.snapshot import Snapshot, Snapshots, Snapshotter
 
 SCHEMA_VERSION = 1  # of tracker.json and lineage.json: raised when a reader must change
 TRACKER_FILE = "tracker.json"
@@ -113,7 +114,7 @@ class Tracker:
         planned = sender.plan.steps[name].inputs
         for key in event.inputs:
             origin = frame_origin(event.inputs, key)
-            snap = track.inputs[key] = self._input_snapshot(event.inputs[key], origin, planned.get(key))
+            snap = track.inputs[key] = self._input_snapshot(event.inputs, key, origin, planned.get(key))
             track.rows_in[key] = snap.rows
         if self.openlineage is not None:
             self.openlineage.start_step(
@@ -134,8 +135,12 @@ class Tracker:
         track.rows_out = dict(event.rows)
         if event.datasets:
             self.datasets[name] = tuple(event.datasets)
+        taken = next((v for v in event.summaries.values() if isinstance(v, Snapshots)), None)
         for output in event.outputs:
-            snap = self.snapshotter.take(event.outputs[output])
+            if taken is not None and output in taken:  # taken next to the step
+                snap = taken[output]
+            else:  # an event made by hand: from the frame, here
+                snap = self.snapshotter.take(event.outputs[output])
             self.snapshot_count += 1
             track.outputs[output] = snap
             self._produced[(name, output)] = (frame_origin(event.outputs, output), snap)
@@ -178,7 +183,9 @@ class Tracker:
 
     # -- parts ---------------------------------------------------------------------------------
 
-    def _input_snapshot(self, frame: Any, origin: int, source: tuple[str, str] | None) -> Snapshot:
+    def _input_snapshot(
+        self, inputs: Mapping[str, Any], key: str, origin: int, source: tuple[str, str] | None
+    ) -> Snapshot:
         start = time.perf_counter()
         produced = self._produced.get(source) if source is not None else None
         # The producer's frame is alive while its consumer starts, so equal origins mean one frame.
@@ -188,7 +195,7 @@ class Tracker:
             return Snapshot(snap.columns, snap.rows, snap.nulls, snap.samples, time.perf_counter() - start,
                             same_as=f"{source[0]}.{source[1]}")
         self.snapshot_count += 1
-        return self.snapshotter.take(frame)
+        return self.snapshotter.take(inputs[key])  # read only here: a kept frame would be brought over
 
     def _finish(self, run: Run, duration_s: float, error: str | None) -> None:
         start = time.perf_counter()

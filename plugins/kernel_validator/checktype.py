@@ -75,6 +75,10 @@ class CheckType:
     def describe(self, settings: BaseModel) -> str:
         return self.reason(settings) if self.reason is not None else f"failed {self.name}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Shipped to where a step runs without ``reason`` (often a lambda): reasons are phrased where declared.
+        return (CheckType, (self.name, self.settings, self.func, self.per_row, None, self.description))
+
 
 def checked_columns(settings: BaseModel) -> tuple[str, ...]:
     """The columns a check reads, from its ``columns`` or ``column`` field (used for failing values)."""

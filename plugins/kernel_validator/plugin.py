@@ -1,8 +1,10 @@
 """The ``validator`` plugin's hooks: it checks step outputs as the pipeline file's ``checks:`` declare.
 
 ``validate_plan`` refuses checks that cannot run before anything runs; ``connect_listeners`` sets up
-the run's state and the listeners that capture figures and write ``validation.json``;
-``after_step_run`` runs a step's checks, quarantines rows and blocks the step on an error.
+the run's state and the listeners that keep figures and write ``validation.json``; ``judge_step`` runs a
+step's checks next to it (the rows that pass go on, the step is blocked on an error) and
+``summarize_step`` captures there what later checks read; ``after_step_run`` keeps what they found and
+writes the quarantined rows.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import pluggy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kernel import (
+    Judge,
     Listener,
     PipelineField,
     Plan,
     Run,
     StepSpec,
     StepVerdict,
+    Summarizer,
     hookimpl,
     signals,
     validation_problem,
@@ -93,16 +97,35 @@ def connect_listeners(run: Run) -> list[Listener]:
     ]
 
 
-@hookimpl
-def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame]) -> StepVerdict | None:
-    """Run the step's checks: replace outputs that lost quarantined rows, block the step on an error."""
-    if not run.plan.steps[step.name].fields.get(CHECKS):
-        return None
+def _state(run: Run) -> RunState:
     state: Any = run.stash.get(STASH_KEY)
     if not isinstance(state, RunState):
         # The kernel connects listeners before any step runs; without them nothing would be checked.
         raise RuntimeError("the validator was not set up for this run (connect_listeners was not called)")
-    return state.judge(step.name, dict(outputs))
+    return state
+
+
+@hookimpl
+def judge_step(run: Run, step: StepSpec) -> Judge | None:
+    """The step's checks, to run next to it: the rows that pass replace its outputs there."""
+    if not run.plan.steps[step.name].fields.get(CHECKS):
+        return None
+    return _state(run).judge(step.name)
+
+
+@hookimpl
+def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
+    """What later checks read from the step's outputs (unique keys, totals), captured next to it."""
+    state: Any = run.stash.get(STASH_KEY)
+    return state.summarizer(step.name) if isinstance(state, RunState) else None
+
+
+@hookimpl
+def after_step_run(run: Run, step: StepSpec, outputs: Mapping[str, pd.DataFrame], findings: Any) -> StepVerdict | None:
+    """Keep what the step's checks found: results, quarantined rows; block a step whose checks cannot run."""
+    if not run.plan.steps[step.name].fields.get(CHECKS):
+        return None
+    return _state(run).judged(step.name, findings)
 
 
 @hookimpl(optionalhook=True)

@@ -34,6 +34,15 @@ class Kind:
     describe: Callable[[Any], str]
     check: CheckType | None = None  # None for foreign_key and reconcile: they need other steps' figures
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Shipped to where a step runs without ``describe``: reasons are phrased where checks are declared.
+        return (Kind, (self.name, self.settings, self.per_row, self.plugin, described_where_declared, self.check))
+
+
+def described_where_declared(settings: Any) -> str:
+    """A shipped check kind's ``describe``: never needed where the check runs."""
+    raise RuntimeError("a check's reason is phrased where it is declared")
+
 
 def builtin_kinds() -> dict[str, Kind]:
     kinds = {t.name: Kind(t.name, t.settings, t.per_row, BUILTIN_PLUGIN, t.describe, t) for t in BUILTIN}
