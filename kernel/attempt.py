@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kernel.context import StepVerdict
-from kernel.errors import DataError, PluginError
+from kernel.errors import PluginError
 from kernel.kept import FrameSummary, KeptFrame
 from kernel.partitions import Combine, merge, split
 from kernel.reuse import Judge, Judged, Judgement, ObservationFailed, Observer, Summarizer
@@ -191,24 +191,37 @@ def attempt_kept(
     return _kept(outcome, near.declared)
 
 
-def split_kept(inputs: Frames, by: Sequence[str], count: int) -> tuple[None, tuple[Any, ...]]:
-    """The inputs of each part (``None`` for a part left empty, the error for all when none can be split)."""
+Shared = Callable[[Mapping[str, pd.DataFrame], Mapping[str, Any]], dict[str, Any]]
+
+
+def split_kept(
+    inputs: Frames, by: Sequence[str], count: int, shared: Shared | None, settings: Mapping[str, Any]
+) -> tuple[None, tuple[Any, ...]]:
+    """Each part's inputs and what the parts share (``None`` for a part left empty; the error, for all,
+    when the inputs cannot be split)."""
     try:
-        parts: list[Any] = list(split(inputs, by, count))
-    except DataError as exc:
+        extra = shared(MappingProxyType(inputs), MappingProxyType(dict(settings))) if shared is not None else {}
+        parts: list[Any] = [(part, extra) for part in split(inputs, by, count)]
+    except Exception as exc:
         return None, (exc,) * count
     return None, tuple(parts + [None] * (count - len(parts)))
 
 
 def part_kept(
-    func: Callable[..., Any], part: Frames | DataError | None, kwargs: Mapping[str, Any], delay: float, ships: bool
+    func: Callable[..., Any],
+    part: tuple[Frames, Mapping[str, Any]] | Exception | None,
+    kwargs: Mapping[str, Any],
+    delay: float,
+    ships: bool,
 ) -> tuple[None, tuple[Outcome | None]]:
-    """One part's attempt, kept whole on the worker for :func:`merge_kept`."""
+    """One part's attempt (its inputs, and what the parts share as more settings), kept whole on the worker
+    for :func:`merge_kept`."""
     if part is None:
         return None, (None,)
-    if isinstance(part, DataError):
+    if isinstance(part, Exception):
         return None, ((None, part, None, None, EMPTY, EMPTY, ()),)
-    return None, (attempt(func, part, kwargs, delay, ships, None),)
+    frames, extra = part
+    return None, (attempt(func, frames, {**kwargs, **extra} if extra else kwargs, delay, ships, None),)
 
 
 def merge_kept(

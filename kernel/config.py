@@ -16,6 +16,7 @@ from kernel.limits import MAX_FILE_BYTES, MAX_PARAM_BYTES, LimitError, load_json
 
 STEP_NAME = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 _REF = re.compile(r"\$\{(params|run|pipeline)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_PARTITIONS = 4096
 
 
 class _Model(BaseModel):
@@ -54,10 +55,21 @@ class InputRef(_Model):
 
 class Partitions(_Model):
     """Run a step once per partition of its inputs: rows are split by a stable hash of the ``by`` columns
-    (a key never spans two partitions) into ``count`` parts (docs/executors.md)."""
+    (a key never spans two partitions) into ``count`` parts; without ``by``, a step type that reads files
+    splits its files (docs/executors.md). ``count`` may be a parameter (``${params.partitions}``); 1 runs
+    the step whole."""
 
-    by: tuple[str, ...] = Field(min_length=1)
-    count: int = Field(ge=1, le=4096)
+    by: tuple[str, ...] = ()
+    count: int | str
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and not _REF.fullmatch(value):
+            raise ValueError("must be a number from 1 to 4096, or a reference such as ${params.partitions}")
+        if isinstance(value, int) and not 1 <= value <= MAX_PARTITIONS:
+            raise ValueError(f"must be a number from 1 to {MAX_PARTITIONS}")
+        return value
 
 
 class StepSpec(_Model):
@@ -272,6 +284,14 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
                 raise PipelineError(
                     f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field=field
                 ) from None
+        parts = spec.partitions
+        if parts is not None and isinstance(parts.count, str):
+            try:
+                count = substitute(parts.count, values, keep=("run",))
+            except KeyError as exc:
+                raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name,
+                                    field="partitions.count") from None
+            update["partitions"] = parts.model_copy(update={"count": count})
         steps.append(spec.model_copy(update=update))
     applied = pipeline.model_copy(update={"steps": tuple(steps)})
     applied._overrides = dict(overrides)

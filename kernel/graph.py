@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from kernel.config import Pipeline, StepSpec, substitute
+from kernel.config import MAX_PARTITIONS, Pipeline, StepSpec, substitute
 from kernel.errors import PipelineError, StepSettingsError, validation_problem
 from kernel.fields import Fields, resolve
 from kernel.steps import StepType
@@ -199,6 +199,8 @@ def build_plan(
     _check_claims([c for found in claims.values() for c in found], source)
     for name, (entry, kwargs, _) in resolved.items():
         if specs[name].partitions is not None:
+            specs[name] = _resolve_partitions(specs[name], values, source)
+        if specs[name].partitions is not None:
             _check_partitions(specs[name], entry.type, kwargs, claims[name], source)
     position = {spec.name: i for i, spec in enumerate(pipeline.steps)}
     order = nx.lexicographical_topological_sort(graph, key=position.__getitem__)
@@ -220,12 +222,39 @@ def build_plan(
     return Plan(pipeline=pipeline, graph=graph, steps=steps, fields=MappingProxyType(pipeline_fields))
 
 
+def _resolve_partitions(spec: StepSpec, values: Mapping[str, Any], source: Path | None) -> StepSpec:
+    """The step with its number of parts as a number (a parameter substituted); run whole for 1."""
+    assert spec.partitions is not None
+    count: Any = spec.partitions.count
+    if isinstance(count, str):
+        try:
+            count = substitute(count, values)
+        except KeyError as exc:
+            raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name,
+                                field="partitions.count") from None
+    try:
+        number = int(count)
+        if isinstance(count, bool) or str(count).strip() != str(number) or not 1 <= number <= MAX_PARTITIONS:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise PipelineError(f"{count!r} is not a number of parts from 1 to {MAX_PARTITIONS}", file=source,
+                            step=spec.name, field="partitions.count") from None
+    parts = None if number == 1 else spec.partitions.model_copy(update={"count": number})
+    return spec.model_copy(update={"partitions": parts})
+
+
 def _check_partitions(
     spec: StepSpec, step_type: StepType, kwargs: Mapping[str, Any], claims: tuple[Claim, ...], source: Path | None
 ) -> None:
     """A step may run in partitions only if its type says so, by keys it allows, and writes no claimed path."""
     assert spec.partitions is not None
-    if not step_type.partitions:
+    if not spec.partitions.by:
+        if step_type.split is None:
+            raise PipelineError(
+                f"step type '{step_type.name}' does not split its files: name the key columns (partitions.by)",
+                file=source, step=spec.name, field="partitions.by",
+            )
+    elif not step_type.partitions:
         raise PipelineError(
             f"step type '{step_type.name}' cannot run in partitions", file=source, step=spec.name, field="partitions"
         )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kernel.errors import DataError
@@ -21,7 +22,9 @@ Combine = Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame
 def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
     """The inputs of each partition: the frames that have every ``by`` column split by a stable hash of
     their values (equal keys land together, in every process), the others given whole to every part.
-    Parts whose split inputs are all empty are left out (one is kept when all are)."""
+    A split frame's rows keep their positions in the whole frame as their index (a ``combine`` can put
+    rows back in the whole input's order). Parts whose split inputs are all empty are left out (one is
+    kept when all are)."""
     columns = list(by)
     codes = {
         key: pd.util.hash_pandas_object(frame[columns], index=False).to_numpy() % count
@@ -32,10 +35,15 @@ def split(inputs: Frames, by: Sequence[str], count: int) -> list[Frames]:
         raise DataError(f"no input has the partition columns {', '.join(columns)} (inputs: {', '.join(inputs)})")
     parts = []
     for index in range(count):
-        part = {key: frame[codes[key] == index] if key in codes else frame for key, frame in inputs.items()}
+        part = {key: _rows(frame, codes[key] == index) if key in codes else frame for key, frame in inputs.items()}
         if any(len(part[key].index) for key in codes):
             parts.append(part)
     return parts or [{key: frame.iloc[:0] if key in codes else frame for key, frame in inputs.items()}]
+
+
+def _rows(frame: pd.DataFrame, mask: Any) -> pd.DataFrame:
+    positions = np.flatnonzero(mask)
+    return frame.take(positions).set_axis(pd.Index(positions), axis=0)
 
 
 def merge(outcomes: Sequence[tuple[Any, ...]], combine: Combine | None = None) -> tuple[Any, ...]:

@@ -817,21 +817,49 @@ class Runner:
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
     ) -> _Pending:
         parts = planned.spec.partitions
+        if parts is not None and not parts.by:  # a reading step: each part reads some of the files
+            try:
+                settings = self._split_settings(planned, int(parts.count))
+            except DataError as exc:
+                return None, exc, None, None, EMPTY, EMPTY, ()
         if self._keeper is not None:
+            if parts is not None and not parts.by:
+                return self._submit_kept_files(self._keeper, planned, inputs, delay, settings)
             return self._submit_kept(self._keeper, planned, inputs, delay)
         if parts is None:
             return self._submit_one(executor, planned, inputs, delay)
-        try:
-            pieces = split(inputs, parts.by, parts.count)
-        except DataError as exc:
-            return None, exc, None, None, EMPTY, EMPTY, ()
+        if parts.by:
+            try:
+                given = planned.kwargs
+                if planned.type.shared is not None:  # what every part shares, from the whole inputs
+                    given = {**given, **planned.type.shared(MappingProxyType(inputs), MappingProxyType(given))}
+                pieces = split(inputs, parts.by, int(parts.count))
+            except Exception as exc:
+                return None, exc, None, None, EMPTY, EMPTY, ()
+            parts_pending = [self._submit_one(executor, planned, part, delay, given) for part in pieces]
+        else:
+            pieces = settings
+            parts_pending = [self._submit_one(executor, planned, inputs, delay, given) for given in settings]
         self.record.steps[planned.spec.name].partitions = len(pieces)
-        parts_pending = [self._submit_one(executor, planned, part, delay) for part in pieces]
         return cast(_Pending, combined(parts_pending, planned.type.combine))
 
-    def _kwargs(self, planned: PlannedStep) -> Mapping[str, Any]:
+    def _split_settings(self, planned: PlannedStep, count: int) -> list[dict[str, Any]]:
+        """The settings of each part of a step that splits its files (its type's ``split``)."""
+        assert planned.type.split is not None
+        try:
+            found = planned.type.split(MappingProxyType(planned.kwargs), count)
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"splitting its files failed: {type(exc).__name__}: {exc}") from None
+        if not found or len(found) > count:
+            raise DataError(f"splitting its files gave {len(found)} part(s), not 1 to {count}")
+        return [dict(part) for part in found]
+
+    def _kwargs(self, planned: PlannedStep, given: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        kwargs = planned.kwargs if given is None else given
         if not planned.type.wants_context:
-            return planned.kwargs
+            return kwargs
         ctx = StepContext(
             run_id=self.run.run_id,
             step=planned.spec.name,
@@ -839,14 +867,19 @@ class Runner:
             params=self.run.params,
             pipeline=self.plan.pipeline.name,
         )
-        return {**planned.kwargs, "ctx": ctx}
+        return {**kwargs, "ctx": ctx}
 
     def _submit_one(
-        self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
+        self,
+        executor: Executor | None,
+        planned: PlannedStep,
+        inputs: Frames,
+        delay: float,
+        given: Mapping[str, Any] | None = None,
     ) -> _Pending:
         # A partitioned step's parts are put together first: what runs next to it runs on the whole.
         near = self._near.get(planned.spec.name) if planned.spec.partitions is None else None
-        kwargs = self._kwargs(planned)
+        kwargs = self._kwargs(planned, given)
         if executor is None:
             return attempt(planned.type.func, inputs, kwargs, delay, False, near)
         return executor.submit(attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships, near)
@@ -861,11 +894,29 @@ class Runner:
         if parts is None:
             head, refs = keeper.submit_kept(attempt_kept, func, given, kwargs, delay, ships, near, outputs=outputs)
         else:
-            _, pieces = keeper.submit_kept(split_kept, given, parts.by, parts.count, outputs=parts.count)
+            count = int(parts.count)
+            _, pieces = keeper.submit_kept(split_kept, given, parts.by, count, planned.type.shared, planned.kwargs,
+                                           outputs=count)
             ran = [
                 keeper.submit_kept(part_kept, func, piece, kwargs, delay, ships, outputs=1)[1][0] for piece in pieces
             ]
             head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine, near, outputs=outputs)
+        self._refs[name] = dict(zip(near.declared, refs, strict=True))
+        return head
+
+    def _submit_kept_files(
+        self, keeper: Keeper, planned: PlannedStep, inputs: Frames, delay: float, settings: list[dict[str, Any]]
+    ) -> Future[Any]:
+        """A step that splits its files, on an executor that keeps frames: one task per part, one to merge."""
+        name = planned.spec.name
+        near = self._near.get(name) or NextTo(planned.type.outputs, planned.plugin, planned.type.name)
+        given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
+        func, ships = planned.type.func, self.executor.ships
+        ran = [
+            keeper.submit_kept(part_kept, func, (given, {}), self._kwargs(planned, part), delay, ships, outputs=1)[1][0]
+            for part in settings
+        ]
+        head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine, near, outputs=len(near.declared))
         self._refs[name] = dict(zip(near.declared, refs, strict=True))
         return head
 

@@ -134,7 +134,12 @@ class StepType:
     in part order) when some output is not (a one-row total, a global order). ``effects`` says the step
     changes something besides its outputs (writes files, publishes): a cache reuses its earlier run only
     while what it wrote is still there, unchanged. ``version``, when given, stands for the step's code in
-    a cache key (instead of a hash of its source).
+    a cache key (instead of a hash of its source). ``split``, for a step that reads files, gives the
+    settings of each part when a pipeline runs it in parts without ``by`` (``partitions: {count: N}``):
+    ``split(settings, count)`` returns at most ``count`` settings, each reading some of the files, whose
+    outputs ``combine`` (or concatenation) puts together as the whole step's. ``shared``, for a step run in
+    parts by keys, computes once over its whole inputs what every part must share (the window's watermark
+    over all keys): ``shared(inputs, settings)`` returns extra keyword arguments given to every part.
     """
 
     name: str
@@ -149,6 +154,8 @@ class StepType:
     effects: bool = False
     version: str | None = None
     combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None
+    split: Callable[[Mapping[str, Any], int], list[dict[str, Any]]] | None = None
+    shared: Callable[[Mapping[str, pd.DataFrame], Mapping[str, Any]], dict[str, Any]] | None = None
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one."""
@@ -172,6 +179,8 @@ def step(
     effects: bool = False,
     version: str | None = None,
     combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None,
+    split: Callable[[Mapping[str, Any], int], list[dict[str, Any]]] | None = None,
+    shared: Callable[[Mapping[str, pd.DataFrame], Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -192,6 +201,8 @@ def step(
             effects=effects,
             version=version,
             combine=combine,
+            split=split,
+            shared=shared,
         )
         setattr(func, _ATTR, spec)
         return func

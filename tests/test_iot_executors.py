@@ -21,7 +21,7 @@ def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("iot-executors")
     done = kernel("showcase", "data", "iot-windowed-kpi", "--out", "data", "--devices", "12", "--days", "1",
-                  "--seed", "5", cwd=root)
+                  "--seed", "5", "--files", "4", cwd=root)
     assert done.returncode == 0, done.stderr
     return root
 
@@ -50,20 +50,19 @@ def test_the_flagship_gold_is_identical_under_every_executor(workdir: Path) -> N
 
 
 @pytest.mark.parametrize("executor", ["inline", "processes", "dask"])
-def test_device_uptime_in_partitions_gives_the_gold_of_the_whole_step(workdir: Path, executor: str) -> None:
-    import yaml
-
-    pipeline = yaml.safe_load((REPO / "showcases" / "iot-windowed-kpi" / "pipeline.yaml").read_text())
-    uptime = next(s for s in pipeline["steps"] if s["name"] == "device_uptime")
-    uptime["partitions"] = {"by": ["device_id"], "count": 5}
-    (workdir / f"parted-{executor}.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    done = kernel("run", f"parted-{executor}.yaml", "--param", "data=data", "--param", "refresh=1d",
-                  "--param", f"gold=gold-parted-{executor}", "--executor", executor, "--workers", "2",
-                  "--runs-dir", f"runs-parted-{executor}", "--run-id", "same", "-p", "no:cache", cwd=workdir)
+def test_the_flagship_in_parts_gives_the_gold_of_the_whole_run(workdir: Path, executor: str) -> None:
+    done = kernel("showcase", "run", "iot-windowed-kpi", "--data", "data", "--param", "refresh=1d",
+                  "--param", "partitions=3", "--param", f"gold=gold-parted-{executor}", "--executor", executor,
+                  "--workers", "2", "--runs-dir", f"runs-parted-{executor}", "--run-id", "same", "-p", "no:cache",
+                  cwd=workdir)
     assert done.returncode == 0, done.stdout + done.stderr
     gold = workdir / f"gold-parted-{executor}"
     parted = {p.name: p.read_bytes() for p in sorted(gold.iterdir()) if p.name != ".kernel-results.json"}
-    runs = workdir / f"runs-parted-{executor}" / "iot-windowed-kpi"
-    record = yaml.safe_load((runs / "same" / "run.json").read_text())
-    assert record["steps"]["device_uptime"]["partitions"] == 5
+    record = json.loads((workdir / f"runs-parted-{executor}" / "iot-windowed-kpi" / "same" / "run.json").read_text())
+    # Four telemetry files read in three runs of files; the devices' windows and uptime in three parts.
+    assert record["steps"]["ingest"]["partitions"] == 3
+    assert record["steps"]["window"]["partitions"] == 3
+    assert record["steps"]["device_uptime"]["partitions"] == 3
+    reads = [d["path"] for d in record["steps"]["ingest"]["datasets"]]
+    assert len(reads) == len(set(reads)) == 4 + 3  # each file once: telemetry, events, registry, truth
     assert parted == gold_of(workdir, "inline")

@@ -57,10 +57,24 @@ def totals(inputs: Any) -> dict[str, pd.DataFrame]:
     return {"rows": rows, "total": pd.DataFrame({"value": [int(rows["value"].sum())]})}
 
 
+def _by_files(settings: Any, count: int) -> list[dict[str, Any]]:
+    names = sorted(p.name for p in Path(settings["folder"]).glob("*.csv"))
+    size = -(-len(names) // count)
+    return [{**settings, "only": names[i:i + size]} for i in range(0, len(names), size)]
+
+
+@step("part.read", split=_by_files)
+def read(inputs: Any, *, folder: str, only: list[str] | None = None) -> pd.DataFrame:
+    """Every CSV file of a folder, in name order (or only those named), one after the other."""
+    names = sorted(p.name for p in Path(folder).glob("*.csv"))
+    frames = [pd.read_csv(Path(folder) / n).assign(file=n) for n in names if only is None or n in only]
+    return pd.concat(frames, ignore_index=True)
+
+
 class Steps:
     @hookimpl
     def register_steps(self) -> list[Any]:
-        return [events, rates, per_device, whole, anywhere, totals]
+        return [events, rates, per_device, whole, anywhere, totals, read]
 
 
 def pipeline(tmp_path: Path, partitions: dict[str, Any] | None, name: str = "p.yaml") -> Path:
@@ -148,3 +162,47 @@ def test_a_step_that_combines_its_parts_gives_what_the_whole_step_gives(tmp_path
         pd.testing.assert_frame_equal(parted.outputs["tot"][output], whole_run.outputs["tot"][output])
     with pytest.raises(PipelineError, match=r"'value' is not one of the key columns part\.totals allows"):
         with_parts({"by": ["value"], "count": 2}, "bad.yaml")
+
+
+def files_pipeline(tmp_path: Path, count: Any, params: dict[str, Any] | None = None) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+    for i in range(5):
+        (folder / f"f{i}.csv").write_text("x\n" + "".join(f"{i * 10 + j}\n" for j in range(i + 1)))
+    steps = [{"name": "read", "uses": "part.read", "settings": {"folder": str(folder)},
+              "partitions": {"count": count}}]
+    return write_pipeline(tmp_path, steps, params=params)
+
+
+@pytest.mark.parametrize("executor", ["inline", "threads", "processes"])
+def test_a_step_that_splits_its_files_gives_what_reading_them_all_gives(tmp_path: Path, executor: str) -> None:
+    kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+    path = files_pipeline(tmp_path, "${params.parts}", {"parts": {"default": 1}})
+    whole_run = kernel.run(path, runs_root=tmp_path / "runs", keep_outputs=True)
+    assert whole_run.record.steps["read"].partitions is None  # one part: the step runs whole
+    parted = kernel.run(path, runs_root=tmp_path / "runs", keep_outputs=True, params={"parts": "2"},
+                        executor=executor, workers=1 if executor == "inline" else 2)
+    assert parted.record.steps["read"].partitions == 2
+    pd.testing.assert_frame_equal(parted.outputs["read"]["out"], whole_run.outputs["read"]["out"])
+    assert len(parted.outputs["read"]["out"]) == 15
+
+
+@pytest.mark.parametrize(
+    ("uses", "count", "message"),
+    [
+        ("part.read", "${params.parts}", "field 'partitions.count': 'many' is not a number of parts from 1 to 4096"),
+        ("part.read", "${params.nope}", "field 'partitions.count': unknown reference ${params.nope}"),
+        ("part.read", "eight", "field 'partitions.count'"),
+        ("part.whole", 2, "field 'partitions.by': step type 'part.whole' does not split its files"),
+    ],
+)
+def test_a_number_of_parts_that_cannot_be_is_refused_before_the_run(
+    tmp_path: Path, uses: str, count: Any, message: str
+) -> None:
+    steps = [{"name": "s", "uses": uses, "settings": {"folder": str(tmp_path)} if uses == "part.read" else {},
+              "partitions": {"count": count}}]
+    kernel = Kernel(entry_points=False, plugins=[("part", Steps())])
+    with pytest.raises(PipelineError) as info:
+        kernel.run(write_pipeline(tmp_path, steps, params={"parts": {"default": "many"}}), runs_root=tmp_path / "r")
+    assert message in str(info.value) and "step 's'" in str(info.value)
+    assert not (tmp_path / "r").exists()

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import importlib
 import logging
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
@@ -65,10 +66,15 @@ class DaskExecutor(Executor):
             failed: Future[Any] = Future()
             failed.set_exception(KernelError(missing, field="executor"))
             return failed, (None,) * outputs
-        both = client.submit(fn, *args, pure=False)
-        head = client.submit(_head, both, pure=False)
-        refs = tuple(client.submit(_value, both, index, pure=False) for index in range(outputs))
-        return _concurrent(head), refs
+        token = uuid.uuid4().hex  # keys named after the function: the dashboard shows attempt_kept, merge_kept
+        both = client.submit(_call, fn, _packed(args), key=f"{getattr(fn, '__name__', 'task')}-{token}")
+        head = client.submit(_head, both, key=f"head-{token}")
+        if outputs == 1:  # the value is read from the task's own result: no task of its own
+            return _concurrent(head), (_Value(both, 0),)
+        # One task per value, so that each stays only as long as its own consumers need it.
+        values = tuple(_Value(client.submit(_value, both, index, key=f"value-{token}-{index}"))
+                       for index in range(outputs))
+        return _concurrent(head), values
 
     def _missing(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
         """Why the cluster's workers cannot run these functions: a module one of them cannot import."""
@@ -84,7 +90,8 @@ class DaskExecutor(Executor):
         return None
 
     def fetch(self, ref: Any) -> pd.DataFrame:
-        frame: pd.DataFrame = ref.result()
+        value = ref.future.result()
+        frame: pd.DataFrame = value if ref.index is None else value[1][ref.index]
         return frame
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -94,6 +101,44 @@ class DaskExecutor(Executor):
             self._client.close()
             if self._cluster is not None:
                 self._cluster.close()
+
+
+_MARK = "kernel_dask.value"  # a reference, as a task's arguments carry it (Dask resolves the future in it)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Value:
+    """A value kept on the workers: a future of it, or of a task's ``(head, values)`` and its index there."""
+
+    future: Any
+    index: int | None = None
+
+
+def _packed(value: Any) -> Any:
+    """The arguments with each reference as a tuple Dask looks into (it resolves futures in tuples, lists
+    and dicts, not in objects of other classes)."""
+    if isinstance(value, _Value):
+        return (_MARK, value.future, value.index)
+    if isinstance(value, tuple | list):
+        return type(value)(_packed(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _packed(v) for k, v in value.items()}
+    return value
+
+
+def _unpacked(value: Any) -> Any:
+    """On the worker: each reference replaced by its value."""
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == _MARK:
+        return value[1] if value[2] is None else value[1][1][value[2]]
+    if isinstance(value, tuple | list):
+        return type(value)(_unpacked(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unpacked(v) for k, v in value.items()}
+    return value
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    return fn(*_unpacked(args))
 
 
 def _head(both: tuple[Any, tuple[Any, ...]]) -> Any:

@@ -12,6 +12,7 @@ Every file read is reported with its row count, dtypes and the SHA-256 of its by
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -234,12 +235,49 @@ def telemetry_sources(path: str) -> list[Source]:
     return sources
 
 
-@step("iot.ingest", inputs=(), outputs=("telemetry", "events", "devices", "truth"))
+def split_by_files(settings: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
+    """The settings of each part of a split ingest: the telemetry files in at most ``count`` runs of
+    consecutive files of about equal size; the first part also reads the events, registry and truth."""
+    sources = telemetry_sources(str(settings["telemetry"]))
+    sizes = np.array([source.path.stat().st_size for source in sources], dtype=np.float64)
+    parts = min(count, len(sources))
+    ends = np.cumsum(sizes)
+    # A run ends where the running size first reaches its share of the total (each run keeps a file).
+    cuts = [int(np.searchsorted(ends, ends[-1] * k / parts, side="left")) + 1 for k in range(1, parts)]
+    bounds = [0]
+    for k, cut in enumerate(cuts, start=1):
+        bounds.append(min(max(cut, bounds[-1] + 1), len(sources) - (parts - k)))
+    bounds.append(len(sources))
+    return [{**settings, "telemetry_files": [s.name for s in sources[a:b]], "telemetry_only": k > 0}
+            for k, (a, b) in enumerate(itertools.pairwise(bounds))]
+
+
+def combine_files(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The whole ingest from its parts: the telemetry of every part in order (categories unioned as one
+    read unions them), the other outputs as the first part read them."""
+    names = list(parts[0]["telemetry"].columns)
+    telemetry = concat_columns([{name: part["telemetry"][name] for name in names} for part in parts], names)
+    return {"telemetry": telemetry, "events": parts[0]["events"], "devices": parts[0]["devices"],
+            "truth": parts[0]["truth"]}
+
+
+@step("iot.ingest", inputs=(), outputs=("telemetry", "events", "devices", "truth"), split=split_by_files,
+      combine=combine_files)
 def ingest(inputs: Inputs, *, telemetry: str, events: str, devices: str, truth: str | None = None,
+           telemetry_files: list[str] | None = None, telemetry_only: bool = False,
            ctx: StepContext | None = None) -> Outputs:
-    """Read telemetry and events (Avro) and the registry and ground truth (JSON) with their declared schemas."""
-    tele = read_avro_sources(telemetry_sources(telemetry), TELEMETRY, categorical=TELEMETRY_CATEGORIES,
-                             ctx=ctx, origin=True)
+    """Read telemetry and events (Avro) and the registry and ground truth (JSON) with their declared schemas.
+
+    ``telemetry_files`` and ``telemetry_only`` are a part's, when the step runs in parts
+    (``partitions: {count: N}``): the names of the telemetry files it reads, and whether it reads nothing else.
+    """
+    sources = telemetry_sources(telemetry)
+    if telemetry_files is not None:
+        wanted = set(telemetry_files)
+        sources = [source for source in sources if source.name in wanted]
+    tele = read_avro_sources(sources, TELEMETRY, categorical=TELEMETRY_CATEGORIES, ctx=ctx, origin=True)
+    if telemetry_only:
+        return {"telemetry": tele, "events": pd.DataFrame(), "devices": pd.DataFrame(), "truth": pd.DataFrame()}
     _, event_files = resolve(events, "avro")
     evts = read_avro_sources(event_files, DEVICE_EVENT, ctx=ctx)
     for name in ("from_version", "to_version", "detail"):  # small frame: object with None, as the contract says

@@ -64,6 +64,27 @@ def watermarks(event_ns: Int64s, position: np.ndarray, batches: int, delay: int,
     return np.maximum.accumulate(np.maximum(trailing, NAT if start is None else start))
 
 
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """The watermark of a whole input, batch by batch: what every part of a window step split by keys
+    shares, so that each part judges lateness and emits as the whole step would (rules 4 to 6)."""
+
+    ids: Int64s  # the batch ids, in order
+    marks: Int64s  # W(k) after each of them
+    batches: int  # batches that had records, quarantined ones included (the counts' ``batches``)
+
+
+def marks_of(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None = None) -> Marks:
+    """The watermark sequence of ``frame`` (all keys), as :func:`process` computes it."""
+    state = state or WindowState()
+    check_columns(frame, config)
+    event, batch, bad_event, bad_arrival, no_batch = _times(frame, config, state)
+    batches = len(np.unique(batch[~no_batch]))
+    good = ~(bad_event | bad_arrival)
+    ids, position = _batches(batch[good])
+    return Marks(ids, watermarks(event[good], position, len(ids), config.delay, state.watermark), batches)
+
+
 def _batches(batch: Int64s) -> tuple[Int64s, np.ndarray]:
     """The distinct batch ids in order, and each record's position among them (rule 3)."""
     if len(batch) == 0:
@@ -109,37 +130,49 @@ def _batch_label(batch: int, config: WindowConfig) -> str:
     return str(batch) if config.trigger is None else pd.Timestamp(batch * config.trigger, tz="UTC").isoformat()
 
 
-def _records(frame: pd.DataFrame, rows: Int64s, **extra: pd.Series) -> pd.DataFrame:
-    out = frame.take(rows).reset_index(drop=True)
+def _records(frame: pd.DataFrame, rows: Int64s, keep_index: bool = False, **extra: pd.Series) -> pd.DataFrame:
+    out = frame.take(rows)
+    index = out.index
+    out = out.reset_index(drop=True)
     for name, values in extra.items():
         out[name] = values
-    return out
+    return out.set_axis(index, axis=0) if keep_index else out
 
 
-def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None = None
-            ) -> tuple[WindowResult, WindowState]:
-    """Window ``frame`` (one run's records) after ``state``; return the outputs and the next state."""
+def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None = None,
+            shared: Marks | None = None) -> tuple[WindowResult, WindowState]:
+    """Window ``frame`` (one run's records) after ``state``; return the outputs and the next state.
+
+    ``shared``: the watermark of the whole input when ``frame`` is a part of it split by keys; the outputs
+    are then this part's rows of the whole step's, late and quarantined rows keeping ``frame``'s index.
+    """
     state = state or WindowState()
     check_columns(frame, config)
     event, batch, bad_event, bad_arrival, no_batch = _times(frame, config, state)
     bad = bad_event | bad_arrival
     reason = np.where(bad_event[bad], "bad_event_time", "bad_arrival_time")
-    quarantine = _records(frame, np.flatnonzero(bad), reason=pd.Series(reason, dtype="str"))  # rule 2
+    keep = shared is not None  # a part: its rows keep their places in the whole input
+    quarantine = _records(frame, np.flatnonzero(bad), keep, reason=pd.Series(reason, dtype="str"))  # rule 2
     # A batch is a trigger interval or a frame that had records, even if all of them were quarantined.
-    batches_seen = len(np.unique(batch[~no_batch]))
+    batches_seen = len(np.unique(batch[~no_batch])) if shared is None else shared.batches
     del no_batch
     rows = np.flatnonzero(~bad)
     if len(rows) < len(frame):
         event, batch = event[rows], batch[rows]
     del bad, bad_event, bad_arrival, reason
     _check_continues(batch, state, config)
-    ids, position = _batches(batch)
+    if shared is None:
+        ids, position = _batches(batch)
+        marks = watermarks(event, position, len(ids), config.delay, state.watermark)
+    else:  # the whole input's batches and watermark; this part's records among them
+        ids, marks = shared.ids, shared.marks
+        position = np.searchsorted(ids, batch).astype(np.int32)
     del batch
-    marks = watermarks(event, position, len(ids), config.delay, state.watermark)
     before = np.concatenate(([NAT if state.watermark is None else state.watermark], marks[:-1]))
     start = event - np.mod(event, config.size)  # rule 1: floor, epoch-aligned (numpy's mod is >= 0)
     late = start + (config.size + config.lateness) <= before[position]  # rule 4: judged by W(k-1)
-    late_out = _records(frame, rows[late], window_start=utc(start[late]), watermark=utc(before[position[late]]),
+    late_out = _records(frame, rows[late], keep, window_start=utc(start[late]),
+                        watermark=utc(before[position[late]]),
                         reason=pd.Series(["late"] * int(late.sum()), dtype="str"))  # rule 5
     if len(late_out):
         on_time = ~late
