@@ -677,6 +677,7 @@ class Runner:
                 self._skip_downstream(name, consumers, sinks)
                 if self.fail_fast or self._data_error:
                     stopping = True
+            self._near.pop(name, None)  # the step is done: what ran next to it is no longer needed
             if not keep:
                 self._release(planned, consumers, sinks)
         if stopping:

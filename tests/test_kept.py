@@ -163,3 +163,48 @@ def test_a_cluster_whose_workers_cannot_import_a_step_fails_the_step_naming_the_
     error = result.record.steps["numbers"].error or ""
     assert "cannot import kernel_demo_steps: install the step plugins on every worker" in error
     assert result.record.steps["both"].status == "skipped"
+
+
+def test_a_run_on_dask_stores_what_an_inline_run_then_reuses(
+    demo_installed: Path, tmp_path: Path, cluster: str
+) -> None:
+    """The cache's fingerprints, taken next to the steps on the workers (the judged outputs too), key the
+    steps as an inline run keys them: the inline run after it computes nothing."""
+    names = {"demo": "kernel_demo_steps", "io": "kernel_io.plugin", "dask": "kernel_dask.plugin",
+             "validator": "kernel_validator.plugin", "cache": "kernel_cache.plugin"}
+    kernel = Kernel(entry_points=False, plugins=[(n, importlib.import_module(m)) for n, m in names.items()])
+    path = write_pipeline(tmp_path, STEPS)
+    first = kernel.run(path, runs_root=tmp_path / "runs", executor="dask", address=cluster, workers=2)
+    assert first.ok and run_json(first)["transfer"]["frames_fetched"] == 0
+    again = kernel.run(path, runs_root=tmp_path / "runs")
+    assert {n: s.cache for n, s in again.record.steps.items()} == dict.fromkeys(first.record.steps, "hit")
+    assert plain(again, "validation.json") == plain(first, "validation.json")
+
+
+def test_a_head_too_large_for_an_event_comes_by_a_task_of_its_own(
+    demo_installed: Path, tmp_path: Path, cluster: str
+) -> None:
+    """Thousands of rejected rows make the head of the checked step too large for Dask's event log: it is
+    read by a second task, and the run is the run inline gives."""
+    from distributed import Client
+    from kernel_dask.executor import HEAD_EVENT_BYTES
+
+    big = [{**s, "settings": {"n": 6000}} if s["name"] == "numbers" else s for s in STEPS]
+
+    def prefixes() -> set[str]:
+        with Client(cluster) as client:
+            found: list[str] = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        return set(found)
+
+    before = prefixes()
+    results = {}
+    for executor, address in (("inline", None), ("dask", cluster)):
+        where = tmp_path / executor
+        where.mkdir()
+        results[executor] = make_kernel().run(write_pipeline(where, big), runs_root=where / "runs",
+                                              executor=executor, address=address, workers=2)
+    assert results["dask"].ok and results["inline"].ok
+    assert plain(results["dask"], "validation.json") == plain(results["inline"], "validation.json")
+    quarantined = pd.read_parquet(results["dask"].run.run_dir / "quarantine" / "scaled.out.parquet")
+    assert len(quarantined) == 3000 - 4 and quarantined.memory_usage(deep=True).sum() > HEAD_EVENT_BYTES
+    assert "head" in prefixes() - before

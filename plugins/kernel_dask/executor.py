@@ -2,9 +2,12 @@
 ``scheduler-address`` setting, e.g. ``DASK_SCHEDULER_ADDRESS=tcp://host:8786``), or a ``LocalCluster``
 of one single-threaded worker process per ``--workers``, started for the run and closed after it.
 
-It keeps what attempts return on the workers (:class:`kernel.Keeper`): an attempt is one task, its head
-(the step's summaries) a second that the orchestrator waits for, and each output a third that stays
-where it was made until a consumer's task, on whichever worker Dask places it, is given it."""
+It keeps what attempts return on the workers (:class:`kernel.Keeper`): an attempt is one task whose
+result stays where it was made until a consumer's task, on whichever worker Dask places it, is given it
+(a step with several outputs has a small task per output, so that each is released on its own). The head
+(the step's summaries) comes to the orchestrator as an event of Dask's (``log_event``, under one topic
+whose log the scheduler bounds), so that a step costs one task; a head too large for an event, or an
+event that did not arrive by the time the task ended, is read by a second task instead."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import dataclasses
 import functools
 import importlib
 import logging
+import pickle
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -54,6 +59,9 @@ class DaskExecutor(Executor):
         self.dashboard: str | None = self._client.dashboard_link
         self._executor = self._client.get_executor(pure=False)  # every attempt runs, even with equal inputs
         self._importable: set[str] = set()  # modules every worker was found to import
+        self._lock = threading.Lock()
+        self._heads: dict[str, Future[Any]] = {}  # token -> the head's future, until it is settled
+        self._client.subscribe_topic(HEADS, self._on_head)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = self._executor.submit(fn, *args, **kwargs)
@@ -67,14 +75,57 @@ class DaskExecutor(Executor):
             failed.set_exception(KernelError(missing, field="executor"))
             return failed, (None,) * outputs
         token = uuid.uuid4().hex  # keys named after the function: the dashboard shows attempt_kept, merge_kept
-        both = client.submit(_call, fn, _packed(args), key=f"{getattr(fn, '__name__', 'task')}-{token}")
-        head = client.submit(_head, both, key=f"head-{token}")
+        head: Future[Any] = Future()
+        with self._lock:
+            self._heads[token] = head
+        both = client.submit(_call, fn, _packed(args), token, key=f"{getattr(fn, '__name__', 'task')}-{token}")
+        both.add_done_callback(functools.partial(self._ended, token))
         if outputs == 1:  # the value is read from the task's own result: no task of its own
-            return _concurrent(head), (_Value(both, 0),)
+            return head, (_Value(both, 0),)
         # One task per value, so that each stays only as long as its own consumers need it.
         values = tuple(_Value(client.submit(_value, both, index, key=f"value-{token}-{index}"))
                        for index in range(outputs))
-        return _concurrent(head), values
+        return head, values
+
+    def _settle(self, token: str, result: Any = None, error: BaseException | None = None) -> None:
+        with self._lock:
+            head = self._heads.pop(token, None)
+        if head is None:  # settled already (the event and the task's end raced)
+            return
+        if error is not None:
+            head.set_exception(error)
+        else:
+            head.set_result(result)
+
+    def _on_head(self, event: tuple[float, Any]) -> None:
+        """A head sent as an event (on the client's event loop): its step's future is settled."""
+        token, data = event[1]
+        if token in self._heads:
+            try:
+                self._settle(token, pickle.loads(data))
+            except Exception as exc:
+                self._settle(token, error=exc)
+
+    def _ended(self, token: str, both: Any) -> None:
+        """A task ended (in a thread of Dask's): its error settles the head; a head that did not come as
+        an event is read from the task by a second one."""
+        if token not in self._heads:
+            return
+        if both.status != "finished":
+            try:
+                both.result()
+            except BaseException as exc:  # the task's error, or its cancellation
+                self._settle(token, error=exc)
+            return
+        read = self._client.submit(_head, both, key=f"head-{token}")
+
+        def done(settled: Any) -> None:
+            try:
+                self._settle(token, settled.result())
+            except BaseException as exc:
+                self._settle(token, error=exc)
+
+        read.add_done_callback(done)
 
     def _missing(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
         """Why the cluster's workers cannot run these functions: a module one of them cannot import."""
@@ -96,6 +147,7 @@ class DaskExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
+            self._client.unsubscribe_topic(HEADS)
             self._executor.shutdown(wait=wait and not cancel_futures)
         finally:
             self._client.close()
@@ -103,6 +155,8 @@ class DaskExecutor(Executor):
                 self._cluster.close()
 
 
+HEADS = "kernel-heads"  # the event topic of the heads (the scheduler keeps its last 1,000 events)
+HEAD_EVENT_BYTES = 16 * 1024  # larger heads (rejected rows, say) are read by a task: the topic's log stays small
 _MARK = "kernel_dask.value"  # a reference, as a task's arguments carry it (Dask resolves the future in it)
 
 
@@ -137,8 +191,18 @@ def _unpacked(value: Any) -> Any:
     return value
 
 
-def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    return fn(*_unpacked(args))
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], token: str) -> Any:
+    """On the worker: the call; its head also sent to the orchestrator as an event when it is small."""
+    both = fn(*_unpacked(args))
+    try:
+        data = pickle.dumps(both[0], protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # the task's own result will say what cannot travel
+        return both
+    if len(data) <= HEAD_EVENT_BYTES:
+        from distributed import get_worker
+
+        get_worker().log_event(HEADS, [token, data])
+    return both
 
 
 def _head(both: tuple[Any, tuple[Any, ...]]) -> Any:
@@ -149,18 +213,6 @@ def _value(both: tuple[Any, tuple[Any, ...]], index: int) -> Any:
     return both[1][index]
 
 
-def _concurrent(future: Any) -> Future[Any]:
-    """A ``concurrent.futures`` future that completes with a Dask future (the kernel waits on those)."""
-    found: Future[Any] = Future()
-
-    def done(settled: Any) -> None:  # called by Dask in a thread of its own once the task has ended
-        try:
-            found.set_result(settled.result())
-        except BaseException as exc:  # the task's error, or its cancellation
-            found.set_exception(exc)
-
-    future.add_done_callback(done)
-    return found
 
 
 def _modules(value: Any, depth: int = 0) -> set[str]:
