@@ -65,6 +65,8 @@ class Kernel:
     Each kernel has its own plugin manager; two kernels in one process share nothing. A disabled plugin
     is blocked in pluggy, whether the command line (``-p no:NAME``), ``disable`` or a pipeline's
     ``plugins.disable`` disables it: none of its hooks is called, none of its step types is known.
+    With ``skip_broken``, an installed plugin that cannot be loaded is left out and listed in ``broken``
+    (with its error) instead of stopping the kernel: the command line does so, and says so.
     """
 
     def __init__(
@@ -73,10 +75,13 @@ class Kernel:
         disable: Iterable[str] = (),
         plugins: Sequence[tuple[str, object]] = (),
         entry_points: bool = True,
+        skip_broken: bool = False,
     ) -> None:
         disabled: list[tuple[str, object]] = []
+        self.broken: list[PluginInfo] = []
         self.pm, self.plugins = make_plugin_manager(
-            disable=disable, plugins=plugins, entry_points=entry_points, disabled=disabled
+            disable=disable, plugins=plugins, entry_points=entry_points, disabled=disabled,
+            broken=self.broken if skip_broken else None,
         )
         self.steps: dict[str, RegisteredStep] = collect_steps(self.pm)
         self.fields: dict[tuple[Place, str], RegisteredField] = collect_fields(self.pm, KERNEL_KEYS)
@@ -115,6 +120,7 @@ class Kernel:
                 if plugin is None or name in off:
                     derived.pm.set_blocked(name)
             derived.plugins = kept
+            derived.broken = self.broken
             derived._disabled_steps = self._disabled_steps | {
                 name: entry.plugin for name, entry in self.steps.items() if entry.plugin in off
             }
@@ -150,6 +156,7 @@ class Kernel:
             disabled_steps=self._disabled_steps,
             fields=self.fields,
             disabled_fields=self._disabled_fields,
+            unloaded=tuple(f"'{info.name}' ({info.error})" for info in self.broken),
         )
         for hook in per_plugin(self.pm, "validate_plan"):
             try:

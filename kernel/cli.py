@@ -23,7 +23,7 @@ from kernel.app import DEFAULT_RUNS_ROOT, Kernel, RunOptions
 from kernel.config import Pipeline, load_pipeline, parse_param
 from kernel.context import RunResult
 from kernel.errors import DataError, KernelError, validation_problem
-from kernel.events import StepCompleted, StepErrored, StepSkipped
+from kernel.events import StepCompleted, StepErrored, StepRetrying, StepSkipped
 from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
 from kernel.locks import Holder, PathLock
@@ -80,7 +80,7 @@ class _KernelGroup(click.Group):
 
     def _plugin_commands(self) -> dict[str, click.Command]:
         configure_quiet()
-        return {name: cmd for name, cmd in Kernel().commands().items() if name not in self.commands}
+        return {name: cmd for name, cmd in Kernel(skip_broken=True).commands().items() if name not in self.commands}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
@@ -125,8 +125,15 @@ def main() -> None:
 
 
 def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> Kernel:
-    kernel = Kernel(disable=_plugins_off(plugin_options))
+    kernel = _warned(Kernel(disable=_plugins_off(plugin_options), skip_broken=True))
     return kernel if pipeline is None else kernel.for_pipeline(pipeline)
+
+
+def _warned(kernel: Kernel) -> Kernel:
+    """The kernel, once each installed plugin it could not load is named on stderr (it is left out)."""
+    for info in kernel.broken:
+        click.echo(f"warning: plugin '{info.name}' ({info.module}) is skipped: {info.error}", err=True)
+    return kernel
 
 
 @contextmanager
@@ -150,6 +157,11 @@ def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
     def skipped(sender: object, *, event: StepSkipped, **_: object) -> None:
         click.echo(f"  skipped {event.step.name:<28} {event.reason}")
 
+    def retrying(sender: object, *, event: StepRetrying, **_: object) -> None:
+        error = f"{type(event.error).__name__}: {event.error}"
+        click.echo(f"  retry   {event.step.name:<28} attempt {event.attempt} failed ({error}); "
+                   f"again in {event.delay_s:g} s")
+
     def started(sender: object, **_: object) -> None:
         dashboard = getattr(getattr(sender, "record", None), "dashboard", None)
         if dashboard:
@@ -160,6 +172,7 @@ def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
         stack.enter_context(signals.step_complete.connected_to(done))
         stack.enter_context(signals.step_error.connected_to(failed))
         stack.enter_context(signals.step_skipped.connected_to(skipped))
+        stack.enter_context(signals.step_retry.connected_to(retrying))
         yield
 
 
@@ -226,8 +239,21 @@ def _ended(record: RunRecord, log: RunLog, again: str | None = None) -> None:
         if again is not None:
             click.echo(f"to resume it: {again} --resume {record.run_id}", err=True)
         click.echo(f"error: {record.error}", err=True)
+    _listener_warnings(record)
     if log.lost_lines:
         click.echo(f"warning: {log.lost_lines} log line(s) could not be written ({log.error})", err=True)
+
+
+def _listener_warnings(record: RunRecord) -> None:
+    """A listener or end-of-run hook that failed does not fail the run, but the person running it is told:
+    one line per receiver and error, with how often (run.json's ``listener_errors`` keeps each)."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for failure in record.listener_errors:
+        seen.setdefault((failure.receiver, failure.error), []).append(failure.signal)
+    for (receiver, error), on in seen.items():
+        times = f" ({len(on)} times)" if len(on) > 1 else ""
+        click.echo(f"warning: listener {receiver} failed on {on[0]}{times}: {error}; the run's own status is "
+                   "unaffected", err=True)
 
 
 def _names(values: Sequence[str]) -> list[str]:
@@ -449,8 +475,28 @@ def plugins(plugin_options: Sequence[str]) -> None:
     """List the installed plugins."""
     configure_quiet()
     kernel = _kernel(plugin_options)
-    rows = [(i.name, i.module, i.distribution or "-", i.version or "-") for i in kernel.plugins]
-    _table(rows, ("PLUGIN", "MODULE", "DISTRIBUTION", "VERSION"))
+    rows = [(i.name, i.module, i.distribution or "-", i.version or "-", "loaded") for i in kernel.plugins]
+    rows += [(i.name, i.module, i.distribution or "-", i.version or "-", f"broken: {i.error}") for i in kernel.broken]
+    _table(rows, ("PLUGIN", "MODULE", "DISTRIBUTION", "VERSION", "STATUS"))
+
+
+@main.group()
+def plugin() -> None:
+    """Write your own plugins."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Where to write the plugin's directory (kernel-NAME).")
+@_errors
+def plugin_new(name: str, parent: Path) -> None:
+    """Write a ready plugin distribution NAME: a step, a listener, a test, an example pipeline."""
+    from kernel.scaffold import new_plugin
+
+    root = new_plugin(name, parent)
+    click.echo(f"wrote the plugin '{name}' into {root}; next:")
+    click.echo(f"  cd {root} && pip install -e '.[test]' && kernel run examples/pipeline.yaml && pytest")
 
 
 @main.group()
@@ -463,7 +509,8 @@ def showcase() -> None:
 def showcase_list() -> None:
     """List the showcases, with the plugin that ships each."""
     configure_quiet()
-    rows = [(name, plugin, sc.description) for name, (sc, plugin) in Kernel().showcases.items()]
+    kernel = _warned(Kernel(skip_broken=True))
+    rows = [(name, plugin, sc.description) for name, (sc, plugin) in kernel.showcases.items()]
     _table(rows, ("SHOWCASE", "PLUGIN", "DESCRIPTION"))
 
 
@@ -475,7 +522,7 @@ def showcase_list() -> None:
 def showcase_data(ctx: click.Context, name: str, out_dir: Path) -> None:
     """Generate showcase NAME's data set into --out; other --option value pairs go to its generator."""
     configure_quiet()
-    showcase = _find_showcase(Kernel(), name)
+    showcase = _find_showcase(_warned(Kernel(skip_broken=True)), name)
     if showcase.generate is None:
         raise KernelError(f"showcase '{name}' has no data generator")
     options = _generator_options(showcase, list(ctx.args))

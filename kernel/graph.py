@@ -94,12 +94,14 @@ def build_plan(
     disabled_steps: Mapping[str, str] | None = None,
     fields: Fields | None = None,
     disabled_fields: Fields | None = None,
+    unloaded: tuple[str, ...] = (),
 ) -> Plan:
     """Check every step against the registry and build the DAG.
 
     ``run_values`` fills ``${run.id}`` and ``${run.dir}``; without them (``kernel validate``)
     placeholders stand in. ``disabled_steps`` names, for step types of disabled plugins, the plugin;
     ``fields`` are the plugin fields the file may have (``disabled_fields``: let through unread).
+    ``unloaded`` names the installed plugins that could not be loaded: an unknown step type may be theirs.
     """
     fields, disabled_fields = fields or {}, disabled_fields or {}
     source = pipeline.source
@@ -128,6 +130,8 @@ def build_plan(
         if entry is None:
             close = difflib.get_close_matches(spec.uses, list(registry), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
+            if unloaded:
+                hint += f"; installed but not loaded: plugin {', '.join(unloaded)}"
             raise PipelineError(
                 f"no plugin registers step type '{spec.uses}'{hint}", file=source, step=spec.name, field="uses"
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata as md
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 import pluggy
@@ -38,6 +38,7 @@ class PluginInfo:
     module: str
     distribution: str | None
     version: str | None
+    error: str | None = None  # why an installed plugin could not be loaded (it is then skipped)
 
 
 def make_plugin_manager(
@@ -46,11 +47,14 @@ def make_plugin_manager(
     plugins: Sequence[tuple[str, object]] = (),
     entry_points: bool = True,
     disabled: list[tuple[str, object]] | None = None,
+    broken: list[PluginInfo] | None = None,
 ) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """A fresh plugin manager with the entry-point plugins (less ``disable``) and ``plugins``.
 
     The disabled plugins that can be loaded are appended to ``disabled`` (when given), unregistered: what
-    they declare (step types, pipeline fields) is read apart (:func:`disabled_declarations`).
+    they declare (step types, pipeline fields) is read apart (:func:`disabled_declarations`). An
+    entry-point plugin that cannot be loaded or registered raises a :class:`PluginError` naming it, or,
+    when ``broken`` is given, is appended to it (with the error) and left out.
     """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -69,13 +73,22 @@ def make_plugin_manager(
                 continue
             if pm.get_plugin(ep.name) is not None:
                 continue
-            try:
-                obj = ep.load()
-            except Exception as exc:
-                raise PluginError(ep.name, f"cannot be loaded from '{ep.value}': {exc}") from None
             dist = ep.dist
-            _register(pm, ep.name, obj)
-            infos.append(PluginInfo(ep.name, ep.value, dist.name if dist else None, dist.version if dist else None))
+            info = PluginInfo(ep.name, ep.value, dist.name if dist else None, dist.version if dist else None)
+            try:
+                try:
+                    obj = ep.load()
+                except Exception as exc:
+                    raise PluginError(ep.name, f"cannot be loaded from '{ep.value}': {exc}") from None
+                _register(pm, ep.name, obj)
+            except PluginError as exc:
+                if broken is None:
+                    raise
+                if pm.get_plugin(ep.name) is not None:
+                    pm.unregister(name=ep.name)
+                broken.append(replace(info, error=_one_line(exc.message.removeprefix(f"plugin '{ep.name}': "))))
+                continue
+            infos.append(info)
     for name, obj in plugins:
         found.append(name)
         if name in blocked:
@@ -89,14 +102,26 @@ def make_plugin_manager(
     unknown = sorted(blocked - set(found))
     if unknown:
         raise PluginError(unknown[0], f"cannot be disabled: no such plugin (installed: {', '.join(found) or 'none'})")
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(pm.get_name(exc.plugin) or "?", str(exc)) from None
+    while True:  # once every plugin has added its hook specs: a hook no spec declares is a plugin's mistake
+        try:
+            pm.check_pending()
+            break
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or "?"
+            owner = next((i for i in infos if i.name == name and i.distribution is not None), None)
+            if broken is None or owner is None:  # a plugin given in code is the caller's: always an error
+                raise PluginError(name, str(exc)) from None
+            pm.unregister(name=name)
+            infos.remove(owner)
+            broken.append(replace(owner, error=_one_line(str(exc))))
     for name in KERNEL_HOOKS:
         for impl in getattr(pm.hook, name).get_hookimpls():
             refuse_wrapper(impl, name)
     return pm, infos
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _register(pm: pluggy.PluginManager, name: str, obj: object) -> None:

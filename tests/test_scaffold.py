@@ -1,0 +1,58 @@
+"""``kernel plugin new``: the plugin it writes installs as it is, its step types are listed, its example
+pipeline runs, and its own test passes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_a_new_plugin_installs_lists_runs_and_passes_its_own_test(tmp_path: Path) -> None:
+    done = run(sys.executable, "-m", "kernel", "plugin", "new", "acme", "--dir", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "kernel-acme"
+    assert f"wrote the plugin 'acme' into {root}" in done.stdout
+    site = tmp_path / "site"  # installed as pip installs it (into a directory of its own, not the venv)
+    installed = run(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(site), str(root), cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    steps = run(sys.executable, "-m", "kernel", "steps", cwd=tmp_path, env=env)
+    listed = [line.split()[:2] for line in steps.stdout.splitlines()]
+    assert ["acme.numbers", "acme"] in listed and ["acme.scale", "acme"] in listed
+    ran = run(sys.executable, "-m", "kernel", "run", str(root / "examples" / "pipeline.yaml"), "--param",
+              "factor=5", "--run-id", "r1", cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    run_dir = tmp_path / "runs" / "acme-example" / "r1"
+    assert json.loads((run_dir / "acme-rows.json").read_text()) == {"numbers": {"out": 4}, "scaled": {"out": 4}}
+    tested = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests"),
+                 cwd=tmp_path, env=env)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "1 passed" in tested.stdout
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Acme", "'Acme' is not a plugin name"),
+    ("1x", "'1x' is not a plugin name"),
+])
+def test_a_name_that_cannot_be_a_plugin_is_refused(tmp_path: Path, name: str, message: str) -> None:
+    done = run(sys.executable, "-m", "kernel", "plugin", "new", name, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_that_holds_something_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "kernel-acme").mkdir()
+    (tmp_path / "kernel-acme" / "mine.txt").write_text("keep me")
+    done = run(sys.executable, "-m", "kernel", "plugin", "new", "acme", cwd=tmp_path)
+    assert done.returncode == 2 and "exists and is not empty" in done.stderr
+    assert [p.name for p in (tmp_path / "kernel-acme").iterdir()] == ["mine.txt"]
