@@ -48,6 +48,7 @@ class RunOptions(TypedDict, total=False):
     keep_outputs: bool  # keep every step's outputs in the result, not only the final steps'
     wait: bool  # wait for a path another run holds instead of refusing
     executor: str | None  # inline, threads, processes or a plugin's (default: the file's, else inline/threads)
+    default_executor: str | None  # when neither ``executor`` nor the file names one (a project's configuration)
     address: str | None  # the cluster an executor uses, for one that takes an address
     on_wait: Callable[[PathLock, Holder | None], None] | None  # told whom the run waits for
     inputs_from: str | None  # a partial run: take the outputs of steps left out from this run (by its keys)
@@ -251,7 +252,8 @@ class Kernel:
             directory = Path(earlier.run_dir)
         kernel = self.for_pipeline(pipeline)
         plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
-        executor = kernel._executor(options.get("executor") or pipeline.executor, plan, options.get("address"))
+        chosen = options.get("executor") or pipeline.executor or options.get("default_executor")
+        executor = kernel._executor(chosen, plan, options.get("address"))
         runner = Runner(
             plan,
             kernel.pm,

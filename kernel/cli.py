@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
+from click.core import ParameterSource
 from pydantic import ValidationError
 
 from kernel import signals
@@ -28,6 +29,7 @@ from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
 from kernel.locks import Holder, PathLock
 from kernel.logs import LEVELS, RunLog, configure_quiet, configure_run_log
+from kernel.project import find_config
 from kernel.record import SUCCEEDED, RunRecord
 from kernel.showcases import Showcase
 from kernel.steps import settings_model
@@ -124,8 +126,12 @@ def main() -> None:
     """Run data pipelines made of plugin-registered steps."""
 
 
-def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None) -> Kernel:
-    kernel = _warned(Kernel(disable=_plugins_off(plugin_options), skip_broken=True))
+def _kernel(plugin_options: Sequence[str], pipeline: Pipeline | None = None, start: Path | None = None) -> Kernel:
+    """The kernel of a command: its -p no:NAME plugins and the project configuration's ``disable`` off
+    (the configuration that applies to ``start``, else to the pipeline file, else to the working directory)."""
+    where = start or (pipeline.source if pipeline is not None and pipeline.source is not None else Path("."))
+    off = {*_plugins_off(plugin_options), *find_config(where).disable}
+    kernel = _warned(Kernel(disable=sorted(off), skip_broken=True))
     return kernel if pipeline is None else kernel.for_pipeline(pipeline)
 
 
@@ -256,6 +262,12 @@ def _listener_warnings(record: RunRecord) -> None:
                    "unaffected", err=True)
 
 
+def _given(names: Sequence[str]) -> set[str]:
+    """Which of the current command's options were given (on the command line or by environment)."""
+    ctx = click.get_current_context()
+    return {name for name in names if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)}
+
+
 def _names(values: Sequence[str]) -> list[str]:
     """Names given as repeated options and/or comma-separated lists."""
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
@@ -287,6 +299,17 @@ def _run_options(func: F) -> F:
         inputs_from: str | None,
         **kwargs: Any,
     ) -> Any:
+        # The project's configuration fills in what the command line leaves at its default.
+        try:
+            config = find_config(Path(kwargs.get("file") or "."))
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        given = _given(("workers", "executor", "address", "runs_dir", "log_level"))
+        workers = workers if "workers" in given or config.workers is None else config.workers
+        address = address if "address" in given else (config.address or address)
+        runs_dir = runs_dir if "runs_dir" in given or config.runs_dir is None else config.runs_dir
+        log_level = log_level if "log_level" in given or config.log_level is None else config.log_level
         options = RunOptions(
             workers=workers,
             executor=executor,
@@ -303,6 +326,8 @@ def _run_options(func: F) -> F:
             tags=_names(tags),
             inputs_from=inputs_from,
         )
+        if "executor" not in given and config.executor is not None:  # the pipeline file's own wins over it
+            options["default_executor"] = config.executor
         return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
 
     command: Any = wrapper
@@ -400,7 +425,7 @@ def run(
 ) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
     configure_quiet()
-    again, kernel = _again(f"kernel run {file}", options), _kernel(plugin_options)
+    again, kernel = _again(f"kernel run {file}", options), _kernel(plugin_options, start=file)
     if explain:
         rows = kernel.explain(load_pipeline(file, _params(params)), **options)
         for name, verdict, why in rows:
