@@ -16,6 +16,7 @@ from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import RunInterrupted
 from kernel.kept import FrameSummary, Keeper, KeptFrame
 from kernel.locks import Busy, Holder, PathLock
+from kernel.logs import get_logger
 from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
 from kernel.record import SCHEMA_VERSION as RUN_SCHEMA_VERSION
 from kernel.record import RunRecord
@@ -74,6 +75,7 @@ __all__ = [
     "exchange",
     "fsync_dir",
     "fsync_tree",
+    "get_logger",
     "hookimpl",
     "hookspec",
     "json_safe",

@@ -10,8 +10,10 @@ import signal
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -24,7 +26,7 @@ from kernel.app import DEFAULT_RUNS_ROOT, Kernel, RunOptions
 from kernel.config import Pipeline, load_pipeline, parse_param
 from kernel.context import RunResult
 from kernel.errors import DataError, KernelError, validation_problem
-from kernel.events import StepCompleted, StepErrored, StepRetrying, StepSkipped
+from kernel.events import StepCompleted, StepErrored, StepRetrying, StepSkipped, StepStarted
 from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import RunInterrupted, stop_reason
 from kernel.locks import Holder, PathLock
@@ -142,44 +144,95 @@ def _warned(kernel: Kernel) -> Kernel:
     return kernel
 
 
+@dataclass(frozen=True, slots=True)
+class _Show:
+    """What the console shows of a run: failed steps' whole tracebacks; only failures and the end."""
+
+    tracebacks: bool = False
+    quiet: bool = False
+
+
+class _Running:
+    """The steps running now, as the live view shows them: name and seconds so far (rich renders it)."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+
+    def __rich__(self) -> str:
+        if not self.started:
+            return ""
+        now = time.monotonic()
+        steps = ", ".join(f"{name} {now - at:.1f} s" for name, at in self.started.items())
+        return f"  running {steps}"
+
+
 @contextmanager
-def _console(pipeline: str, tracebacks: bool = False) -> Iterator[None]:
+def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
+             live: Any | None = None) -> Iterator[None]:
+    """Print each step as it ends (``quiet``: failures only); on a terminal (``live``: a rich Console),
+    the steps running at the moment stay on the last line, with their time so far."""
+    running = _Running()
+    say: Any = click.echo if live is None else (lambda text: live.print(text, markup=False, highlight=False))
+
+    def begun(sender: object, *, event: StepStarted, **_: object) -> None:
+        running.started[event.step.name] = time.monotonic()
+
     def done(sender: object, *, event: StepCompleted, **_: object) -> None:
+        running.started.pop(event.step.name, None)
+        if quiet:
+            return
         rows = ", ".join(f"{k}={v}" for k, v in event.rows.items())
         word = "cached" if event.cached else "ok"
-        click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
+        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {rows}")
 
     def failed(sender: object, *, event: StepErrored, **_: object) -> None:
+        running.started.pop(event.step.name, None)
         word = "blocked" if event.blocked else "failed"
-        click.echo(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
+        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
         step = getattr(getattr(sender, "record", None), "steps", {}).get(event.step.name)
         if step is None or isinstance(event.error, DataError):  # bad input names its file: no code to show
             return
         if step.error_at:
-            click.echo(f"          at {step.error_at}")
+            say(f"          at {step.error_at}")
         if tracebacks and step.traceback:
-            click.echo(textwrap.indent(step.traceback, "          "))
+            say(textwrap.indent(step.traceback, "          "))
 
     def skipped(sender: object, *, event: StepSkipped, **_: object) -> None:
-        click.echo(f"  skipped {event.step.name:<28} {event.reason}")
+        if not quiet:
+            say(f"  skipped {event.step.name:<28} {event.reason}")
 
     def retrying(sender: object, *, event: StepRetrying, **_: object) -> None:
+        if quiet:
+            return
         error = f"{type(event.error).__name__}: {event.error}"
-        click.echo(f"  retry   {event.step.name:<28} attempt {event.attempt} failed ({error}); "
-                   f"again in {event.delay_s:g} s")
+        say(f"  retry   {event.step.name:<28} attempt {event.attempt} failed ({error}); again in {event.delay_s:g} s")
 
     def started(sender: object, **_: object) -> None:
         dashboard = getattr(getattr(sender, "record", None), "dashboard", None)
         if dashboard:
-            click.echo(f"dashboard: {dashboard}")
+            say(f"dashboard: {dashboard}")
 
     with ExitStack() as stack:
         stack.enter_context(signals.pipeline_start.connected_to(started))
+        stack.enter_context(signals.step_start.connected_to(begun))
         stack.enter_context(signals.step_complete.connected_to(done))
         stack.enter_context(signals.step_error.connected_to(failed))
         stack.enter_context(signals.step_skipped.connected_to(skipped))
         stack.enter_context(signals.step_retry.connected_to(retrying))
+        if live is not None and not quiet:
+            from rich.live import Live
+
+            stack.enter_context(Live(running, console=live, refresh_per_second=4, transient=True))
         yield
+
+
+def _terminal() -> Any | None:
+    """A rich Console for the live view when standard output is a terminal (and not CI); else ``None``."""
+    if not sys.stdout.isatty() or os.environ.get("CI"):
+        return None
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def _again(command: str, options: RunOptions) -> str:
@@ -193,7 +246,7 @@ def _run(
     kernel: Kernel,
     options: RunOptions,
     log_level: str,
-    tracebacks: bool,
+    show: _Show,
     again: str | None = None,
 ) -> RunResult:
     """Run ``pipeline`` and print how it went; exits the process when the run was interrupted. ``again`` is
@@ -218,7 +271,8 @@ def _run(
         )
         log = configure_run_log(run.run_dir / "log.jsonl", log_level, resumed=runner.resumes is not None)
         try:
-            with _console(pipeline.name, tracebacks):
+            terminal = _terminal()
+            with _console(pipeline.name, show.tracebacks, quiet=show.quiet, live=terminal):
                 result = runner.execute()
         except (KeyboardInterrupt, SystemExit):
             log.close()
@@ -275,7 +329,7 @@ def _names(values: Sequence[str]) -> list[str]:
 
 def _run_options(func: F) -> F:
     """Add the options of a run to a command, given to it as ``options`` (what ``Kernel.start`` takes) and
-    ``log_level`` and ``tracebacks``."""
+    ``log_level`` and ``show`` (what the console shows)."""
 
     @functools.wraps(func)
     def wrapper(
@@ -289,6 +343,7 @@ def _run_options(func: F) -> F:
         log_level: str,
         wait: bool,
         traceback: bool,
+        quiet: bool,
         refresh: Sequence[str],
         no_cache: bool,
         resume: str | None,
@@ -328,7 +383,7 @@ def _run_options(func: F) -> F:
         )
         if "executor" not in given and config.executor is not None:  # the pipeline file's own wins over it
             options["default_executor"] = config.executor
-        return func(*args, options=options, log_level=log_level, tracebacks=traceback, **kwargs)
+        return func(*args, options=options, log_level=log_level, show=_Show(traceback, quiet), **kwargs)
 
     command: Any = wrapper
     for option in reversed(
@@ -373,6 +428,9 @@ def _run_options(func: F) -> F:
             click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True),
             click.option(
                 "--traceback", is_flag=True, help="Print a failed step's whole traceback (run.json keeps it anyway)."
+            ),
+            click.option(
+                "--quiet", "-q", is_flag=True, help="Print failures and how the run ended, not every step."
             ),
             click.option(
                 "--refresh",
@@ -420,7 +478,7 @@ def run(
     plugin_options: Sequence[str],
     options: RunOptions,
     log_level: str,
-    tracebacks: bool,
+    show: _Show,
     explain: bool,
 ) -> None:
     """Run the pipeline in FILE (YAML or JSON)."""
@@ -435,9 +493,9 @@ def run(
         click.echo(f"{runs} step(s) would run, {reused} would be reused; nothing was run")
         sys.exit(2 if any(verdict == "missing" for _, verdict, _ in rows) else 0)
     if options.get("resume"):  # the run's own parameter values are loaded with the file
-        result = _run(file, kernel, options | {"params": _params(params)}, log_level, tracebacks, again)
+        result = _run(file, kernel, options | {"params": _params(params)}, log_level, show, again)
     else:
-        result = _run(load_pipeline(file, _params(params)), kernel, options, log_level, tracebacks, again)
+        result = _run(load_pipeline(file, _params(params)), kernel, options, log_level, show, again)
     sys.exit(result.exit_code)
 
 
@@ -620,7 +678,7 @@ def showcase_run(
     plugin_options: Sequence[str],
     options: RunOptions,
     log_level: str,
-    tracebacks: bool,
+    show: _Show,
 ) -> None:
     """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
     configure_quiet()
@@ -631,7 +689,7 @@ def showcase_run(
     if data_dir is not None and sc.data_param is not None:
         values[sc.data_param] = str(data_dir)
     if options.get("resume"):  # the run's own values, less what is given again here
-        result = _run(sc.pipeline, kernel, options | {"params": values}, log_level, tracebacks, again)
+        result = _run(sc.pipeline, kernel, options | {"params": values}, log_level, show, again)
     else:
         if sc.generate is not None and sc.data_param is not None and sc.data_param not in values:
             default = Path("showcase-data") / name
@@ -639,7 +697,7 @@ def showcase_run(
                 click.echo(f"generating the default data set into {default}")
                 _generate(sc, default, dict(sc.defaults))
             values[sc.data_param] = str(default)
-        result = _run(load_pipeline(sc.pipeline, values), kernel, options, log_level, tracebacks, again)
+        result = _run(load_pipeline(sc.pipeline, values), kernel, options, log_level, show, again)
     if result.ok and sc.results_param is not None:
         click.echo(f"results: {result.run.pipeline.values[sc.results_param]}")
     sys.exit(result.exit_code)

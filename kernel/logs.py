@@ -5,12 +5,28 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 import structlog
 
 LEVELS = ("debug", "info", "warning", "error")
+
+
+def get_logger(name: str) -> Any:
+    """The kernel's and its plugins' logger: structlog's when the application configured structlog (the
+    command line does), else one that keeps nothing, so that a library call never prints (structlog's
+    own default prints every event to stdout)."""
+    if structlog.is_configured():
+        return structlog.get_logger(name)
+    # Every level below critical is a no-op in a filtering logger; the kernel logs nothing critical.
+    return structlog.wrap_logger(
+        None, processors=[_drop], wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
+    )
+
+
+def _drop(logger: Any, method: str, event: Any) -> Any:
+    raise structlog.DropEvent
 
 
 class _JsonLinesLogger:

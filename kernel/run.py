@@ -30,7 +30,6 @@ import networkx as nx
 import orjson
 import pandas as pd
 import pluggy
-import structlog
 from blinker import NamedSignal
 
 from kernel import events, signals
@@ -56,6 +55,7 @@ from kernel.hooks import PluginHook, per_plugin
 from kernel.interrupts import SignalGuard, stop_reason
 from kernel.kept import FrameSummary, Keeper, KeptFrame
 from kernel.locks import Holder, PathLock
+from kernel.logs import get_logger
 from kernel.partitions import combined, split
 from kernel.prepare import check_claims, claim_run_dir, lock_claims, release, unclaim_run_dir
 from kernel.record import (
@@ -190,7 +190,7 @@ class Runner:
                 record.steps[name].status = NOT_SELECTED
         self.record = record
         self.run = Run(plan, run_id, run_dir, record, pm, runs_root=runs_root)
-        self.log = structlog.get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
+        self.log = get_logger("kernel.run").bind(run_id=run_id, pipeline=plan.pipeline.name)
         self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
@@ -339,7 +339,7 @@ class Runner:
     def _execute(self) -> RunResult:
         run, record = self.run, self.record
         # Bound now, not when the runner was made: the caller may have configured logging since.
-        self.log = structlog.get_logger("kernel.run").bind(run_id=run.run_id, pipeline=self.plan.pipeline.name)
+        self.log = get_logger("kernel.run").bind(run_id=run.run_id, pipeline=self.plan.pipeline.name)
         started, t0 = datetime.now(UTC), time.perf_counter()
         self._epoch, self._t0 = started.timestamp(), t0
         self._judges = per_plugin(self.pm, "after_step_run")

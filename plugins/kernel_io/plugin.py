@@ -9,9 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import structlog
 
-from kernel import DataError, Inputs, Outputs, Run, Staged, StepContext, StepSettingsError, hookimpl, step
+from kernel import (
+    DataError,
+    Inputs,
+    Outputs,
+    Run,
+    Staged,
+    StepContext,
+    StepSettingsError,
+    get_logger,
+    hookimpl,
+    step,
+)
 from kernel_io import publish as results
 from kernel_io.formats import read_found, write_frame
 from kernel_io.paths import EXTENSIONS, Format, format_for
@@ -99,7 +109,7 @@ def register_steps() -> list[Callable[..., Outputs]]:
 @hookimpl
 def before_run(run: Run) -> None:
     """Recover what a stopped publish left, then refuse a results directory that is not ours to replace."""
-    log = structlog.get_logger("kernel_io").bind(run_id=run.run_id)
+    log = get_logger("kernel_io").bind(run_id=run.run_id)
     for name, path in _publish_paths(run):
         for line in results.recover(path):
             log.warning("recovered", step=name, detail=line)

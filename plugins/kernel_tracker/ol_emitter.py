@@ -12,9 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
-from kernel import DatasetIO
+from kernel import DatasetIO, get_logger
 from kernel_tracker.ol_events import EventBuilder, Json
 from kernel_tracker.settings import OpenLineageSettings
 from kernel_tracker.snapshot import Snapshot
@@ -37,7 +35,7 @@ class OpenLineageRecorder:
         self.sent = 0  # accepted by the configured transport
         self.errors: list[str] = []
         self._failed = 0
-        self._log = structlog.get_logger("kernel_tracker").bind(run_id=run_id)
+        self._log = get_logger("kernel_tracker").bind(run_id=run_id)
         self._sender: ClientSender | None = None
         self._steps: dict[str, tuple[str, list[Json]]] = {}  # a running step's run id and input datasets
         # Input datasets that more steps to start will read as they are (same_as), and how many such

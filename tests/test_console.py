@@ -1,0 +1,51 @@
+"""What the command line shows while a run goes: on a terminal, the steps running at the moment with their
+time so far, each finished step printed above them; ``--quiet`` only failures and the end."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from helpers import write_pipeline
+from rich.console import Console
+
+from kernel import Kernel, hookimpl, step
+from kernel.cli import _console
+
+
+@step("slow.wait")
+def wait(inputs: Any, *, seconds: float = 0.8) -> pd.DataFrame:
+    time.sleep(seconds)
+    return pd.DataFrame({"x": [1]})
+
+
+class Slow:
+    @hookimpl
+    def register_steps(self) -> list[Any]:
+        return [wait]
+
+
+def test_a_terminal_shows_the_running_step_with_its_time_then_its_line(tmp_path: Path) -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    path = write_pipeline(tmp_path, [{"name": "sleepy", "uses": "slow.wait"}])
+    with _console("demo", live=console):
+        result = Kernel(entry_points=False, plugins=[("slow", Slow())]).run(path, runs_root=tmp_path / "runs")
+    assert result.ok
+    shown = screen.getvalue()
+    assert "running sleepy 0." in shown  # refreshed while the step ran, with its seconds so far
+    assert "ok      sleepy" in shown
+
+
+def test_quiet_prints_failures_and_the_end_not_every_step(demo_installed: Path, tmp_path: Path) -> None:
+    steps = [{"name": "n", "uses": "demo.numbers"}, {"name": "bad", "uses": "demo.boom", "needs": ["n"]}]
+    done = subprocess.run([sys.executable, "-m", "kernel", "run", str(write_pipeline(tmp_path, steps)), "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "ok      n" not in done.stdout
+    assert "failed  bad" in done.stdout and "run failed" in done.stdout
