@@ -3,7 +3,10 @@ example pipeline), installable as it is with ``pip install -e``."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from kernel.errors import KernelError
@@ -155,8 +158,19 @@ def new_plugin(name: str, parent: Path) -> Path:
         "tests/test_plugin.py": TEST,
         "README.md": README,
     }
-    for relative, template in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(name=name), encoding="utf-8")
+    parent.mkdir(parents=True, exist_ok=True)
+    # Written beside it, then renamed into place: the directory appears whole, or not at all.
+    staging = Path(tempfile.mkdtemp(prefix=f".kernel-{name}.", dir=parent))
+    try:
+        for relative, template in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template.format(name=name), encoding="utf-8")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staging, 0o777 & ~mask)  # mkdtemp's is 0700: the directory is the user's, as mkdir makes it
+        os.rename(staging, root)  # onto a missing or empty directory only
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # ours alone
+        raise
     return root

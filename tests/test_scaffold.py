@@ -56,3 +56,27 @@ def test_a_directory_that_holds_something_is_left_alone(tmp_path: Path) -> None:
     done = run(sys.executable, "-m", "kernel", "plugin", "new", "acme", cwd=tmp_path)
     assert done.returncode == 2 and "exists and is not empty" in done.stderr
     assert [p.name for p in (tmp_path / "kernel-acme").iterdir()] == ["mine.txt"]
+
+
+def test_a_plugin_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kernel import scaffold
+
+    written: list[Path] = []
+    real = Path.write_text
+
+    def fail_on_the_third(self: Path, *args: object, **kwargs: object) -> int:
+        written.append(self)
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", fail_on_the_third)
+    with pytest.raises(OSError, match="No space left"):
+        scaffold.new_plugin("acme", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # neither a half-written plugin nor the staging directory
+    monkeypatch.setattr(Path, "write_text", real)
+    root = scaffold.new_plugin("acme", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel-acme"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (root / "kernel_acme" / "plugin.py").is_file() and root.stat().st_mode & 0o777 == 0o777 & ~mask
