@@ -290,3 +290,12 @@ def test_the_doc_names_every_section_figure_setting_and_hook_parameter(full_run:
         assert f"{name}:" in doc
     for parameter in inspect.signature(hookspecs.report_sections).parameters:
         assert f"`{parameter}`" in doc
+
+
+def test_a_parameter_left_unset_shows_a_dash_not_null(demo_installed: Path, tmp_path: Path) -> None:
+    params = {"n": {"default": 3}, "note": {"default": None}}
+    path = write_pipeline(tmp_path, [{"name": "nums", "uses": "demo.numbers", "settings": {"n": "${params.n}"}}],
+                          params=params, **NO_CHARTS)
+    result = run(make_kernel(), path, tmp_path)
+    section = md_sections((result.run.run_dir / "report.md").read_text())["Business context"]
+    assert {row["parameter"]: row["value"] for row in md_table(section, "parameter")} == {"n": "3", "note": "—"}

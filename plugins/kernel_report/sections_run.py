@@ -8,6 +8,7 @@ from kernel import signals
 from kernel_report import charts
 from kernel_report.blocks import Block, Cell, Code, Image, Part, Table, Text
 from kernel_report.dag import step_graph
+from kernel_report.escape import DASH
 from kernel_report.figures import facts, plain, rows_text, rows_total, seconds
 from kernel_report.files import CONTEXT, RunFiles, as_dict, as_int, as_list
 
@@ -42,7 +43,7 @@ def business_context(files: RunFiles) -> Part:
             blocks.append(Text("The pipeline file declares no KPIs."))
     params = as_dict(record.get("params"))
     if params:
-        rows = tuple((str(k), plain(v)) for k, v in params.items())
+        rows = tuple((str(k), DASH if v is None else plain(v)) for k, v in params.items())  # None: not set
         blocks.append(Table(("parameter", "value"), rows, "Parameters in force for this run."))
     return Part("Business context", tuple(blocks))
 
