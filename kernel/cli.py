@@ -157,13 +157,22 @@ class _Running:
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
+        self.progress: dict[str, tuple[int, int | None, str]] = {}  # the run's, once it has started
 
     def __rich__(self) -> str:
         if not self.started:
             return ""
         now = time.monotonic()
-        steps = ", ".join(f"{name} {now - at:.1f} s" for name, at in self.started.items())
-        return f"  running {steps}"
+        return "  running " + ", ".join(self._one(name, now - at) for name, at in list(self.started.items()))
+
+    def _one(self, name: str, seconds: float) -> str:
+        said = self.progress.get(name)
+        if said is None:
+            return f"{name} {seconds:.1f} s"
+        done, total, unit = said
+        of = f" of {total:,}" if total is not None else ""
+        rate = f", {done / seconds:,.0f}/s" if seconds > 0 else ""
+        return f"{name} {seconds:.1f} s ({done:,}{of} {unit}{rate})"
 
 
 @contextmanager
@@ -208,6 +217,7 @@ def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
         say(f"  retry   {event.step.name:<28} attempt {event.attempt} failed ({error}); again in {event.delay_s:g} s")
 
     def started(sender: object, **_: object) -> None:
+        running.progress = getattr(sender, "progress", running.progress)
         dashboard = getattr(getattr(sender, "record", None), "dashboard", None)
         if dashboard:
             say(f"dashboard: {dashboard}")

@@ -38,7 +38,9 @@ class StepVerdict:
 class Run:
     """One run of a plan: the sender of every signal, and where plugins keep per-run state."""
 
-    __slots__ = ("__weakref__", "_pm", "pipeline", "plan", "record", "run_dir", "run_id", "runs_root", "stash")
+    __slots__ = (
+        "__weakref__", "_pm", "pipeline", "plan", "progress", "record", "run_dir", "run_id", "runs_root", "stash"
+    )
 
     def __init__(
         self,
@@ -59,6 +61,8 @@ class Run:
         self.runs_root = runs_root if runs_root is not None else run_dir.parent.parent
         self.record = record
         self.stash: dict[str, Any] = {}
+        # step -> (done, total or None, unit): what steps running in this process said of their progress
+        self.progress: dict[str, tuple[int, int | None, str]] = {}
 
     @property
     def params(self) -> dict[str, Any]:

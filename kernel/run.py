@@ -867,8 +867,13 @@ class Runner:
             run_dir=self.run.run_dir,
             params=self.run.params,
             pipeline=self.plan.pipeline.name,
+            reporter=None if self.executor.ships else self._reported,
         )
         return {**kwargs, "ctx": ctx}
+
+    def _reported(self, step: str, done: int, total: int | None, unit: str) -> None:
+        """A step's progress (from its thread): kept for whoever shows it, replaced as it comes."""
+        self.run.progress[step] = (done, total, unit)
 
     def _submit_one(
         self,

@@ -98,6 +98,19 @@ class StepContext:
     datasets: list[DatasetIO] = field(default_factory=list)
     staged: list[Staged] = field(default_factory=list)
     pipeline: str = ""
+    # Where progress goes (the runner's, for a step run in its own process); never shipped with the context.
+    reporter: Callable[[str, int, int | None, str], None] | None = field(default=None, repr=False, compare=False)
+
+    def progress(self, done: int, total: int | None = None, unit: str = "records") -> None:
+        """Say how far the step has come: ``done`` of ``total`` (when known) ``unit``. The command line shows it
+        live while the step runs in the orchestrating process (inline, threads); elsewhere it is dropped."""
+        if self.reporter is not None:
+            self.reporter(self.step, done, total, unit)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Shipped to another process without its reporter, which belongs to this one.
+        return (StepContext, (self.run_id, self.step, self.run_dir, self.params, self.datasets, self.staged,
+                              self.pipeline))
 
     def stage(self, kind: str, **details: Any) -> None:
         """Ask the run to make a prepared write final once every step has succeeded (see ``commit_staged``)."""

@@ -4,6 +4,7 @@ time so far, each finished step printed above them; ``--quiet`` only failures an
 from __future__ import annotations
 
 import io
+import pickle
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pandas as pd
 from helpers import write_pipeline
 from rich.console import Console
 
-from kernel import Kernel, hookimpl, step
+from kernel import Kernel, StepContext, hookimpl, step
 from kernel.cli import _console
 
 
@@ -24,10 +25,20 @@ def wait(inputs: Any, *, seconds: float = 0.8) -> pd.DataFrame:
     return pd.DataFrame({"x": [1]})
 
 
+@step("slow.count")
+def count(inputs: Any, *, ctx: StepContext | None = None) -> pd.DataFrame:
+    """Read 3,000 records in three goes, saying so after each."""
+    for done in (1000, 2000, 3000):
+        time.sleep(0.35)
+        if ctx is not None:
+            ctx.progress(done, 3000)
+    return pd.DataFrame({"x": range(3000)})
+
+
 class Slow:
     @hookimpl
     def register_steps(self) -> list[Any]:
-        return [wait]
+        return [wait, count]
 
 
 def test_a_terminal_shows_the_running_step_with_its_time_then_its_line(tmp_path: Path) -> None:
@@ -49,3 +60,26 @@ def test_quiet_prints_failures_and_the_end_not_every_step(demo_installed: Path, 
     assert done.returncode == 1
     assert "ok      n" not in done.stdout
     assert "failed  bad" in done.stdout and "run failed" in done.stdout
+
+
+def test_a_step_that_says_how_far_it_has_come_shows_it_with_its_rate(tmp_path: Path) -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    path = write_pipeline(tmp_path, [{"name": "reader", "uses": "slow.count"}])
+    with _console("demo", live=console):
+        result = Kernel(entry_points=False, plugins=[("slow", Slow())]).run(path, runs_root=tmp_path / "runs")
+    assert result.ok
+    assert result.run.progress["reader"] == (3000, 3000, "records")
+    shown = screen.getvalue()
+    assert "running reader" in shown and " of 3,000 records, " in shown and "/s)" in shown
+
+
+def test_progress_from_a_step_in_another_process_is_dropped_not_an_error(tmp_path: Path) -> None:
+    from kernel.steps import StepContext as Context
+
+    reported: list[int] = []
+    ctx = Context("r", "reader", tmp_path, reporter=lambda step, done, total, unit: reported.append(done))
+    ctx.progress(5)
+    shipped = pickle.loads(pickle.dumps(ctx))  # as a process or Dask executor ships it
+    shipped.progress(7)
+    assert reported == [5] and shipped.reporter is None and shipped.step == "reader"

@@ -116,6 +116,8 @@ def read_avro_sources(sources: Sequence[Source], schema: Mapping[str, Any], *, c
         parts.append({name: frame[name] for name in names})
         lengths.append(len(frame))
         del frame
+        if ctx is not None:
+            ctx.progress(sum(lengths), unit="records")
     frame = concat_columns(parts, names)
     if origin:
         files = pd.CategoricalDtype([s.name for s in sources])  # categories in file-name order
