@@ -8,6 +8,7 @@ it that has either, as pytest finds its ini file. The command line wins over it,
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -36,7 +37,11 @@ class ProjectConfig(BaseModel):
 
 def find_config(start: Path) -> ProjectConfig:
     """The project configuration that applies to ``start`` (a directory or a file); empty without one."""
-    directory = (start if start.is_dir() else start.parent).resolve()
+    return _found((start if start.is_dir() else start.parent).resolve())
+
+
+@functools.cache  # one command reads it once, though several of its parts ask (a command is a process)
+def _found(directory: Path) -> ProjectConfig:
     for folder in (directory, *directory.parents):
         own = folder / FILE
         if own.is_file():

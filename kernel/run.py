@@ -627,7 +627,7 @@ class Runner:
                 reused, returned, ctx, trace = pending, pending.outputs, None, None
                 # Reused frames are here: their judges and summarizers run here too (not their observers).
                 returned, error, _, _, observed, summaries, judgements = next_to(
-                    self._near.get(name) or self._near_for(planned, observe=False), dict(pending.outputs), None
+                    self._near_of(planned), dict(pending.outputs), None
                 )
             else:
                 returned, error, ctx, trace, observed, summaries, judgements = pending
@@ -814,6 +814,10 @@ class Runner:
             tuple(found["summarize_step"]),
         )
 
+    def _near_of(self, planned: PlannedStep) -> NextTo:
+        """What runs next to the step (nothing but the check of its outputs, when no plugin gave anything)."""
+        return self._near.get(planned.spec.name) or NextTo(planned.type.outputs, planned.plugin, planned.type.name)
+
     def _submit(
         self, executor: Executor | None, planned: PlannedStep, inputs: Frames, delay: float
     ) -> _Pending:
@@ -893,7 +897,7 @@ class Runner:
     def _submit_kept(self, keeper: Keeper, planned: PlannedStep, inputs: Frames, delay: float) -> Future[Any]:
         """Submit to an executor that keeps frames: inputs go as references, outputs stay where they are made."""
         name = planned.spec.name
-        near = self._near.get(name) or NextTo(planned.type.outputs, planned.plugin, planned.type.name)
+        near = self._near_of(planned)
         given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
         kwargs, func, ships, outputs = self._kwargs(planned), planned.type.func, self.executor.ships, len(near.declared)
         parts = planned.spec.partitions
@@ -915,7 +919,7 @@ class Runner:
     ) -> Future[Any]:
         """A step that splits its files, on an executor that keeps frames: one task per part, one to merge."""
         name = planned.spec.name
-        near = self._near.get(name) or NextTo(planned.type.outputs, planned.plugin, planned.type.name)
+        near = self._near_of(planned)
         given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
         func, ships = planned.type.func, self.executor.ships
         ran = [

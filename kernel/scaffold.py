@@ -3,6 +3,7 @@ example pipeline), installable as it is with ``pip install -e``."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -170,7 +171,9 @@ def new_plugin(name: str, parent: Path) -> Path:
         os.umask(mask)
         os.chmod(staging, 0o777 & ~mask)  # mkdtemp's is 0700: the directory is the user's, as mkdir makes it
         os.rename(staging, root)  # onto a missing or empty directory only
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)  # ours alone
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # written meanwhile
+            raise KernelError(f"{root} exists and is not empty: choose another name or directory") from None
         raise
     return root

@@ -15,7 +15,7 @@ import pandas as pd
 from helpers import write_pipeline
 from rich.console import Console
 
-from kernel import Kernel, StepContext, hookimpl, step
+from kernel import Kernel, RunResult, StepContext, hookimpl, step
 from kernel.cli import _console
 
 
@@ -41,14 +41,19 @@ class Slow:
         return [wait, count]
 
 
-def test_a_terminal_shows_the_running_step_with_its_time_then_its_line(tmp_path: Path) -> None:
+def on_a_terminal(tmp_path: Path, name: str, uses: str) -> tuple[RunResult, str]:
+    """Run one step under the live console drawing on a terminal; the run and what the terminal got."""
     screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
-    path = write_pipeline(tmp_path, [{"name": "sleepy", "uses": "slow.wait"}])
+    console = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    path = write_pipeline(tmp_path, [{"name": name, "uses": uses}])
     with _console("demo", live=console):
         result = Kernel(entry_points=False, plugins=[("slow", Slow())]).run(path, runs_root=tmp_path / "runs")
+    return result, screen.getvalue()
+
+
+def test_a_terminal_shows_the_running_step_with_its_time_then_its_line(tmp_path: Path) -> None:
+    result, shown = on_a_terminal(tmp_path, "sleepy", "slow.wait")
     assert result.ok
-    shown = screen.getvalue()
     assert "running sleepy 0." in shown  # refreshed while the step ran, with its seconds so far
     assert "ok      sleepy" in shown
 
@@ -63,14 +68,9 @@ def test_quiet_prints_failures_and_the_end_not_every_step(demo_installed: Path, 
 
 
 def test_a_step_that_says_how_far_it_has_come_shows_it_with_its_rate(tmp_path: Path) -> None:
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=160, color_system=None)
-    path = write_pipeline(tmp_path, [{"name": "reader", "uses": "slow.count"}])
-    with _console("demo", live=console):
-        result = Kernel(entry_points=False, plugins=[("slow", Slow())]).run(path, runs_root=tmp_path / "runs")
+    result, shown = on_a_terminal(tmp_path, "reader", "slow.count")
     assert result.ok
     assert result.run.progress["reader"] == (3000, 3000, "records")
-    shown = screen.getvalue()
     assert "running reader" in shown and " of 3,000 records, " in shown and "/s)" in shown
 
 

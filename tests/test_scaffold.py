@@ -80,3 +80,23 @@ def test_a_plugin_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: py
     mask = os.umask(0)
     os.umask(mask)
     assert (root / "kernel_acme" / "plugin.py").is_file() and root.stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_a_second_writer_that_gets_there_first_keeps_its_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `kernel plugin new acme` at once: the one that renames second is refused and leaves the other's."""
+    from kernel import KernelError, scaffold
+
+    real = scaffold.os.rename
+
+    def other_first(source: str, target: str) -> None:
+        Path(target).mkdir(exist_ok=True)
+        (Path(target) / "theirs.txt").write_text("the other run's")
+        real(source, target)
+
+    monkeypatch.setattr(scaffold.os, "rename", other_first)
+    with pytest.raises(KernelError, match="kernel-acme exists and is not empty"):
+        scaffold.new_plugin("acme", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel-acme"]
+    assert [p.name for p in (tmp_path / "kernel-acme").iterdir()] == ["theirs.txt"]
