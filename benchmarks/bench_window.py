@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from kernel_window.plugin import tumbling
+from kernel_window.steps import tumbling
 
 T0 = np.datetime64("2024-01-01T00:00:00", "ns")
 SETTINGS: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from typing_extensions import Unpack
 
@@ -29,9 +29,11 @@ from kernel.plugins import (
 )
 from kernel.prepare import check_run_id, earlier_run, resumable
 from kernel.record import RunRecord
-from kernel.run import Runner
 from kernel.selection import Selection
 from kernel.showcases import Showcase
+
+if TYPE_CHECKING:
+    from kernel.run import Runner
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
@@ -250,8 +252,10 @@ class Kernel:
         directory = Path(run_dir) if run_dir is not None else Path(runs_root) / pipeline.name / run_id
         if earlier is not None:
             directory = Path(earlier.run_dir)
+        from kernel.run import Runner  # here: planning and listing must not import what running needs
+
         kernel = self.for_pipeline(pipeline)
-        plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)})
+        plan = kernel._plan(pipeline, {"run.id": run_id, "run.dir": str(directory)}).loaded()
         chosen = options.get("executor") or pipeline.executor or options.get("default_executor")
         executor = kernel._executor(chosen, plan, options.get("address"))
         runner = Runner(
@@ -282,8 +286,10 @@ class Kernel:
             pipeline = load_pipeline(pipeline, params)
         runs_root = options.get("runs_root", DEFAULT_RUNS_ROOT)
         directory = Path(runs_root) / pipeline.name / "EXPLAIN"
+        from kernel.run import Runner
+
         kernel = self.for_pipeline(pipeline)
-        plan = kernel._plan(pipeline, {"run.id": "EXPLAIN", "run.dir": str(directory)})
+        plan = kernel._plan(pipeline, {"run.id": "EXPLAIN", "run.dir": str(directory)}).loaded()
         runner = Runner(
             plan, kernel.pm, run_id="EXPLAIN", run_dir=directory, refresh=options.get("refresh", ()),
             runs_root=Path(runs_root), selection=Selection.of(cast(Mapping[str, Sequence[str] | None], options)),

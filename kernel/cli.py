@@ -641,9 +641,10 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
         if not key.startswith("--") or not args:
             raise KernelError(f"expected --option value pairs for the generator, got '{key}'")
         raw[key[2:].replace("-", "_")] = args.pop(0)
-    assert showcase.generate is not None
+    generator = showcase.generator()
+    assert generator is not None
     try:
-        model = settings_model(showcase.generate).model_validate(raw)
+        model = settings_model(generator).model_validate(raw)
     except ValidationError as exc:
         where, message = validation_problem(exc, noun="option")
         option = "--" + where.replace(".", "-").replace("_", "-")
@@ -654,14 +655,15 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
 def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> None:
     # Into a new hidden sibling first (never one that exists: it may be someone's), renamed when complete,
     # so an interrupted generation never looks like a data set and removes only what it made.
-    assert showcase.generate is not None
+    generator = showcase.generator()
+    assert generator is not None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.kernel-generate-", dir=out_dir.parent))
     try:
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # a data set gets the usual permissions, not mkdtemp's 0700
-        showcase.generate(tmp, **options)
+        generator(tmp, **options)
         if out_dir.exists():
             out_dir.rmdir()  # empty: the callers checked
         tmp.rename(out_dir)

@@ -8,15 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pluggy
 
 from kernel.graph import Plan
 from kernel.record import SUCCEEDED, RunRecord
 
-Frames = dict[str, pd.DataFrame]
+if TYPE_CHECKING:
+    import pandas as pd
+
+Frames = dict[str, "pd.DataFrame"]
 
 
 def new_run_id() -> str:

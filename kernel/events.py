@@ -13,17 +13,17 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from kernel.kept import KeptFrame
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kernel.config import StepSpec
     from kernel.record import RunRecord
     from kernel.steps import DatasetIO
 
 
-class FrameViews(Mapping[str, pd.DataFrame]):
+class FrameViews(Mapping[str, "pd.DataFrame"]):
     """A step's frames as a listener sees them: each one read is a shallow copy (nothing is copied until
     somebody writes, and then only the copy changes); a listener that reads none costs nothing."""
 

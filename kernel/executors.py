@@ -60,7 +60,7 @@ def check_shippable(name: str, steps: Mapping[str, Any]) -> None:
     """Before anything runs on an executor that ships attempts: every step function must be importable by
     name in another process. ``steps`` maps step names to their ``PlannedStep``."""
     for step, planned in steps.items():
-        func = planned.type.func
+        func = planned.type.function
         module = getattr(func, "__module__", None)
         qualname = getattr(func, "__qualname__", "")
         why = None

@@ -6,21 +6,24 @@ validate`` and ``kernel graph`` stop at, and that the runner executes.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 from pydantic import ValidationError
 
 from kernel.config import MAX_PARTITIONS, Pipeline, StepSpec, substitute
-from kernel.errors import PipelineError, StepSettingsError, validation_problem
+from kernel.errors import KernelError, PipelineError, StepSettingsError, validation_problem
 from kernel.fields import Fields, resolve
 from kernel.steps import StepType
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 TOPOLOGIES = ("linear", "fan-out", "fan-in", "diamond", "parallel", "general")
 
@@ -86,6 +89,20 @@ class Plan:
     def topology(self) -> str:
         return topology(self.graph)
 
+    def loaded(self) -> Plan:
+        """The plan with every step type's functions imported (``StepType.loaded``): what a run executes.
+        A reference that cannot be imported is refused naming the step and its ``uses``."""
+        if all(planned.type.is_loaded for planned in self.steps.values()):
+            return self
+        steps = {}
+        for name, planned in self.steps.items():
+            try:
+                steps[name] = dataclasses.replace(planned, type=planned.type.loaded())
+            except KernelError as exc:
+                raise PipelineError(f"plugin '{planned.plugin}': {exc.message}", file=self.pipeline.source,
+                                    step=name, field="uses") from None
+        return dataclasses.replace(self, steps=MappingProxyType(steps))
+
 
 def build_plan(
     pipeline: Pipeline,
@@ -103,6 +120,8 @@ def build_plan(
     ``fields`` are the plugin fields the file may have (``disabled_fields``: let through unread).
     ``unloaded`` names the installed plugins that could not be loaded: an unknown step type may be theirs.
     """
+    import networkx as nx  # here, not at the top: listing plugins and steps must not pay for it
+
     fields, disabled_fields = fields or {}, disabled_fields or {}
     source = pipeline.source
     values = dict(run_values or {"run.id": "RUN_ID", "run.dir": "RUN_DIR"})
@@ -193,6 +212,11 @@ def build_plan(
             raise StepSettingsError(
                 message, file=source, step=spec.name, field=f"settings.{where}" if where else "settings"
             ) from None
+        except (StepSettingsError, PipelineError):
+            raise
+        except KernelError as exc:  # a step type by reference, without a settings model, that cannot be imported
+            raise PipelineError(f"plugin '{entry.plugin}': {exc.message}", file=source, step=spec.name,
+                                field="uses") from None
         resolved[spec.name] = (entry, kwargs, inputs)
 
     if not nx.is_directed_acyclic_graph(graph):
@@ -310,6 +334,8 @@ def _check_claims(claims: list[Claim], source: Path | None) -> None:
 
 def topology(graph: nx.DiGraph[str]) -> str:
     """Name the shape of a DAG; see ``docs/architecture.md`` for the definitions."""
+    import networkx as nx
+
     n = graph.number_of_nodes()
     if n <= 1:
         return "linear"

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pluggy
 
 from kernel.markers import hookspec
 
 if TYPE_CHECKING:
     import click
+    import pandas as pd
 
     from kernel.config import StepSpec
     from kernel.context import Run, StepVerdict

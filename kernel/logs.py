@@ -8,15 +8,21 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-import structlog
 
 LEVELS = ("debug", "info", "warning", "error")
+
+# The command line asks for quiet logging before every command; structlog is imported only once something logs.
+_quiet_pending = False
 
 
 def get_logger(name: str) -> Any:
     """The kernel's and its plugins' logger: structlog's when the application configured structlog (the
     command line does), else one that keeps nothing, so that a library call never prints (structlog's
     own default prints every event to stdout)."""
+    import structlog
+
+    if _quiet_pending:
+        _configure_quiet()
     if structlog.is_configured():
         return structlog.get_logger(name)
     # Every level below critical is a no-op in a filtering logger; the kernel logs nothing critical.
@@ -26,6 +32,8 @@ def get_logger(name: str) -> Any:
 
 
 def _drop(logger: Any, method: str, event: Any) -> Any:
+    import structlog
+
     raise structlog.DropEvent
 
 
@@ -86,6 +94,10 @@ def configure_run_log(path: Path, level: str = "info", *, resumed: bool = False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if resumed else os.O_EXCL) | os.O_NOFOLLOW | os.O_APPEND, 0o644)
     log = RunLog(os.fdopen(fd, "ab"))
+    import structlog
+
+    global _quiet_pending
+    _quiet_pending = False
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -101,7 +113,16 @@ def configure_run_log(path: Path, level: str = "info", *, resumed: bool = False)
 
 
 def configure_quiet() -> None:
-    """Drop log events below warnings (commands that do not run a pipeline)."""
+    """Drop log events below warnings (commands that do not run a pipeline); done when something first logs."""
+    global _quiet_pending
+    _quiet_pending = True
+
+
+def _configure_quiet() -> None:
+    import structlog
+
+    global _quiet_pending
+    _quiet_pending = False
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),

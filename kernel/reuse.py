@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kernel.context import StepVerdict
 from kernel.steps import DatasetIO, StepContext
 
-Observer = Callable[[Mapping[str, pd.DataFrame], StepContext | None], Any]
+if TYPE_CHECKING:
+    import pandas as pd
+
+Observer = Callable[[Mapping[str, "pd.DataFrame"], StepContext | None], Any]
 """Run next to a step on its outputs and context (in the worker, under an executor that ships steps);
 what it returns (small and picklable) reaches the orchestrator in ``StepCompleted.observed``."""
 
 
-Judge = Callable[[Mapping[str, pd.DataFrame], StepContext | None], StepVerdict | None]
+Judge = Callable[[Mapping[str, "pd.DataFrame"], StepContext | None], StepVerdict | None]
 """Run next to a step on its outputs (as the judges before it left them): a :class:`kernel.StepVerdict`
 replaces outputs there and/or blocks the step; its ``findings`` reach the plugin's ``after_step_run``."""
 
@@ -28,7 +29,7 @@ Summarizer = Callable[["Judged", StepContext | None], Any]
 returns (small and picklable) reaches the orchestrator in ``StepCompleted.summaries``."""
 
 
-class Judged(dict[str, pd.DataFrame]):
+class Judged(dict[str, "pd.DataFrame"]):
     """A step's outputs as its judges left them, as a summarizer receives them: ``replaced`` names the outputs
     a judge replaced (the others are the very frames the step returned)."""
 

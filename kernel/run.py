@@ -722,9 +722,9 @@ class Runner:
             and planned.spec.name not in self._near
         ):  # the common case
             try:
-                return planned, 1, (planned.type.func(inputs, **planned.kwargs), None, None, None, EMPTY, EMPTY, ())
+                return planned, 1, (planned.type.function(inputs, **planned.kwargs), None, None, None, EMPTY, EMPTY, ())
             except Exception as exc:
-                return planned, 1, (None, exc, None, trace_of(exc, planned.type.func), EMPTY, EMPTY, ())
+                return planned, 1, (None, exc, None, trace_of(exc, planned.type.function), EMPTY, EMPTY, ())
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
 
     def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
@@ -835,9 +835,9 @@ class Runner:
             return self._submit_one(executor, planned, inputs, delay)
         if parts.by:
             try:
-                given = planned.kwargs
-                if planned.type.shared is not None:  # what every part shares, from the whole inputs
-                    given = {**given, **planned.type.shared(MappingProxyType(inputs), MappingProxyType(given))}
+                given, shared = planned.kwargs, planned.type.shared_function
+                if shared is not None:  # what every part shares, from the whole inputs
+                    given = {**given, **shared(MappingProxyType(inputs), MappingProxyType(given))}
                 pieces = split(inputs, parts.by, int(parts.count))
             except Exception as exc:
                 return None, exc, None, None, EMPTY, EMPTY, ()
@@ -846,13 +846,14 @@ class Runner:
             pieces = settings
             parts_pending = [self._submit_one(executor, planned, inputs, delay, given) for given in settings]
         self.record.steps[planned.spec.name].partitions = len(pieces)
-        return cast(_Pending, combined(parts_pending, planned.type.combine))
+        return cast(_Pending, combined(parts_pending, planned.type.combine_function))
 
     def _split_settings(self, planned: PlannedStep, count: int) -> list[dict[str, Any]]:
         """The settings of each part of a step that splits its files (its type's ``split``)."""
-        assert planned.type.split is not None
+        split_settings = planned.type.split_function
+        assert split_settings is not None
         try:
-            found = planned.type.split(MappingProxyType(planned.kwargs), count)
+            found = split_settings(MappingProxyType(planned.kwargs), count)
         except DataError:
             raise
         except Exception as exc:
@@ -891,26 +892,27 @@ class Runner:
         near = self._near.get(planned.spec.name) if planned.spec.partitions is None else None
         kwargs = self._kwargs(planned, given)
         if executor is None:
-            return attempt(planned.type.func, inputs, kwargs, delay, False, near)
-        return executor.submit(attempt, planned.type.func, inputs, kwargs, delay, self.executor.ships, near)
+            return attempt(planned.type.function, inputs, kwargs, delay, False, near)
+        return executor.submit(attempt, planned.type.function, inputs, kwargs, delay, self.executor.ships, near)
 
     def _submit_kept(self, keeper: Keeper, planned: PlannedStep, inputs: Frames, delay: float) -> Future[Any]:
         """Submit to an executor that keeps frames: inputs go as references, outputs stay where they are made."""
         name = planned.spec.name
         near = self._near_of(planned)
         given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
-        kwargs, func, ships, outputs = self._kwargs(planned), planned.type.func, self.executor.ships, len(near.declared)
+        kwargs, func, ships = self._kwargs(planned), planned.type.function, self.executor.ships
+        outputs = len(near.declared)
         parts = planned.spec.partitions
         if parts is None:
             head, refs = keeper.submit_kept(attempt_kept, func, given, kwargs, delay, ships, near, outputs=outputs)
         else:
             count = int(parts.count)
-            _, pieces = keeper.submit_kept(split_kept, given, parts.by, count, planned.type.shared, planned.kwargs,
-                                           outputs=count)
+            shared = planned.type.shared_function
+            _, pieces = keeper.submit_kept(split_kept, given, parts.by, count, shared, planned.kwargs, outputs=count)
             ran = [
                 keeper.submit_kept(part_kept, func, piece, kwargs, delay, ships, outputs=1)[1][0] for piece in pieces
             ]
-            head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine, near, outputs=outputs)
+            head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine_function, near, outputs=outputs)
         self._refs[name] = dict(zip(near.declared, refs, strict=True))
         return head
 
@@ -921,12 +923,13 @@ class Runner:
         name = planned.spec.name
         near = self._near_of(planned)
         given = {key: frame.ref if isinstance(frame, KeptFrame) else frame for key, frame in inputs.items()}
-        func, ships = planned.type.func, self.executor.ships
+        func, ships = planned.type.function, self.executor.ships
         ran = [
             keeper.submit_kept(part_kept, func, (given, {}), self._kwargs(planned, part), delay, ships, outputs=1)[1][0]
             for part in settings
         ]
-        head, refs = keeper.submit_kept(merge_kept, ran, planned.type.combine, near, outputs=len(near.declared))
+        combine = planned.type.combine_function
+        head, refs = keeper.submit_kept(merge_kept, ran, combine, near, outputs=len(near.declared))
         self._refs[name] = dict(zip(near.declared, refs, strict=True))
         return head
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import networkx as nx
-
 from kernel.errors import PipelineError
 from kernel.graph import Plan
 
@@ -32,6 +30,8 @@ class Selection:
 
     def chosen(self, plan: Plan) -> frozenset[str]:
         """The steps chosen; a name that is no step, or a tag no step has, is an error naming it."""
+        import networkx as nx
+
         graph = plan.graph
         found = set(plan.steps)
         for option, names in (("--from", self.from_steps), ("--to", self.to_steps), ("--only", self.only)):

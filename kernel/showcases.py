@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,12 +16,20 @@ class Showcase:
     ``generate(out_dir, **options)`` writes the data set into ``out_dir``; ``data_param`` names the
     pipeline parameter that points at it; ``defaults`` are the options for the default data set;
     ``results_param`` names the parameter holding where the results go (printed after a run).
+    ``generate`` may be a reference, ``"module:function"``, imported only when data is generated.
     """
 
     name: str
     pipeline: Path
     description: str = ""
-    generate: Callable[..., Any] | None = None
+    generate: Callable[..., Any] | str | None = None
     data_param: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     results_param: str | None = None
+
+    def generator(self) -> Callable[..., Any] | None:
+        """``generate``, imported if it is a reference."""
+        if not isinstance(self.generate, str):
+            return self.generate
+        module, _, name = self.generate.partition(":")
+        return cast(Callable[..., Any], getattr(importlib.import_module(module), name))

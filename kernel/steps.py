@@ -10,25 +10,44 @@ arguments, and returns its named outputs::
 It is a pure function of its inputs and settings, so a cache can key it and an executor can
 ship it to another process. A step that needs to know about its run (the run id, a directory
 for state) declares a keyword-only parameter named ``ctx`` and receives a :class:`StepContext`.
+
+A plugin whose steps need heavy modules registers them by reference, so that commands which only
+list or check steps never import those modules::
+
+    StepType("demo.scale", "demo.steps:scale", settings=ScaleSettings, description="Scale a frame.")
+
+The module is imported when a run needs the step (:meth:`StepType.loaded`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import importlib
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
 from typing_extensions import Unpack
 
-Inputs = Mapping[str, pd.DataFrame]
-Outputs = Mapping[str, pd.DataFrame]
-StepFunction = Callable[..., Outputs | pd.DataFrame]
+from kernel.errors import KernelError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Quoted: listing or checking steps must not import pandas.
+Inputs = Mapping[str, "pd.DataFrame"]
+Outputs = Mapping[str, "pd.DataFrame"]
+StepFunction = Callable[..., "Outputs | pd.DataFrame"]
+Combine = Callable[[list[Mapping[str, "pd.DataFrame"]]], Mapping[str, "pd.DataFrame"]]
+Split = Callable[[Mapping[str, Any], int], list[dict[str, Any]]]
+Shared = Callable[[Mapping[str, "pd.DataFrame"], Mapping[str, Any]], dict[str, Any]]
 
 _ATTR = "__kernel_step__"
 DEFAULT_OUTPUT = "out"
@@ -153,10 +172,15 @@ class StepType:
     outputs ``combine`` (or concatenation) puts together as the whole step's. ``shared``, for a step run in
     parts by keys, computes once over its whole inputs what every part must share (the window's watermark
     over all keys): ``shared(inputs, settings)`` returns extra keyword arguments given to every part.
+
+    ``func``, ``combine``, ``split`` and ``shared`` may each be a reference, ``"module:attribute"``, imported
+    only when a run needs the step (:meth:`loaded`); such a step type should give its ``settings`` model
+    and ``description``, which are read without importing it. ``wants_context`` is then read from the
+    function once it is imported.
     """
 
     name: str
-    func: StepFunction
+    func: StepFunction | str
     outputs: tuple[str, ...] = (DEFAULT_OUTPUT,)
     inputs: tuple[str, ...] | None = None
     settings: type[BaseModel] | None = None
@@ -166,15 +190,58 @@ class StepType:
     partitions: bool | str | tuple[str, ...] = False
     effects: bool = False
     version: str | None = None
-    combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None
-    split: Callable[[Mapping[str, Any], int], list[dict[str, Any]]] | None = None
-    shared: Callable[[Mapping[str, pd.DataFrame], Mapping[str, Any]], dict[str, Any]] | None = None
+    combine: Combine | str | None = None
+    split: Split | str | None = None
+    shared: Shared | str | None = None
+
+    @property
+    def function(self) -> StepFunction:
+        """The step function (imported if ``func`` is a reference)."""
+        return cast(StepFunction, _load(self.name, self.func))
+
+    @property
+    def combine_function(self) -> Combine | None:
+        return None if self.combine is None else cast(Combine, _load(self.name, self.combine))
+
+    @property
+    def split_function(self) -> Split | None:
+        return None if self.split is None else cast(Split, _load(self.name, self.split))
+
+    @property
+    def shared_function(self) -> Shared | None:
+        return None if self.shared is None else cast(Shared, _load(self.name, self.shared))
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether every function of the step type is imported (none is still a reference)."""
+        return not any(isinstance(f, str) for f in (self.func, self.combine, self.split, self.shared))
+
+    def loaded(self) -> StepType:
+        """The step type with every reference imported: what a run calls. Raises :class:`KernelError`
+        naming the step type and the reference when one cannot be imported."""
+        if self.is_loaded:
+            return self
+        func = self.function
+        params = inspect.signature(func).parameters
+        wants = self.wants_context or ("ctx" in params and params["ctx"].kind is inspect.Parameter.KEYWORD_ONLY)
+        return dataclasses.replace(
+            self,
+            func=func,
+            wants_context=wants,
+            combine=self.combine_function,
+            split=self.split_function,
+            shared=self.shared_function,
+        )
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the settings as keyword arguments, checked by the settings model if there is one."""
-        if self.settings is None:
+        """Return the settings as keyword arguments, checked by the settings model if there is one
+        (a step type given by reference without a model is imported to derive one)."""
+        model_type = self.settings
+        if model_type is None and isinstance(self.func, str):
+            model_type = settings_model(self.function)
+        if model_type is None:
             return dict(settings)
-        model = self.settings.model_validate(dict(settings))
+        model = model_type.model_validate(dict(settings))
         values = {name: getattr(model, name) for name in type(model).model_fields}
         values.update(model.model_extra or {})
         return values
@@ -191,9 +258,9 @@ def step(
     partitions: bool | str | tuple[str, ...] = False,
     effects: bool = False,
     version: str | None = None,
-    combine: Callable[[list[Mapping[str, pd.DataFrame]]], Mapping[str, pd.DataFrame]] | None = None,
-    split: Callable[[Mapping[str, Any], int], list[dict[str, Any]]] | None = None,
-    shared: Callable[[Mapping[str, pd.DataFrame], Mapping[str, Any]], dict[str, Any]] | None = None,
+    combine: Combine | str | None = None,
+    split: Split | str | None = None,
+    shared: Shared | str | None = None,
 ) -> Callable[[F], F]:
     """Declare a function as a step type; the function itself is returned unchanged."""
 
@@ -223,12 +290,47 @@ def step(
     return mark
 
 
+def _load(step_type: str, target: Callable[..., Any] | str) -> Callable[..., Any]:
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    try:
+        found = importlib.import_module(module)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except Exception as exc:
+        raise KernelError(f"step type '{step_type}': cannot import '{target}': {type(exc).__name__}: {exc}") from None
+    if not attribute or not callable(found):
+        raise KernelError(f"step type '{step_type}': '{target}' is not a function (give 'module:function')")
+    return cast(Callable[..., Any], found)
+
+
+def _hints(func: Callable[..., Any], names: list[str]) -> dict[str, Any]:
+    """The type hints of the named parameters; one that cannot be resolved is left out (checked by name only).
+    Per parameter: an unresolvable inputs or return annotation must not cost the settings their types."""
+    try:
+        return typing.get_type_hints(func)
+    except Exception:
+        pass
+    hints: dict[str, Any] = {}
+    for name in names:
+        annotation = getattr(func, "__annotations__", {}).get(name)
+        if annotation is None:
+            continue
+        probe = types.FunctionType(_probe.__code__, getattr(func, "__globals__", {}))
+        probe.__annotations__ = {"value": annotation}
+        with contextlib.suppress(Exception):
+            hints[name] = typing.get_type_hints(probe)["value"]
+    return hints
+
+
+def _probe(value: Any) -> None:
+    """A function whose annotations are replaced, to resolve one annotation in another module's namespace."""
+
+
 def settings_model(func: Callable[..., Any]) -> type[BaseModel]:
     """A pydantic model of a step function's keyword parameters, so plain functions get checked settings too."""
-    try:
-        hints = typing.get_type_hints(func)
-    except Exception:  # unresolvable annotations: check names, not types
-        hints = {}
+    hints = _hints(func, list(inspect.signature(func).parameters))
     fields: dict[str, Any] = {}
     extra = "forbid"
     for index, (name, param) in enumerate(inspect.signature(func).parameters.items()):

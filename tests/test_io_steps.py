@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pluggy
 import pytest
-from kernel_io import formats, plugin
+from kernel_io import formats, plugin, steps
 from pydantic import ValidationError
 
 from kernel import DataError, Kernel, StepContext, StepSettingsError, StepType, hookspecs
@@ -38,7 +38,7 @@ def test_plugin_registers_its_step_types() -> None:
     assert types["io.publish"].outputs == ()
 
 
-@pytest.mark.parametrize("func", [plugin.read, plugin.write])
+@pytest.mark.parametrize("func", [plugin.READ, plugin.WRITE])
 def test_unknown_setting_is_rejected(func: Any) -> None:
     with pytest.raises(ValidationError) as caught:
         _type(func).validate_settings({"path": "data.avro", "colums": ["a"]})
@@ -47,13 +47,13 @@ def test_unknown_setting_is_rejected(func: Any) -> None:
 
 
 def test_read_settings_are_passed_with_defaults() -> None:
-    assert _type(plugin.read).validate_settings({"path": "in/*.avro"}) == {
+    assert plugin.READ.validate_settings({"path": "in/*.avro"}) == {
         "path": "in/*.avro", "format": None, "columns": None, "file_column": None, "parse_dates": [],
     }
 
 
 def test_write_settings_settle_the_format_before_the_run() -> None:
-    settings = _type(plugin.write).validate_settings({"path": "gold/out.jsonl", "lines": True})
+    settings = plugin.WRITE.validate_settings({"path": "gold/out.jsonl", "lines": True})
 
     assert settings["format"] == "json"
 
@@ -72,15 +72,15 @@ def test_write_settings_settle_the_format_before_the_run() -> None:
 )
 def test_inconsistent_write_settings_are_rejected(settings: dict[str, Any], expected: str) -> None:
     with pytest.raises(ValidationError, match=expected):
-        _type(plugin.write).validate_settings(settings)
+        plugin.WRITE.validate_settings(settings)
 
 
 def test_read_and_write_steps_report_the_datasets(tmp_path: Path) -> None:
     formats.write_frame(pd.DataFrame({"seq": [1, 2]}), tmp_path / "in.csv")
     ctx = StepContext(run_id="r", step="s", run_dir=tmp_path)
 
-    frame = plugin.read({}, path=str(tmp_path / "in.csv"), ctx=ctx)["out"]
-    assert plugin.write({"frame": frame}, path=str(tmp_path / "out.parquet"), ctx=ctx) == {}
+    frame = steps.read({}, path=str(tmp_path / "in.csv"), ctx=ctx)["out"]
+    assert steps.write({"frame": frame}, path=str(tmp_path / "out.parquet"), ctx=ctx) == {}
 
     assert pd.read_parquet(tmp_path / "out.parquet").equals(frame)
     assert [(d.mode, d.format, d.rows, d.columns) for d in ctx.datasets] == [
@@ -92,7 +92,7 @@ def test_write_takes_exactly_one_input(tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": [1]})
 
     with pytest.raises(StepSettingsError, match=r"exactly one input, got 2 \(a, b\)"):
-        plugin.write({"a": frame, "b": frame}, path=str(tmp_path / "out.csv"))
+        steps.write({"a": frame, "b": frame}, path=str(tmp_path / "out.csv"))
 
 
 def _leftovers(directory: Path) -> list[str]:
@@ -111,7 +111,7 @@ def test_a_write_that_fails_half_way_leaves_the_previous_file_and_no_temporary(
 
     monkeypatch.setattr(formats, "write_parquet", crash)
     with pytest.raises(OSError, match="disk full"):
-        plugin.write({"frame": pd.DataFrame({"v": ["new"]})}, path=str(target))
+        steps.write({"frame": pd.DataFrame({"v": ["new"]})}, path=str(target))
 
     assert target.read_bytes() == before
     assert _leftovers(tmp_path) == []

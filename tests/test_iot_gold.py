@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from kernel_io.plugin import publish
+from kernel_io.steps import publish
 from kernel_iot.gold import TABLES, gold, gold_figures, keep_figures
 
 from kernel import StepContext

@@ -12,7 +12,7 @@ from helpers import write_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kernel_window import process
-from kernel_window.plugin import combine_parts, shared_marks
+from kernel_window.steps import combine_parts, shared_marks
 from window_streams import Case, cases
 
 from kernel import Kernel, PipelineError
@@ -60,7 +60,7 @@ def test_a_device_alone_in_its_part_still_sees_the_watermark_of_every_device() -
     })
     step_settings = {"time_column": "event_time", "arrival_column": "ingest_time", "trigger": "1min",
                      "keys": ["device"], "size": "1min", "watermark": "2min", "aggregations": {"n": "count"}}
-    from kernel_window.plugin import tumbling
+    from kernel_window.steps import tumbling
 
     whole = tumbling({"records": frame}, **step_settings)
     shared = shared_marks({"records": frame}, step_settings)

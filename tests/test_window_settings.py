@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from kernel_window import WindowResult
 from kernel_window import plugin as window_plugin
-from kernel_window.plugin import tumbling
+from kernel_window.steps import tumbling
 from window_support import SPEC_SETTINGS, emitted, stream
 
 from kernel import DataError, KernelError, Outputs, StepSettingsError, hookimpl, step
@@ -157,7 +157,7 @@ def test_the_plugin_registers_the_step_type() -> None:
     assert declared is not None
     assert (declared.name, declared.inputs, declared.outputs) == (
         "window.tumbling", ("records",), ("windows", "late", "quarantine", "counts"))
-    assert declared.wants_context  # for the run id that makes a re-executed step start from the right state
+    assert declared.loaded().wants_context  # for the run id that makes a re-executed step start from the right state
 
 
 def test_the_docs_describe_every_setting_column_and_manifest_field(tmp_path: Path) -> None:

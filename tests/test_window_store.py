@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from kernel_window import WindowResult
 from kernel_window import store as store_module
-from kernel_window.plugin import tumbling
+from kernel_window.steps import tumbling
 from window_support import SPEC_SETTINGS, T0, clock, emitted, late, stream
 
 from kernel import DataError, StepContext
@@ -42,7 +42,7 @@ def test_state_survives_the_process(tmp_path: Path) -> None:
     # The next run is another process: all it shares with this one is the state directory.
     script = textwrap.dedent(f"""
         import pandas as pd
-        from kernel_window.plugin import tumbling
+        from kernel_window.steps import tumbling
         settings = {{**{SPEC_SETTINGS!r}, "state_dir": {str(tmp_path / "state")!r}}}
         out = tumbling({{"records": pd.read_parquet({str(tmp_path / "second.parquet")!r})}}, **settings)
         for name, frame in out.items():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_window.plugin import tumbling
+from kernel_window.steps import tumbling
 from window_support import T0
 
 AGGREGATIONS = {"texts": "count(txt)", "flags": "count(flag)", "ints": "count(i)", "mean": "mean(t)",

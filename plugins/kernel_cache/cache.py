@@ -25,17 +25,11 @@ import pandas as pd
 from kernel import DatasetIO, Judged, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
 from kernel_cache.fingerprint import Unfingerprintable, canonical, combine, digests, frame_fingerprint, path_hash
 from kernel_cache.identity import code_identity
+from kernel_cache.plugin import cache_dir
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
-ENV = "KERNEL_CACHE_DIR"
 RUN_DIR = "${run.dir}"
 _GLOB = set("*?[")
-
-
-def cache_dir(runs_root: Path) -> Path:
-    """``KERNEL_CACHE_DIR``, else ``.cache`` in the runs directory."""
-    configured = os.environ.get(ENV)
-    return Path(configured) if configured else runs_root / ".cache"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ def code_identity(step_type: StepType, origin: str = "") -> str:
     """The identity of ``step_type``'s code (cached per step type for the process); ``origin`` names the
     distribution and version that registered it. Raises :class:`Unfingerprintable` when it cannot be known
     (a function without a source file)."""
-    return _identity(step_type.func, step_type.name, step_type.version, origin)
+    return _identity(step_type.function, step_type.name, step_type.version, origin)
 
 
 @functools.cache

@@ -2,40 +2,62 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kernel import Listener, Recompute, Reused, Run, StepSpec, hookimpl, signals
-from kernel_cache import cache
-from kernel_cache.store import CacheStore
+
+if TYPE_CHECKING:
+    from kernel_cache.store import CacheStore
+
+# kernel_cache.cache (pandas, pyarrow, xxhash) is imported in the hooks: loading the plugin to list commands
+# or check a pipeline must not pay for it.
+ENV = "KERNEL_CACHE_DIR"
+
+
+def cache_dir(runs_root: Path) -> Path:
+    """``KERNEL_CACHE_DIR``, else ``.cache`` in the runs directory."""
+    configured = os.environ.get(ENV)
+    return Path(configured) if configured else runs_root / ".cache"
 
 
 @hookimpl
 def reuse_step(run: Run, step: StepSpec, refresh: bool, key: str | None) -> Reused | Recompute:
+    from kernel_cache import cache
+
     return cache.lookup(run, step, refresh, key)
 
 
 @hookimpl
 def explain_step(run: Run, step: StepSpec, refresh: bool) -> Reused | Recompute:
+    from kernel_cache import cache
+
     return cache.forecast(run, step, refresh)
 
 
 @hookimpl
 def observe_step(run: Run, step: StepSpec) -> Any:
+    from kernel_cache import cache
+
     return cache.observer_for(run, step)
 
 
 @hookimpl
 def summarize_step(run: Run, step: StepSpec) -> Any:
+    from kernel_cache import cache
+
     return cache.served
 
 
 @hookimpl
 def connect_listeners(run: Run) -> Iterable[Listener]:
+    from kernel_cache import cache
+
     return [Listener(signals.step_complete, cache.completed)]
 
 
@@ -55,7 +77,9 @@ def _seconds(text: str) -> float:
 
 
 def _store(given: Path | None, runs_dir: Path) -> CacheStore:
-    return CacheStore(given or cache.cache_dir(runs_dir))
+    from kernel_cache.store import CacheStore
+
+    return CacheStore(given or cache_dir(runs_dir))
 
 
 def _size(count: int) -> str:
@@ -69,7 +93,7 @@ def _size(count: int) -> str:
 
 _where = [
     click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-                 help=f"The cache directory (default: ${cache.ENV}, else <runs-dir>/.cache)."),
+                 help=f"The cache directory (default: ${ENV}, else <runs-dir>/.cache)."),
     click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True),
 ]
 

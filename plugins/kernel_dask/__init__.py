@@ -6,6 +6,23 @@ kernel runs without Dask installed (``pip install 'pipeline-kernel[dask]'`` adds
 
 from __future__ import annotations
 
-from kernel_dask.executor import DaskExecutor
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel_dask.executor import DaskExecutor
 
 __all__ = ["DaskExecutor"]
+
+# Imported when first used: loading the plugin must not import what its steps need.
+_LAZY = {
+    "DaskExecutor": "kernel_dask.executor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kernel_dask' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -3,13 +3,17 @@ which other plugins use to find, read and publish files."""
 
 from __future__ import annotations
 
-from kernel_io.avro_read import Column, read_avro, schema_columns
-from kernel_io.avro_write import derive_schema
-from kernel_io.errors import describe
-from kernel_io.formats import read_frame, write_frame
-from kernel_io.json_records import read_json
-from kernel_io.paths import EXTENSIONS, FORMATS, Format, Source, infer_format, resolve
-from kernel_io.publish import publish_directory
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel_io.avro_read import Column, read_avro, schema_columns
+    from kernel_io.avro_write import derive_schema
+    from kernel_io.errors import describe
+    from kernel_io.formats import read_frame, write_frame
+    from kernel_io.json_records import read_json
+    from kernel_io.paths import EXTENSIONS, FORMATS, Format, Source, infer_format, resolve
+    from kernel_io.publish import publish_directory
 
 __all__ = [
     "EXTENSIONS",
@@ -28,3 +32,30 @@ __all__ = [
     "schema_columns",
     "write_frame",
 ]
+
+# Imported when first used: loading the plugin must not import what its steps need.
+_LAZY = {
+    "Column": "kernel_io.avro_read",
+    "read_avro": "kernel_io.avro_read",
+    "schema_columns": "kernel_io.avro_read",
+    "derive_schema": "kernel_io.avro_write",
+    "describe": "kernel_io.errors",
+    "read_frame": "kernel_io.formats",
+    "write_frame": "kernel_io.formats",
+    "read_json": "kernel_io.json_records",
+    "EXTENSIONS": "kernel_io.paths",
+    "FORMATS": "kernel_io.paths",
+    "Format": "kernel_io.paths",
+    "Source": "kernel_io.paths",
+    "infer_format": "kernel_io.paths",
+    "resolve": "kernel_io.paths",
+    "publish_directory": "kernel_io.publish",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kernel_io' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

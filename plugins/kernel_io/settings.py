@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kernel_io.avro_read import schema_columns
 from kernel_io.paths import Format, infer_format
 from kernel_io.remote import is_url
 
@@ -46,6 +45,8 @@ class WriteSettings(BaseModel):
             if self.format != "avro":
                 raise ValueError(f"avro_schema applies to avro, not {self.format}")
             try:
+                from kernel_io.avro_read import schema_columns
+
                 schema_columns(self.avro_schema)
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"avro_schema: {exc}") from None

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from kernel import Inputs, Outputs, StepSettingsError, step
+from kernel import Inputs, Outputs, StepSettingsError
 from kernel_iot.anomalies import check_settings, precision_recall, score
 from kernel_iot.uptime import (
     DAY,
@@ -199,9 +199,6 @@ def adoption_table(daily: pd.DataFrame, reg: pd.DataFrame, fw: np.ndarray, targe
     return out
 
 
-@step("iot.firmware_adoption",
-      inputs=("windows", "events", "devices", "period", "daily", "telemetry", "late", "truth"),
-      outputs=("adoption", "targets", "anomalies", "anomaly_scores"))
 def firmware_adoption(inputs: Inputs, *, firmware_targets: dict[str, str] | None = None,
                       anomaly_history: int = 60, anomaly_min_history: int = 30,
                       anomaly_threshold: float = 4.0) -> Outputs:

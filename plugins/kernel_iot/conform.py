@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError, step
+from kernel import DataError, Inputs, Outputs, StepSettingsError
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -185,9 +185,6 @@ def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: st
                          "newest_event_time": pd.Series([newest], dtype="datetime64[ms, UTC]")})
 
 
-@step("iot.conform", inputs=("telemetry", "events", "devices"),
-      outputs=("telemetry", "events", "devices", "quarantine_telemetry", "quarantine_events", "duplicates",
-               "period", "counts"))
 def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str = "7d") -> Outputs:
     """Deduplicate and quarantine telemetry, check events against the registry, and fix the period."""
     telemetry, events = inputs["telemetry"], inputs["events"]

@@ -20,21 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepContext, step, write_text_atomic
+from kernel import DataError, Inputs, Outputs, StepContext, write_text_atomic
+from kernel_iot.steps import TABLES
 
 RE_EMITTED = ("upsert", "update")
-# gold file name -> the input it is written from
-TABLES = {
-    "device_uptime_daily": "device_uptime_daily",
-    "firmware_adoption_daily": "firmware_adoption_daily",
-    "telemetry_1min": "telemetry_1min",
-    "anomalies": "anomalies",
-    "late": "late",
-    "quarantine_telemetry": "quarantine_telemetry",
-    "quarantine_events": "quarantine_events",
-}
 WITH_RUN_ID = ("late", "quarantine_telemetry", "quarantine_events")
-ROWS = ("fleet", "anomaly_scores", "counts", "window_counts", "summary", "period")
 REPORT_FILE = "iot-kpis.json"  # in the run directory, for the report's KPI sections
 
 
@@ -147,7 +137,6 @@ def report_figures(inputs: Inputs, figures: str) -> dict[str, Any]:
     return {"kpis": json.loads(figures), "uptime_per_day": uptime, "adoption": rows, "late_by_reason": late_by_reason}
 
 
-@step("iot.gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"))
 def gold(inputs: Inputs, *, ctx: StepContext | None = None) -> Outputs:
     """The gold tables (run ids on the side tables, a re-emitted window once) and the headline figures, kpis."""
     run_id = ctx.run_id if ctx is not None else None

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from kernel_io import Column, Source, describe, read_avro, read_json, resolve, schema_columns
 
-from kernel import DataError, Inputs, Outputs, StepContext, step
+from kernel import DataError, Inputs, Outputs, StepContext
 from kernel_iot.schemas import DEVICE, DEVICE_EVENT, TELEMETRY
 
 # Columns made categorical while reading: few distinct values over millions of rows.
@@ -263,8 +263,6 @@ def combine_files(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataF
             "truth": parts[0]["truth"]}
 
 
-@step("iot.ingest", inputs=(), outputs=("telemetry", "events", "devices", "truth"), split=split_by_files,
-      combine=combine_files)
 def ingest(inputs: Inputs, *, telemetry: str, events: str, devices: str, truth: str | None = None,
            telemetry_files: list[str] | None = None, telemetry_only: bool = False,
            ctx: StepContext | None = None) -> Outputs:

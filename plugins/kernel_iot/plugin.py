@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from kernel import Listener, Run, Showcase, StepSpec, Summarizer, events, hookimpl, signals
-from kernel_iot import report
-from kernel_iot.adoption import firmware_adoption
-from kernel_iot.conform import conform
-from kernel_iot.generate import generate
-from kernel_iot.gold import GoldFigures, gold, gold_figures, keep_figures
-from kernel_iot.ingest import ingest
-from kernel_iot.reconcile import reconcile
-from kernel_iot.uptime import device_uptime
+from kernel import Listener, Run, Showcase, StepSpec, StepType, Summarizer, events, hookimpl, signals
+from kernel_iot.steps import STEP_TYPES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWCASE = "iot-windowed-kpi"
 
 
 @hookimpl
-def register_steps() -> list[Any]:
-    return [ingest, conform, reconcile, device_uptime, firmware_adoption, gold]
+def register_steps() -> list[StepType]:
+    return list(STEP_TYPES)
 
 
 @hookimpl
@@ -33,6 +28,7 @@ def connect_listeners(run: Run) -> list[Listener]:
     golden = {name for name, planned in run.plan.steps.items() if planned.type.name == "iot.gold"}
     if not golden:
         return []
+    from kernel_iot.gold import GoldFigures, gold_figures, keep_figures
 
     def kept(sender: Run, event: events.StepCompleted) -> None:
         if event.step.name in golden:
@@ -45,13 +41,17 @@ def connect_listeners(run: Run) -> list[Listener]:
 @hookimpl
 def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
     """The gold step's figures for the report, computed where its tables are."""
-    return gold_figures if run.plan.steps[step.name].type.name == "iot.gold" else None
+    if run.plan.steps[step.name].type.name != "iot.gold":
+        return None
+    from kernel_iot.gold import gold_figures
+
+    return gold_figures
 
 
 @hookimpl
 def register_showcases() -> list[Showcase]:
     pipeline = Path(str(files("kernel_showcases") / SHOWCASE / "pipeline.yaml"))
-    return [Showcase(name=SHOWCASE, pipeline=pipeline, generate=generate, data_param="data",
+    return [Showcase(name=SHOWCASE, pipeline=pipeline, generate="kernel_iot.generate:generate", data_param="data",
                      description="Device uptime and firmware adoption from late, messy IoT telemetry",
                      defaults={"devices": 300, "days": 7, "seed": 1}, results_param="gold")]
 
@@ -60,7 +60,7 @@ class _WithinPeriod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _within_period(frame: pd.DataFrame, settings: _WithinPeriod) -> pd.Series:
+def within_period(frame: pd.DataFrame, settings: _WithinPeriod) -> pd.Series:
     newest = frame["newest_event_time"]
     return (frame["period_start"] <= newest) & (newest < frame["period_end"])
 
@@ -70,11 +70,13 @@ def register_checks() -> list[Any]:
     """``iot.within_period``: the newest conformed event lies inside the period (the freshness gate)."""
     from kernel_validator import CheckType
 
-    return [CheckType(name="iot.within_period", settings=_WithinPeriod, func=_within_period,
+    return [CheckType(name="iot.within_period", settings=_WithinPeriod, func="kernel_iot.plugin:within_period",
                       reason=lambda _: "newest event outside the period",
                       description="newest_event_time in [period_start, period_end)")]
 
 
 @hookimpl(optionalhook=True)
 def report_sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    from kernel_iot import report
+
     return report.sections(run_dir, record)

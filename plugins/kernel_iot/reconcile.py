@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError, step
+from kernel import DataError, Inputs, Outputs, StepSettingsError
 from kernel_iot.conform import NAT, device_codes, duration, millis
 
 Int64s = npt.NDArray[np.int64]
@@ -150,8 +150,6 @@ def window_size(window: str) -> int:
     return int(size.value // 1_000_000)
 
 
-@step("iot.reconcile", inputs=("devices", "events", "telemetry", "windows", "period", "quarantine_events"),
-      outputs=("silent_devices", "unknown_device_events", "firmware_mismatches", "summary"))
 def reconcile(inputs: Inputs, *, window: str = "1min") -> Outputs:
     """Silent devices, events of unknown devices and firmware mismatches, as tables and one row of counts."""
     size = window_size(window)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError, step
+from kernel import DataError, Inputs, Outputs, StepSettingsError
 
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -200,8 +200,6 @@ def combine_parts(parts: list[Mapping[str, pd.DataFrame]]) -> Outputs:
     return {"daily": daily.reset_index(drop=True), "devices": per_device, "fleet": fleet}
 
 
-@step("iot.device_uptime", inputs=("windows", "devices", "period"), outputs=("daily", "devices", "fleet"),
-      partitions=("device_id",), combine=combine_parts)
 def device_uptime(inputs: Inputs, *, window: str = "1min") -> Outputs:
     """Uptime per device and day, per device over the period, and for the fleet (pooled and mean of devices)."""
     size = duration_ns(window, "settings.window")

@@ -9,8 +9,6 @@ from pathlib import Path
 import click
 
 from kernel import KernelError, write_text_atomic
-from kernel_report.build import write_report
-from kernel_report.summary import find_runs, summarize
 
 
 @click.command("report")
@@ -29,6 +27,9 @@ def report_command(paths: Sequence[Path], summary: bool, out: Path) -> None:
     With --summary, PATHS are run directories or directories holding them (at any depth), and
     one summary of all those runs is written instead.
     """
+    from kernel_report.build import write_report  # here: listing commands must not import what reports need
+    from kernel_report.summary import find_runs, summarize
+
     try:
         if summary:
             markdown, html = summarize(find_runs(paths))

@@ -20,14 +20,15 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kernel import Plan, Run, StepContext, Summarizer, write_text_atomic
 from kernel.events import StepCompleted, StepErrored
 from kernel_report.files import OUTPUTS as OUTPUTS_FILE
 from kernel_report.files import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STASH_KEY = "report"
 MAX_REASONS = 100  # reasons kept per output (the most frequent); the rest are summed as "other"
@@ -74,6 +75,8 @@ def by_reason(column: pd.Series) -> dict[str, Any] | None:
 
 
 def _missing(value: Any) -> bool:
+    import pandas as pd  # here: checking a pipeline imports this module, and must not import pandas
+
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -82,6 +85,8 @@ def _missing(value: Any) -> bool:
 
 def counted_values(frame: pd.DataFrame) -> dict[str, int | float | None]:
     """The numbers of a one-row counts output, column by column (text columns are not counts)."""
+    import pandas as pd
+
     values: dict[str, int | float | None] = {}
     for name in frame.columns:
         column = frame[name]
@@ -108,6 +113,8 @@ class Measured:
 
 def measure(outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None, *, quarantine: frozenset[str]) -> Measured:
     """The rows of every output; quarantine rows and rows by reason; the numbers of a counts output."""
+    import pandas as pd
+
     measured: dict[str, Any] = {}
     figured = set()
     for output, frame in outputs.items():

@@ -9,9 +9,7 @@ import pluggy
 
 from kernel import Listener, PipelineField, Plan, Run, StepSpec, Summarizer, hookimpl, signals
 from kernel_report import hookspecs
-from kernel_report.build import write_report
 from kernel_report.cli import report_command
-from kernel_report.listener import RunReport
 from kernel_report.outputs import STASH_KEY, OutputCounter, declaration_problems
 from kernel_report.settings import FIELDS, NAME, parse_settings, settings_problem
 
@@ -42,6 +40,8 @@ def validate_plan(plan: Plan) -> list[str] | None:
 @hookimpl
 def connect_listeners(run: Run) -> Iterable[Listener]:
     """Write report-context.json at the start of the run, and count what step outputs hold as they pass."""
+    from kernel_report.listener import RunReport
+
     settings = parse_settings(run.pipeline.plugins.settings.get(NAME, {}))
     writer = RunReport(run, settings)
     counter = OutputCounter(run, settings.quarantine_outputs)
@@ -65,6 +65,8 @@ def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
 @hookimpl
 def after_run(run: Run) -> None:
     """Build the report from the run directory once the run and every end-of-run receiver are done."""
+    from kernel_report.build import write_report  # matplotlib and Jinja2: only once there is a report to write
+
     for path in write_report(run.run_dir, plugin_manager=run.plugin_manager):
         if path.suffix in (".md", ".html"):
             run.add_artifact(f"report ({path.suffix[1:]})", path)

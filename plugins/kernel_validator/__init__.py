@@ -8,7 +8,26 @@ through the ``register_checks`` hook with a :class:`CheckType`. See ``docs/valid
 
 from __future__ import annotations
 
-from kernel_validator.checktype import CheckType, FrameResult
-from kernel_validator.results import CheckResult
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel_validator.checktype import CheckType, FrameResult
+    from kernel_validator.results import CheckResult
 
 __all__ = ["CheckResult", "CheckType", "FrameResult"]
+
+# Imported when first used: loading the plugin must not import what its steps need.
+_LAZY = {
+    "CheckType": "kernel_validator.checktype",
+    "FrameResult": "kernel_validator.checktype",
+    "CheckResult": "kernel_validator.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kernel_validator' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

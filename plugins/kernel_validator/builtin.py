@@ -1,13 +1,7 @@
-"""The built-in checks on one output: not_null, unique, in_range, in_set, matches, row_count, freshness.
-
-Value checks (in_range, in_set, matches) run pandera's built-in check functions (those behind
-``pa.Check.in_range``, ``isin`` and ``str_matches``) on the column alone, which gives the outcome
-per row; counts and failing values follow from it. Neither ``DataFrameSchema.validate`` nor
-``Check.__call__`` is used: they build failure-case tables this plugin does not need and cost several
-times the check itself on small frames, once per check and step (figures in docs/validator.md).
-not_null and unique are plain pandas (``notna``, ``duplicated``): in pandera they are schema
-properties, reported only through a schema validation. pandera is imported when a run first needs
-it, so pipelines without these checks never pay for the import.
+"""The built-in checks as pipeline files declare them: not_null, unique, in_range, in_set, matches, row_count,
+freshness, and the settings of foreign_key and reconcile. Their functions (:mod:`kernel_validator.checks`,
+:mod:`kernel_validator.crossstep`) are imported where checks run: declaring and checking a pipeline's checks
+needs neither pandas nor pandera.
 """
 
 from __future__ import annotations
@@ -16,14 +10,14 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kernel_validator.checktype import CheckType, FrameResult, RowMask
-from kernel_validator.timestamps import like_column, parse_duration, parse_timestamp, utc_column
+from kernel import parse_duration
+from kernel_validator.checktype import CheckType
+from kernel_validator.refs import parse_ref, parse_term
 
 Scalar = int | float | str | datetime | date
+_CHECKS = "kernel_validator.checks:"
 
 
 class Settings(BaseModel):
@@ -118,14 +112,21 @@ class Freshness(Settings):
     @field_validator("max_age")
     @classmethod
     def _duration(cls, value: str) -> str:
-        parse_duration(value)
+        ns = parse_duration(value)
+        if ns is None:
+            raise ValueError(f"not a duration: {value!r} (write e.g. '2d', '36h', '15min')")
+        if ns <= 0:
+            raise ValueError(f"the duration must be positive, got {value!r}")
         return value
 
     @field_validator("now")
     @classmethod
     def _timestamp(cls, value: Any) -> Any:
-        if value is not None:
-            parse_timestamp(value)
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"not a timestamp: {value!r} (ISO 8601, such as '2024-05-01T12:00:00Z')") from None
         return value
 
 
@@ -141,83 +142,40 @@ def load_pandera() -> None:
     import pandera.backends.pandas.builtin_checks  # noqa: F401
 
 
-def _values_check(series: pd.Series[Any], outcome: Any) -> RowMask:
-    """A value check's outcome; a null is not checked (as pandera's ``ignore_na``)."""
-    present = series.notna().to_numpy()
-    passed = np.asarray(outcome.to_numpy(dtype=bool, na_value=False)) | ~present
-    return RowMask(passed, present)
+class ForeignKey(Settings):
+    column: str
+    ref: str = Field(description="the referenced output: step or step.output, upstream of the checked step")
+    ref_column: str | None = Field(None, description="the referenced column; default: the same name as column")
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        parse_ref(value)
+        return value
+
+    @property
+    def target_column(self) -> str:
+        return self.ref_column or self.column
 
 
-def not_null(frame: pd.DataFrame, settings: NotNull) -> RowMask:
-    present = [frame[c].notna().to_numpy() for c in settings.columns]
-    return RowMask(np.logical_and.reduce(present) if len(present) > 1 else present[0])
+class Reconcile(Settings):
+    left: tuple[str, ...] = Field(min_length=1)
+    right: tuple[str, ...] = Field(min_length=1)
+    tolerance: float = Field(0.0, ge=0, description="largest allowed absolute difference of the two sums")
+
+    @field_validator("left", "right", mode="before")
+    @classmethod
+    def _one_term(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("left", "right")
+    @classmethod
+    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for term in value:
+            parse_term(term)
+        return value
 
 
-def unique(frame: pd.DataFrame, settings: Unique) -> RowMask:
-    keep: Literal["first", "last", False] = False if settings.keep == "none" else settings.keep
-    columns = list(settings.columns)
-    copies = frame[columns[0]].duplicated(keep=keep) if len(columns) == 1 else frame.duplicated(columns, keep=keep)
-    return RowMask(~copies.to_numpy())
-
-
-def in_range(frame: pd.DataFrame, settings: InRange) -> RowMask:
-    from pandera.backends.pandas import builtin_checks as pa
-
-    series = frame[settings.column]
-    low = None if settings.min is None else like_column(settings.min, series)
-    high = None if settings.max is None else like_column(settings.max, series)
-    if low is not None and high is not None:
-        outcome = pa.in_range(series, low, high, settings.min_inclusive, settings.max_inclusive)
-    elif low is not None:
-        outcome = (pa.greater_than_or_equal_to if settings.min_inclusive else pa.greater_than)(series, low)
-    else:
-        outcome = (pa.less_than_or_equal_to if settings.max_inclusive else pa.less_than)(series, high)
-    return _values_check(series, outcome)
-
-
-def in_set(frame: pd.DataFrame, settings: InSet) -> RowMask:
-    from pandera.backends.pandas import builtin_checks as pa
-
-    series = frame[settings.column]
-    return _values_check(series, pa.isin(series, list(settings.values)))
-
-
-def matches(frame: pd.DataFrame, settings: Matches) -> RowMask:
-    from pandera.backends.pandas import builtin_checks as pa
-
-    series = frame[settings.column]
-    text = series if pd.api.types.is_string_dtype(series.dtype) else series.astype("string")  # numbers as text
-    return _values_check(series, pa.str_matches(text, settings.pattern))
-
-
-def row_count(frame: pd.DataFrame, settings: RowCount) -> FrameResult:
-    rows = len(frame)
-    passed = (settings.min is None or rows >= settings.min) and (settings.max is None or rows <= settings.max)
-    return FrameResult(
-        passed=passed,
-        message=f"{rows} rows",
-        observed={"rows": rows},
-        failing_values=() if passed else (rows,),
-        rows_checked=rows,
-    )
-
-
-def freshness(frame: pd.DataFrame, settings: Freshness) -> FrameResult:
-    stamps = utc_column(frame[settings.column]).dropna()
-    now = parse_timestamp(settings.now) if settings.now is not None else pd.Timestamp.now(tz="UTC")
-    oldest_allowed = now - parse_duration(settings.max_age)
-    observed: dict[str, Any] = {"now": now.isoformat(), "oldest_allowed": oldest_allowed.isoformat()}
-    if stamps.empty:
-        return FrameResult(False, f"no {settings.column} values", observed, rows_checked=0)
-    newest = stamps.max()
-    observed["newest"] = newest.isoformat()
-    if newest < oldest_allowed:
-        message = f"newest {settings.column} {newest.isoformat()} is older than {oldest_allowed.isoformat()}"
-    elif newest > now:
-        message = f"newest {settings.column} {newest.isoformat()} is after {now.isoformat()}"
-    else:
-        return FrameResult(True, f"newest {settings.column} {newest.isoformat()}", observed, rows_checked=len(stamps))
-    return FrameResult(False, message, observed, (newest.isoformat(),), rows_checked=len(stamps))
 
 
 def _range_reason(s: InRange) -> str:
@@ -241,17 +199,18 @@ def _count_reason(s: RowCount) -> str:
 
 
 BUILTIN: tuple[CheckType, ...] = (
-    CheckType("not_null", NotNull, not_null, reason=lambda s: f"null in {' or '.join(s.columns)}",
+    CheckType("not_null", NotNull, _CHECKS + "not_null", reason=lambda s: f"null in {' or '.join(s.columns)}",
               description="no null in the columns"),
-    CheckType("unique", Unique, unique, reason=lambda s: f"duplicate ({', '.join(s.columns)})",
+    CheckType("unique", Unique, _CHECKS + "unique", reason=lambda s: f"duplicate ({', '.join(s.columns)})",
               description="no two rows share the values of the columns"),
-    CheckType("in_range", InRange, in_range, reason=_range_reason, description="values between min and max"),
-    CheckType("in_set", InSet, in_set, reason=_set_reason, description="values among the listed ones"),
-    CheckType("matches", Matches, matches, reason=lambda s: f"{s.column} does not match '{s.pattern}'",
+    CheckType("in_range", InRange, _CHECKS + "in_range", reason=_range_reason,
+              description="values between min and max"),
+    CheckType("in_set", InSet, _CHECKS + "in_set", reason=_set_reason, description="values among the listed ones"),
+    CheckType("matches", Matches, _CHECKS + "matches", reason=lambda s: f"{s.column} does not match '{s.pattern}'",
               description="text values match a regular expression (at their start; anchor with $)"),
-    CheckType("row_count", RowCount, row_count, per_row=False, reason=_count_reason,
+    CheckType("row_count", RowCount, _CHECKS + "row_count", per_row=False, reason=_count_reason,
               description="the output's row count between min and max"),
-    CheckType("freshness", Freshness, freshness, per_row=False,
+    CheckType("freshness", Freshness, _CHECKS + "freshness", per_row=False,
               reason=lambda s: f"{s.column} not fresh",
               description="the newest timestamp within max_age before now"),
 )

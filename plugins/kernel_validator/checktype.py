@@ -8,19 +8,22 @@ whole-frame check returns a :class:`FrameResult`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 CHECKS = "checks"  # the steps' field of the pipeline file this plugin adds
 CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
-CheckFunction = Callable[[pd.DataFrame, Any], Any]
+CheckFunction = Callable[["pd.DataFrame", Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +65,24 @@ class CheckType:
     values. ``func(frame, settings)`` returns, when ``per_row`` (the default), a boolean Series aligned
     with the frame (True: passes, False: fails, NA: not checked) or a :class:`RowMask`; else a
     :class:`FrameResult`. ``reason(settings)`` phrases a failure for people
-    ("temperature_c below -40"); it becomes the quarantine reason.
+    ("temperature_c below -40"); it becomes the quarantine reason. ``func`` may be a reference,
+    ``"module:function"``, imported where the check first runs: declaring checks then needs no pandas.
     """
 
     name: str
     settings: type[BaseModel]
-    func: CheckFunction
+    func: CheckFunction | str
     per_row: bool = True
     reason: Callable[[Any], str] | None = None
     description: str = ""
+
+    @property
+    def function(self) -> CheckFunction:
+        """``func``, imported if it is a reference."""
+        if not isinstance(self.func, str):
+            return self.func
+        module, _, name = self.func.partition(":")
+        return cast(CheckFunction, getattr(importlib.import_module(module), name))
 
     def describe(self, settings: BaseModel) -> str:
         return self.reason(settings) if self.reason is not None else f"failed {self.name}"

@@ -10,47 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, field_validator
 
-from kernel_validator.builtin import Settings
+from kernel_validator.builtin import ForeignKey, Reconcile
 from kernel_validator.checktype import FrameResult, RowMask
-from kernel_validator.refs import parse_ref, parse_term
 
 Number = int | float
-
-
-class ForeignKey(Settings):
-    column: str
-    ref: str = Field(description="the referenced output: step or step.output, upstream of the checked step")
-    ref_column: str | None = Field(None, description="the referenced column; default: the same name as column")
-
-    @field_validator("ref")
-    @classmethod
-    def _ref(cls, value: str) -> str:
-        parse_ref(value)
-        return value
-
-    @property
-    def target_column(self) -> str:
-        return self.ref_column or self.column
-
-
-class Reconcile(Settings):
-    left: tuple[str, ...] = Field(min_length=1)
-    right: tuple[str, ...] = Field(min_length=1)
-    tolerance: float = Field(0.0, ge=0, description="largest allowed absolute difference of the two sums")
-
-    @field_validator("left", "right", mode="before")
-    @classmethod
-    def _one_term(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("left", "right")
-    @classmethod
-    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for term in value:
-            parse_term(term)
-        return value
 
 
 def foreign_key(frame: pd.DataFrame, settings: ForeignKey, values: pd.Index[Any]) -> RowMask:

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kernel import Plan, validation_problem
+from kernel_validator.builtin import ForeignKey, Reconcile
 from kernel_validator.checktype import CHECKS, checked_columns
-from kernel_validator.crossstep import ForeignKey, Reconcile
 from kernel_validator.refs import Ref, parse_ref, parse_term
 from kernel_validator.registry import RECONCILE, Kind
 
@@ -121,6 +120,8 @@ class _Upstream:
 
     def __contains__(self, other: object) -> bool:
         if self._found is None:
+            import networkx as nx
+
             self._found = nx.ancestors(self.plan.graph, self.step)
         return other in self._found
 

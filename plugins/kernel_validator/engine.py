@@ -128,7 +128,7 @@ def _on_output(d: Declared, frame: pd.DataFrame, figures: Figures, samples: int)
             outcome: Any = foreign_key(frame, d.settings, values)  # type: ignore[arg-type]
         else:
             assert d.kind.check is not None
-            outcome = d.kind.check.func(frame, d.settings)
+            outcome = d.kind.check.function(frame, d.settings)
     except Exception as exc:  # a check's own bug or bad data: the check fails and says why
         return _broken(d, f"the check raised {type(exc).__name__}: {exc}")
     if not d.kind.per_row:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pluggy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,7 +34,13 @@ from kernel_validator.builtin import PANDERA_CHECKS, load_pandera
 from kernel_validator.checktype import CHECKS
 from kernel_validator.declare import Declarations, declare
 from kernel_validator.registry import BUILTIN_PLUGIN, collect_kinds
-from kernel_validator.state import STASH_KEY, RunState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kernel_validator.state import RunState
+
+STASH_KEY = "validator"  # where a run keeps its RunState (run.stash)
 
 
 class ValidatorSettings(BaseModel):
@@ -85,6 +90,8 @@ def validate_plan(plan: Plan, plugin_manager: pluggy.PluginManager) -> list[str]
 @hookimpl
 def connect_listeners(run: Run) -> list[Listener]:
     """Set up the run's state (``run.stash["validator"]``) and the listeners that capture figures and write files."""
+    from kernel_validator.state import RunState
+
     declarations = _declarations(run.plan, run.plugin_manager)
     if any(d.kind.name in PANDERA_CHECKS and d.kind.plugin == BUILTIN_PLUGIN for d in declarations.all()):
         load_pandera()
@@ -98,6 +105,8 @@ def connect_listeners(run: Run) -> list[Listener]:
 
 
 def _state(run: Run) -> RunState:
+    from kernel_validator.state import RunState
+
     state: Any = run.stash.get(STASH_KEY)
     if not isinstance(state, RunState):
         # The kernel connects listeners before any step runs; without them nothing would be checked.
@@ -117,7 +126,9 @@ def judge_step(run: Run, step: StepSpec) -> Judge | None:
 def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
     """What later checks read from the step's outputs (unique keys, totals), captured next to it."""
     state: Any = run.stash.get(STASH_KEY)
-    return state.summarizer(step.name) if isinstance(state, RunState) else None
+    if state is None:
+        return None
+    return _state(run).summarizer(step.name)
 
 
 @hookimpl

@@ -14,9 +14,8 @@ import pluggy
 from pydantic import BaseModel
 
 from kernel import PluginError, per_plugin
-from kernel_validator.builtin import BUILTIN
-from kernel_validator.checktype import CHECK_NAME, CheckType
-from kernel_validator.crossstep import ForeignKey, Reconcile
+from kernel_validator.builtin import BUILTIN, ForeignKey, Reconcile
+from kernel_validator.checktype import CHECK_NAME, CheckFunction, CheckType
 
 FOREIGN_KEY = "foreign_key"
 RECONCILE = "reconcile"
@@ -68,12 +67,13 @@ def as_check_type(item: object) -> CheckType | None:
     if isinstance(item, CheckType):
         return item
     name, settings, func = (getattr(item, a, None) for a in ("name", "settings", "func"))
-    if isinstance(name, str) and isinstance(settings, type) and issubclass(settings, BaseModel) and callable(func):
+    usable = callable(func) or isinstance(func, str)  # a function, or a reference to one
+    if isinstance(name, str) and isinstance(settings, type) and issubclass(settings, BaseModel) and usable:
         reason = getattr(item, "reason", None)
         return CheckType(
             name=name,
             settings=settings,
-            func=func,
+            func=cast(CheckFunction | str, func),
             per_row=bool(getattr(item, "per_row", True)),
             reason=reason if callable(reason) else None,
             description=str(getattr(item, "description", "") or ""),

@@ -26,7 +26,6 @@ from kernel_validator.refs import Ref
 from kernel_validator.registry import FOREIGN_KEY
 from kernel_validator.results import Blocked, NotRun, QuarantineEntry, Results
 
-STASH_KEY = "validator"
 QUARANTINE_DIR = "quarantine"
 VALIDATION_FILE = "validation.json"
 

@@ -7,7 +7,28 @@ makes it a step. See ``docs/windowing.md``.
 
 from __future__ import annotations
 
-from kernel_window.settings import TumblingSettings, WindowConfig
-from kernel_window.tumbling import WindowResult, WindowState, process
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel_window.settings import TumblingSettings, WindowConfig
+    from kernel_window.tumbling import WindowResult, WindowState, process
 
 __all__ = ["TumblingSettings", "WindowConfig", "WindowResult", "WindowState", "process"]
+
+# Imported when first used: loading the plugin must not import what its steps need.
+_LAZY = {
+    "TumblingSettings": "kernel_window.settings",
+    "WindowConfig": "kernel_window.settings",
+    "WindowResult": "kernel_window.tumbling",
+    "WindowState": "kernel_window.tumbling",
+    "process": "kernel_window.tumbling",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kernel_window' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -13,9 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from kernel import parse_duration
 
 FUNCTIONS = ("count", "sum", "mean", "min", "max", "first", "last")
 # Columns of the ``windows`` output that the step adds itself: keys and aggregations may not use them.
@@ -23,28 +24,27 @@ WINDOW_COLUMNS = ("window_start", "window_end", "emit_batch", "emit_watermark", 
 _EXPRESSION = re.compile(r"^\s*([A-Za-z_]+)\s*(?:\(\s*(.*?)\s*\))?\s*$")
 
 
-def _duration(value: Any) -> pd.Timedelta:
+def _duration(value: Any) -> timedelta:
     # Numbers are refused: "120" could be seconds or minutes, and a wrong guess moves every window.
     if isinstance(value, bool | int | float):
         raise PydanticCustomError("duration", "{value} is not a duration: give a unit, such as '2min' or '90s'",
                                   {"value": value})
     if isinstance(value, timedelta):
-        return pd.Timedelta(value)
+        return value
     if not isinstance(value, str):
         raise PydanticCustomError("duration", "a duration is a string such as '2min'")
-    # pandas deprecates the unit "d"; "1d" is what people write, so it is read as "1D".
-    text = re.sub(r"(\d)\s*d$", r"\1D", value.strip())
-    try:
-        parsed: pd.Timedelta | None = pd.Timedelta(text)
-    except ValueError:
-        parsed = None
-    if parsed is None or pd.isna(parsed):
+    ns = parse_duration(value)
+    if ns is None:
         raise PydanticCustomError("duration", "'{value}' is not a duration (examples: '90s', '2min', '1h', '1d')",
                                   {"value": value})
-    return pd.Timedelta(parsed)
+    if ns % 1_000:  # finer than a timedelta holds: pandas' Timedelta (a timedelta) keeps the nanoseconds
+        import pandas as pd
+
+        return pd.Timedelta(ns, unit="ns")
+    return timedelta(microseconds=ns // 1_000)
 
 
-Duration = Annotated[pd.Timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ class TumblingSettings(BaseModel):
     aggregations: dict[str, str] = Field(description="output column -> 'fn(column)'")
     arrival_column: str | None = Field(None, min_length=1, description="arrival time; defines micro-batches")
     trigger: Duration | None = Field(None, description="micro-batch length over arrival_column; default size")
-    allowed_lateness: Duration = Field(pd.Timedelta(0), description="how long a closed window still accepts records")
+    allowed_lateness: Duration = Field(timedelta(0), description="how long a closed window still accepts records")
     order_by: tuple[str, ...] = Field((), description="tie-breaks after event time for first/last")
     mode: Literal["append", "update"] = "append"
     final: bool = Field(True, description="bounded input: flush every open window at the end")
@@ -91,15 +91,15 @@ class TumblingSettings(BaseModel):
 
     @field_validator("size", "trigger")
     @classmethod
-    def _positive(cls, value: pd.Timedelta | None) -> pd.Timedelta | None:
-        if value is not None and value <= pd.Timedelta(0):
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
             raise PydanticCustomError("duration", "must be a positive duration, such as '1min'")
         return value
 
     @field_validator("watermark", "allowed_lateness")
     @classmethod
-    def _not_negative(cls, value: pd.Timedelta) -> pd.Timedelta:
-        if value < pd.Timedelta(0):
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
             raise PydanticCustomError("duration", "must not be negative ('0s' or more)")
         return value
 
@@ -140,8 +140,9 @@ class TumblingSettings(BaseModel):
         return self
 
 
-def _ns(value: pd.Timedelta) -> int:
-    return int(value.value)
+def _ns(value: timedelta) -> int:
+    exact = getattr(value, "value", None)  # a pandas Timedelta counts nanoseconds
+    return int(exact) if isinstance(exact, int) else value // timedelta(microseconds=1) * 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,8 @@ class WindowConfig:
 
     def fingerprint(self) -> dict[str, Any]:
         """What a saved state depends on; a state saved under a different fingerprint is refused."""
+        import pandas as pd
+
         return {
             "keys": list(self.keys),
             "size": pd.Timedelta(self.size).isoformat(),

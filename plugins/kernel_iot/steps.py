@@ -1,0 +1,63 @@
+"""The IoT showcase's step types, declared by reference: checking or listing them imports none of the modules
+that compute them (and so neither pandas nor numpy); a run imports each when it needs it."""
+
+from __future__ import annotations
+
+from kernel import StepType
+from kernel_iot.settings import AdoptionSettings, ConformSettings, GoldSettings, IngestSettings, WindowSizeSettings
+
+# gold file name -> the input it is written from
+TABLES = {
+    "device_uptime_daily": "device_uptime_daily",
+    "firmware_adoption_daily": "firmware_adoption_daily",
+    "telemetry_1min": "telemetry_1min",
+    "anomalies": "anomalies",
+    "late": "late",
+    "quarantine_telemetry": "quarantine_telemetry",
+    "quarantine_events": "quarantine_events",
+}
+ROWS = ("fleet", "anomaly_scores", "counts", "window_counts", "summary", "period")
+
+STEP_TYPES = (
+    StepType(
+        "iot.ingest", "kernel_iot.ingest:ingest", inputs=(), outputs=("telemetry", "events", "devices", "truth"),
+        settings=IngestSettings, split="kernel_iot.ingest:split_by_files", combine="kernel_iot.ingest:combine_files",
+        description="Read telemetry and events (Avro) and the registry and ground truth (JSON) with their declared "
+        "schemas.",
+    ),
+    StepType(
+        "iot.conform", "kernel_iot.conform:conform", inputs=("telemetry", "events", "devices"),
+        outputs=("telemetry", "events", "devices", "quarantine_telemetry", "quarantine_events", "duplicates",
+                 "period", "counts"),
+        settings=ConformSettings,
+        description="Deduplicate and quarantine telemetry, check events against the registry, and fix the period.",
+    ),
+    StepType(
+        "iot.reconcile", "kernel_iot.reconcile:reconcile",
+        inputs=("devices", "events", "telemetry", "windows", "period", "quarantine_events"),
+        outputs=("silent_devices", "unknown_device_events", "firmware_mismatches", "summary"),
+        settings=WindowSizeSettings,
+        description="Silent devices, events of unknown devices and firmware mismatches, as tables and one row of "
+        "counts.",
+    ),
+    StepType(
+        "iot.device_uptime", "kernel_iot.uptime:device_uptime", inputs=("windows", "devices", "period"),
+        outputs=("daily", "devices", "fleet"), settings=WindowSizeSettings, partitions=("device_id",),
+        combine="kernel_iot.uptime:combine_parts",
+        description="Uptime per device and day, per device over the period, and for the fleet (pooled and mean of "
+        "devices).",
+    ),
+    StepType(
+        "iot.firmware_adoption", "kernel_iot.adoption:firmware_adoption",
+        inputs=("windows", "events", "devices", "period", "daily", "telemetry", "late", "truth"),
+        outputs=("adoption", "targets", "anomalies", "anomaly_scores"), settings=AdoptionSettings,
+        description="Firmware adoption per day and model against each model's target; temperature anomalies beside "
+        "it.",
+    ),
+    StepType(
+        "iot.gold", "kernel_iot.gold:gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"),
+        settings=GoldSettings,
+        description="The gold tables (run ids on the side tables, a re-emitted window once) and the headline "
+        "figures, kpis.",
+    ),
+)

@@ -1,0 +1,105 @@
+"""The built-in checks' functions (their settings and declarations are in :mod:`kernel_validator.builtin`),
+imported where a step's checks run.
+
+Value checks (in_range, in_set, matches) run pandera's built-in check functions (those behind
+``pa.Check.in_range``, ``isin`` and ``str_matches``) on the column alone, which gives the outcome
+per row; counts and failing values follow from it. Neither ``DataFrameSchema.validate`` nor
+``Check.__call__`` is used: they build failure-case tables this plugin does not need and cost several
+times the check itself on small frames, once per check and step (figures in docs/validator.md).
+not_null and unique are plain pandas (``notna``, ``duplicated``): in pandera they are schema
+properties, reported only through a schema validation. pandera is imported when a run first needs
+it, so pipelines without these checks never pay for the import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from kernel import parse_duration
+from kernel_validator.builtin import Freshness, InRange, InSet, Matches, NotNull, RowCount, Unique
+from kernel_validator.checktype import FrameResult, RowMask
+from kernel_validator.timestamps import like_column, parse_timestamp, utc_column
+
+
+def _values_check(series: pd.Series[Any], outcome: Any) -> RowMask:
+    """A value check's outcome; a null is not checked (as pandera's ``ignore_na``)."""
+    present = series.notna().to_numpy()
+    passed = np.asarray(outcome.to_numpy(dtype=bool, na_value=False)) | ~present
+    return RowMask(passed, present)
+
+
+def not_null(frame: pd.DataFrame, settings: NotNull) -> RowMask:
+    present = [frame[c].notna().to_numpy() for c in settings.columns]
+    return RowMask(np.logical_and.reduce(present) if len(present) > 1 else present[0])
+
+
+def unique(frame: pd.DataFrame, settings: Unique) -> RowMask:
+    keep: Literal["first", "last", False] = False if settings.keep == "none" else settings.keep
+    columns = list(settings.columns)
+    copies = frame[columns[0]].duplicated(keep=keep) if len(columns) == 1 else frame.duplicated(columns, keep=keep)
+    return RowMask(~copies.to_numpy())
+
+
+def in_range(frame: pd.DataFrame, settings: InRange) -> RowMask:
+    from pandera.backends.pandas import builtin_checks as pa
+
+    series = frame[settings.column]
+    low = None if settings.min is None else like_column(settings.min, series)
+    high = None if settings.max is None else like_column(settings.max, series)
+    if low is not None and high is not None:
+        outcome = pa.in_range(series, low, high, settings.min_inclusive, settings.max_inclusive)
+    elif low is not None:
+        outcome = (pa.greater_than_or_equal_to if settings.min_inclusive else pa.greater_than)(series, low)
+    else:
+        outcome = (pa.less_than_or_equal_to if settings.max_inclusive else pa.less_than)(series, high)
+    return _values_check(series, outcome)
+
+
+def in_set(frame: pd.DataFrame, settings: InSet) -> RowMask:
+    from pandera.backends.pandas import builtin_checks as pa
+
+    series = frame[settings.column]
+    return _values_check(series, pa.isin(series, list(settings.values)))
+
+
+def matches(frame: pd.DataFrame, settings: Matches) -> RowMask:
+    from pandera.backends.pandas import builtin_checks as pa
+
+    series = frame[settings.column]
+    text = series if pd.api.types.is_string_dtype(series.dtype) else series.astype("string")  # numbers as text
+    return _values_check(series, pa.str_matches(text, settings.pattern))
+
+
+def row_count(frame: pd.DataFrame, settings: RowCount) -> FrameResult:
+    rows = len(frame)
+    passed = (settings.min is None or rows >= settings.min) and (settings.max is None or rows <= settings.max)
+    return FrameResult(
+        passed=passed,
+        message=f"{rows} rows",
+        observed={"rows": rows},
+        failing_values=() if passed else (rows,),
+        rows_checked=rows,
+    )
+
+
+def freshness(frame: pd.DataFrame, settings: Freshness) -> FrameResult:
+    stamps = utc_column(frame[settings.column]).dropna()
+    now = parse_timestamp(settings.now) if settings.now is not None else pd.Timestamp.now(tz="UTC")
+    max_age = parse_duration(settings.max_age)
+    assert max_age is not None  # the settings model checked it
+    oldest_allowed = now - pd.Timedelta(max_age, unit="ns")
+    observed: dict[str, Any] = {"now": now.isoformat(), "oldest_allowed": oldest_allowed.isoformat()}
+    if stamps.empty:
+        return FrameResult(False, f"no {settings.column} values", observed, rows_checked=0)
+    newest = stamps.max()
+    observed["newest"] = newest.isoformat()
+    if newest < oldest_allowed:
+        message = f"newest {settings.column} {newest.isoformat()} is older than {oldest_allowed.isoformat()}"
+    elif newest > now:
+        message = f"newest {settings.column} {newest.isoformat()} is after {now.isoformat()}"
+    else:
+        return FrameResult(True, f"newest {settings.column} {newest.isoformat()}", observed, rows_checked=len(stamps))
+    return FrameResult(False, message, observed, (newest.isoformat(),), rows_checked=len(stamps))

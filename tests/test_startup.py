@@ -1,0 +1,95 @@
+"""Commands that only list or check start fast: they import neither pandas, pyarrow nor matplotlib (nor the other
+heavy libraries a run needs); plugins declare step types by reference and a run imports them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from kernel import Kernel, PipelineError, StepType, load_pipeline
+
+FLAGSHIP = Path(__file__).parents[1] / "showcases" / "iot-windowed-kpi" / "pipeline.yaml"
+HEAVY = ("pandas", "numpy", "pyarrow", "matplotlib", "polars", "fastavro", "pandera", "dask", "openlineage",
+         "jinja2", "xxhash")
+PROBE = """
+import json, sys
+from kernel.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def _imported(*args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True,
+                          text=True, timeout=60)
+    last = done.stderr.strip().splitlines()[-1]
+    found: list[str] = json.loads(last)
+    return found
+
+
+FLAGSHIP_ARGS = (str(FLAGSHIP), "--param", "data=unused", "--param", "gold=unused")
+
+
+@pytest.mark.parametrize("args", [("--help",), ("steps",), ("plugins",), ("showcase", "list"),
+                                  ("validate", *FLAGSHIP_ARGS), ("graph", *FLAGSHIP_ARGS)],
+                         ids=["help", "steps", "plugins", "showcase-list", "validate", "graph"])
+def test_listing_and_checking_import_no_heavy_library(args: tuple[str, ...]) -> None:
+    assert _imported(*args) == []
+
+
+def test_a_step_type_by_reference_is_imported_when_a_run_needs_it(tmp_path: Path) -> None:
+    code = ("import sys, json; from kernel import Kernel; k = Kernel(); "
+            "plan = k.plan(__import__('kernel').load_pipeline(sys.argv[1], {'data': 'x', 'gold': 'y'})); "
+            "before = 'kernel_iot.conform' in sys.modules; loaded = plan.loaded(); "
+            "print(json.dumps([before, 'kernel_iot.conform' in sys.modules, "
+            "loaded.steps['conform'].type.is_loaded]))")
+    done = subprocess.run([sys.executable, "-c", code, str(FLAGSHIP)], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [False, True, True]
+
+
+def test_a_reference_that_cannot_be_imported_is_refused_naming_the_step(tmp_path: Path) -> None:
+    import kernel
+
+    class Broken:
+        def __init__(self, settings: type[BaseModel] | None) -> None:
+            self.settings = settings
+
+        @kernel.hookimpl
+        def register_steps(self) -> list[StepType]:
+            return [StepType("demo.gone", "no_such_module_here:step", settings=self.settings, description="gone")]
+
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text("name: demo\nsteps:\n  - {name: first, uses: demo.gone}\n")
+    declared = Kernel(entry_points=False, plugins=[("demo", Broken(Nothing))])
+    assert declared.plan(load_pipeline(pipeline)).order == ("first",)  # checked without importing it
+    for kernel_ in (declared, Kernel(entry_points=False, plugins=[("demo", Broken(None))])):
+        with pytest.raises(PipelineError) as caught:
+            kernel_.run(pipeline, runs_root=tmp_path / "runs")
+        message = str(caught.value)
+        assert "step 'first'" in message and "field 'uses'" in message
+        assert "cannot import 'no_such_module_here:step'" in message and "plugin 'demo'" in message
+        assert not (tmp_path / "runs").exists()  # refused before anything was written
+
+
+class Nothing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def test_a_reference_without_a_settings_model_gets_one_from_its_function() -> None:
+    declared = StepType("demo.scale", f"{__name__}:scale", description="scale")
+    assert declared.validate_settings({"factor": "3"}) == {"factor": 3.0}
+    with pytest.raises(Exception, match="factr"):
+        declared.validate_settings({"factr": 3})
+    assert declared.loaded().func is scale and declared.loaded().wants_context is False
+
+
+def scale(inputs: object, *, factor: float = 2.0) -> dict[str, object]:
+    return {}
