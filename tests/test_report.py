@@ -191,8 +191,8 @@ def test_charts_are_images_in_the_html_and_files_beside_the_markdown(demo_instal
     run_dir = result.run.run_dir
     html = (run_dir / "report.html").read_text()
     names = sorted(p.name for p in (run_dir / "report-images").iterdir())
-    assert names == ["dag.png", "step-durations.png", "step-rows.png"]
-    assert html.count('src="data:image/png;base64,') == 3
+    assert names == ["dag.svg", "step-durations.svg", "step-rows.svg"]
+    assert html.count('src="data:image/svg+xml;base64,') == 3
     markdown = (run_dir / "report.md").read_text()
     assert all(f"(report-images/{name})" in markdown for name in names)
     assert '<pre class="mermaid">flowchart LR' in html

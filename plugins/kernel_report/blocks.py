@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 Cell = str | int | float | bool | None
 
@@ -39,11 +39,16 @@ class Code:
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """A PNG chart: a data: URI in HTML, a file under ``report-images/`` linked from Markdown."""
+    """A chart, PNG or SVG bytes: a data: URI in HTML, a file under ``report-images/`` linked from Markdown."""
 
-    png: bytes
+    data: bytes
     alt: str
     name: str = "chart"
+    format: Literal["png", "svg"] = "png"
+
+    @classmethod
+    def svg(cls, text: str, alt: str, name: str = "chart") -> Image:
+        return cls(text.encode("utf-8"), alt, name, "svg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,8 @@ class Section:
             blocks.append(Raw(self.markdown, self.html))
         # Image names become file names: make them unique per plugin section.
         named = [
-            Image(b.png, b.alt, f"{_slug(source)}-{index}-{n}-{_slug(b.name)}") if isinstance(b, Image) else b
+            Image(b.data, b.alt, f"{_slug(source)}-{index}-{n}-{_slug(b.name)}", b.format) if isinstance(b, Image)
+            else b
             for n, b in enumerate(blocks, start=1)
         ]
         return Part(str(self.title), tuple(named), source)
@@ -131,7 +137,9 @@ def _image(item: Any) -> Image:
         return Image(item, "chart")
     if isinstance(item, Mapping) and isinstance(item.get("png"), bytes):
         return Image(item["png"], str(item.get("alt", "chart")), str(item.get("name", "chart")))
-    raise ValueError("an image is PNG bytes or a mapping {png: bytes, alt: str}")
+    if isinstance(item, Mapping) and isinstance(item.get("svg"), str):
+        return Image.svg(item["svg"], str(item.get("alt", "chart")), str(item.get("name", "chart")))
+    raise ValueError("an image is PNG bytes or a mapping {png: bytes, alt: str} or {svg: str, alt: str}")
 
 
 def _table(item: Any) -> Table:

@@ -102,10 +102,10 @@ def _write_images(run_dir: Path, images: list[Image]) -> list[Path]:
     folder = run_dir / IMAGE_DIR
     wanted = {run_dir / image_file(image): image for image in images}
     if folder.is_dir():
-        for stale in folder.glob("*.png"):
+        for stale in [*folder.glob("*.png"), *folder.glob("*.svg")]:
             if stale not in wanted:
                 stale.unlink()
     for path, image in wanted.items():
         with atomic_path(path) as tmp:
-            tmp.write_bytes(image.png)
+            tmp.write_bytes(image.data)
     return list(wanted)

@@ -4,21 +4,24 @@ At the end of a run the report writer asks the run's own plugin manager; ``kerne
 has no run, so it loads the installed plugins (entry points) that ``run.json`` says took part.
 
 Plugins draw charts of data values (device models, reasons) with matplotlib, which reads a pair of
-``$`` as math: ``$x_{$`` raised and took every section of the plugin with it. While a plugin builds
-its sections, math text is off (``text.parse_math``), so a label is only text; a plugin that wants
-math text asks for it on that text (``parse_math=True``).
+``$`` as math: ``$x_{$`` raised and took every section of the plugin with it. A plugin whose sections
+fail once matplotlib is loaded is asked again with math text off (``text.parse_math``), so a label is
+only text; a plugin that wants math text asks for it on that text (``parse_math=True``). Only then:
+importing matplotlib for every report would cost every run about 60 ms, most of them drawing nothing.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pluggy
 
 from kernel import ENTRY_POINT_GROUP, Kernel, KernelError, per_plugin
-from kernel_report.blocks import Part, Text, as_section
+from kernel_report.blocks import Part, Section, Text, as_section
 from kernel_report.files import RunFiles
 from kernel_report.settings import NAME
 
@@ -35,9 +38,13 @@ def plugin_sections(files: RunFiles, plugin_manager: pluggy.PluginManager | None
     for hook in per_plugin(plugin_manager, "report_sections"):
         plugin = hook.plugin
         try:
-            with _labels_as_text():
-                returned = hook(run_dir=files.run_dir, record=files.record)
-                sections = [as_section(item) for item in (returned or ())]
+            try:
+                sections = _sections(hook, files)
+            except Exception:
+                if "matplotlib" not in sys.modules:
+                    raise
+                with _labels_as_text():
+                    sections = _sections(hook, files)
         except Exception as exc:
             text = f"Plugin '{plugin}' could not add its sections: {type(exc).__name__}: {exc}"
             parts.append(Part(f"Sections from plugin {plugin}", (Text(text),), plugin))
@@ -46,9 +53,14 @@ def plugin_sections(files: RunFiles, plugin_manager: pluggy.PluginManager | None
     return parts
 
 
+def _sections(hook: Any, files: RunFiles) -> list[Section]:
+    returned = hook(run_dir=files.run_dir, record=files.record)
+    return [as_section(item) for item in (returned or ())]
+
+
 @contextmanager
 def _labels_as_text() -> Iterator[None]:
-    import matplotlib  # the package alone, not pyplot: cheap, and the charts import it anyway
+    import matplotlib
 
     with matplotlib.rc_context({"text.parse_math": False}):
         yield

@@ -21,8 +21,8 @@ def report_sections(run_dir: Path, record: dict[str, Any]) -> Iterable[Mapping[s
 
     Each item is a mapping (or a ``kernel_report.Section``) with ``title`` and any of ``text``
     (paragraphs), ``tables`` (``{header: [...], rows: [[...]], caption}``), ``images`` (PNG bytes,
-    or ``{png, alt}``) — all escaped by the report writer — and ``markdown`` / ``html``, inserted
-    as they are (escape your own values). Sections are placed before the report's Status section,
+    ``{png, alt}`` or ``{svg, alt}`` with SVG text) — all escaped by the report writer — and ``markdown`` /
+    ``html``, inserted as they are (escape your own values). Sections are placed before the report's Status section,
     in the order pluggy calls the plugins. An implementation that raises or returns something else
     becomes a section naming the plugin and the error. Mark implementations
     ``@hookimpl(optionalhook=True)`` so the kernel starts when the report writer is disabled.

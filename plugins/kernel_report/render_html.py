@@ -83,8 +83,9 @@ def render_html(title: str, status: str, lead: Sequence[str], parts: Sequence[Pa
     )
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def data_uri(image: Image) -> str:
+    mime = "image/svg+xml" if image.format == "svg" else "image/png"  # in an <img>: an SVG runs no script
+    return f"data:{mime};base64," + base64.b64encode(image.data).decode("ascii")
 
 
 def _numeric(cell: Cell) -> bool:
@@ -106,7 +107,7 @@ def _block(block: Block) -> dict[str, Any]:
         lang = block.lang if block.lang.isalnum() else ""
         return {"kind": "code", "text": block.text, "lang": lang}
     if isinstance(block, Image):
-        return {"kind": "image", "uri": data_uri(block.png), "alt": clip(block.alt, 300)}
+        return {"kind": "image", "uri": data_uri(block), "alt": clip(block.alt, 300)}
     if isinstance(block, Raw):
         return {
             "kind": "raw",

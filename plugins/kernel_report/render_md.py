@@ -11,7 +11,7 @@ IMAGE_DIR = "report-images"
 
 
 def image_file(image: Image) -> str:
-    return f"{IMAGE_DIR}/{image.name}.png"
+    return f"{IMAGE_DIR}/{image.name}.{image.format}"
 
 
 def render_markdown(title: str, lead: Sequence[str], parts: Sequence[Part]) -> str:

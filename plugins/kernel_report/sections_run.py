@@ -67,7 +67,7 @@ def architecture(files: RunFiles, charts_on: bool) -> Part:
         blocks.append(Code(mermaid, "mermaid"))
     if charts_on and 0 < len(graph.steps) <= charts.MAX_NODES:
         edges = [(e.producer, e.consumer) for e in graph.edges]
-        blocks.append(Image(charts.dag(graph.steps, edges), "The step graph, left to right", "dag"))
+        blocks.append(Image.svg(charts.dag(graph.steps, edges), "The step graph, left to right", "dag"))
     elif charts_on and graph.steps:
         blocks.append(Text(f"The graph has {len(graph.steps)} steps, too many to draw; its edges are listed."))
     if graph.edges:
@@ -145,8 +145,8 @@ def _step_charts(steps: dict[str, dict[str, object]]) -> list[Block]:
         slowest = sorted(timed, key=lambda item: -item[1])[: charts.MAX_BARS]
         shown = [item for item in timed if item in slowest]
         title = "Step durations" if len(shown) == len(timed) else f"The {len(shown)} slowest steps"
-        png = charts.bars([n for n, _ in shown], {"seconds": [t for _, t in shown]}, "seconds", title)
-        blocks.append(Image(png, f"{title}, in seconds", "step-durations"))
+        svg = charts.bars([n for n, _ in shown], {"seconds": [t for _, t in shown]}, "seconds", title)
+        blocks.append(Image.svg(svg, f"{title}, in seconds", "step-durations"))
     counted = [(name, rows_total(s.get("rows_in")), rows_total(s.get("rows_out"))) for name, s in steps.items()]
     counted = [c for c in counted if c[1] is not None or c[2] is not None][: charts.MAX_BARS]
     if counted:
@@ -155,8 +155,8 @@ def _step_charts(steps: dict[str, dict[str, object]]) -> list[Block]:
             "rows in": [nan if c[1] is None else float(c[1]) for c in counted],
             "rows out": [nan if c[2] is None else float(c[2]) for c in counted],
         }
-        png = charts.bars([c[0] for c in counted], series, "rows", "Rows in and out per step")
-        blocks.append(Image(png, "Rows in and out per step", "step-rows"))
+        svg = charts.bars([c[0] for c in counted], series, "rows", "Rows in and out per step")
+        blocks.append(Image.svg(svg, "Rows in and out per step", "step-rows"))
     return blocks
 
 

@@ -128,13 +128,13 @@ def summarize(run_dirs: Iterable[str | Path]) -> tuple[str, str]:
     markdown = render_markdown(title, (text,), (Part("Runs", tuple(blocks)),))
     timed = [r for r in rows if r.wall_s is not None][-charts.MAX_BARS :]
     if timed:
-        png = charts.bars(
+        svg = charts.bars(
             [f"{r.pipeline} {r.run_id}" for r in timed],
             {"seconds": [r.wall_s or 0.0 for r in timed]},
             "seconds",
             "Wall time per run",
         )
-        blocks.append(Image(png, "Wall time per run, in seconds", "summary-wall-time"))
+        blocks.append(Image.svg(svg, "Wall time per run, in seconds", "summary-wall-time"))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     html = render_html(title, counts, (text,), (Part("Runs", tuple(blocks)),))
     return markdown, html
