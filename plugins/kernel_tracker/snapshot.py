@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kernel import json_safe
+from kernel.values import TEXT_LIMIT
 
 # Floats and datetimes are checked for nulls in blocks this long: the temporary mask stays in cache.
 _BLOCK = 1 << 18
@@ -24,6 +25,7 @@ _BLOCK = 1 << 18
 # must not make a snapshot, or tracker.json, as large as the data.
 ITEMS_LIMIT = 20
 _NAT = np.iinfo(np.int64).min
+_INFINITE = (float("inf"), float("-inf"))
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,9 @@ def _is_negative(values: np.ndarray, out: np.ndarray | None = None) -> Any:
 def sample_values(array: Any, head: int) -> list[Any]:
     """The first ``head`` values of a column as JSON-safe Python values."""
     if _arrow_backed(array):
-        return [_safe(v) for v in array.__arrow_array__().slice(0, head).to_pylist()]
+        # Short text and missing values are JSON-safe as they are: json_safe only for the rest.
+        return [v if v is None or (type(v) is str and len(v) <= TEXT_LIMIT) else _safe(v)
+                for v in array.__arrow_array__().slice(0, head).to_pylist()]
     if isinstance(array, pd.Categorical):  # slicing a Categorical builds a new one: read its codes instead
         categories = array.categories
         return [None if code < 0 else _safe(categories[code]) for code in array.codes[:head].tolist()]
@@ -183,7 +187,7 @@ def sample_values(array: Any, head: int) -> list[Any]:
     if isinstance(part, np.ndarray) and part.dtype.kind in "iub":
         return list(part.tolist())
     if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        return [_safe(v) for v in part.tolist()]
+        return [v if v == v and v not in _INFINITE else _safe(v) for v in part.tolist()]  # v != v: NaN
     return [_safe(v) for v in part]
 
 

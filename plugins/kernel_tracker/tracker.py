@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from kernel import DataError, DatasetIO, Listener, Run, signals, write_text_atomic
+from kernel import DataError, DatasetIO, Listener, Run, atomic_path, signals
 from kernel.events import (
     PipelineCompleted,
     PipelineErrored,
@@ -221,8 +221,9 @@ class Tracker:
 
 
 def write_json(run: Run, name: str, document: dict[str, Any]) -> None:
-    text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
-    write_text_atomic(run.run_dir / name, text)
+    # orjson's UTF-8 bytes as they are: decoding them to text and encoding it again cost more than the dump.
+    with atomic_path(run.run_dir / name) as tmp:
+        tmp.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
 def _end(started_at: datetime, duration_s: float) -> datetime:
