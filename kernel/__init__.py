@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
-    from kernel.values import json_safe
+    from kernel.values import TEXT_LIMIT, json_safe
 
 # name -> (module, its name there when it differs)
 _LAZY: dict[str, tuple[str, str]] = {
@@ -98,11 +98,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepType": ("kernel.steps", ""),
     "step": ("kernel.steps", ""),
     "json_safe": ("kernel.values", ""),
+    "TEXT_LIMIT": ("kernel.values", ""),
 }
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "RUN_SCHEMA_VERSION",
+    "TEXT_LIMIT",
     "Busy",
     "Claim",
     "DataError",

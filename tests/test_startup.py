@@ -93,3 +93,13 @@ def test_a_reference_without_a_settings_model_gets_one_from_its_function() -> No
 
 def scale(inputs: object, *, factor: float = 2.0) -> dict[str, object]:
     return {}
+
+
+def test_every_public_name_is_there_when_asked_for_and_importing_the_kernel_is_cheap() -> None:
+    import kernel
+
+    assert set(kernel._LAZY) == set(kernel.__all__)
+    assert all(getattr(kernel, name) is not None for name in kernel.__all__)
+    code = "import sys, kernel; from kernel import step, StepType, hookimpl; print('pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kernel import json_safe
-from kernel.values import TEXT_LIMIT
+from kernel import TEXT_LIMIT, json_safe
 
 # Floats and datetimes are checked for nulls in blocks this long: the temporary mask stays in cache.
 _BLOCK = 1 << 18
