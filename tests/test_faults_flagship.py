@@ -117,7 +117,11 @@ def test_an_interrupted_refresh_then_a_rerun_is_the_refresh(
 ) -> None:
     world = base.copy(tmp_path / "signal")
     run = world.start("r3", 2)
-    time.sleep(1.0)  # into the run (the first steps), before its commit
+    # Into the run (its first steps), before its commit: once it says it has started, whatever the machine's
+    # load (a signal before the command handles signals ends it as Python does, exit -15, nothing written).
+    assert run.stdout is not None
+    assert run.stdout.readline().startswith("run r3 of ")
+    time.sleep(0.2)
     run.send_signal(signum)
     _, err = run.communicate(timeout=300)
     assert run.returncode in (0, 128 + signum), err
