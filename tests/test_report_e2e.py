@@ -45,7 +45,9 @@ def run_dir(demo_installed: Path, tmp_path: Path) -> Path:
 def test_the_tracker_and_the_validator_add_their_own_sections_with_their_figures(run_dir: Path) -> None:
     tracker, validation = read_json(run_dir / "tracker.json"), read_json(run_dir / "validation.json")
     sections = md_sections((run_dir / "report.md").read_text())
-    assert list(sections)[-3:] == ["Checks", "Schema changes", "Status"]  # before Status, the last registered first
+    # The validator's checks with the answer (what needs attention), the tracker's schema changes with the details.
+    assert list(sections)[:3] == ["Status", "Checks", "Data quality"]
+    assert list(sections)[-2:] == ["Schema changes", "Business context"]
     assert int(md_facts(sections["Schema changes"])["snapshots"]) == tracker["snapshot_count"]
     facts = md_facts(sections["Checks"])
     assert int(facts["checks run"]) == len(validation["checks"])

@@ -59,7 +59,7 @@ def sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     k = data["kpis"]
     days = [row["day"][:10] for row in data["uptime_per_day"]]
     headline = [
-        ["period", f"{k['period_start']} to {k['period_end']}"],
+        ["period", f"{str(k['period_start'])[:10]} to {str(k['period_end'])[:10]}, end excluded"],
         ["fleet uptime (pooled)", _pct(k["fleet_uptime_pooled"])],
         ["fleet uptime (mean of devices)", _pct(k["fleet_uptime_mean_of_devices"])],
         [f"fleet firmware adoption on {str(k['adoption_last_day'])[:10]}", _pct(k["fleet_adoption_last_day"])],
@@ -94,11 +94,11 @@ def sections(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     except Exception as exc:  # a chart that cannot be drawn must not take the tables with it
         images, notes = [], [f"The charts could not be drawn: {type(exc).__name__}: {exc}"]
     return [
-        {"title": "IoT KPIs", "text": notes, "tables": [{"header": ["figure", "value"], "rows": headline}],
+        {"title": "IoT KPIs", "text": notes, "tiles": [{"label": label, "value": value} for label, value in headline],
          "images": images},
-        {"title": "Uptime per day", "tables": [{"header": ["day", "in-service windows", "up windows", "uptime"],
-                                                "rows": uptime_rows}]},
-        {"title": "Firmware adoption per day and model", "tables": [
+        {"title": "Uptime per day", "details": True,
+         "tables": [{"header": ["day", "in-service windows", "up windows", "uptime"], "rows": uptime_rows}]},
+        {"title": "Firmware adoption per day and model", "details": True, "tables": [
             {"header": ["day", "model", "target", "active devices", "adopted devices", "adoption"],
              "rows": adoption_rows},
             {"header": ["model", "target", "chosen from"], "rows": targets, "caption": "firmware targets"}]},

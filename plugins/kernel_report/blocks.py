@@ -30,11 +30,20 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class Tiles:
+    """Headline figures, each a label, a value and an optional note: tiles in HTML, a table in Markdown."""
+
+    items: tuple[tuple[str, Cell, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Code:
-    """Preformatted text (the Mermaid source of the DAG): a fenced block, a ``<pre>`` in HTML."""
+    """Preformatted text (the Mermaid source of the DAG): a fenced block, a ``<pre>`` in HTML (folded under
+    ``summary`` when one is given)."""
 
     text: str
     lang: str = ""
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ class Raw:
     html: str | None = None
 
 
-Block = Text | Table | Code | Image | Raw
+Block = Text | Table | Tiles | Code | Image | Raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class Part:
     title: str
     blocks: tuple[Block, ...]
     source: str = "report"  # the plugin that wrote it
+    details: bool = False  # detail after the answer: folded in HTML
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +96,12 @@ class Section:
     images: Sequence[Image | bytes] = ()
     tables: Sequence[Table] = ()
     text: Sequence[str] = ()
+    tiles: Sequence[tuple[str, Cell, str]] = ()
+    details: bool = False
 
     def part(self, source: str, index: int) -> Part:
-        blocks: list[Block] = [Text(str(t)) for t in self.text]
+        blocks: list[Block] = [Tiles(tuple(self.tiles))] if self.tiles else []
+        blocks += [Text(str(t)) for t in self.text]
         blocks += list(self.tables)
         for n, image in enumerate(self.images, start=1):
             blocks.append(image if isinstance(image, Image) else Image(image, self.title, f"chart-{n}"))
@@ -100,7 +113,7 @@ class Section:
             else b
             for n, b in enumerate(blocks, start=1)
         ]
-        return Part(str(self.title), tuple(named), source)
+        return Part(str(self.title), tuple(named), source, self.details)
 
 
 def _slug(text: str) -> str:
@@ -113,7 +126,7 @@ def as_section(item: object) -> Section:
         return item
     if not isinstance(item, Mapping):
         raise TypeError(f"a section is a Section or a mapping, not {type(item).__name__}")
-    known = {"title", "markdown", "html", "images", "tables", "text"}
+    known = {"title", "markdown", "html", "images", "tables", "text", "tiles", "details"}
     unknown = sorted(set(item) - known)
     if unknown:
         raise ValueError(f"unknown section field '{unknown[0]}' (fields: {', '.join(sorted(known))})")
@@ -127,7 +140,16 @@ def as_section(item: object) -> Section:
         images=tuple(_image(i) for i in item.get("images", ())),
         tables=tuple(_table(t) for t in item.get("tables", ())),
         text=(text,) if isinstance(text, str) else tuple(str(t) for t in text),
+        tiles=tuple(_tile(t) for t in item.get("tiles", ())),
+        details=bool(item.get("details", False)),
     )
+
+
+def _tile(item: Any) -> tuple[str, Cell, str]:
+    if isinstance(item, Mapping) and isinstance(item.get("label"), str):
+        value = item.get("value")
+        return item["label"], value if isinstance(value, str | int | float | bool) else None, str(item.get("note", ""))
+    raise ValueError("a tile is a mapping {label: str, value: str or number, note: str}")
 
 
 def _image(item: Any) -> Image:

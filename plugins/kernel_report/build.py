@@ -6,6 +6,7 @@ both call :func:`write_report`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from kernel import atomic_path, write_text_atomic
 from kernel_report import quality, sections_data, sections_run
-from kernel_report.blocks import Image, Part
+from kernel_report.blocks import Image, Part, Tiles
 from kernel_report.extra import plugin_sections
 from kernel_report.figures import plain
 from kernel_report.files import RunFiles, read_run
@@ -65,16 +66,20 @@ def build_report(
     files = read_run(run_dir, record)
     settings = settings_of(files)
     charts = settings.charts
-    parts = (
-        sections_run.business_context(files),
-        sections_run.architecture(files, charts),
-        sections_run.execution(files),
+    added = plugin_sections(files, plugin_manager)
+    # The answer first (how the run ended, the plugins' figures, what needs attention), then the details.
+    figures = [p for p in added if not p.details and any(isinstance(b, Tiles) for b in p.blocks)]  # KPIs
+    attention = [p for p in added if not p.details and p not in figures]
+    answer = (sections_run.status(files), *figures, *attention, quality.data_quality(files))
+    details = (
         sections_run.step_table(files, charts),
-        quality.data_quality(files),
+        sections_run.execution(files),
+        sections_run.architecture(files, charts),
         sections_data.lineage(files),
-        *plugin_sections(files, plugin_manager),
-        sections_run.status(files),
+        *[p for p in added if p.details],
+        sections_run.business_context(files),
     )
+    parts = (*answer, *(dataclasses.replace(p, details=True) for p in details))
     pipeline = plain(files.record.get("pipeline"))
     status = plain(files.record.get("status"))
     lead = (f"Run {plain(files.record.get('run_id'))} of pipeline {pipeline}: {status}.", LEGEND)

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from kernel_report.blocks import Block, Cell, Code, Image, Part, Raw, Table, Text
+from kernel_report.blocks import Block, Cell, Code, Image, Part, Raw, Table, Text, Tiles
 from kernel_report.escape import TEXT_LIMIT, clip, html_value
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -26,10 +26,21 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1d232a; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 1.8em; }
-nav ol { columns: 2; } table { border-collapse: collapse; margin: .6em 0; }
+nav ol { display: flex; flex-wrap: wrap; gap: .2em 1.2em; padding: 0; margin: .4em 0; list-style: none;
+         font-size: .9em; }
+table { border-collapse: collapse; margin: .6em 0; }
 th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top;
          overflow-wrap: anywhere; max-width: 40em; }
-th { background: #f3f5f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f5f7; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(14em, 1fr)); gap: .8em; margin: .8em 0; }
+.tile { border: 1px solid #d0d7de; border-radius: .5em; padding: .6em .9em; background: #f6f8fa; }
+.tile .value { font-size: 1.5em; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.tile .label, .tile .note { color: #57606a; font-size: .9em; }
+details.part { border-top: 1px solid #d0d7de; padding: .3em 0; }
+details.part > summary { cursor: pointer; } details.part > summary h2 { display: inline; border: 0; font-size: 1.2em; }
+h2.details { color: #57606a; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
 img { max-width: 100%; height: auto; } .caption { color: #57606a; }
 .status { display: inline-block; padding: .1em .6em; border-radius: .3em; color: #fff; background: #6e7781; }
@@ -44,23 +55,32 @@ img { max-width: 100%; height: auto; } .caption { color: #57606a; }
 {% endfor %}
 <nav><ol>{% for part in parts %}<li><a href="#s{{ loop.index }}">{{ part.title }}</a></li>{% endfor %}</ol></nav>
 {% for part in parts %}
-<section id="s{{ loop.index }}">
+{% if part.first_detail %}<h2 class="details">Details</h2>
+<p>The run's details, each folded: open one to read it.</p>
+{% endif %}
+{% if part.details %}<details class="part" id="s{{ loop.index }}"><summary><h2>{{ part.title }}</h2></summary>
+{% else %}<section id="s{{ loop.index }}">
 <h2>{{ part.title }}</h2>
+{% endif %}
 {% if part.source != "report" %}<p class="source">added by plugin {{ part.source }}</p>{% endif %}
 {% for b in part.blocks %}
 {% if b.kind == "text" %}<p>{{ b.text }}</p>
 {% elif b.kind == "table" %}{% if b.caption %}<p class="caption">{{ b.caption }}</p>{% endif %}
-<table><thead><tr>{% for h in b.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<div class="scroll"><table><thead><tr>{% for h in b.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in b.rows %}<tr>{% for cell, num in row -%}
 <td{% if num %} class="num"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>
-{% elif b.kind == "code" %}<pre class="{{ b.lang }}">{{ b.text }}</pre>
+{% endfor %}</tbody></table></div>
+{% elif b.kind == "tiles" %}<div class="tiles">{% for label, value, note in b.tiles %}<div class="tile">
+<div class="label">{{ label }}</div><div class="value">{{ value }}</div>
+{% if note %}<div class="note">{{ note }}</div>{% endif %}</div>{% endfor %}</div>
+{% elif b.kind == "code" %}{% if b.summary %}<details><summary>{{ b.summary }}</summary>{% endif %}
+<pre class="{{ b.lang }}">{{ b.text }}</pre>{% if b.summary %}</details>{% endif %}
 {% elif b.kind == "image" %}<p><img src="{{ b.uri }}" alt="{{ b.alt }}"></p>
 {% elif b.kind == "raw" %}{% if b.html is not none %}{{ b.html }}
 {% else %}<pre class="md">{{ b.markdown }}</pre>{% endif %}
 {% endif %}
 {% endfor %}
-</section>
+{% if part.details %}</details>{% else %}</section>{% endif %}
 {% endfor %}
 </body>
 </html>
@@ -78,7 +98,9 @@ def render_html(title: str, status: str, lead: Sequence[str], parts: Sequence[Pa
         status_class=status if status in _STATUS_CLASSES else "other",
         lead=[clip(line, TEXT_LIMIT) for line in lead],
         parts=[
-            {"title": clip(p.title, 300), "source": p.source, "blocks": [_block(b) for b in p.blocks]} for p in parts
+            {"title": clip(p.title, 300), "source": p.source, "blocks": [_block(b) for b in p.blocks],
+             "details": p.details, "first_detail": p.details and not any(q.details for q in parts[:n])}
+            for n, p in enumerate(parts)
         ],
     )
 
@@ -103,9 +125,12 @@ def _block(block: Block) -> dict[str, Any]:
             "rows": rows,
             "caption": clip(block.caption, TEXT_LIMIT),
         }
+    if isinstance(block, Tiles):
+        return {"kind": "tiles", "tiles": [(clip(label, 300), html_value(value), clip(note, 300))
+                                           for label, value, note in block.items]}
     if isinstance(block, Code):
         lang = block.lang if block.lang.isalnum() else ""
-        return {"kind": "code", "text": block.text, "lang": lang}
+        return {"kind": "code", "text": block.text, "lang": lang, "summary": clip(block.summary, 300)}
     if isinstance(block, Image):
         return {"kind": "image", "uri": data_uri(block), "alt": clip(block.alt, 300)}
     if isinstance(block, Raw):

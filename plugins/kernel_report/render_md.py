@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kernel_report.blocks import Block, Code, Image, Part, Raw, Table, Text
+from kernel_report.blocks import Block, Code, Image, Part, Raw, Table, Text, Tiles
 from kernel_report.escape import fence, md, md_paragraph
 
 IMAGE_DIR = "report-images"
@@ -30,6 +30,11 @@ def _block(block: Block) -> list[str]:
         return [md_paragraph(block.text)]
     if isinstance(block, Table):
         return _table(block)
+    if isinstance(block, Tiles):
+        notes = any(note for _, _, note in block.items)
+        header = ("figure", "value", "note") if notes else ("figure", "value")
+        rows = tuple((label, value, note) if notes else (label, value) for label, value, note in block.items)
+        return _table(Table(header, rows))
     if isinstance(block, Code):
         marks = fence(block.text)
         return [f"{marks}{block.lang}", block.text.rstrip("\n"), marks]

@@ -6,7 +6,7 @@ from collections import Counter
 
 from kernel import signals
 from kernel_report import charts
-from kernel_report.blocks import Block, Cell, Code, Image, Part, Table, Text
+from kernel_report.blocks import Block, Cell, Code, Image, Part, Table, Text, Tiles
 from kernel_report.dag import step_graph
 from kernel_report.escape import DASH
 from kernel_report.figures import facts, plain, rows_text, rows_total, seconds
@@ -62,14 +62,14 @@ def architecture(files: RunFiles, charts_on: bool) -> Part:
             ]
         )
     )
-    mermaid = context.get("mermaid")
-    if isinstance(mermaid, str):
-        blocks.append(Code(mermaid, "mermaid"))
     if charts_on and 0 < len(graph.steps) <= charts.MAX_NODES:
         edges = [(e.producer, e.consumer) for e in graph.edges]
         blocks.append(Image.svg(charts.dag(graph.steps, edges), "The step graph, left to right", "dag"))
     elif charts_on and graph.steps:
         blocks.append(Text(f"The graph has {len(graph.steps)} steps, too many to draw; its edges are listed."))
+    mermaid = context.get("mermaid")
+    if isinstance(mermaid, str):  # after the drawing, folded in HTML: the source is for pasting elsewhere
+        blocks.append(Code(mermaid, "mermaid", "The graph as Mermaid source"))
     if graph.edges:
         rows = tuple((e.producer, e.output, e.consumer, e.input) for e in graph.edges)
         blocks.append(Table(("from step", "output", "to step", "as input"), rows))
@@ -162,12 +162,19 @@ def _step_charts(steps: dict[str, dict[str, object]]) -> list[Block]:
 
 def status(files: RunFiles) -> Part:
     record, steps = files.record, _steps(files)
-    rows: list[tuple[str, Cell]] = [
-        ("status", plain(record.get("status"))),
-        ("exit code", as_int(record.get("exit_code"))),
-        ("error", plain(record["error"]) if record.get("error") else None),
+    statuses = Counter(str(s.get("status")) for s in steps.values())
+    ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(set(statuses) - set(STATUS_ORDER))
+    reused = sum(1 for s in steps.values() if s.get("cache") == "hit")
+    code = as_int(record.get("exit_code"))
+    rows: list[tuple[str, Cell, str]] = [
+        ("status", plain(record.get("status")), f"exit code {code}" if code is not None else ""),
+        ("wall time (s)", seconds(record.get("duration_s")), ""),
+        ("steps", ", ".join(f"{statuses[s]} {s}" for s in ordered) or None,
+         f"{reused} reused from the cache" if reused else ""),
     ]
-    blocks: list[Block] = [facts(rows)]
+    if record.get("error"):
+        rows.append(("error", plain(record["error"]), ""))
+    blocks: list[Block] = [Tiles(tuple(rows))]
     bad = [
         (n, plain(s.get("status")), plain(s.get("error") or s.get("skipped_because") or ""))
         for n, s in steps.items()

@@ -31,7 +31,7 @@ def sections(run_dir: Path) -> list[dict[str, Any]]:
     present = [name for name in (LINEAGE_FILE, OPENLINEAGE_FILE) if (Path(run_dir) / name).is_file()]
     if present:
         text.append(f"Full lineage in the run directory: {', '.join(present)}.")
-    return [{"title": TITLE, "text": text, "tables": tables}]
+    return [{"title": TITLE, "text": text, "tables": tables, "details": True}]
 
 
 def _changes(steps: Any) -> Any:
