@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -644,12 +646,52 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
     generator = showcase.generator()
     assert generator is not None
     try:
-        model = settings_model(generator).model_validate(raw)
+        model = settings_model(_options_of(generator)).model_validate(raw)
     except ValidationError as exc:
         where, message = validation_problem(exc, noun="option")
         option = "--" + where.replace(".", "-").replace("_", "-")
         raise KernelError(f"showcase '{showcase.name}' generator: {option}: {message}") from None
     return {k: getattr(model, k) for k in type(model).model_fields if k in raw or k in showcase.defaults}
+
+
+PROGRESS = "progress"  # a generator's keyword for a progress callback: given by the command, never an option
+
+
+def _options_of(generator: Callable[..., Any]) -> Callable[..., Any]:
+    """A stand-in for ``generator`` whose signature lacks its progress callback: the options a user may give."""
+    signature = inspect.signature(generator)
+    try:
+        hints = typing.get_type_hints(generator)
+    except Exception:
+        hints = {}
+
+    def options(**_: Any) -> None:
+        """The generator's options."""
+
+    options.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != PROGRESS])
+    options.__annotations__ = {k: v for k, v in hints.items() if k != PROGRESS}
+    return options
+
+
+class _Generating:
+    """What the live view shows while a data set is written: the generator's count so far and its rate."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.said: tuple[int, int | None, str] | None = None
+
+    def __call__(self, done: int, total: int | None, unit: str) -> None:
+        self.said = (done, total, unit)
+
+    def __rich__(self) -> str:
+        seconds = time.monotonic() - self.started
+        if self.said is None:
+            return f"  generating {seconds:.1f} s"
+        done, total, unit = self.said
+        of = f" of {total:,}" if total is not None else ""
+        rate = f", {done / seconds:,.0f}/s" if seconds > 0 else ""
+        return f"  generating {seconds:.1f} s ({done:,}{of} {unit}{rate})"
 
 
 def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> None:
@@ -663,7 +705,17 @@ def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> Non
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # a data set gets the usual permissions, not mkdtemp's 0700
-        generator(tmp, **options)
+        progress = _Generating()
+        takes = PROGRESS in inspect.signature(generator).parameters
+        terminal = _terminal()
+        with ExitStack() as stack:
+            if terminal is not None:
+                from rich.live import Live
+
+                stack.enter_context(Live(progress, console=terminal, refresh_per_second=4, transient=True))
+            generator(tmp, **options, **({PROGRESS: progress} if takes else {}))
+        said = f" ({progress.said[0]:,} {progress.said[2]})" if progress.said is not None else ""
+        click.echo(f"generated{said} in {time.monotonic() - progress.started:.1f} s")
         if out_dir.exists():
             out_dir.rmdir()  # empty: the callers checked
         tmp.rename(out_dir)

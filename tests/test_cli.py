@@ -243,3 +243,14 @@ def test_retries_show_as_they_happen_and_a_broken_listener_is_a_warning_at_the_e
     warning = ("warning: listener connect_listeners.<locals>.broken failed on step_complete (2 times): "
                "RuntimeError: the demo listener broke; the run's own status is unaffected")
     assert warning in done.stderr.splitlines()
+
+
+def test_showcase_data_says_what_it_generated_and_takes_no_progress_option(tmp_path: Path) -> None:
+    done = kernel("showcase", "data", "iot-windowed-kpi", "--out", "d", "--devices", "4", "--days", "1",
+                  cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = json.loads((tmp_path / "d" / "manifest.json").read_text())["telemetry"]["records"]
+    assert f"generated ({records:,} records) in " in done.stdout
+    refused = kernel("showcase", "data", "iot-windowed-kpi", "--out", "e", "--progress", "1", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "error: showcase 'iot-windowed-kpi' generator: --progress: unknown option"

@@ -298,3 +298,12 @@ def test_start_may_be_a_datetime_in_any_zone(tmp_path: Path) -> None:
     assert summary.telemetry_records > 0
     manifest = json.loads(summary.manifest.read_text())
     assert manifest["period"] == {"start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z"}
+
+
+def test_the_generator_says_how_far_it_has_come(tmp_path: Path) -> None:
+    said: list[tuple[int, int | None, str]] = []
+    summary = generate(tmp_path / "d", devices=6, days=2, seed=5, progress=lambda *a: said.append(a))
+    counts = [done for done, _, _ in said]
+    assert len(said) >= 48  # after each hour of ingest time
+    assert counts == sorted(counts) and counts[-1] == summary.telemetry_records
+    assert {(total, unit) for _, total, unit in said} == {(None, "records")}

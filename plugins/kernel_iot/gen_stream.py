@@ -9,6 +9,7 @@ Each day has its own random generator, so how the files are split never changes 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from kernel_iot.gen_fleet import DAY_MS, HOUR_MS, MINUTE_MS, Fleet
 from kernel_iot.gen_params import GeneratorParams
 from kernel_iot.gen_schedule import Schedule
 from kernel_iot.gen_telemetry import COLUMNS, OFFLINE_CODE, Columns, Spikes, VersionTable, make_day
+
+Progress = Callable[[int, int | None, str], None]  # done, total (when known), unit
 
 _SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")  # as the pipeline checks it (resolved detail 3)
 _CHUNK = 65_536  # records per Avro block
@@ -67,9 +70,11 @@ class PartFile:
 
 
 def write_parts(stream: TelemetryStream, folder: Path, bounds: list[int], *, codec: str,
-                sync_marker: bytes) -> list[PartFile]:
-    """One file per span between ``bounds`` (the last takes everything after), a block per chunk."""
+                sync_marker: bytes, progress: Progress | None = None) -> list[PartFile]:
+    """One file per span between ``bounds`` (the last takes everything after), a block per chunk;
+    ``progress(records, None, "records")`` after each hour of ingest time."""
     parts = []
+    written = 0
     ends: list[int | None] = [*bounds, None]
     previous = stream.fleet.start_ms
     for number, end in enumerate(ends):
@@ -87,6 +92,9 @@ def write_parts(stream: TelemetryStream, folder: Path, bounds: list[int], *, cod
                     _add(counts, tally(chunk, stream.fleet, stream.versions.strings))
                     first = int(chunk["ingest"][0]) if first is None else first
                     last = int(chunk["ingest"][-1])
+                    written += int(chunk["dev"].size)
+                if progress is not None:
+                    progress(written, None, "records")
             writer.close()
         parts.append(PartFile(path, counts or _add({}, tally({}, stream.fleet, [])), first, last))
         previous = end if end is not None else previous

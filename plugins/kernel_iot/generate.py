@@ -25,7 +25,7 @@ import numpy as np
 from kernel_iot.gen_fleet import DAY_MS, MINUTE_MS, Fleet, iso, make_fleet
 from kernel_iot.gen_params import GeneratorParams
 from kernel_iot.gen_schedule import Schedule, make_schedule
-from kernel_iot.gen_stream import PartFile, TelemetryStream, write_parts
+from kernel_iot.gen_stream import PartFile, Progress, TelemetryStream, write_parts
 from kernel_iot.schemas import DEVICE_EVENT
 
 CODECS = ("null", "deflate")  # null is the default: writing is twice as fast; deflate is 2.2 times smaller
@@ -46,12 +46,14 @@ class GeneratedSummary:
 
 def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
              start: str | datetime = "2026-01-05T00:00:00Z", files: int | None = None,
-             params: GeneratorParams | None = None, codec: str = "null") -> GeneratedSummary:
+             params: GeneratorParams | None = None, codec: str = "null",
+             progress: Progress | None = None) -> GeneratedSummary:
     """Write the data set into ``out_dir`` (made if missing; files of an earlier data set are replaced).
 
     ``devices`` registered devices report from ``start`` (a UTC midnight) for ``days`` days. Telemetry goes
     into one file per day of ingest time, or into ``files`` files over equal spans of it. ``codec`` is the
-    Avro codec of the telemetry and events files.
+    Avro codec of the telemetry and events files. ``progress(records, None, "records")`` is told the telemetry
+    records written so far after each hour of ingest time (``kernel showcase`` shows it live on a terminal).
     """
     if devices < 1 or days < 1:
         raise ValueError(f"devices and days must be at least 1 (got devices={devices}, days={days})")
@@ -79,7 +81,7 @@ def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
     n_files = days if files is None else files
     bounds = [start_ms + period * i // n_files for i in range(1, n_files)]
     stream = TelemetryStream(fleet, schedule, params, telemetry_rng)
-    parts = write_parts(stream, out_dir / "telemetry", bounds, codec=codec, sync_marker=sync)
+    parts = write_parts(stream, out_dir / "telemetry", bounds, codec=codec, sync_marker=sync, progress=progress)
     truth = _ground_truth(stream, fleet)
     _write_json(out_dir / "ground_truth" / "anomalies.json", truth)
 
