@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kernel.hooks import PluginHook, per_plugin
     from kernel.interrupts import RunInterrupted
     from kernel.kept import FrameSummary, Keeper, KeptFrame
+    from kernel.lazy import lazy_exports
     from kernel.locks import Busy, Holder, PathLock
     from kernel.logs import get_logger
     from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
@@ -71,6 +72,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "FrameSummary": ("kernel.kept", ""),
     "Keeper": ("kernel.kept", ""),
     "KeptFrame": ("kernel.kept", ""),
+    "lazy_exports": ("kernel.lazy", ""),
     "Busy": ("kernel.locks", ""),
     "Holder": ("kernel.locks", ""),
     "PathLock": ("kernel.locks", ""),
@@ -155,6 +157,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "json_safe",
+    "lazy_exports",
     "load_pipeline",
     "parse_duration",
     "per_plugin",

@@ -103,3 +103,26 @@ def test_every_public_name_is_there_when_asked_for_and_importing_the_kernel_is_c
     code = "import sys, kernel; from kernel import step, StepType, hookimpl; print('pandas' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_package_with_lazy_exports_imports_a_module_when_a_name_is_first_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lazy_demo"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from kernel import lazy_exports\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, {'answer': 'lazy_demo.heavy'})\n"
+    )
+    (package / "heavy.py").write_text("answer = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    demo = importlib.import_module("lazy_demo")
+    assert "lazy_demo.heavy" not in sys.modules
+    assert "answer" in dir(demo)
+    assert demo.answer == 42 and "lazy_demo.heavy" in sys.modules
+    with pytest.raises(AttributeError, match="module 'lazy_demo' has no attribute 'question'"):
+        _ = demo.question
+    for name in ("lazy_demo", "lazy_demo.heavy"):
+        monkeypatch.delitem(sys.modules, name)

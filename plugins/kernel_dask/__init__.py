@@ -6,8 +6,9 @@ kernel runs without Dask installed (``pip install 'pipeline-kernel[dask]'`` adds
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_dask.executor import DaskExecutor
@@ -15,14 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["DaskExecutor"]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "DaskExecutor": "kernel_dask.executor",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_dask' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})

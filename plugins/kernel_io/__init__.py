@@ -3,8 +3,9 @@ which other plugins use to find, read and publish files."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_io.avro_read import Column, read_avro, schema_columns
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "Column": "kernel_io.avro_read",
     "read_avro": "kernel_io.avro_read",
     "schema_columns": "kernel_io.avro_read",
@@ -50,12 +51,4 @@ _LAZY = {
     "infer_format": "kernel_io.paths",
     "resolve": "kernel_io.paths",
     "publish_directory": "kernel_io.publish",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_io' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})

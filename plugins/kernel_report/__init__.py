@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_report.blocks import Image, Section, Table
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["Image", "Report", "Section", "Table", "build_report", "find_runs", "summarize", "write_report"]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "Image": "kernel_report.blocks",
     "Section": "kernel_report.blocks",
     "Table": "kernel_report.blocks",
@@ -22,12 +23,4 @@ _LAZY = {
     "write_report": "kernel_report.build",
     "find_runs": "kernel_report.summary",
     "summarize": "kernel_report.summary",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_report' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})

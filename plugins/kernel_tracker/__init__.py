@@ -7,8 +7,9 @@ writes ``tracker.json``, ``lineage.json`` and ``openlineage.jsonl`` to the run d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_tracker.schema import schema_diff
@@ -19,17 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["Snapshot", "TrackerSettings", "schema_diff", "take_snapshot"]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "schema_diff": "kernel_tracker.schema",
     "TrackerSettings": "kernel_tracker.settings",
     "Snapshot": "kernel_tracker.snapshot",
     "take_snapshot": "kernel_tracker.snapshot",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_tracker' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})

@@ -8,8 +8,9 @@ through the ``register_checks`` hook with a :class:`CheckType`. See ``docs/valid
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_validator.checktype import CheckType, FrameResult
@@ -18,16 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["CheckResult", "CheckType", "FrameResult"]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "CheckType": "kernel_validator.checktype",
     "FrameResult": "kernel_validator.checktype",
     "CheckResult": "kernel_validator.results",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_validator' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})

@@ -7,8 +7,9 @@ makes it a step. See ``docs/windowing.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_window.settings import TumblingSettings, WindowConfig
@@ -17,18 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["TumblingSettings", "WindowConfig", "WindowResult", "WindowState", "process"]
 
 # Imported when first used: loading the plugin must not import what its steps need.
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "TumblingSettings": "kernel_window.settings",
     "WindowConfig": "kernel_window.settings",
     "WindowResult": "kernel_window.tumbling",
     "WindowState": "kernel_window.tumbling",
     "process": "kernel_window.tumbling",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernel_window' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+})
