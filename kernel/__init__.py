@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from kernel.hooks import PluginHook, per_plugin
     from kernel.interrupts import RunInterrupted
     from kernel.kept import FrameSummary, Keeper, KeptFrame
-    from kernel.lazy import lazy_exports
+    from kernel.lazy import lazy_exports, load_reference
     from kernel.locks import Busy, Holder, PathLock
     from kernel.logs import get_logger
     from kernel.markers import ENTRY_POINT_GROUP, hookimpl, hookspec
@@ -73,6 +73,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Keeper": ("kernel.kept", ""),
     "KeptFrame": ("kernel.kept", ""),
     "lazy_exports": ("kernel.lazy", ""),
+    "load_reference": ("kernel.lazy", ""),
     "Busy": ("kernel.locks", ""),
     "Holder": ("kernel.locks", ""),
     "PathLock": ("kernel.locks", ""),
@@ -159,6 +160,7 @@ __all__ = [
     "json_safe",
     "lazy_exports",
     "load_pipeline",
+    "load_reference",
     "parse_duration",
     "per_plugin",
     "read_document",

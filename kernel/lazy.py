@@ -1,4 +1,5 @@
-"""Packages whose names are imported when first used (PEP 562), so that importing the package is cheap."""
+"""What is imported only when first used: a package's names (PEP 562), and functions given by reference, so that
+importing a plugin, listing its steps or checking a pipeline stays cheap."""
 
 from __future__ import annotations
 
@@ -30,3 +31,15 @@ def lazy_exports(package: str, names: Mapping[str, str]) -> tuple[Callable[[str]
         return sorted({*vars(sys.modules[package]), *names})
 
     return __getattr__, __dir__
+
+
+def load_reference(reference: str) -> Any:
+    """The object ``"module:attribute"`` names (``attribute`` may be dotted), importing its module. Raises
+    ``ImportError``, ``AttributeError`` or ``ValueError`` (no attribute given) as Python does."""
+    module, _, attribute = reference.partition(":")
+    if not attribute:
+        raise ValueError(f"'{reference}' names no attribute: give 'module:function'")
+    found: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return found

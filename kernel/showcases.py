@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+
+from kernel.lazy import load_reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,5 +32,4 @@ class Showcase:
         """``generate``, imported if it is a reference."""
         if not isinstance(self.generate, str):
             return self.generate
-        module, _, name = self.generate.partition(":")
-        return cast(Callable[..., Any], getattr(importlib.import_module(module), name))
+        return cast(Callable[..., Any], load_reference(self.generate))

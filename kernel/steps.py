@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import inspect
 import types
 import typing
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from typing_extensions import Unpack
 
 from kernel.errors import KernelError
+from kernel.lazy import load_reference
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,12 +222,10 @@ class StepType:
         if self.is_loaded:
             return self
         func = self.function
-        params = inspect.signature(func).parameters
-        wants = self.wants_context or ("ctx" in params and params["ctx"].kind is inspect.Parameter.KEYWORD_ONLY)
         return dataclasses.replace(
             self,
             func=func,
-            wants_context=wants,
+            wants_context=self.wants_context or _wants_context(func),
             combine=self.combine_function,
             split=self.split_function,
             shared=self.shared_function,
@@ -265,8 +263,6 @@ def step(
     """Declare a function as a step type; the function itself is returned unchanged."""
 
     def mark(func: F) -> F:
-        params = inspect.signature(func).parameters
-        wants_ctx = "ctx" in params and params["ctx"].kind is inspect.Parameter.KEYWORD_ONLY
         doc = description if description is not None else (inspect.getdoc(func) or "").split("\n")[0]
         spec = StepType(
             name=name,
@@ -275,7 +271,7 @@ def step(
             inputs=tuple(inputs) if inputs is not None else None,
             settings=settings if settings is not None else settings_model(func),
             description=doc,
-            wants_context=wants_ctx,
+            wants_context=_wants_context(func),
             claims=tuple(claims),
             partitions=partitions,
             effects=effects,
@@ -290,17 +286,20 @@ def step(
     return mark
 
 
+def _wants_context(func: Callable[..., Any]) -> bool:
+    """Whether a step function asks for its run: a keyword-only parameter ``ctx``."""
+    params = inspect.signature(func).parameters
+    return "ctx" in params and params["ctx"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
 def _load(step_type: str, target: Callable[..., Any] | str) -> Callable[..., Any]:
     if not isinstance(target, str):
         return target
-    module, _, attribute = target.partition(":")
     try:
-        found = importlib.import_module(module)
-        for part in attribute.split("."):
-            found = getattr(found, part)
+        found = load_reference(target)
     except Exception as exc:
         raise KernelError(f"step type '{step_type}': cannot import '{target}': {type(exc).__name__}: {exc}") from None
-    if not attribute or not callable(found):
+    if not callable(found):
         raise KernelError(f"step type '{step_type}': '{target}' is not a function (give 'module:function')")
     return cast(Callable[..., Any], found)
 

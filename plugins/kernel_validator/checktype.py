@@ -8,13 +8,14 @@ whole-frame check returns a :class:`FrameResult`.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
+
+from kernel import load_reference
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,8 +82,7 @@ class CheckType:
         """``func``, imported if it is a reference."""
         if not isinstance(self.func, str):
             return self.func
-        module, _, name = self.func.partition(":")
-        return cast(CheckFunction, getattr(importlib.import_module(module), name))
+        return cast(CheckFunction, load_reference(self.func))
 
     def describe(self, settings: BaseModel) -> str:
         return self.reason(settings) if self.reason is not None else f"failed {self.name}"
