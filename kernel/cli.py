@@ -199,7 +199,9 @@ def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
     def failed(sender: object, *, event: StepErrored, **_: object) -> None:
         running.started.pop(event.step.name, None)
         word = "blocked" if event.blocked else "failed"
-        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {event.error}")
+        # The kernel's errors say what is wrong in words; any other exception is named ('KeyError: x').
+        error = event.error if isinstance(event.error, KernelError) else f"{type(event.error).__name__}: {event.error}"
+        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {error}")
         step = getattr(getattr(sender, "record", None), "steps", {}).get(event.step.name)
         if step is None or isinstance(event.error, DataError):  # bad input names its file: no code to show
             return

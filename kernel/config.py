@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -252,6 +253,12 @@ def _explain(exc: ValidationError, path: Path, data: dict[str, Any]) -> Pipeline
     if isinstance(cause, PipelineError):
         return cause
     where, message = validation_problem(exc)
+    if message == "required field is missing" and "." not in where:
+        # A misspelt top-level field leaves the real one missing: name the misspelling ('stepz').
+        close = difflib.get_close_matches(where, [str(k) for k in data if k not in Pipeline.model_fields], n=1)
+        if close:
+            return PipelineError(f"required field is missing; the file has '{close[0]}': did you mean '{where}'?",
+                                 file=path, field=where)
     loc = where.split(".") if where else []
     step = None
     if len(loc) >= 2 and loc[0] == "steps" and loc[1].isdigit():
@@ -281,21 +288,28 @@ def _apply_params(pipeline: Pipeline, overrides: dict[str, Any]) -> Pipeline:
             try:
                 update[field] = substitute(value, values, keep=("run",))
             except KeyError as exc:
-                raise PipelineError(
-                    f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name, field=field
-                ) from None
+                raise PipelineError(unknown_reference(exc.args[0], values), file=pipeline.source, step=spec.name,
+                                    field=field) from None
         parts = spec.partitions
         if parts is not None and isinstance(parts.count, str):
             try:
                 count = substitute(parts.count, values, keep=("run",))
             except KeyError as exc:
-                raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=pipeline.source, step=spec.name,
+                raise PipelineError(unknown_reference(exc.args[0], values), file=pipeline.source, step=spec.name,
                                     field="partitions.count") from None
             update["partitions"] = parts.model_copy(update={"count": count})
         steps.append(spec.model_copy(update=update))
     applied = pipeline.model_copy(update={"steps": tuple(steps)})
     applied._overrides = dict(overrides)
     return applied
+
+
+def unknown_reference(name: str, values: Mapping[str, Any]) -> str:
+    """The message for ``${name}`` that is no parameter or run value, naming the closest known one."""
+    known = sorted({*values, "run.id", "run.dir"})
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean ${{{close[0]}}}?" if close else f" (known: {', '.join('${' + k + '}' for k in known)})"
+    return f"unknown reference ${{{name}}}{hint}"
 
 
 def substitute(value: Any, values: Mapping[str, Any], keep: tuple[str, ...] = ()) -> Any:

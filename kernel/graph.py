@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from kernel.config import MAX_PARTITIONS, Pipeline, StepSpec, substitute
+from kernel.config import MAX_PARTITIONS, Pipeline, StepSpec, substitute, unknown_reference
 from kernel.errors import KernelError, PipelineError, StepSettingsError, validation_problem
 from kernel.fields import Fields, resolve
 from kernel.steps import StepType
@@ -202,13 +202,13 @@ def build_plan(
         try:
             settings = substitute(spec.settings, values)
         except KeyError as exc:
-            raise PipelineError(
-                f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name, field="settings"
-            ) from None
+            raise PipelineError(unknown_reference(exc.args[0], values), file=source, step=spec.name,
+                                field="settings") from None
         try:
             kwargs = entry.type.validate_settings(settings)
         except ValidationError as exc:
-            where, message = validation_problem(exc, noun="setting")
+            model = entry.type.settings
+            where, message = validation_problem(exc, noun="setting", known=list(model.model_fields) if model else ())
             raise StepSettingsError(
                 message, file=source, step=spec.name, field=f"settings.{where}" if where else "settings"
             ) from None
@@ -258,7 +258,7 @@ def _resolve_partitions(spec: StepSpec, values: Mapping[str, Any], source: Path 
         try:
             count = substitute(count, values)
         except KeyError as exc:
-            raise PipelineError(f"unknown reference ${{{exc.args[0]}}}", file=source, step=spec.name,
+            raise PipelineError(unknown_reference(exc.args[0], values), file=source, step=spec.name,
                                 field="partitions.count") from None
     try:
         number = int(count)

@@ -254,3 +254,18 @@ def test_showcase_data_says_what_it_generated_and_takes_no_progress_option(tmp_p
     refused = kernel("showcase", "data", "iot-windowed-kpi", "--out", "e", "--progress", "1", cwd=tmp_path)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "error: showcase 'iot-windowed-kpi' generator: --progress: unknown option"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name: t\nstepz:\n  - {name: a, uses: io.read, settings: {path: x.csv}}\n",
+     "error: p.yaml: field 'steps': required field is missing; the file has 'stepz': did you mean 'steps'?"),
+    ("name: t\nsteps:\n  - {name: a, uses: io.read, settings: {pth: x.csv}}\n",
+     "error: p.yaml: step 'a': field 'settings.pth': unknown setting; did you mean 'path'?"),
+    ("name: t\nparams: {min: 1}\nsteps:\n  - {name: a, uses: io.read, settings: {path: '${params.mni}'}}\n",
+     "error: p.yaml: step 'a': field 'settings': unknown reference ${params.mni}; did you mean ${params.min}?"),
+])
+def test_a_misspelling_is_named_with_what_was_meant(text: str, expected: str, tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(text)
+    done = kernel("validate", "p.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == expected

@@ -65,6 +65,8 @@ def test_quiet_prints_failures_and_the_end_not_every_step(demo_installed: Path, 
     assert done.returncode == 1
     assert "ok      n" not in done.stdout
     assert "failed  bad" in done.stdout and "run failed" in done.stdout
+    failed = next(line for line in done.stdout.splitlines() if "failed  bad" in line)
+    assert failed.endswith(" s  ValueError: boom")  # the exception is named, not only its words
 
 
 def test_a_step_that_says_how_far_it_has_come_shows_it_with_its_rate(tmp_path: Path) -> None:
