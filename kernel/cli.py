@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -177,11 +178,15 @@ class _Running:
         return f"{name} {seconds:.1f} s ({done:,}{of} {unit}{rate})"
 
 
+PLAIN_PROGRESS_S = 15.0  # off a terminal (a CI log), how often a line says which steps are running
+
+
 @contextmanager
 def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
-             live: Any | None = None) -> Iterator[None]:
+             live: Any | None = None, every: float | None = None) -> Iterator[None]:
     """Print each step as it ends (``quiet``: failures only); on a terminal (``live``: a rich Console),
-    the steps running at the moment stay on the last line, with their time so far."""
+    the steps running at the moment stay on the last line, with their time so far; elsewhere a line says
+    so every ``every`` seconds (default :data:`PLAIN_PROGRESS_S`) while a step runs that long."""
     running = _Running()
     say: Any = click.echo if live is None else (lambda text: live.print(text, markup=False, highlight=False))
 
@@ -237,7 +242,33 @@ def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
             from rich.live import Live
 
             stack.enter_context(Live(running, console=live, refresh_per_second=4, transient=True))
+        elif not quiet:
+
+            def now_running() -> None:
+                line = running.__rich__()  # empty once the steps have ended
+                if line:
+                    say(line)
+
+            stack.enter_context(_every(every if every is not None else PLAIN_PROGRESS_S, now_running))
         yield
+
+
+@contextmanager
+def _every(seconds: float, act: Callable[[], object]) -> Iterator[None]:
+    """Call ``act`` every ``seconds`` from a background thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            act()
+
+    thread = threading.Thread(target=loop, name="kernel-console", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _terminal() -> Any | None:

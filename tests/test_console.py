@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from helpers import write_pipeline
 from rich.console import Console
 
@@ -85,3 +86,16 @@ def test_progress_from_a_step_in_another_process_is_dropped_not_an_error(tmp_pat
     shipped = pickle.loads(pickle.dumps(ctx))  # as a process or Dask executor ships it
     shipped.progress(7)
     assert reported == [5] and shipped.reporter is None and shipped.step == "reader"
+
+
+def test_off_a_terminal_a_line_says_now_and_then_which_steps_are_running(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_pipeline(tmp_path, [{"name": "reader", "uses": "slow.count"}])
+    with _console("demo", every=0.3):
+        result = Kernel(entry_points=False, plugins=[("slow", Slow())]).run(path, runs_root=tmp_path / "runs")
+    assert result.ok
+    lines = capsys.readouterr().out.splitlines()
+    running = [line for line in lines if line.startswith("  running reader ")]
+    assert running, lines  # the step ran about a second: a line every 0.3 s
+    assert any(" records, " in line and "/s)" in line for line in running[1:])
+    assert lines[-1].startswith("  ok      reader")  # and none once it has ended
