@@ -165,3 +165,31 @@ def test_a_wrong_quarantine_declaration_is_refused_before_the_run(
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "runs").exists()
+
+
+@step("qt.pass", inputs=("late",), outputs=("late",))
+def pass_along(inputs: Inputs, *, drop: int = 0) -> Outputs:
+    """The late rows as given (less ``drop`` of them)."""
+    return {"late": inputs["late"].iloc[drop:]}
+
+
+class PassAlong:
+    @hookimpl
+    def register_steps(self) -> list[object]:
+        return [split, pass_along]
+
+
+def test_an_output_that_passes_along_its_inputs_rows_says_so(tmp_path: Path) -> None:
+    steps = [
+        {"name": "split", "uses": "qt.split"},
+        {"name": "gold", "uses": "qt.pass", "needs": {"late": "split.late"}},
+        {"name": "fewer", "uses": "qt.pass", "needs": {"late": "split.late"}, "settings": {"drop": 1}},
+    ]
+    path = write_pipeline(tmp_path, steps, plugins={"settings": {"report": {"charts": False}}})
+    result = Kernel(entry_points=False, plugins=[("steps", PassAlong()), ("report", kernel_report.plugin)]).run(
+        path, runs_root=tmp_path / "runs")
+    assert result.ok, result.record.error
+    rows = md_rows(quality(result), "step", "output", "reason", "rows")
+    shown = {(r["step"], r["output"]) for r in rows}
+    assert ("split", "late") in shown and ("gold", "late (as split.late)") in shown
+    assert not {s for s in shown if s[0] == "fewer"}  # no rows left: nothing by reason, nothing passed along

@@ -81,14 +81,25 @@ def _quarantine(files: RunFiles) -> list[Block]:
 
 def _other_reasons(files: RunFiles) -> list[Block]:
     rows: list[Row] = []
+    counted = {(step, output): as_dict(entry).get("by_reason") for step, _, outputs in _steps(files)
+               for output, entry in outputs.items()}
     for step, _, outputs in _steps(files):
+        needs = as_dict(as_dict(as_dict(files.record.get("steps")).get(step)).get("needs"))
         for output, entry in outputs.items():
             entry = as_dict(entry)
-            if entry.get("quarantine") is not True and isinstance(entry.get("by_reason"), dict):
-                rows += [(step, output, reason, n) for reason, n in _reason_rows(entry)]
+            found = entry.get("by_reason")
+            if entry.get("quarantine") is True or not isinstance(found, dict):
+                continue
+            # An output with the very rows by reason of the input it was made from passes them along.
+            source = str(needs.get(output) or "")
+            producer, _, produced = source.partition(".")
+            same = bool(produced) and counted.get((producer, produced)) == found
+            shown = f"{output} (as {source})" if same else output
+            rows += [(step, shown, reason, n) for reason, n in _reason_rows(entry)]
     if not rows:
         return []
-    caption = "Rows by reason in the other outputs that have a reason column (late records, for example)."
+    caption = ("Rows by reason in the other outputs that have a reason column (late records, for example); "
+               "an output marked (as step.output) passes along the same rows as that input of its step.")
     return [Table(("step", "output", "reason", "rows"), tuple(rows), caption)]
 
 

@@ -58,7 +58,7 @@ def architecture(files: RunFiles, charts_on: bool) -> Part:
                 ("archetype", plain(context.get("archetype")) or None),
                 ("topology", plain(context["topology"]) if "topology" in context else graph.topology),
                 ("steps", len(graph.steps)),
-                ("edges", len(graph.edges)),
+                ("edges (one per named input)", len(graph.edges)),
             ]
         )
     )
