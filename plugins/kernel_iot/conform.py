@@ -12,14 +12,13 @@ conformed event time (detail 6).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError
+from kernel import DataError, Inputs, Outputs, StepSettingsError, parse_duration
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -155,12 +154,9 @@ def split(frame: pd.DataFrame, reasons: Codes, names: tuple[str, ...], skip: Boo
 
 
 def duration(text: str) -> pd.Timedelta | None:
-    """A duration such as '7d' or '1min', or None when the text is not one."""
-    try:  # "7d" is the spec's spelling; pandas deprecates the lower-case day unit
-        value = pd.Timedelta(re.sub(r"(?<=[0-9])\s*d\b", "D", text))
-    except ValueError:
-        return None
-    return None if pd.isna(value) else value
+    """A duration such as '7d' or '1min' (the pipeline file's durations), or None when the text is not one."""
+    ns = parse_duration(text) if isinstance(text, str) else None
+    return None if ns is None else pd.Timedelta(ns, unit="ns")
 
 
 def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: str) -> pd.DataFrame:

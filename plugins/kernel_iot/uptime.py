@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError
+from kernel import DataError, Inputs, Outputs, StepSettingsError, parse_duration
 
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -54,10 +54,7 @@ def utc_ns(column: pd.Series, name: str) -> Int64s:
 
 def duration_ns(value: str, field: str) -> int:
     """A duration setting such as ``'1min'`` in nanoseconds; a number or nonsense names the setting."""
-    try:
-        nanos = int(pd.Timedelta(value).value)  # NaT's value is the smallest int64
-    except (ValueError, TypeError):
-        nanos = 0
+    nanos = (parse_duration(value) if isinstance(value, str) else None) or 0
     if nanos <= 0:
         raise StepSettingsError(f"{value!r} is not a positive duration (examples: '1min', '90s')", field=field)
     return nanos

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-
-_DAY_OR_WEEK = re.compile(r"(\d)\s*([dw])(?![a-z])")
 
 
 def parse_timestamp(value: Any) -> pd.Timestamp:
@@ -22,20 +19,6 @@ def parse_timestamp(value: Any) -> pd.Timestamp:
     if pd.isna(stamp):
         raise ValueError(f"not a timestamp: {value!r}")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def parse_duration(value: Any) -> pd.Timedelta:
-    """A positive duration from text such as ``2d``, ``36h``, ``15min``."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as '2d' or '15min', got {value!r}")
-    try:
-        # '2d' and '1w' are what people write; pandas now wants the unit upper-case.
-        delta = pd.Timedelta(_DAY_OR_WEEK.sub(lambda m: m[1] + m[2].upper(), value))
-    except (ValueError, TypeError):
-        raise ValueError(f"not a duration: {value!r} (write e.g. '2d', '36h', '15min')") from None
-    if pd.isna(delta) or delta <= pd.Timedelta(0):
-        raise ValueError(f"the duration must be positive, got {value!r}")
-    return delta
 
 
 def utc_column(series: pd.Series[Any]) -> pd.Series[Any]:
