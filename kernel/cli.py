@@ -169,13 +169,17 @@ class _Running:
         return "  running " + ", ".join(self._one(name, now - at) for name, at in list(self.started.items()))
 
     def _one(self, name: str, seconds: float) -> str:
-        said = self.progress.get(name)
-        if said is None:
-            return f"{name} {seconds:.1f} s"
-        done, total, unit = said
-        of = f" of {total:,}" if total is not None else ""
-        rate = f", {done / seconds:,.0f}/s" if seconds > 0 else ""
-        return f"{name} {seconds:.1f} s ({done:,}{of} {unit}{rate})"
+        return f"{name} {_so_far(seconds, self.progress.get(name))}"
+
+
+def _so_far(seconds: float, said: tuple[int, int | None, str] | None) -> str:
+    """``12.3 s``, with what was said of the progress: ``12.3 s (1,000 of 3,000 records, 81/s)``."""
+    if said is None:
+        return f"{seconds:.1f} s"
+    done, total, unit = said
+    of = f" of {total:,}" if total is not None else ""
+    rate = f", {done / seconds:,.0f}/s" if seconds > 0 else ""
+    return f"{seconds:.1f} s ({done:,}{of} {unit}{rate})"
 
 
 PLAIN_PROGRESS_S = 15.0  # off a terminal (a CI log), how often a line says which steps are running
@@ -204,10 +208,9 @@ def _console(pipeline: str, tracebacks: bool = False, *, quiet: bool = False,
     def failed(sender: object, *, event: StepErrored, **_: object) -> None:
         running.started.pop(event.step.name, None)
         word = "blocked" if event.blocked else "failed"
-        # The kernel's errors say what is wrong in words; any other exception is named ('KeyError: x').
-        error = event.error if isinstance(event.error, KernelError) else f"{type(event.error).__name__}: {event.error}"
-        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {error}")
         step = getattr(getattr(sender, "record", None), "steps", {}).get(event.step.name)
+        error = step.error if step is not None and step.error else event.error  # as the run record words it
+        say(f"  {word:<7} {event.step.name:<28} {event.duration_s:9.3f} s  {error}")
         if step is None or isinstance(event.error, DataError):  # bad input names its file: no code to show
             return
         if step.error_at:
@@ -718,13 +721,7 @@ class _Generating:
         self.said = (done, total, unit)
 
     def __rich__(self) -> str:
-        seconds = time.monotonic() - self.started
-        if self.said is None:
-            return f"  generating {seconds:.1f} s"
-        done, total, unit = self.said
-        of = f" of {total:,}" if total is not None else ""
-        rate = f", {done / seconds:,.0f}/s" if seconds > 0 else ""
-        return f"  generating {seconds:.1f} s ({done:,}{of} {unit}{rate})"
+        return f"  generating {_so_far(time.monotonic() - self.started, self.said)}"
 
 
 def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> None:
