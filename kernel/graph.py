@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from kernel.config import MAX_PARTITIONS, Pipeline, StepSpec, substitute, unknown_reference
 from kernel.errors import KernelError, PipelineError, StepSettingsError, validation_problem
 from kernel.fields import Fields, resolve
-from kernel.steps import StepType
+from kernel.steps import DEFAULT_OUTPUT, StepType
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -169,7 +169,9 @@ def build_plan(
             produced = registry[producer.uses].type.outputs if producer.uses in registry else ()
             output = ref.output
             if output is None:
-                if len(produced) != 1:
+                if len(produced) != 1 and DEFAULT_OUTPUT in produced:
+                    output = DEFAULT_OUTPUT  # the main output; the others (rejects, say) are named when wanted
+                elif len(produced) != 1:
                     names = ", ".join(produced) or "none"
                     raise PipelineError(
                         f"step '{ref.step}' has outputs {names}: name one as '{ref.step}.OUTPUT'",
@@ -177,7 +179,8 @@ def build_plan(
                         step=spec.name,
                         field=f"needs.{input_name}",
                     )
-                output = produced[0]
+                else:
+                    output = produced[0]
             elif producer.uses in registry and output not in produced:
                 raise PipelineError(
                     f"step '{ref.step}' has no output '{output}' (outputs: {', '.join(produced)})",

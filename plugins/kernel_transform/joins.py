@@ -1,0 +1,219 @@
+"""``join`` and ``lookup``. Keys match as in SQL: a null key matches nothing. The pairs of matching rows are
+found on the key columns alone; the output's columns are then taken from the inputs, dtypes and all (a column
+of a side that found no partner is widened to hold nulls, as pandas does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.extensions import take
+
+from kernel import DataError, Inputs, Outputs, StepSettingsError
+from kernel_transform.frames import missing_columns, named_input
+from kernel_transform.settings import JoinSettings, LookupSettings
+
+Positions = np.ndarray[Any, np.dtype[np.int64]]
+_L, _R = "__transform_left", "__transform_right"
+
+
+def pairs(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
+          right_on: list[str]) -> tuple[Positions, Positions]:
+    """Row positions of every matching (left, right) pair, ordered by left row then right row."""
+    lk = left[left_on].set_axis([f"k{i}" for i in range(len(left_on))], axis=1)
+    rk = right[right_on].set_axis([f"k{i}" for i in range(len(right_on))], axis=1)
+    lk = lk.assign(**{_L: np.arange(len(left), dtype=np.int64)})[lk.notna().all(axis=1).to_numpy()]
+    rk = rk.assign(**{_R: np.arange(len(right), dtype=np.int64)})[rk.notna().all(axis=1).to_numpy()]
+    try:
+        matched = lk.merge(rk, on=list(lk.columns[:-1]), how="inner", sort=False)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"the keys cannot be compared: {exc}".splitlines()[0], field="settings.keys") from None
+    lpos, rpos = matched[_L].to_numpy(np.int64), matched[_R].to_numpy(np.int64)
+    if len(lpos) > 1:
+        order = lpos * (len(right) + 1) + rpos
+        if not (order[1:] >= order[:-1]).all():
+            sort = np.argsort(order, kind="stable")
+            lpos, rpos = lpos[sort], rpos[sort]
+    return lpos, rpos
+
+
+def taken(frame: pd.DataFrame, positions: Positions) -> pd.DataFrame:
+    """The rows at ``positions`` (-1: a row of nulls), numbered 0..n-1."""
+    if len(positions) == 0 or positions.min() >= 0:
+        return frame.take(positions).reset_index(drop=True)
+    return pd.DataFrame({name: take(frame[name].array, positions, allow_fill=True) for name in frame.columns},
+                        columns=frame.columns)
+
+
+def _duplicated_keys(frame: pd.DataFrame, keys: list[str]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows whose (non-null) key another row shares."""
+    complete = frame[keys].notna().all(axis=1).to_numpy()
+    return np.asarray(frame.duplicated(subset=keys, keep=False).to_numpy() & complete, dtype=bool)
+
+
+def _describe(frame: pd.DataFrame, keys: list[str], rows: np.ndarray[Any, np.dtype[np.bool_]]) -> str:
+    first = frame.loc[rows, keys].iloc[0]
+    return "(" + ", ".join(f"{k}=null" if pd.isna(first[k]) else f"{k}={first[k]!r}" for k in keys) + ")"
+
+
+def _rejected(frame: pd.DataFrame, rows: np.ndarray[Any, np.dtype[np.bool_]], reason: str) -> pd.DataFrame:
+    out = frame[rows].reset_index(drop=True)
+    out["reason"] = pd.Series([reason] * len(out), dtype="str")
+    return out
+
+
+def join(inputs: Inputs, **settings: Any) -> Outputs:
+    """Join ``left`` and ``right`` on keys; check the relationship and matches, refusing or quarantining."""
+    s = JoinSettings.model_validate(settings)
+    left = named_input(inputs, "left", "transform.join")
+    right = named_input(inputs, "right", "transform.join")
+    left_on, right_on = s.sides()
+    key_field = "settings.keys" if s.keys is not None else "settings.left_keys"
+    missing_columns(left, left_on, key_field, "left")
+    missing_columns(right, right_on, "settings.keys" if s.keys is not None else "settings.right_keys", "right")
+    bad_left = np.zeros(len(left), dtype=bool)
+    bad_right = np.zeros(len(right), dtype=bool)
+    reasons_left: list[tuple[np.ndarray[Any, np.dtype[np.bool_]], str]] = []
+    reasons_right: list[tuple[np.ndarray[Any, np.dtype[np.bool_]], str]] = []
+
+    def violation(side: str, frame: pd.DataFrame, keys: list[str], rows: np.ndarray[Any, np.dtype[np.bool_]],
+                  reason: str) -> None:
+        if not rows.any():
+            return
+        if s.on_violation == "refuse":
+            raise DataError(f"{side}: {int(rows.sum())} rows {reason}, such as key {_describe(frame, keys, rows)} "
+                            f"(on_violation: quarantine keeps the run going)", field="settings.relationship"
+                            if "relationship" in reason else "settings.require_match")
+        (reasons_left if side == "left" else reasons_right).append((rows & ~(bad_left if side == "left"
+                                                                            else bad_right), reason))
+        if side == "left":
+            bad_left[rows] = True
+        else:
+            bad_right[rows] = True
+
+    if s.relationship in ("one_to_one", "one_to_many"):
+        violation("left", left, left_on, _duplicated_keys(left, left_on),
+                  f"share a key, which relationship {s.relationship} forbids")
+    if s.relationship in ("one_to_one", "many_to_one"):
+        violation("right", right, right_on, _duplicated_keys(right, right_on),
+                  f"share a key, which relationship {s.relationship} forbids")
+    usable_left, usable_right = left[~bad_left], right[~bad_right]
+    lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
+    if s.require_match != "none":
+        lmatched = np.zeros(len(usable_left), dtype=bool)
+        lmatched[lpos] = True
+        rmatched = np.zeros(len(usable_right), dtype=bool)
+        rmatched[rpos] = True
+        if s.require_match in ("left", "both"):
+            unmatched = np.zeros(len(left), dtype=bool)
+            unmatched[np.flatnonzero(~bad_left)[~lmatched]] = True
+            violation("left", left, left_on, unmatched, "have no match on the right")
+        if s.require_match in ("right", "both"):
+            unmatched = np.zeros(len(right), dtype=bool)
+            unmatched[np.flatnonzero(~bad_right)[~rmatched]] = True
+            violation("right", right, right_on, unmatched, "have no match on the left")
+        if bad_left.any() or bad_right.any():
+            usable_left, usable_right = left[~bad_left], right[~bad_right]
+            lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
+    out = _assemble(usable_left.reset_index(drop=True), usable_right.reset_index(drop=True), lpos, rpos, s,
+                    left_on, right_on)
+    return {
+        "out": out,
+        "quarantine_left": _quarantine(left, reasons_left),
+        "quarantine_right": _quarantine(right, reasons_right),
+    }
+
+
+def _quarantine(frame: pd.DataFrame, reasons: list[tuple[np.ndarray[Any, np.dtype[np.bool_]], str]]) -> pd.DataFrame:
+    reason = pd.Series([""] * len(frame), dtype="str")
+    any_bad = np.zeros(len(frame), dtype=bool)
+    for rows, text in reasons:
+        reason[rows] = text
+        any_bad |= rows
+    out = frame[any_bad].reset_index(drop=True)
+    out["reason"] = reason[any_bad].reset_index(drop=True)
+    return out
+
+
+def _assemble(left: pd.DataFrame, right: pd.DataFrame, lpos: Positions, rpos: Positions, s: JoinSettings,
+              left_on: list[str], right_on: list[str]) -> pd.DataFrame:
+    if s.how in ("semi", "anti"):
+        matched = np.zeros(len(left), dtype=bool)
+        matched[lpos] = True
+        return left[matched if s.how == "semi" else ~matched].reset_index(drop=True)
+    if s.how in ("left", "outer"):
+        lonly = np.setdiff1d(np.arange(len(left)), lpos, assume_unique=False)
+        lpos = np.concatenate([lpos, lonly])
+        rpos = np.concatenate([rpos, np.full(len(lonly), -1, dtype=np.int64)])
+        order = np.argsort(lpos, kind="stable")  # unmatched left rows go back to their place
+        lpos, rpos = lpos[order], rpos[order]
+    if s.how == "right":
+        order = np.argsort(rpos, kind="stable")
+        lpos, rpos = lpos[order], rpos[order]
+    if s.how in ("right", "outer"):
+        ronly = np.setdiff1d(np.arange(len(right)), rpos)
+        if s.how == "right":
+            rpos = np.concatenate([rpos, ronly])
+            lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
+            order = np.argsort(rpos, kind="stable")
+            lpos, rpos = lpos[order], rpos[order]
+        else:  # outer: right rows without a partner follow, in right order
+            rpos = np.concatenate([rpos, ronly])
+            lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
+    same_keys = s.keys is not None
+    right_columns = [c for c in right.columns if not (same_keys and c in right_on)]
+    renamed = {c: f"{c}{s.suffix}" for c in right_columns if c in left.columns}
+    clash = [new for new in renamed.values() if new in left.columns or new in right_columns]
+    if clash:
+        raise StepSettingsError(f"the suffix makes '{clash[0]}', a name already taken", field="settings.suffix")
+    out = taken(left, lpos)
+    if same_keys and s.how in ("right", "outer") and (lpos < 0).any():
+        # A right row without a partner has its key on the right only.
+        from_right = taken(right[right_on], rpos)
+        for name in right_on:
+            column = out[name].where(lpos >= 0, from_right[name])
+            if column.notna().all() and column.dtype != left[name].dtype:
+                column = column.astype(left[name].dtype)  # every key is there again: back to its own dtype
+            out[name] = column
+    extra = taken(right[right_columns], rpos).rename(columns=renamed)
+    return pd.concat([out, extra], axis=1)
+
+
+def lookup(inputs: Inputs, **settings: Any) -> Outputs:
+    """Enrich ``records`` from ``dimension`` (unique on its keys), with defaults where nothing matches."""
+    s = LookupSettings.model_validate(settings)
+    records = named_input(inputs, "records", "transform.lookup")
+    dimension = named_input(inputs, "dimension", "transform.lookup")
+    left_on, right_on = s.sides()
+    missing_columns(records, left_on, "settings.keys" if s.keys is not None else "settings.left_keys", "records")
+    missing_columns(dimension, right_on, "settings.keys" if s.keys is not None else "settings.right_keys", "dimension")
+    columns = s.columns if s.columns is not None else [c for c in dimension.columns if c not in right_on]
+    missing_columns(dimension, columns, "settings.columns", "dimension")
+    unknown = [c for c in s.default if c not in columns]
+    if unknown:
+        raise StepSettingsError(f"default names '{unknown[0]}', which the lookup does not bring",
+                                field="settings.default")
+    taken_names = [c for c in columns if c in records.columns]
+    if taken_names:
+        raise DataError(f"records already have a column '{taken_names[0]}' (leave it out of columns or rename it)",
+                        field="settings.columns")
+    repeated = _duplicated_keys(dimension, right_on)
+    if repeated.any():
+        raise DataError(f"dimension: {int(repeated.sum())} rows share a key, such as "
+                        f"{_describe(dimension, right_on, repeated)}: a lookup needs one row per key",
+                        field="settings.keys")
+    lpos, rpos = pairs(records, dimension, left_on, right_on)
+    found = np.full(len(records), -1, dtype=np.int64)
+    found[lpos] = rpos
+    brought = taken(dimension[columns], found)
+    matched = found >= 0
+    for name, value in s.default.items():
+        if not matched.all():
+            column = brought[name]
+            filled = column.where(matched, value) if len(column) else column
+            brought[name] = filled
+    out = pd.concat([records.reset_index(drop=True), brought], axis=1)
+    if s.matched_column is not None:
+        out[s.matched_column] = matched
+    return {"out": out}

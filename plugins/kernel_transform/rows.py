@@ -1,0 +1,160 @@
+"""``select``, ``filter``, ``derive``, ``sort``, ``dedupe``, ``union`` and ``sample``: steps over the rows and
+columns of their input. Columns a step passes along are the input's own, dtypes and all."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from kernel import DataError, Inputs, Outputs, StepSettingsError
+from kernel_transform.engine import evaluate, mask
+from kernel_transform.frames import missing_columns, only_input, reset
+from kernel_transform.settings import (
+    DedupeSettings,
+    DeriveSettings,
+    FilterSettings,
+    SampleSettings,
+    SelectSettings,
+    SortSettings,
+    UnionSettings,
+)
+
+
+def select(inputs: Inputs, **settings: Any) -> Outputs:
+    """Keep, drop, rename and cast columns."""
+    s = SelectSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.select")
+    if s.columns is not None:
+        missing_columns(frame, s.columns, "settings.columns")
+        frame = frame[s.columns]
+    missing_columns(frame, s.drop, "settings.drop")
+    frame = frame.drop(columns=s.drop)
+    missing_columns(frame, list(s.rename), "settings.rename")
+    clash = [new for old, new in s.rename.items() if new in frame.columns and new not in s.rename]
+    if clash:
+        raise StepSettingsError(f"renaming onto '{clash[0]}', a column that stays", field="settings.rename")
+    frame = frame.rename(columns=s.rename)
+    missing_columns(frame, list(s.cast), "settings.cast")
+    if s.cast:
+        frame = frame.copy()
+        for name, kind in s.cast.items():
+            frame[name] = _cast(frame[name], kind, f"settings.cast.{name}")
+    return {"out": reset(frame)}
+
+
+def _cast(column: pd.Series, kind: str, field: str) -> pd.Series:
+    try:
+        if kind == "timestamp":
+            return pd.to_datetime(column, utc=True, format="ISO8601" if column.dtype.kind in "OUT" else None)
+        if kind == "date":
+            return pd.to_datetime(column, utc=True, format="ISO8601" if column.dtype.kind in "OUT" else None).dt.date
+        if kind == "string":
+            return column.astype("str").where(column.notna())
+        if kind == "bool" and column.isna().any():
+            raise ValueError("null values cannot be bool (cast to boolean keeps them)")
+        converted: pd.Series = column.astype(cast(Any, kind))
+        return converted
+    except (TypeError, ValueError, OverflowError) as exc:
+        bad = _first_bad(column, kind)
+        where = f" (row {bad[0]}: {bad[1]!r})" if bad else ""
+        raise DataError(f"cannot cast column '{column.name}' to {kind}{where}: {exc}".splitlines()[0],
+                        field=field) from None
+
+
+def _first_bad(column: pd.Series, kind: str) -> tuple[int, Any] | None:
+    """The first value that does not convert on its own: what a user looks for in the data."""
+    for position, value in enumerate(column.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value) and kind != "bool"):
+            continue
+        try:
+            if kind in ("timestamp", "date"):
+                pd.to_datetime([value], utc=True)
+            else:
+                pd.Series([value]).astype(cast(Any, kind))
+        except (TypeError, ValueError, OverflowError):
+            return position, value
+    return None
+
+
+def filter(inputs: Inputs, **settings: Any) -> Outputs:
+    """Keep the rows where a SQL condition holds; the others go to ``rest``."""
+    s = FilterSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.filter")
+    keep = mask(frame, s.where, "settings.where")
+    return {"out": reset(frame[keep]), "rest": reset(frame[~keep])}
+
+
+def derive(inputs: Inputs, **settings: Any) -> Outputs:
+    """Add columns (or replace them) from SQL expressions."""
+    s = DeriveSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.derive")
+    computed = evaluate(frame, s.columns, "settings.columns")
+    out = frame.copy()
+    for name in computed.columns:
+        out[name] = computed[name]
+    return {"out": reset(out)}
+
+
+def sort(inputs: Inputs, **settings: Any) -> Outputs:
+    """Order rows by columns; ties keep their input order."""
+    s = SortSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.sort")
+    missing_columns(frame, s.by, "settings.by")
+    ascending = [not d for d in s.descending] if isinstance(s.descending, list) else not s.descending
+    ordered = frame.sort_values(s.by, ascending=ascending, kind="stable", na_position=s.nulls)
+    return {"out": reset(ordered)}
+
+
+def dedupe(inputs: Inputs, **settings: Any) -> Outputs:
+    """One row per key; the others go to ``duplicates`` with the reason."""
+    s = DedupeSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.dedupe")
+    keys = list(frame.columns) if s.keys is None else s.keys
+    missing_columns(frame, keys, "settings.keys")
+    missing_columns(frame, s.order_by, "settings.order_by")
+    ordered = frame
+    if s.order_by:
+        ordered = frame.sort_values(s.order_by, ascending=not s.descending, kind="stable", na_position="last")
+    # Null keys are equal to each other here, as in SQL's DISTINCT.
+    repeated = ordered.duplicated(subset=keys, keep=s.keep)
+    kept = np.sort(ordered.index[~repeated.to_numpy()].to_numpy())
+    dropped = np.sort(ordered.index[repeated.to_numpy()].to_numpy())
+    duplicates = frame.loc[dropped].copy()
+    reason = f"duplicate of ({', '.join(keys)})" if s.keys is not None else "duplicate row"
+    duplicates["reason"] = pd.Series([reason] * len(duplicates), index=duplicates.index, dtype="str")
+    return {"out": reset(frame.loc[kept]), "duplicates": reset(duplicates)}
+
+
+def union(inputs: Inputs, **settings: Any) -> Outputs:
+    """The rows of every input, one after another, columns matched by name."""
+    s = UnionSettings.model_validate(settings)
+    if not inputs:
+        raise StepSettingsError("transform.union needs at least one input", field="needs")
+    columns: list[str] = []
+    for frame in inputs.values():
+        columns.extend(c for c in frame.columns if c not in columns)
+    if s.source_column is not None and s.source_column in columns:
+        raise StepSettingsError(f"an input already has a column '{s.source_column}'", field="settings.source_column")
+    parts = []
+    for name, frame in inputs.items():
+        lacking = [c for c in columns if c not in frame.columns]
+        if lacking and s.missing == "refuse":
+            raise DataError(f"input '{name}' has no column '{lacking[0]}' (missing: null lets it be null)",
+                            field="settings.missing")
+        part = frame.reindex(columns=columns) if lacking else frame[columns]
+        if s.source_column is not None:
+            part = part.assign(**{s.source_column: pd.Series([name] * len(part), index=part.index, dtype="str")})
+        parts.append(part)
+    non_empty = [p for p in parts if len(p)] or parts[:1]  # concat warns on all-null parts: leave empties out
+    return {"out": pd.concat(non_empty, ignore_index=True)}
+
+
+def sample(inputs: Inputs, **settings: Any) -> Outputs:
+    """A seeded random sample of rows, in input order."""
+    s = SampleSettings.model_validate(settings)
+    frame = only_input(inputs, "transform.sample")
+    count = min(s.rows, len(frame)) if s.rows is not None else round(len(frame) * (s.fraction or 0.0))
+    chosen = np.sort(np.random.default_rng(s.seed).choice(len(frame), size=count, replace=False))
+    return {"out": reset(frame.iloc[chosen])}
