@@ -21,6 +21,9 @@ _L, _R = "__transform_left", "__transform_right"
 def pairs(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
           right_on: list[str]) -> tuple[Positions, Positions]:
     """Row positions of every matching (left, right) pair, ordered by left row then right row."""
+    found = _pairs_unique_right(left, right, left_on, right_on)
+    if found is not None:
+        return found
     lk = left[left_on].set_axis([f"k{i}" for i in range(len(left_on))], axis=1)
     rk = right[right_on].set_axis([f"k{i}" for i in range(len(right_on))], axis=1)
     lk = lk.assign(**{_L: np.arange(len(left), dtype=np.int64)})[lk.notna().all(axis=1).to_numpy()]
@@ -38,8 +41,34 @@ def pairs(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
     return lpos, rpos
 
 
+def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
+                        right_on: list[str]) -> tuple[Positions, Positions] | None:
+    """The pairs when the right's keys are unique (a dimension, the common case): one hash lookup per left row,
+    already in left order. ``None`` when a right key repeats."""
+    complete = right[right_on].notna().all(axis=1).to_numpy()
+    keys = right.loc[complete, right_on]
+    index = pd.Index(keys[right_on[0]]) if len(right_on) == 1 else pd.MultiIndex.from_frame(keys)
+    if not index.is_unique:
+        return None
+    probe = left[left_on[0]] if len(left_on) == 1 else pd.MultiIndex.from_frame(left[left_on])
+    try:
+        found = index.get_indexer(probe)
+    except (TypeError, ValueError):
+        return None  # keys of kinds a hash lookup cannot compare: the general path says why
+    if len(left_on) == 1:
+        found[left[left_on[0]].isna().to_numpy()] = -1
+    else:
+        found[~left[left_on].notna().all(axis=1).to_numpy()] = -1
+    lpos = np.flatnonzero(found >= 0)
+    rpos = np.flatnonzero(complete)[found[lpos]]
+    return lpos, rpos
+
+
 def taken(frame: pd.DataFrame, positions: Positions) -> pd.DataFrame:
     """The rows at ``positions`` (-1: a row of nulls), numbered 0..n-1."""
+    if len(positions) == len(frame) and (len(frame) == 0 or (positions[0] == 0 and positions[-1] == len(frame) - 1
+                                                             and bool((np.diff(positions) == 1).all()))):
+        return frame.reset_index(drop=True)  # every row once, in order: nothing to take
     if len(positions) == 0 or positions.min() >= 0:
         return frame.take(positions).reset_index(drop=True)
     return pd.DataFrame({name: take(frame[name].array, positions, allow_fill=True) for name in frame.columns},
@@ -98,7 +127,7 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
     if s.relationship in ("one_to_one", "many_to_one"):
         violation("right", right, right_on, _duplicated_keys(right, right_on),
                   f"share a key, which relationship {s.relationship} forbids")
-    usable_left, usable_right = left[~bad_left], right[~bad_right]
+    usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
     lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
     if s.require_match != "none":
         lmatched = np.zeros(len(usable_left), dtype=bool)
@@ -114,9 +143,9 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
             unmatched[np.flatnonzero(~bad_right)[~rmatched]] = True
             violation("right", right, right_on, unmatched, "have no match on the left")
         if bad_left.any() or bad_right.any():
-            usable_left, usable_right = left[~bad_left], right[~bad_right]
+            usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
             lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
-    out = _assemble(usable_left.reset_index(drop=True), usable_right.reset_index(drop=True), lpos, rpos, s,
+    out = _assemble(usable_left, usable_right, lpos, rpos, s,
                     left_on, right_on)
     return {
         "out": out,
@@ -125,7 +154,31 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
     }
 
 
+def _usable(frame: pd.DataFrame, bad: np.ndarray[Any, np.dtype[np.bool_]]) -> pd.DataFrame:
+    """The rows that take part in the join, numbered 0..n-1 (the whole frame, uncopied, when none is out)."""
+    return frame[~bad].reset_index(drop=True) if bad.any() else frame.reset_index(drop=True)
+
+
+def _keep_unmatched(mine: Positions, theirs: Positions, rows: int) -> tuple[Positions, Positions]:
+    """Pairs sorted by ``mine``, with each of my rows that has no partner put in its place (partner -1):
+    every row of mine, in order, once per partner or once alone. Linear: no sort."""
+    if len(mine) < 2 or bool((mine[1:] > mine[:-1]).all()):
+        out_theirs = np.full(rows, -1, dtype=np.int64)  # at most one partner each: a row's slot is its position
+        out_theirs[mine] = theirs
+        return np.arange(rows, dtype=np.int64), out_theirs
+    partners = np.bincount(mine, minlength=rows)
+    slots = np.maximum(partners, 1)
+    starts = np.cumsum(slots) - slots  # where each of my rows begins in the output
+    first_pair = np.cumsum(partners) - partners  # where its pairs begin among the pairs
+    out_mine = np.repeat(np.arange(rows, dtype=np.int64), slots)
+    out_theirs = np.full(len(out_mine), -1, dtype=np.int64)
+    out_theirs[starts[mine] + np.arange(len(mine)) - first_pair[mine]] = theirs
+    return out_mine, out_theirs
+
+
 def _quarantine(frame: pd.DataFrame, reasons: list[tuple[np.ndarray[Any, np.dtype[np.bool_]], str]]) -> pd.DataFrame:
+    if not reasons:
+        return frame.iloc[:0].reset_index(drop=True).assign(reason=pd.Series([], dtype="str"))
     reason = pd.Series([""] * len(frame), dtype="str")
     any_bad = np.zeros(len(frame), dtype=bool)
     for rows, text in reasons:
@@ -143,24 +196,16 @@ def _assemble(left: pd.DataFrame, right: pd.DataFrame, lpos: Positions, rpos: Po
         matched[lpos] = True
         return left[matched if s.how == "semi" else ~matched].reset_index(drop=True)
     if s.how in ("left", "outer"):
-        lonly = np.setdiff1d(np.arange(len(left)), lpos, assume_unique=False)
-        lpos = np.concatenate([lpos, lonly])
-        rpos = np.concatenate([rpos, np.full(len(lonly), -1, dtype=np.int64)])
-        order = np.argsort(lpos, kind="stable")  # unmatched left rows go back to their place
-        lpos, rpos = lpos[order], rpos[order]
+        lpos, rpos = _keep_unmatched(lpos, rpos, len(left))
     if s.how == "right":
         order = np.argsort(rpos, kind="stable")
-        lpos, rpos = lpos[order], rpos[order]
-    if s.how in ("right", "outer"):
-        ronly = np.setdiff1d(np.arange(len(right)), rpos)
-        if s.how == "right":
-            rpos = np.concatenate([rpos, ronly])
-            lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
-            order = np.argsort(rpos, kind="stable")
-            lpos, rpos = lpos[order], rpos[order]
-        else:  # outer: right rows without a partner follow, in right order
-            rpos = np.concatenate([rpos, ronly])
-            lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
+        rpos, lpos = _keep_unmatched(rpos[order], lpos[order], len(right))
+    if s.how == "outer":  # right rows without a partner follow, in right order
+        matched = np.zeros(len(right), dtype=bool)
+        matched[rpos[rpos >= 0]] = True
+        ronly = np.flatnonzero(~matched)
+        rpos = np.concatenate([rpos, ronly])
+        lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
     same_keys = s.keys is not None
     right_columns = [c for c in right.columns if not (same_keys and c in right_on)]
     renamed = {c: f"{c}{s.suffix}" for c in right_columns if c in left.columns}
