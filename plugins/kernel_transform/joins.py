@@ -50,7 +50,7 @@ def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[s
     index = pd.Index(keys[right_on[0]]) if len(right_on) == 1 else pd.MultiIndex.from_frame(keys)
     if not index.is_unique:
         return None
-    probe = left[left_on[0]] if len(left_on) == 1 else pd.MultiIndex.from_frame(left[left_on])
+    probe = pd.Index(left[left_on[0]]) if len(left_on) == 1 else pd.MultiIndex.from_frame(left[left_on])
     try:
         found = index.get_indexer(probe)
     except (TypeError, ValueError):
