@@ -22,6 +22,10 @@ class LimitError(ValueError):
     """Text over a limit; the message is one line."""
 
 
+BOOL_TAG = "tag:yaml.org,2002:bool"
+STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _Loader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that counts the depth while it composes, before any recursion runs deep."""
 
@@ -35,9 +39,14 @@ class _Loader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise LimitError(f"nested deeper than {MAX_DEPTH} levels (at line {mark.line + 1})")
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if key.tag == BOOL_TAG and key.style is None and key.value.lower() not in ("true", "false"):
+                    key.tag = STR_TAG  # a key 'on', 'yes' or 'no' is a name, not YAML 1.1's boolean
+        return node
 
 
 def _expanded(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:

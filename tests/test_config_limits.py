@@ -79,3 +79,11 @@ def test_the_command_line_says_one_line_and_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}: more than 100,000 values")
+
+
+def test_a_key_named_on_or_yes_stays_a_name(tmp_path: Path) -> None:
+    # YAML 1.1 reads a bare on/off/yes/no as a boolean; as a mapping key it is always meant as a name.
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("name: x\nsteps:\n  - {name: a, uses: t.x, settings: {on: [k], yes: 1, off: off, 'true': 2}}\n")
+    settings = load_pipeline(path).steps[0].settings
+    assert settings == {"on": ["k"], "yes": 1, "off": False, "true": 2}
