@@ -504,3 +504,19 @@ def test_all_pairs_of_join_kinds_and_relationships_validate() -> None:
         result = joins.join({"left": SALES.drop_duplicates("region"), "right": REGIONS}, keys=["region"], how=how,
                             relationship=relationship)
         assert len(out(result, "quarantine_left")) == 0
+
+
+@pytest.mark.parametrize(("function", "settings", "columns"), [
+    (rows.select, {"columns": ["id", "amount"], "cast": {"amount": "float64"}}, ["id", "amount"]),
+    (rows.derive, {"columns": {"double": "amount * 2"}}, [*SALES.columns, "double"]),
+    (rows.sort, {"by": ["amount"]}, list(SALES.columns)),
+    (rows.dedupe, {"keys": ["id"]}, list(SALES.columns)),
+    (rows.sample, {"fraction": 0.5}, list(SALES.columns)),
+    (shape.window_functions, {"order_by": ["day"], "columns": {"rn": "row_number()"}}, [*SALES.columns, "rn"]),
+    (shape.pivot, {"index": ["id"], "columns": "region", "values": "amount"}, ["id"]),
+    (shape.unpivot, {"index": ["id"], "values": ["amount"]}, ["id", "variable", "value"]),
+])
+def test_an_empty_input_gives_an_empty_output_with_its_columns(function: Any, settings: dict[str, Any],
+                                                               columns: list[str]) -> None:
+    got = out(function({"s": SALES.iloc[:0]}, **settings))
+    assert got.empty and list(got.columns) == columns
