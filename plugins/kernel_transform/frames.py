@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kernel import DataError, Inputs, StepSettingsError
@@ -44,3 +46,17 @@ def _closest(name: str, columns: Iterable[object]) -> str:
 def reset(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows numbered 0..n-1, as every step output is."""
     return frame.reset_index(drop=True)
+
+
+def describe_key(frame: pd.DataFrame, keys: list[str], rows: np.ndarray[Any, np.dtype[np.bool_]]) -> str:
+    """The key of the first of ``rows``, as a user writes it: ``(id=3, region='n')``."""
+    first = frame[keys].iloc[int(np.flatnonzero(rows)[0])]
+    parts = []
+    for name in keys:
+        value = first[name]
+        if pd.isna(value):
+            parts.append(f"{name}=null")
+        else:
+            value = value.item() if isinstance(value, np.generic) else value  # 3, not np.int64(3)
+            parts.append(f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}")
+    return "(" + ", ".join(parts) + ")"

@@ -11,7 +11,7 @@ import pandas as pd
 from pandas.api.extensions import take
 
 from kernel import DataError, Inputs, Outputs, StepSettingsError
-from kernel_transform.frames import missing_columns, named_input
+from kernel_transform.frames import describe_key, missing_columns, named_input
 from kernel_transform.settings import JoinSettings, LookupSettings
 
 Positions = np.ndarray[Any, np.dtype[np.int64]]
@@ -81,17 +81,6 @@ def _duplicated_keys(frame: pd.DataFrame, keys: list[str]) -> np.ndarray[Any, np
     return np.asarray(frame.duplicated(subset=keys, keep=False).to_numpy() & complete, dtype=bool)
 
 
-def _describe(frame: pd.DataFrame, keys: list[str], rows: np.ndarray[Any, np.dtype[np.bool_]]) -> str:
-    first = frame.loc[rows, keys].iloc[0]
-    return "(" + ", ".join(f"{k}=null" if pd.isna(first[k]) else f"{k}={first[k]!r}" for k in keys) + ")"
-
-
-def _rejected(frame: pd.DataFrame, rows: np.ndarray[Any, np.dtype[np.bool_]], reason: str) -> pd.DataFrame:
-    out = frame[rows].reset_index(drop=True)
-    out["reason"] = pd.Series([reason] * len(out), dtype="str")
-    return out
-
-
 def join(inputs: Inputs, **settings: Any) -> Outputs:
     """Join ``left`` and ``right`` on keys; check the relationship and matches, refusing or quarantining."""
     s = JoinSettings.model_validate(settings)
@@ -111,7 +100,7 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         if not rows.any():
             return
         if s.on_violation == "refuse":
-            raise DataError(f"{side}: {int(rows.sum())} rows {reason}, such as key {_describe(frame, keys, rows)} "
+            raise DataError(f"{side}: {int(rows.sum())} rows {reason}, such as key {describe_key(frame, keys, rows)} "
                             f"(on_violation: quarantine keeps the run going)", field="settings.relationship"
                             if "relationship" in reason else "settings.require_match")
         (reasons_left if side == "left" else reasons_right).append((rows & ~(bad_left if side == "left"
@@ -246,7 +235,7 @@ def lookup(inputs: Inputs, **settings: Any) -> Outputs:
     repeated = _duplicated_keys(dimension, right_on)
     if repeated.any():
         raise DataError(f"dimension: {int(repeated.sum())} rows share a key, such as "
-                        f"{_describe(dimension, right_on, repeated)}: a lookup needs one row per key",
+                        f"{describe_key(dimension, right_on, repeated)}: a lookup needs one row per key",
                         field="settings.keys")
     lpos, rpos = pairs(records, dimension, left_on, right_on)
     found = np.full(len(records), -1, dtype=np.int64)

@@ -32,6 +32,11 @@ STEPS = (
     _step("unpivot", "shape:unpivot", s.UnpivotSettings),
     _step("window_functions", "shape:window_functions", s.WindowFunctionsSettings),
     _step("sql", "shape:sql", s.SqlSettings),
+    # Inputs checked in the functions: a history, an existing keyed dimension are optional; star's are named
+    # by its settings.
+    _step("scd2_merge", "history:scd2_merge", s.Scd2Settings),
+    _step("surrogate_keys", "history:surrogate_keys", s.SurrogateKeysSettings),
+    _step("star", "history:star", s.StarSettings, outputs=("out", "unmatched")),
 )
 
 

@@ -4,9 +4,10 @@ never pandas or DuckDB."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # What ``select``'s ``cast`` converts to: pandas dtypes, by the names users write.
 CASTS = ("int64", "Int64", "float64", "string", "bool", "boolean", "category", "timestamp", "date")
@@ -235,9 +236,25 @@ class Scd2Settings(_Settings):
     as_of: str = Field(min_length=1, description="when the snapshot was taken (a timestamp, UTC)")
     deleted: Literal["close", "keep"] = Field(
         "close", description="a key missing from the snapshot: close its current version, or keep it open")
-    valid_from: str = "valid_from"
-    valid_to: str = "valid_to"
-    is_current: str = "is_current"
+    valid_from: str = Field("valid_from", min_length=1)
+    valid_to: str = Field("valid_to", min_length=1)
+    is_current: str = Field("is_current", min_length=1)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-03-01 as a date: take it as that day's midnight, UTC.
+        if isinstance(value, datetime.datetime | datetime.date):
+            return value.isoformat()
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _unique(self.keys, "keys")
+        if self.tracked is not None:
+            _unique(self.tracked, "tracked")
+        _unique([self.valid_from, self.valid_to, self.is_current], "valid_from, valid_to and is_current")
+        return self
 
 
 class SurrogateKeysSettings(_Settings):
@@ -247,13 +264,33 @@ class SurrogateKeysSettings(_Settings):
     keys: Names = Field(min_length=1, description="the natural key")
     name: str = Field(min_length=1, description="the surrogate key column")
     unknown: dict[str, Any] = Field(default_factory=dict, description="column values of the unknown member")
+    vanished: Literal["keep", "drop"] = Field(
+        "keep", description="a natural key of existing that the dimension no longer has: keep its row, or drop it")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _unique(self.keys, "keys")
+        if self.name in self.keys:
+            raise ValueError(f"name '{self.name}' is also a natural key column")
+        return self
 
 
 class StarDimension(_Settings):
     fact_keys: Names = Field(min_length=1, description="the fact columns that hold the dimension's natural key")
     keys: Names | None = Field(None, description="the dimension's natural key (default: the names in fact_keys)")
     key: str = Field(min_length=1, description="the dimension's surrogate key column")
-    keep_natural: bool = False
+    keep_natural: bool = Field(False, description="keep the fact's natural key columns beside the surrogate key")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _unique(self.fact_keys, "fact_keys")
+        if self.keys is not None and len(self.keys) != len(self.fact_keys):
+            raise ValueError(f"keys has {len(self.keys)} columns, fact_keys {len(self.fact_keys)}")
+        return self
+
+    def natural(self) -> list[str]:
+        """The dimension's natural key columns."""
+        return list(self.keys if self.keys is not None else self.fact_keys)
 
 
 class StarSettings(_Settings):
@@ -261,6 +298,13 @@ class StarSettings(_Settings):
     where a dimension has no match; those rows are also listed in ``unmatched`` with a reason)."""
 
     dimensions: dict[str, StarDimension] = Field(min_length=1, description="input name: how facts reference it")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if "facts" in self.dimensions:
+            raise ValueError("'facts' is the fact input's name, not a dimension's")
+        _unique([d.key for d in self.dimensions.values()], "the dimensions' key")
+        return self
 
 
 class SqlSettings(_Settings):
