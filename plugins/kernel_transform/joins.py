@@ -66,9 +66,6 @@ def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[s
 
 def taken(frame: pd.DataFrame, positions: Positions) -> pd.DataFrame:
     """The rows at ``positions`` (-1: a row of nulls), numbered 0..n-1."""
-    if len(positions) == len(frame) and (len(frame) == 0 or (positions[0] == 0 and positions[-1] == len(frame) - 1
-                                                             and bool((np.diff(positions) == 1).all()))):
-        return frame.reset_index(drop=True)  # every row once, in order: nothing to take
     if len(positions) == 0 or positions.min() >= 0:
         return frame.take(positions).reset_index(drop=True)
     return pd.DataFrame({name: take(frame[name].array, positions, allow_fill=True) for name in frame.columns},
@@ -148,13 +145,14 @@ def _usable(frame: pd.DataFrame, bad: np.ndarray[Any, np.dtype[np.bool_]]) -> pd
     return frame[~bad].reset_index(drop=True) if bad.any() else frame.reset_index(drop=True)
 
 
-def _keep_unmatched(mine: Positions, theirs: Positions, rows: int) -> tuple[Positions, Positions]:
+def _keep_unmatched(mine: Positions, theirs: Positions, rows: int) -> tuple[Positions | None, Positions]:
     """Pairs sorted by ``mine``, with each of my rows that has no partner put in its place (partner -1):
-    every row of mine, in order, once per partner or once alone. Linear: no sort."""
+    every row of mine, in order, once per partner or once alone. Linear: no sort. ``None`` for mine when
+    that is each of my rows once, in order (nothing to take)."""
     if len(mine) < 2 or bool((mine[1:] > mine[:-1]).all()):
         out_theirs = np.full(rows, -1, dtype=np.int64)  # at most one partner each: a row's slot is its position
         out_theirs[mine] = theirs
-        return np.arange(rows, dtype=np.int64), out_theirs
+        return None, out_theirs
     partners = np.bincount(mine, minlength=rows)
     slots = np.maximum(partners, 1)
     starts = np.cumsum(slots) - slots  # where each of my rows begins in the output
@@ -184,24 +182,29 @@ def _assemble(left: pd.DataFrame, right: pd.DataFrame, lpos: Positions, rpos: Po
         matched = np.zeros(len(left), dtype=bool)
         matched[lpos] = True
         return left[matched if s.how == "semi" else ~matched].reset_index(drop=True)
+    whole: Positions | None = lpos  # None below: every left row once, in order
     if s.how in ("left", "outer"):
-        lpos, rpos = _keep_unmatched(lpos, rpos, len(left))
+        whole, rpos = _keep_unmatched(lpos, rpos, len(left))
+        lpos = np.arange(len(left), dtype=np.int64) if whole is None else whole
     if s.how == "right":
         order = np.argsort(rpos, kind="stable")
-        rpos, lpos = _keep_unmatched(rpos[order], lpos[order], len(right))
+        kept, lpos = _keep_unmatched(rpos[order], lpos[order], len(right))
+        rpos = np.arange(len(right), dtype=np.int64) if kept is None else kept
+        whole = lpos
     if s.how == "outer":  # right rows without a partner follow, in right order
         matched = np.zeros(len(right), dtype=bool)
         matched[rpos[rpos >= 0]] = True
         ronly = np.flatnonzero(~matched)
         rpos = np.concatenate([rpos, ronly])
         lpos = np.concatenate([lpos, np.full(len(ronly), -1, dtype=np.int64)])
+        whole = lpos if len(ronly) else whole
     same_keys = s.keys is not None
     right_columns = [c for c in right.columns if not (same_keys and c in right_on)]
     renamed = {c: f"{c}{s.suffix}" for c in right_columns if c in left.columns}
     clash = [new for new in renamed.values() if new in left.columns or new in right_columns]
     if clash:
         raise StepSettingsError(f"the suffix makes '{clash[0]}', a name already taken", field="settings.suffix")
-    out = taken(left, lpos)
+    out = left.reset_index(drop=True) if whole is None else taken(left, lpos)
     if same_keys and s.how in ("right", "outer") and (lpos < 0).any():
         # A right row without a partner has its key on the right only.
         from_right = taken(right[right_on], rpos)
