@@ -276,7 +276,8 @@ def test_join_with_different_key_names_keeps_both() -> None:
 
 
 def test_a_broken_relationship_is_refused_naming_a_key() -> None:
-    with pytest.raises(DataError, match=r"left: 2 rows share a key.*one_to_one forbids, such as key \(region='n'\)"):
+    with pytest.raises(DataError, match=r"left: 2 rows refused, such as key \(region='n'\): \(region\) repeated on "
+                       r"the left, which one_to_one forbids \(on_violation: quarantine keeps the run going\)"):
         joins.join({"left": SALES[SALES["id"] != 1], "right": REGIONS}, keys=["region"], relationship="one_to_one")
 
 
@@ -286,18 +287,18 @@ def test_violations_are_quarantined_with_their_reason() -> None:
                         require_match="left", on_violation="quarantine")
     qr = out(result, "quarantine_right")
     assert qr["name"].tolist() == ["South", "Sud"]
-    assert set(qr["reason"]) == {"share a key, which relationship many_to_one forbids"}
+    assert set(qr["reason"]) == {"(region) repeated on the right, which many_to_one forbids"}
     ql = out(result, "quarantine_left")
     # 's' lost its dimension row to quarantine, None matches nothing, 'e' has no region: all unmatched
-    assert ql["id"].tolist() == [2, 4, 5] and set(ql["reason"]) == {"have no match on the right"}
+    assert ql["id"].tolist() == [2, 4, 5] and set(ql["reason"]) == {"(region) not found on the right"}
     joined = out(result)
     assert joined["id"].tolist() == [1, 3, 3] and joined["name"].tolist() == ["North"] * 3
     assert len(joined) + len(ql) == len(SALES)  # nothing lost
 
 
 def test_require_match_refuses_by_default() -> None:
-    with pytest.raises(DataError, match=r"left: 2 rows have no match on the right, such as key \(region=null\)") \
-            as caught:
+    refused = r"left: 2 rows refused, such as key \(region=null\): \(region\) not found on the right"
+    with pytest.raises(DataError, match=refused) as caught:
         joins.join({"left": SALES, "right": REGIONS}, keys=["region"], require_match="left")
     assert caught.value.field == "settings.require_match"
 

@@ -93,13 +93,13 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
     reasons_right: list[tuple[np.ndarray[Any, np.dtype[np.bool_]], str]] = []
 
     def violation(side: str, frame: pd.DataFrame, keys: list[str], rows: np.ndarray[Any, np.dtype[np.bool_]],
-                  reason: str) -> None:
+                  reason: str, field: str) -> None:
+        """``reason`` is said of one row: it is the quarantined row's reason and ends the refusal."""
         if not rows.any():
             return
         if s.on_violation == "refuse":
-            raise DataError(f"{side}: {int(rows.sum())} rows {reason}, such as key {describe_key(frame, keys, rows)} "
-                            f"(on_violation: quarantine keeps the run going)", field="settings.relationship"
-                            if "relationship" in reason else "settings.require_match")
+            raise DataError(f"{side}: {int(rows.sum())} rows refused, such as key {describe_key(frame, keys, rows)}: "
+                            f"{reason} (on_violation: quarantine keeps the run going)", field=field)
         (reasons_left if side == "left" else reasons_right).append((rows & ~(bad_left if side == "left"
                                                                             else bad_right), reason))
         if side == "left":
@@ -107,12 +107,13 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         else:
             bad_right[rows] = True
 
+    named = ", ".join(left_on), ", ".join(right_on)
     if s.relationship in ("one_to_one", "one_to_many"):
         violation("left", left, left_on, _duplicated_keys(left, left_on),
-                  f"share a key, which relationship {s.relationship} forbids")
+                  f"({named[0]}) repeated on the left, which {s.relationship} forbids", "settings.relationship")
     if s.relationship in ("one_to_one", "many_to_one"):
         violation("right", right, right_on, _duplicated_keys(right, right_on),
-                  f"share a key, which relationship {s.relationship} forbids")
+                  f"({named[1]}) repeated on the right, which {s.relationship} forbids", "settings.relationship")
     usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
     lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
     if s.require_match != "none":
@@ -123,11 +124,13 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         if s.require_match in ("left", "both"):
             unmatched = np.zeros(len(left), dtype=bool)
             unmatched[np.flatnonzero(~bad_left)[~lmatched]] = True
-            violation("left", left, left_on, unmatched, "have no match on the right")
+            violation("left", left, left_on, unmatched, f"({named[0]}) not found on the right",
+                      "settings.require_match")
         if s.require_match in ("right", "both"):
             unmatched = np.zeros(len(right), dtype=bool)
             unmatched[np.flatnonzero(~bad_right)[~rmatched]] = True
-            violation("right", right, right_on, unmatched, "have no match on the left")
+            violation("right", right, right_on, unmatched, f"({named[1]}) not found on the left",
+                      "settings.require_match")
         if bad_left.any() or bad_right.any():
             usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
             lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)

@@ -1,0 +1,31 @@
+"""The built-in ``datagen`` plugin: data sets declared in a ``data.yaml`` (docs/datagen.md).
+
+``generate(spec, out_dir, scale=1.0, seed=0)`` writes one and returns its :class:`Manifest`; ``read_spec``
+checks a spec without generating anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernel import lazy_exports
+
+if TYPE_CHECKING:
+    from kernel_datagen.generate import generate
+    from kernel_datagen.loading import SpecError, parse_spec, read_spec
+    from kernel_datagen.manifest import Affected, Manifest, TableManifest
+    from kernel_datagen.spec import DataSpec
+
+__all__ = ["Affected", "DataSpec", "Manifest", "SpecError", "TableManifest", "generate", "parse_spec", "read_spec"]
+
+# Imported when first used: loading the plugin to list showcases must not import numpy.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "generate": "kernel_datagen.generate",
+    "SpecError": "kernel_datagen.loading",
+    "parse_spec": "kernel_datagen.loading",
+    "read_spec": "kernel_datagen.loading",
+    "Affected": "kernel_datagen.manifest",
+    "Manifest": "kernel_datagen.manifest",
+    "TableManifest": "kernel_datagen.manifest",
+    "DataSpec": "kernel_datagen.spec",
+})

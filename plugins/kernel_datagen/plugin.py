@@ -1,0 +1,69 @@
+"""The ``datagen`` plugin's hooks: every showcase directory with a ``data.yaml`` beside its ``pipeline.yaml``
+becomes a showcase whose data set the spec declares.
+
+Nothing heavy is imported here: listing showcases reads two small YAML files per showcase and no more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kernel import KernelError, Showcase, hookimpl
+
+DATA_PARAM = "data"  # the pipeline parameter that names the data set's directory
+RESULTS_PARAM = "results"  # if the pipeline has it: where the results go, printed after a run
+SHOWCASES = "kernel_showcases"
+
+Progress = Callable[[int, int | None, str], None]
+
+
+@hookimpl
+def register_showcases() -> list[Showcase]:
+    found = []
+    for entry in sorted(files(SHOWCASES).iterdir(), key=lambda e: e.name):
+        pipeline, data = entry / "pipeline.yaml", entry / "data.yaml"
+        if not (entry.is_dir() and pipeline.is_file() and data.is_file()):
+            continue
+        params, description = _pipeline_facts(Path(str(pipeline)))
+        found.append(Showcase(name=entry.name, pipeline=Path(str(pipeline)), description=description,
+                              generate=generator(Path(str(data))), data_param=DATA_PARAM,
+                              results_param=RESULTS_PARAM if RESULTS_PARAM in params else None))
+    return found
+
+
+def _pipeline_facts(path: Path) -> tuple[set[str], str]:
+    """The pipeline's parameter names and the first sentence of its description (none if it cannot be read:
+    running it will say why)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set(), ""
+    if not isinstance(data, dict):
+        return set(), ""
+    params = set(data["params"]) if isinstance(data.get("params"), dict) else set()
+    text = " ".join(str(data.get("description") or "").split())
+    first = re.split(r"(?<=[.?!]) ", text, maxsplit=1)[0]
+    return params, first.removesuffix(".")
+
+
+def generator(spec: Path) -> Callable[..., Any]:
+    """The generator of the data set ``spec`` declares, as ``kernel showcase data`` calls it: its options
+    are ``--scale`` and ``--seed``."""
+
+    def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 0, progress: Progress | None = None) -> Any:
+        """Write the data set into ``out_dir``: row counts times ``scale``, values from ``seed``."""
+        if not scale > 0:
+            raise KernelError(f"--scale must be more than 0 (got {scale})")
+        if seed < 0:
+            raise KernelError(f"--seed must be 0 or more (got {seed})")
+        from kernel_datagen.generate import generate as write
+
+        return write(spec, out_dir, scale=scale, seed=seed, progress=progress)
+
+    return generate
