@@ -46,7 +46,7 @@ def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[s
     """The pairs when the right's keys are unique (a dimension, the common case): one hash lookup per left row,
     already in left order. ``None`` when a right key repeats."""
     complete = right[right_on].notna().all(axis=1).to_numpy()
-    keys = right.loc[complete, right_on]
+    keys = right[right_on] if complete.all() else right.loc[complete, right_on]
     index = pd.Index(keys[right_on[0]]) if len(right_on) == 1 else pd.MultiIndex.from_frame(keys)
     if not index.is_unique:
         return None
@@ -55,13 +55,10 @@ def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[s
         found = index.get_indexer(probe)
     except (TypeError, ValueError):
         return None  # keys of kinds a hash lookup cannot compare: the general path says why
-    if len(left_on) == 1:
-        found[left[left_on[0]].isna().to_numpy()] = -1
-    else:
-        found[~left[left_on].notna().all(axis=1).to_numpy()] = -1
+    # A null key on the left finds nothing: the index holds no null.
     lpos = np.flatnonzero(found >= 0)
-    rpos = np.flatnonzero(complete)[found[lpos]]
-    return lpos, rpos
+    rpos = found[lpos] if complete.all() else np.flatnonzero(complete)[found[lpos]]
+    return lpos, rpos.astype(np.int64, copy=False)
 
 
 def taken(frame: pd.DataFrame, positions: Positions) -> pd.DataFrame:
