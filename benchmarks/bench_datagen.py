@@ -80,7 +80,7 @@ def run(spec: DataSpec, scale: float, repeat: int) -> tuple[list[float], int, in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", type=Path, default=Path(str(files("kernel_showcases") / "retail-orders" /
+    parser.add_argument("--spec", type=Path, default=Path(str(files("kernel_showcases") / "001-retail-orders" /
                                                                 "data.yaml")))
     parser.add_argument("--scale", type=float, default=200.0)
     parser.add_argument("--repeat", type=int, default=5)

@@ -76,3 +76,11 @@ def demo_kernel(demo_installed: Path) -> object:
 
     module = importlib.import_module("kernel_demo_steps")
     return Kernel(entry_points=False, plugins=[("demo", module)])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _showcase_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where tests/showcase_support.py runs the data-declared showcases, once per session."""
+    from showcase_support import use_root
+
+    use_root(tmp_path_factory.mktemp("showcases"))

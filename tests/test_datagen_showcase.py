@@ -19,12 +19,13 @@ def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_every_showcase_directory_with_a_data_spec_is_a_showcase() -> None:
     root = Path(str(files("kernel_showcases")))
-    expected = sorted(d.name for d in root.iterdir() if (d / "data.yaml").is_file() and (d / "pipeline.yaml").is_file())
+    expected = sorted(plugin.showcase_name(d.name) for d in root.iterdir()
+                      if (d / "data.yaml").is_file() and (d / "pipeline.yaml").is_file())
     showcases = plugin.register_showcases()
     assert [s.name for s in showcases] == expected and "retail-orders" in expected
     assert "iot-windowed-kpi" not in expected  # its data comes from the iot plugin's own generator
     retail = next(s for s in showcases if s.name == "retail-orders")
-    assert retail.pipeline == root / "retail-orders" / "pipeline.yaml"
+    assert retail.pipeline == root / "001-retail-orders" / "pipeline.yaml"  # the number orders the suite
     assert retail.data_param == "data" and retail.results_param == "results"
     assert retail.description == ("What did each product category earn per day this week, and from which customer "
                                   "segments?")
@@ -60,6 +61,6 @@ def test_showcase_data_refuses_options_it_cannot_use_in_one_line(tmp_path: Path)
     assert (unknown.returncode, unknown.stderr) == (2, "error: showcase 'retail-orders' generator: --rows: unknown "
                                                        "option\n")
     assert not (tmp_path / "d").exists()
-    checked = kernel("validate", str(Path(str(files("kernel_showcases"))) / "retail-orders" / "pipeline.yaml"),
+    checked = kernel("validate", str(Path(str(files("kernel_showcases"))) / "001-retail-orders" / "pipeline.yaml"),
                      "--param", "data=d", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr

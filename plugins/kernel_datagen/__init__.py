@@ -11,16 +11,23 @@ from typing import TYPE_CHECKING
 from kernel import lazy_exports
 
 if TYPE_CHECKING:
+    from kernel_datagen.expect import Expectations, Outcome, evaluate, read_expectations, run_rows
     from kernel_datagen.generate import generate
     from kernel_datagen.loading import SpecError, parse_spec, read_spec
     from kernel_datagen.manifest import Affected, Manifest, TableManifest
     from kernel_datagen.spec import DataSpec
 
-__all__ = ["Affected", "DataSpec", "Manifest", "SpecError", "TableManifest", "generate", "parse_spec", "read_spec"]
+__all__ = ["Affected", "DataSpec", "Expectations", "Manifest", "Outcome", "SpecError", "TableManifest", "evaluate",
+           "generate", "parse_spec", "read_expectations", "read_spec", "run_rows"]
 
 # Imported when first used: loading the plugin to list showcases must not import numpy.
 __getattr__, __dir__ = lazy_exports(__name__, {
     "generate": "kernel_datagen.generate",
+    "Expectations": "kernel_datagen.expect",
+    "Outcome": "kernel_datagen.expect",
+    "evaluate": "kernel_datagen.expect",
+    "read_expectations": "kernel_datagen.expect",
+    "run_rows": "kernel_datagen.expect",
     "SpecError": "kernel_datagen.loading",
     "parse_spec": "kernel_datagen.loading",
     "read_spec": "kernel_datagen.loading",

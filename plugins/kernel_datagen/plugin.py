@@ -19,6 +19,7 @@ from kernel import KernelError, Showcase, hookimpl
 DATA_PARAM = "data"  # the pipeline parameter that names the data set's directory
 RESULTS_PARAM = "results"  # if the pipeline has it: where the results go, printed after a run
 SHOWCASES = "kernel_showcases"
+NUMBERED = re.compile(r"^[0-9]{3}-")
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -31,10 +32,16 @@ def register_showcases() -> list[Showcase]:
         if not (entry.is_dir() and pipeline.is_file() and data.is_file()):
             continue
         params, description = _pipeline_facts(Path(str(pipeline)))
-        found.append(Showcase(name=entry.name, pipeline=Path(str(pipeline)), description=description,
+        found.append(Showcase(name=showcase_name(entry.name), pipeline=Path(str(pipeline)), description=description,
                               generate=generator(Path(str(data))), data_param=DATA_PARAM,
                               results_param=RESULTS_PARAM if RESULTS_PARAM in params else None))
     return found
+
+
+def showcase_name(directory: str) -> str:
+    """A showcase's name from its directory: ``012-ledger-reconciliation`` is ``ledger-reconciliation`` (the
+    number orders the suite)."""
+    return NUMBERED.sub("", directory)
 
 
 def _pipeline_facts(path: Path) -> tuple[set[str], str]:

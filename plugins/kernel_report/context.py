@@ -40,7 +40,7 @@ def report_context(run: Run, settings: ReportSettings) -> dict[str, Any]:
         "run_id": run.run_id,
         "pipeline": pipeline.name,
         "description": pipeline.description,
-        **{name: plan.fields.get(name) for name in ("domain", "archetype")},
+        **{name: plan.fields.get(name) for name in ("domain", "archetype", "shape")},
         "kpis": list(plan.fields.get("kpis") or ()),
         "topology": plan.topology,
         "mermaid": mermaid(plan),

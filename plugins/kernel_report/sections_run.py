@@ -32,6 +32,7 @@ def business_context(files: RunFiles) -> Part:
                     ("description", plain(context.get("description")) or None),
                     ("domain", plain(context.get("domain")) or None),
                     ("archetype", plain(context.get("archetype")) or None),
+                    ("shape", plain(context.get("shape")) or None),
                 ]
             )
         )

@@ -44,6 +44,9 @@ def _described(value: Any) -> Any:
 FIELDS = [
     PipelineField("domain", on="pipeline", type=str, default="", description="the business domain, e.g. iot"),
     PipelineField("archetype", on="pipeline", type=str, default="", description="the kind of pipeline"),
+    PipelineField("shape", on="pipeline", type=str, default="",
+                  description="the shape of its graph as its authors see it: linear, fan-in, fan-out, diamond, star, "
+                  "wide parallel"),
     PipelineField(
         "kpis",
         on="pipeline",
