@@ -663,6 +663,64 @@ def showcase_data(ctx: click.Context, name: str, out_dir: Path) -> None:
     click.echo(f"wrote the {name} data set into {out_dir}")
 
 
+def _run_suite(kernel: Kernel, match: str | None, scale: float | None, values: dict[str, Any], options: RunOptions,
+               log_level: str, show: _Show, suite_dir: Path) -> int:
+    """Run the showcases one after another and write their summary; 1 if any did not succeed."""
+    import fnmatch
+    import json
+
+    from kernel.hooks import per_plugin
+    from kernel.suite import SuiteLine, line_from_record, table, write_summary
+
+    chosen = [(name, sc) for name, (sc, _) in kernel.showcases.items() if match is None or fnmatch.fnmatch(name, match)]
+    chosen.sort(key=lambda item: (item[1].pipeline.parent.name, item[0]))  # NNN-name directories: suite order
+    if not chosen:
+        raise KernelError(f"no showcase matches '{match}' (kernel showcase list)")
+    started = time.monotonic()
+    lines: list[SuiteLine] = []
+    for number, (name, sc) in enumerate(chosen, 1):
+        click.echo(f"[{number}/{len(chosen)}] showcase {name}")
+        try:
+            run_values = dict(values)
+            if sc.generate is not None and sc.data_param is not None and sc.data_param not in run_values:
+                run_values[sc.data_param] = str(_suite_data(sc, name, scale))
+            result = _run(load_pipeline(sc.pipeline, run_values), kernel, options, log_level, show)
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            lines.append(SuiteLine(name, "error", error=str(exc)))
+            continue
+        run_dir = result.run.run_dir
+        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        facts: dict[str, int | float | str] = {}
+        for hook in per_plugin(kernel.pm, "summary_facts"):
+            try:
+                facts.update(hook(run_dir=run_dir, record=record) or {})
+            except Exception as exc:  # one plugin's figures must not cost the suite its summary
+                click.echo(f"warning: plugin '{hook.plugin}' gave no summary figures: {exc}", err=True)
+        lines.append(line_from_record(name, record, facts))
+    wall = time.monotonic() - started
+    md, page = write_summary(lines, suite_dir, wall)
+    header, rows, totals = table(lines, suite_dir.resolve())
+    _table([tuple(row[:7]) for row in rows] + [tuple(totals[:7])], tuple(header[:7]))
+    click.echo(f"summary: {md} and {page}")
+    return 0 if all(line.ok for line in lines) else 1
+
+
+def _suite_data(sc: Showcase, name: str, scale: float | None) -> Path:
+    """The showcase's data set for the suite: the default one, or one at ``scale`` (generated when missing)."""
+    generator = sc.generator()
+    assert generator is not None
+    options = dict(sc.defaults)
+    target = Path("showcase-data") / name
+    if scale is not None and scale != 1 and "scale" in inspect.signature(generator).parameters:
+        options["scale"] = scale
+        target = Path("showcase-data") / f"{name}-scale-{scale:g}"
+    if not target.exists():
+        click.echo(f"generating the data set into {target}")
+        _generate(sc, target, options)
+    return target
+
+
 def _find_showcase(kernel: Kernel, name: str) -> Showcase:
     found = kernel.showcases.get(name)
     if found is None:
@@ -755,7 +813,7 @@ def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> Non
 
 
 @showcase.command("run")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option(
     "--data",
     "data_dir",
@@ -763,20 +821,41 @@ def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> Non
     default=None,
     help="Data directory (default: showcase-data/NAME, generated if missing).",
 )
+@click.option("--all", "run_all", is_flag=True, help="Run every showcase (or those --match names) and write a summary.")
+@click.option("--match", default=None, metavar="PATTERN", help="With --all: only showcases whose name matches (glob).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --all: the data sets' scale, for showcases whose generator takes one (default 1).")
+@click.option("--suite-dir", type=click.Path(path_type=Path), default=Path("suite"), show_default=True,
+              help="With --all: where summary.md, summary.html and summary.json go.")
 @_run_options
 @_errors
 def showcase_run(
-    name: str,
+    name: str | None,
     data_dir: Path | None,
+    run_all: bool,
+    match: str | None,
+    scale: float | None,
+    suite_dir: Path,
     params: Sequence[str],
     plugin_options: Sequence[str],
     options: RunOptions,
     log_level: str,
     show: _Show,
 ) -> None:
-    """Run showcase NAME (generating its default data set first if it has one and it is missing)."""
+    """Run showcase NAME (generating its default data set first if it has one and it is missing), or with
+    --all every showcase, one after another, with a summary of them all."""
     configure_quiet()
     kernel = _kernel(plugin_options)
+    if run_all or match is not None or scale is not None:
+        if not run_all:
+            raise KernelError("--match and --scale go with --all")
+        if name is not None or data_dir is not None:
+            raise KernelError("give a showcase NAME or --all, not both (--data goes with NAME)")
+        if options.get("resume") or options.get("run_id"):
+            raise KernelError("--resume and --run-id name one run: not with --all")
+        sys.exit(_run_suite(kernel, match, scale, _params(params), options, log_level, show, suite_dir))
+    if name is None:
+        raise KernelError("give a showcase NAME (kernel showcase list), or --all")
     sc = _find_showcase(kernel, name)
     values = _params(params)
     again = _again(f"kernel showcase run {name}", options)

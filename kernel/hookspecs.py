@@ -15,6 +15,8 @@ import pluggy
 from kernel.markers import hookspec
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
     import pandas as pd
 
@@ -240,4 +242,13 @@ def register_commands() -> Iterable[click.Command] | None:
 
     Called when the command line meets a command name it does not know. A name already taken is
     an error naming the plugin. Default: none.
+    """
+
+
+@hookspec
+def summary_facts(run_dir: Path, record: Mapping[str, Any]) -> Mapping[str, int | float | str] | None:
+    """Return figures this plugin knows about a finished run, for a line of a summary of many runs (``kernel
+    showcase run --all`` writes one): ``{"checks passed": 12, "checks failed": 0}``, read from what the plugin
+    wrote into ``run_dir``; ``record`` is the run's ``run.json``. Called after the run, in the orchestrating
+    process. Default: none. Figures are summed over the runs when they are numbers.
     """

@@ -145,3 +145,22 @@ def report_sections(run_dir: Path) -> list[dict[str, Any]]:
     from kernel_validator.report import sections
 
     return sections(run_dir)
+
+
+@hookimpl
+def summary_facts(run_dir: Path, record: Mapping[str, Any]) -> dict[str, int] | None:
+    """The checks that passed, failed (stopping what depends on them) and found rows they quarantined, and the
+    rows quarantined, from the run's ``validation.json``."""
+    import json
+
+    path = run_dir / "validation.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    checks = data.get("checks") or []
+    return {
+        "checks passed": sum(1 for c in checks if c.get("passed") is True),
+        "checks failed": sum(1 for c in checks if c.get("passed") is False and c.get("action") != "quarantine"),
+        "checks quarantining": sum(1 for c in checks if c.get("passed") is False and c.get("action") == "quarantine"),
+        "rows quarantined": sum(int(q.get("rows") or 0) for q in data.get("quarantine") or []),
+    }
