@@ -36,3 +36,15 @@ def test_an_expectation_that_does_not_hold_says_what_was_found(tmp_path: Path) -
     bad.write_text("set_aside: [{rows: a.b, key: id, expect: []}]\n")
     with pytest.raises(Exception, match=r"expect.yaml: field 'set_aside.0.expect'"):
         read_expectations(bad)
+
+
+def test_the_suite_page_is_made_from_the_showcases_files() -> None:
+    from kernel_datagen.matrix import ARCHETYPES, DOMAINS, SHAPES, entries, render
+
+    found = entries()
+    page = Path(__file__).resolve().parents[1] / "docs" / "showcases" / "README.md"
+    assert page.read_text() == render(found), "run: python -m kernel_datagen.matrix > docs/showcases/README.md"
+    for entry in found:
+        assert entry.domain.lower() in DOMAINS, f"{entry.directory}: domain '{entry.domain}'"
+        assert entry.archetype.lower() in [a.lower() for a in ARCHETYPES], f"{entry.directory}: '{entry.archetype}'"
+        assert entry.shape in SHAPES, f"{entry.directory}: shape '{entry.shape}'"
