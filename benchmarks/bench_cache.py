@@ -32,7 +32,7 @@ import pandas as pd
 from kernel_cache.fingerprint import frame_fingerprint
 
 REPO = Path(__file__).resolve().parent.parent
-FLAGSHIP = REPO / "showcases" / "iot-windowed-kpi" / "pipeline.yaml"
+FLAGSHIP = REPO / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
 
 
 def _kernel(*args: str, cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, object]]:

@@ -87,7 +87,7 @@ def main() -> None:
         print(f"generated {summary.telemetry_records:,} telemetry records in {time.perf_counter() - t0:.1f} s")
     manifest = json.loads((data / "manifest.json").read_text())
     records = manifest.get("telemetry", {}).get("records")
-    pipeline_file = Path(str(files("kernel_showcases") / "iot-windowed-kpi" / "pipeline.yaml"))
+    pipeline_file = Path(str(files("kernel_showcases") / "007-iot-windowed-kpi" / "pipeline.yaml"))
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = load_pipeline(pipeline_file, {"data": str(data), "refresh": f"{args.days}d",
                                                  "gold": str(Path(tmp) / "gold")})

@@ -48,7 +48,7 @@ def _worker_peak_mb() -> float:
 def run_case(case: str, data: Path, days: int, workers: int, partitions: int) -> dict[str, Any]:
     """One run, in this process: what the parent prints."""
     configure_quiet()
-    pipeline_file = Path(str(files("kernel_showcases") / "iot-windowed-kpi" / "pipeline.yaml"))
+    pipeline_file = Path(str(files("kernel_showcases") / "007-iot-windowed-kpi" / "pipeline.yaml"))
     with tempfile.TemporaryDirectory() as tmp:
         params = {"data": str(data), "refresh": f"{days}d", "gold": str(Path(tmp) / "gold")}
         options: dict[str, Any] = {}

@@ -100,7 +100,7 @@ def command(*args: str) -> list[str]:
 # -- the flagship under faults: a small data set refreshed part by part ------------------------------------
 
 REPO = Path(__file__).resolve().parent.parent
-FLAGSHIP = REPO / "showcases" / "iot-windowed-kpi" / "pipeline.yaml"
+FLAGSHIP = REPO / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
 SENTINEL = "not the kernel's\n"
 
 

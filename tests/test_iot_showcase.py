@@ -216,7 +216,7 @@ def test_an_empty_telemetry_directory_is_a_one_line_error(workdir: Path, tmp_pat
 def _pipeline() -> str:
     from importlib.resources import files
 
-    return str(files("kernel_showcases") / "iot-windowed-kpi" / "pipeline.yaml")
+    return str(files("kernel_showcases") / "007-iot-windowed-kpi" / "pipeline.yaml")
 
 
 def test_the_next_refresh_continues_the_windows_from_the_state_store(

@@ -16,7 +16,7 @@ from report_support import Tags, md_facts, md_rows, md_sections, md_table
 
 from kernel import Kernel, RunResult
 
-PIPELINE = Path(__file__).parents[1] / "showcases/iot-windowed-kpi/pipeline.yaml"
+PIPELINE = Path(__file__).parents[1] / "showcases/007-iot-windowed-kpi/pipeline.yaml"
 DAYS = 2
 # The KPIs and what needs attention first; the tables by day with the details.
 IOT_SECTIONS = ["IoT KPIs", "Quarantine, late records and conservation", "Uptime per day",

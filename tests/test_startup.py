@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kernel import Kernel, PipelineError, StepType, load_pipeline
 
-FLAGSHIP = Path(__file__).parents[1] / "showcases" / "iot-windowed-kpi" / "pipeline.yaml"
+FLAGSHIP = Path(__file__).parents[1] / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
 HEAVY = ("pandas", "numpy", "pyarrow", "matplotlib", "polars", "fastavro", "pandera", "dask", "openlineage",
          "jinja2", "xxhash")
 PROBE = """

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SHOWCASE = "iot-windowed-kpi"
+DIRECTORY = "007-iot-windowed-kpi"  # the suite numbers its showcases; the flagship is 007
 
 
 @hookimpl
@@ -50,7 +51,7 @@ def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
 
 @hookimpl
 def register_showcases() -> list[Showcase]:
-    pipeline = Path(str(files("kernel_showcases") / SHOWCASE / "pipeline.yaml"))
+    pipeline = Path(str(files("kernel_showcases") / DIRECTORY / "pipeline.yaml"))
     return [Showcase(name=SHOWCASE, pipeline=pipeline, generate="kernel_iot.generate:generate", data_param="data",
                      description="Device uptime and firmware adoption from late, messy IoT telemetry",
                      defaults={"devices": 300, "days": 7, "seed": 1}, results_param="gold")]
