@@ -73,9 +73,9 @@ def encode(columns: Mapping[str, Col], nullable: set[str]) -> bytes:
     for name, col in columns.items():
         null = col.null if name in nullable else None
         if null is not None:
-            pieces.append(_branch(null))
+            pieces.append(branch(null))
         if col.type in ("int", "timestamp"):
-            pieces.append(_varint(col.data, null))
+            pieces.append(varint(col.data, null))
         elif col.type == "float":
             data = np.ascontiguousarray(col.data, dtype="<f8").view(np.uint8).reshape(-1, 8)
             pieces.append((data, _lengths(8, col.data.size, null)))
@@ -83,7 +83,7 @@ def encode(columns: Mapping[str, Col], nullable: set[str]) -> bytes:
             pieces.append((col.data.astype(np.uint8).reshape(-1, 1), _lengths(1, col.data.size, null)))
         else:
             pieces.extend(_string(col.data, null))
-    return _assemble(pieces)
+    return assemble(pieces)
 
 
 def _lengths(width: int, n: int, null: Bools | None) -> Longs:
@@ -93,7 +93,7 @@ def _lengths(width: int, n: int, null: Bools | None) -> Longs:
     return length
 
 
-def _varint(values: NDArray[Any], null: Bools | None = None) -> Piece:
+def varint(values: NDArray[Any], null: Bools | None = None) -> Piece:
     v = values.astype(np.int64)
     u = ((v << 1) ^ (v >> 63)).view(np.uint64)  # zig-zag
     length = np.ones(v.size, np.int64)
@@ -109,7 +109,7 @@ def _varint(values: NDArray[Any], null: Bools | None = None) -> Piece:
     return out, length
 
 
-def _branch(null: Bools) -> Piece:
+def branch(null: Bools) -> Piece:
     """The union index of ``["null", T]``: 0 (byte 0x00) or 1 (byte 0x02)."""
     return np.where(null, 0, 2).astype(np.uint8).reshape(-1, 1), np.ones(null.size, np.int64)
 
@@ -122,10 +122,10 @@ def _string(values: NDArray[np.bytes_], null: Bools | None) -> list[Piece]:
     length = np.char.str_len(values).astype(np.int64) if n else np.zeros(0, np.int64)
     if null is not None:
         length[null] = 0
-    return [_varint(length, null), (data, length)]
+    return [varint(length, null), (data, length)]
 
 
-def _assemble(pieces: list[Piece]) -> bytes:
+def assemble(pieces: list[Piece]) -> bytes:
     # Side by side, each field padded to its width, the pieces make one row of bytes per record; the
     # row-major selection of the valid bytes is then the records' encodings, one after another.
     data = np.hstack([d for d, _ in pieces])

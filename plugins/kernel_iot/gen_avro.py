@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import fastavro
 import numpy as np
 from fastavro.write import Writer
+from kernel_datagen.avro import assemble, branch, varint
 from numpy.typing import NDArray
 
 from kernel_iot.gen_telemetry import Columns
@@ -62,37 +63,16 @@ def encode(c: Columns, ids: Piece, versions: Piece) -> bytes:
     temp_null, battery_null = np.isnan(c["temp"]), np.isnan(c["battery"])
     pieces = [
         _lookup(ids, c["dev"]),
-        _varint(c["seq"]),
-        _branch(event_null), _varint(c["event"], event_null),
-        _varint(c["ingest"]),
-        _varint(c["status"].astype(np.int64)),
+        varint(c["seq"]),
+        branch(event_null), varint(c["event"], event_null),
+        varint(c["ingest"]),
+        varint(c["status"].astype(np.int64)),
         _lookup(versions, c["fw"]),
-        _branch(temp_null), _double(c["temp"], temp_null),
-        _branch(battery_null), _double(c["battery"], battery_null),
-        _branch(rssi_null), _varint(c["rssi"], rssi_null),
+        branch(temp_null), _double(c["temp"], temp_null),
+        branch(battery_null), _double(c["battery"], battery_null),
+        branch(rssi_null), varint(c["rssi"], rssi_null),
     ]
-    return _assemble(pieces)
-
-
-def _varint(values: I64, null: NDArray[np.bool_] | None = None) -> Piece:
-    v = values.astype(np.int64)
-    u = ((v << 1) ^ (v >> 63)).view(np.uint64)  # zig-zag
-    length = np.ones(v.size, np.int64)
-    for k in range(1, 10):
-        length += u >= np.uint64(1 << (7 * k))
-    if null is not None:
-        length[null] = 0
-    width = int(length.max(initial=1))
-    out = np.empty((v.size, width), np.uint8)
-    for k in range(width):
-        low = ((u >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-        out[:, k] = low | np.where(length > k + 1, 0x80, 0).astype(np.uint8)
-    return out, length
-
-
-def _branch(null: NDArray[np.bool_]) -> Piece:
-    """The union index of ``["null", T]``: 0 (byte 0x00) or 1 (byte 0x02)."""
-    return np.where(null, 0, 2).astype(np.uint8).reshape(-1, 1), np.ones(null.size, np.int64)
+    return assemble(pieces)
 
 
 def _double(values: NDArray[np.float64], null: NDArray[np.bool_]) -> Piece:
@@ -121,14 +101,6 @@ def _varint_bytes(value: int) -> bytes:
 
 def _lookup(table: Piece, codes: I64) -> Piece:
     return table[0][codes], table[1][codes]
-
-
-def _assemble(pieces: list[Piece]) -> bytes:
-    # Side by side, each field padded to its width, the pieces make one row of bytes per record; the
-    # row-major selection of the valid bytes is then the records' encodings, one after another.
-    data = np.hstack([d for d, _ in pieces])
-    valid = np.hstack([np.arange(d.shape[1])[None, :] < length[:, None] for d, length in pieces])
-    return data[valid].tobytes()
 
 
 def records(c: Columns, device_ids: Sequence[str], versions: Sequence[str]) -> Iterator[dict[str, Any]]:

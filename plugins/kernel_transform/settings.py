@@ -125,16 +125,29 @@ def _sides(keys: Names | None, left: Names | None, right: Names | None) -> tuple
     return list(left), list(right)
 
 
+class _Keyed(_Settings):
+    """Settings of a step that matches two inputs' rows by key columns."""
+
+    keys: Names | None = Field(None, description="key columns of both inputs")
+    left_keys: Names | None = None
+    right_keys: Names | None = None
+
+    @model_validator(mode="after")
+    def _keys(self) -> Self:
+        _check_keys(self.keys, self.left_keys, self.right_keys)
+        return self
+
+    def sides(self) -> tuple[list[str], list[str]]:
+        return _sides(self.keys, self.left_keys, self.right_keys)
+
+
 Relationship = Literal["one_to_one", "one_to_many", "many_to_one", "many_to_many"]
 
 
-class JoinSettings(_Settings):
+class JoinSettings(_Keyed):
     """Join inputs ``left`` and ``right`` on key columns; optionally check the keys' relationship and that
     rows match, refusing the run or moving the offending rows to ``quarantine``."""
 
-    keys: Names | None = Field(None, description="key columns of both sides")
-    left_keys: Names | None = None
-    right_keys: Names | None = None
     how: Literal["inner", "left", "right", "outer", "anti", "semi"] = "inner"
     relationship: Relationship = Field(
         "many_to_many", description="what the keys must be: one_to_one, one_to_many, many_to_one or many_to_many")
@@ -144,33 +157,14 @@ class JoinSettings(_Settings):
         "refuse", description="a broken relationship or an unmatched row: stop the run, or quarantine the rows")
     suffix: str = Field("_right", description="added to a right column whose name the left has")
 
-    @model_validator(mode="after")
-    def _keys(self) -> Self:
-        _check_keys(self.keys, self.left_keys, self.right_keys)
-        return self
 
-    def sides(self) -> tuple[list[str], list[str]]:
-        return _sides(self.keys, self.left_keys, self.right_keys)
-
-
-class LookupSettings(_Settings):
+class LookupSettings(_Keyed):
     """Enrich ``records`` with columns of ``dimension`` (unique on its keys); a record without a match gets
     ``default`` values. Row count and order of ``records`` are kept."""
 
-    keys: Names | None = Field(None, description="key columns of both inputs")
-    left_keys: Names | None = None
-    right_keys: Names | None = None
     columns: Names | None = Field(None, description="dimension columns to bring (default: all but the keys)")
     default: dict[str, Any] = Field(default_factory=dict, description="column: value for records without a match")
     matched_column: str | None = Field(None, description="a true/false column saying whether the record matched")
-
-    @model_validator(mode="after")
-    def _keys(self) -> Self:
-        _check_keys(self.keys, self.left_keys, self.right_keys)
-        return self
-
-    def sides(self) -> tuple[list[str], list[str]]:
-        return _sides(self.keys, self.left_keys, self.right_keys)
 
 
 class AggregateSettings(_Settings):
