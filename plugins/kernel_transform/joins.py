@@ -4,6 +4,7 @@ of a side that found no partner is widened to hold nulls, as pandas does)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,10 +42,10 @@ def pairs(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
     return lpos, rpos
 
 
-def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
-                        right_on: list[str]) -> tuple[Positions, Positions] | None:
-    """The pairs when the right's keys are unique (a dimension, the common case): one hash lookup per left row,
-    already in left order. ``None`` when a right key repeats."""
+def partners(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
+             right_on: list[str]) -> Positions | None:
+    """Each left row's one partner on the right (its position, or -1), when the right's keys are unique (a
+    dimension, the common case): one hash lookup per left row. ``None`` when a right key repeats."""
     complete = right[right_on].notna().all(axis=1).to_numpy()
     keys = right[right_on] if complete.all() else right.loc[complete, right_on]
     index = pd.Index(keys[right_on[0]]) if len(right_on) == 1 else pd.MultiIndex.from_frame(keys)
@@ -52,13 +53,61 @@ def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[s
         return None
     probe = pd.Index(left[left_on[0]]) if len(left_on) == 1 else pd.MultiIndex.from_frame(left[left_on])
     try:
-        found = index.get_indexer(probe)
+        found = index.get_indexer(probe).astype(np.int64, copy=False)
     except (TypeError, ValueError):
         return None  # keys of kinds a hash lookup cannot compare: the general path says why
     # A null key on the left finds nothing: the index holds no null.
+    if not complete.all():
+        hit = found >= 0
+        found[hit] = np.flatnonzero(complete)[found[hit]]
+    return found
+
+
+def _pairs_unique_right(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
+                        right_on: list[str]) -> tuple[Positions, Positions] | None:
+    found = partners(left, right, left_on, right_on)
+    if found is None:
+        return None
     lpos = np.flatnonzero(found >= 0)
-    rpos = found[lpos] if complete.all() else np.flatnonzero(complete)[found[lpos]]
-    return lpos, rpos.astype(np.int64, copy=False)
+    return lpos, found[lpos]
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """The matching rows of a join: each left row's one partner (``found``, -1 for none) when the right's keys
+    are unique, else every pair (``lpos``, ``rpos``, by left row then right row)."""
+
+    found: Positions | None
+    lpos: Positions | None = None
+    rpos: Positions | None = None
+
+    @classmethod
+    def of(cls, left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], right_on: list[str]) -> _Match:
+        found = partners(left, right, left_on, right_on)
+        if found is not None:
+            return cls(found)
+        lpos, rpos = pairs(left, right, left_on, right_on)
+        return cls(None, lpos, rpos)
+
+    def pairs(self) -> tuple[Positions, Positions]:
+        if self.found is None:
+            assert self.lpos is not None and self.rpos is not None
+            return self.lpos, self.rpos
+        lpos = np.flatnonzero(self.found >= 0)
+        return lpos, self.found[lpos]
+
+    def left_matched(self, rows: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        if self.found is not None:
+            return self.found >= 0
+        matched = np.zeros(rows, dtype=bool)
+        matched[self.lpos] = True
+        return matched
+
+    def right_matched(self, rows: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        matched = np.zeros(rows, dtype=bool)
+        partners_ = self.found[self.found >= 0] if self.found is not None else self.rpos
+        matched[partners_] = True
+        return matched
 
 
 def taken(frame: pd.DataFrame, positions: Positions) -> pd.DataFrame:
@@ -112,12 +161,10 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         violation("right", right, right_on, _duplicated_keys(right, right_on),
                   f"({named[1]}) repeated on the right, which {s.relationship} forbids", "settings.relationship")
     usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
-    lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
+    match = _Match.of(usable_left, usable_right, left_on, right_on)
     if s.require_match != "none":
-        lmatched = np.zeros(len(usable_left), dtype=bool)
-        lmatched[lpos] = True
-        rmatched = np.zeros(len(usable_right), dtype=bool)
-        rmatched[rpos] = True
+        lmatched = match.left_matched(len(usable_left))
+        rmatched = match.right_matched(len(usable_right))
         if s.require_match in ("left", "both"):
             unmatched = np.zeros(len(left), dtype=bool)
             unmatched[np.flatnonzero(~bad_left)[~lmatched]] = True
@@ -130,9 +177,8 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
                       "settings.require_match")
         if bad_left.any() or bad_right.any():
             usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
-            lpos, rpos = pairs(usable_left, usable_right, left_on, right_on)
-    out = _assemble(usable_left, usable_right, lpos, rpos, s,
-                    left_on, right_on)
+            match = _Match.of(usable_left, usable_right, left_on, right_on)
+    out = _assemble(usable_left, usable_right, match, s, left_on, right_on)
     return {
         "out": out,
         "quarantine_left": _quarantine(left, reasons_left),
@@ -176,16 +222,22 @@ def _quarantine(frame: pd.DataFrame, reasons: list[tuple[np.ndarray[Any, np.dtyp
     return out
 
 
-def _assemble(left: pd.DataFrame, right: pd.DataFrame, lpos: Positions, rpos: Positions, s: JoinSettings,
+def _assemble(left: pd.DataFrame, right: pd.DataFrame, match: _Match, s: JoinSettings,
               left_on: list[str], right_on: list[str]) -> pd.DataFrame:
     if s.how in ("semi", "anti"):
-        matched = np.zeros(len(left), dtype=bool)
-        matched[lpos] = True
+        matched = match.left_matched(len(left))
         return left[matched if s.how == "semi" else ~matched].reset_index(drop=True)
-    whole: Positions | None = lpos  # None below: every left row once, in order
-    if s.how in ("left", "outer"):
-        whole, rpos = _keep_unmatched(lpos, rpos, len(left))
-        lpos = np.arange(len(left), dtype=np.int64) if whole is None else whole
+    whole: Positions | None  # None below: every left row once, in order
+    found = match.found
+    if found is not None and (s.how in ("left", "outer") or (s.how == "inner" and bool((found >= 0).all()))):
+        # One partner or none per left row: the left as it is, the right taken by partner.
+        whole, lpos, rpos = None, np.arange(len(left), dtype=np.int64), found
+    else:
+        lpos, rpos = match.pairs()
+        whole = lpos
+        if s.how in ("left", "outer"):
+            whole, rpos = _keep_unmatched(lpos, rpos, len(left))
+            lpos = np.arange(len(left), dtype=np.int64) if whole is None else whole
     if s.how == "right":
         order = np.argsort(rpos, kind="stable")
         kept, lpos = _keep_unmatched(rpos[order], lpos[order], len(right))
@@ -240,9 +292,11 @@ def lookup(inputs: Inputs, **settings: Any) -> Outputs:
         raise DataError(f"dimension: {int(repeated.sum())} rows share a key, such as "
                         f"{describe_key(dimension, right_on, repeated)}: a lookup needs one row per key",
                         field="settings.keys")
-    lpos, rpos = pairs(records, dimension, left_on, right_on)
-    found = np.full(len(records), -1, dtype=np.int64)
-    found[lpos] = rpos
+    found = partners(records, dimension, left_on, right_on)
+    if found is None:  # keys a hash lookup cannot compare: the general path says why
+        lpos, rpos = pairs(records, dimension, left_on, right_on)
+        found = np.full(len(records), -1, dtype=np.int64)
+        found[lpos] = rpos
     brought = taken(dimension[columns], found)
     matched = found >= 0
     for name, value in s.default.items():
