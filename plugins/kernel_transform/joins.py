@@ -230,8 +230,10 @@ def _assemble(left: pd.DataFrame, right: pd.DataFrame, match: _Match, s: JoinSet
     whole: Positions | None  # None below: every left row once, in order
     found = match.found
     if found is not None and (s.how in ("left", "outer") or (s.how == "inner" and bool((found >= 0).all()))):
-        # One partner or none per left row: the left as it is, the right taken by partner.
-        whole, lpos, rpos = None, np.arange(len(left), dtype=np.int64), found
+        # One partner or none per left row: the left as it is, the right taken by partner (the left's
+        # positions are spelt out only for an outer join, which adds right rows after them).
+        whole, rpos = None, found
+        lpos = np.arange(len(left), dtype=np.int64) if s.how == "outer" else np.zeros(0, dtype=np.int64)
     else:
         lpos, rpos = match.pairs()
         whole = lpos
