@@ -73,9 +73,9 @@ def encode(columns: Mapping[str, Col], nullable: set[str]) -> bytes:
     for name, col in columns.items():
         null = col.null if name in nullable else None
         if null is not None:
-            pieces.append(branch(null))
+            pieces.append(encode_branches(null))
         if col.type in ("int", "timestamp"):
-            pieces.append(varint(col.data, null))
+            pieces.append(encode_varints(col.data, null))
         elif col.type == "float":
             data = np.ascontiguousarray(col.data, dtype="<f8").view(np.uint8).reshape(-1, 8)
             pieces.append((data, _lengths(8, col.data.size, null)))
@@ -83,7 +83,7 @@ def encode(columns: Mapping[str, Col], nullable: set[str]) -> bytes:
             pieces.append((col.data.astype(np.uint8).reshape(-1, 1), _lengths(1, col.data.size, null)))
         else:
             pieces.extend(_string(col.data, null))
-    return assemble(pieces)
+    return assemble_records(pieces)
 
 
 def _lengths(width: int, n: int, null: Bools | None) -> Longs:
@@ -93,7 +93,8 @@ def _lengths(width: int, n: int, null: Bools | None) -> Longs:
     return length
 
 
-def varint(values: NDArray[Any], null: Bools | None = None) -> Piece:
+def encode_varints(values: NDArray[Any], null: Bools | None = None) -> Piece:
+    """Avro's zig-zag varints of integers (an Avro int, long or length), one per record; none where ``null``."""
     v = values.astype(np.int64)
     u = ((v << 1) ^ (v >> 63)).view(np.uint64)  # zig-zag
     length = np.ones(v.size, np.int64)
@@ -109,7 +110,7 @@ def varint(values: NDArray[Any], null: Bools | None = None) -> Piece:
     return out, length
 
 
-def branch(null: Bools) -> Piece:
+def encode_branches(null: Bools) -> Piece:
     """The union index of ``["null", T]``: 0 (byte 0x00) or 1 (byte 0x02)."""
     return np.where(null, 0, 2).astype(np.uint8).reshape(-1, 1), np.ones(null.size, np.int64)
 
@@ -122,10 +123,11 @@ def _string(values: NDArray[np.bytes_], null: Bools | None) -> list[Piece]:
     length = np.char.str_len(values).astype(np.int64) if n else np.zeros(0, np.int64)
     if null is not None:
         length[null] = 0
-    return [varint(length, null), (data, length)]
+    return [encode_varints(length, null), (data, length)]
 
 
-def assemble(pieces: list[Piece]) -> bytes:
+def assemble_records(pieces: list[Piece]) -> bytes:
+    """The records' Avro encodings, one after another, from each field's piece in schema order."""
     # Side by side, each field padded to its width, the pieces make one row of bytes per record; the
     # row-major selection of the valid bytes is then the records' encodings, one after another.
     data = np.hstack([d for d, _ in pieces])

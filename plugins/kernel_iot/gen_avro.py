@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import fastavro
 import numpy as np
 from fastavro.write import Writer
-from kernel_datagen.avro import assemble, branch, varint
+from kernel_datagen import assemble_records, encode_branches, encode_varints
 from numpy.typing import NDArray
 
 from kernel_iot.gen_telemetry import Columns
@@ -63,16 +63,16 @@ def encode(c: Columns, ids: Piece, versions: Piece) -> bytes:
     temp_null, battery_null = np.isnan(c["temp"]), np.isnan(c["battery"])
     pieces = [
         _lookup(ids, c["dev"]),
-        varint(c["seq"]),
-        branch(event_null), varint(c["event"], event_null),
-        varint(c["ingest"]),
-        varint(c["status"].astype(np.int64)),
+        encode_varints(c["seq"]),
+        encode_branches(event_null), encode_varints(c["event"], event_null),
+        encode_varints(c["ingest"]),
+        encode_varints(c["status"].astype(np.int64)),
         _lookup(versions, c["fw"]),
-        branch(temp_null), _double(c["temp"], temp_null),
-        branch(battery_null), _double(c["battery"], battery_null),
-        branch(rssi_null), varint(c["rssi"], rssi_null),
+        encode_branches(temp_null), _double(c["temp"], temp_null),
+        encode_branches(battery_null), _double(c["battery"], battery_null),
+        encode_branches(rssi_null), encode_varints(c["rssi"], rssi_null),
     ]
-    return assemble(pieces)
+    return assemble_records(pieces)
 
 
 def _double(values: NDArray[np.float64], null: NDArray[np.bool_]) -> Piece:
