@@ -527,3 +527,29 @@ def test_a_killed_generation_leaves_no_half_file_under_a_final_name(tmp_path: Pa
     assert final == ["t/date=2026-01-05/part-00000.parquet"]  # complete; no manifest: the data set is not
     assert len(pd.read_parquet(tmp_path / final[0])) == 144
     assert [p.name.startswith(".part-00000.parquet.") for p in (tmp_path / "t/date=2026-01-06").iterdir()] == [True]
+
+
+def test_an_arrival_column_says_when_each_row_landed_and_the_window_finds_the_late_ones(tmp_path: Path) -> None:
+    from kernel_window.steps import tumbling
+
+    readings = {
+        "format": "parquet", "key": "reading_id", "time": "read_at", "arrival": "landed_at", "rows": 3000,
+        "columns": {"reading_id": {"distribution": {"kind": "sequence"}},
+                    "read_at": {"distribution": {"kind": "timestamps", "start": "2026-01-05T00:00:00Z",
+                                                 "every": "10s"}},
+                    "value": {"distribution": {"kind": "uniform", "low": 0, "high": 10}}},
+        "defects": {"late": {"rate": 0.02, "delay": ["30min", "1h"]}}}
+    manifest = generate(spec({"readings": readings}), tmp_path, seed=4)
+    frame = pd.read_parquet(tmp_path / "readings.parquet")
+    landed, read = frame["landed_at"], frame["read_at"]
+    late = set(manifest.tables["readings"].defects["late"].keys or ())
+    is_late = frame["reading_id"].isin(late)
+    assert len(late) == 60 and (landed >= read).all() and (landed[~is_late] == read[~is_late]).all()
+    assert ((landed - read)[is_late] >= pd.Timedelta("30min")).all()
+    assert landed.is_monotonic_increasing  # the files are in arrival order
+    # Batches by arrival: a row that lands half an hour after its minute closed is late, and only those.
+    out = tumbling({"records": frame}, time_column="read_at", arrival_column="landed_at", size="1min",
+                   watermark="2min", trigger="1min", aggregations={"n": "count"})
+    assert set(out["late"]["reading_id"]) == late
+    with pytest.raises(Exception, match=r"field 'tables.readings.arrival': 'value' is already a column"):
+        generate(spec({"readings": {**readings, "arrival": "value"}}), tmp_path / "again")

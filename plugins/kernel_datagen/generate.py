@@ -72,6 +72,9 @@ def generate(spec: str | Path | DataSpec, out_dir: str | Path, *, scale: float =
         if table.spec.key is not None:
             keys[(name, table.spec.key)] = key_maker(table.spec.columns[table.spec.key], columns[table.spec.key].data)
         built = inject(table, columns, seed, keys)
+        if table.spec.arrival is not None and built.arrival is not None:
+            # When each row landed: its own time, or for a late or out-of-order row the time it came behind.
+            built.columns[table.spec.arrival] = Col("timestamp", built.arrival, np.zeros(built.arrival.size, np.bool_))
         written, drifted = write_table(out, table, built, seed, wrote)
         tables[name] = _table_manifest(table, built, written, drifted)
     _remove_stale(out, earlier, {path for t in tables.values() for path in t["files"]})

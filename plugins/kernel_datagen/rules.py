@@ -174,6 +174,14 @@ def _table(spec: DataSpec, name: str, table: Table, keys: Mapping[str, str | Non
             _csv_text(column, where)
     _key_and_time(table, at, types, entity, series_time)
     _defects(table, at, types, valid, references, rules)
+    if table.arrival is not None:
+        if not NAME.fullmatch(table.arrival):
+            raise Problem(f"{at}.arrival", f"'{table.arrival}' is not a column name (letters, digits and _)")
+        if table.arrival in types:
+            raise Problem(f"{at}.arrival", f"'{table.arrival}' is already a column of the table")
+        if table.time is None and series_time is None:
+            raise Problem(f"{at}.arrival", "rows arrive in time order: give the table a time (or a series)")
+        types[table.arrival] = "timestamp"
     return Resolved(name, table, types, valid, references, entity, series_time, rules)
 
 

@@ -209,6 +209,7 @@ class Table(Strict):
     layout: Literal["single", "daily"] = "single"
     key: str | None = None
     time: str | None = None
+    arrival: str | None = Field(None, description="a column of when each row arrived (its time, later for a late row)")
     series: Series | None = None
     columns: dict[str, Column] = Field(default_factory=dict)
     defects: Defects = Field(default_factory=Defects)
