@@ -521,3 +521,12 @@ def test_an_empty_input_gives_an_empty_output_with_its_columns(function: Any, se
                                                                columns: list[str]) -> None:
     got = out(function({"s": SALES.iloc[:0]}, **settings))
     assert got.empty and list(got.columns) == columns
+
+
+def test_sums_of_integers_are_integers_and_decimals_floats() -> None:
+    frame = pd.DataFrame({"g": ["a", "a", "b"], "n": [1, 2, 3], "x": [1.5, 2.5, None]})
+    got = out(shape.aggregate({"f": frame}, by=["g"], aggregations={
+        "total": "sum(n)", "exact": "sum(CAST(x AS DECIMAL(10, 2)))", "huge": "sum(n) * 10000000000000000000"}))
+    assert got["total"].dtype == np.int64 and got["total"].tolist() == [3, 3]  # DuckDB's sum is a 128-bit integer
+    assert got["exact"].dtype == np.float64 and got["exact"].iloc[0] == 4.0
+    assert got["huge"].dtype == np.float64 and got["huge"].iloc[0] == 3e19  # beyond an int64

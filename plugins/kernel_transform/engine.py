@@ -61,8 +61,19 @@ def fail(exc: duckdb.Error, text: str, field: str) -> Exception:
 
 
 def to_pandas(table: Any) -> pd.DataFrame:
-    """A DuckDB result (an Arrow table) as pandas: Arrow's conversion; DuckDB's timestamps with a time zone are
-    microseconds."""
+    """A DuckDB result (an Arrow table) as pandas: Arrow's conversion, but for DuckDB's decimals, which pandas
+    would hold as Python objects: whole ones (``sum`` of integers is a 128-bit integer) become int64 when they
+    fit, the others float64. DuckDB's timestamps with a time zone are microseconds."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    for position, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            values = table.column(position)
+            try:
+                converted = values.cast(pa.int64()) if column.type.scale == 0 else values.cast(pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # beyond an int64: as near as a float gets
+                converted = values.cast(pa.float64(), safe=False)
+            table = table.set_column(position, column.name, converted)
     frame: pd.DataFrame = table.to_pandas()
     return frame
 
