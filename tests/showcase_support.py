@@ -49,6 +49,18 @@ class ShowcaseRun:
         return pd.read_json(found, lines=found.suffix == ".jsonl")
 
 
+def raw_avro(data: Path, pattern: str) -> pd.DataFrame:
+    """The records of the Avro files under ``data`` that match ``pattern``, in file order, read with fastavro:
+    a showcase's figures are recomputed without the kernel's own reader."""
+    import fastavro
+
+    rows: list[dict[str, Any]] = []
+    for path in sorted(data.glob(pattern)):
+        with path.open("rb") as stream:
+            rows.extend(fastavro.reader(stream))
+    return pd.DataFrame(rows)
+
+
 _ROOT: list[Path] = []
 
 

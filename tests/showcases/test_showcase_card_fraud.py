@@ -5,20 +5,10 @@ tests/test_showcases.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import fastavro
 import numpy as np
 import pandas as pd
-from showcase_support import run_showcase
-
-
-def _raw_transactions(data: Path) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(data.glob("transactions/*/part-*.avro")):
-        with path.open("rb") as stream:
-            rows.extend(fastavro.reader(stream))
-    return pd.DataFrame(rows)
+from showcase_support import raw_avro, run_showcase
 
 
 def _mad(values: np.ndarray) -> float:
@@ -26,7 +16,7 @@ def _mad(values: np.ndarray) -> float:
 
 
 def _scored_by_hand(data: Path) -> pd.DataFrame:
-    feed = _raw_transactions(data).drop_duplicates("tx_id")
+    feed = raw_avro(data, "transactions/*/part-*.avro").drop_duplicates("tx_id")
     known = ["grocery", "fuel", "dining", "transport", "online", "electronics", "travel"]
     buys = feed[feed["amount"].notna() & feed["merchant_category"].isin(known) & (feed["amount"] > 0)]
     buys = buys.sort_values(["card_id", "tx_at"], kind="stable")
@@ -66,7 +56,7 @@ def test_alerts_and_daily_totals_equal_plain_pandas_over_the_raw_feed() -> None:
 
 def test_the_rejected_rows_are_published_with_their_reason() -> None:
     run = run_showcase("card-fraud")
-    feed = _raw_transactions(run.data)
+    feed = raw_avro(run.data, "transactions/*/part-*.avro")
     rejected = run.published("rejected")
     counts = rejected["rejected_as"].value_counts().to_dict()
     assert counts.get("duplicate", 0) == feed["tx_id"].duplicated().sum()

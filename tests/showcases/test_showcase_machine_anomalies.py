@@ -4,28 +4,18 @@ Avro files (the anomalies are held to the generator's manifest by its expect.yam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import fastavro
 import pandas as pd
 import pytest
-from showcase_support import run_showcase
+from showcase_support import raw_avro, run_showcase
 
 MACHINES = [f"CNC-0{i}" for i in range(1, 7)] + [f"PRS-0{i}" for i in range(1, 5)] + ["WLD-01", "WLD-02"]
-
-
-def _raw_readings(data: Path) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(data.glob("readings/*/part-*.avro")):
-        with path.open("rb") as stream:
-            rows.extend(fastavro.reader(stream))
-    return pd.DataFrame(rows)
 
 
 def _judged(data: Path) -> pd.DataFrame:
     """Readings once each, with both values and a machine of the plant; each value's distance from its
     machine's median in median absolute deviations."""
-    readings = _raw_readings(data).drop_duplicates("reading_id")
+    readings = raw_avro(data, "readings/*/part-*.avro").drop_duplicates("reading_id")
     readings = readings.dropna(subset=["vibration_mm_s", "temperature_c"])
     readings = readings[readings["machine_id"].isin(MACHINES)].copy()
     for column, name in (("vibration_mm_s", "vibration"), ("temperature_c", "temperature")):

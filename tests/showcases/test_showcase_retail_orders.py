@@ -3,21 +3,9 @@ set aside are held to the generator's manifest by its expect.yaml, tests/test_sh
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import fastavro
 import pandas as pd
 import pytest
-from showcase_support import run_showcase
-
-
-def _raw_orders(data: Path) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(data.glob("orders/*/part-*.avro")):
-        with path.open("rb") as stream:
-            rows.extend(fastavro.reader(stream))
-    return pd.DataFrame(rows)
+from showcase_support import raw_avro, run_showcase
 
 
 def test_the_orders_set_aside_are_published_with_how() -> None:
@@ -33,7 +21,7 @@ def test_the_orders_set_aside_are_published_with_how() -> None:
 def test_revenue_equals_plain_pandas_over_the_raw_files() -> None:
     run = run_showcase("retail-orders")
     data = run.data
-    orders = _raw_orders(data).drop_duplicates("order_id")
+    orders = raw_avro(data, "orders/*/part-*.avro").drop_duplicates("order_id")
     good = orders[orders["quantity"].between(1, 5) & orders["channel"].isin(["web", "app", "store"])]
     customers = pd.read_csv(data / "customers.csv")
     products = pd.read_json(data / "products.jsonl", lines=True)
