@@ -5,21 +5,15 @@ by its expect.yaml, tests/test_showcases.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import fastavro
 import pandas as pd
-from showcase_support import run_showcase
+from showcase_support import raw_avro, run_showcase
 
 QUARTER, WATERMARK, TRIGGER = pd.Timedelta("15min"), pd.Timedelta("5min"), "1min"
 
 
 def _valid_readings(data: Path) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(data.glob("readings/*/part-*.avro")):
-        with path.open("rb") as stream:
-            rows.extend(fastavro.reader(stream))
-    feed = pd.DataFrame(rows).drop_duplicates("reading_id")
+    feed = raw_avro(data, "readings/*/part-*.avro").drop_duplicates("reading_id")
     return feed[feed["energy_wh"].between(0, 200)].reset_index(drop=True)
 
 
