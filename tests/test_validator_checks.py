@@ -141,6 +141,30 @@ def test_mostly_is_the_fraction_of_checked_rows_that_must_pass(
     assert result.ok is passed
 
 
+DAYS = [{"day": "2025-01-01"}, {"day": "2025-03-01"}, {"day": None}, {"day": "2025-02-01"}]
+
+
+@pytest.mark.parametrize("arrow_dates", [False, True], ids=["python dates", "arrow date32"])
+def test_in_range_compares_calendar_dates_with_date_bounds(tmp_path: Path, arrow_dates: bool) -> None:
+    check = {"check": "in_range", "column": "day", "min": "2025-01-15", "max": "2025-02-01", "severity": "warn"}
+    step = {"name": "src", "uses": "vt.rows", "checks": [check],
+            "settings": {"rows": DAYS, "dates": ["day"], "arrow_dates": arrow_dates}}
+    _result, validation = run(tmp_path, [step])
+    assert validation is not None
+    (got,) = validation["checks"]
+    assert (got["passed"], got["rows_checked"], got["rows_failed"]) == (False, 3, 2)
+    assert sorted(got["failing_values"]) == ["2025-01-01", "2025-03-01"]
+
+
+def test_a_date_column_refuses_a_bound_that_is_not_a_date(tmp_path: Path) -> None:
+    check = {"check": "in_range", "column": "day", "min": "last tuesday"}
+    step = {"name": "src", "uses": "vt.rows", "checks": [check], "settings": {"rows": DAYS, "dates": ["day"]}}
+    result, validation = run(tmp_path, [step])
+    assert validation is not None and not result.ok
+    (got,) = validation["checks"]
+    assert "column 'day' holds dates: 'last tuesday' is not a date (YYYY-MM-DD)" in got["message"]
+
+
 def test_a_missing_column_fails_the_check_and_names_the_column(tmp_path: Path) -> None:
     result, validation = run(tmp_path, [source([{"check": "not_null", "column": "devise_id"}])])
     assert validation is not None

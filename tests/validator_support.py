@@ -9,6 +9,7 @@ from typing import Any
 
 import kernel_validator.plugin as validator_plugin
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 from helpers import write_pipeline
 
 from kernel import Inputs, Kernel, Outputs, RunResult, StepContext, hookimpl, step
@@ -22,11 +23,18 @@ ROWS: list[dict[str, Any]] = [
 
 
 @step("vt.rows")
-def rows(inputs: Inputs, *, rows: list[dict[str, Any]], timestamps: list[str] | None = None) -> pd.DataFrame:
-    """A frame from literal rows; the columns named in timestamps are parsed as UTC times."""
+def rows(
+    inputs: Inputs, *, rows: list[dict[str, Any]], timestamps: list[str] | None = None,
+    dates: list[str] | None = None, arrow_dates: bool = False,
+) -> pd.DataFrame:
+    """A frame from literal rows; the columns named in timestamps are parsed as UTC times, those in dates as
+    calendar dates (Python dates, as pandas reads Parquet's date32, or Arrow's date32 with arrow_dates)."""
     frame = pd.DataFrame(rows)
     for column in timestamps or []:
         frame[column] = pd.to_datetime(frame[column], utc=True)
+    for column in dates or []:
+        parsed = pd.to_datetime(frame[column]).dt.date.astype(object).where(frame[column].notna(), None)
+        frame[column] = parsed.astype(pd.ArrowDtype(pa.date32())) if arrow_dates else parsed
     return frame
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -42,4 +43,26 @@ def like_column(bound: Any, series: pd.Series[Any]) -> Any:
         return parse_timestamp(bound).tz_convert(dtype.tz)
     if pd.api.types.is_datetime64_dtype(dtype):
         return parse_timestamp(bound).tz_localize(None)
+    if _holds_dates(series):
+        if isinstance(bound, datetime):
+            raise ValueError(f"column '{series.name}' holds dates: give the bound as a date, not {bound!r}")
+        if isinstance(bound, date):
+            return bound
+        try:
+            return date.fromisoformat(str(bound))
+        except ValueError:
+            raise ValueError(f"column '{series.name}' holds dates: {bound!r} is not a date (YYYY-MM-DD)") from None
     return bound
+
+
+def _holds_dates(series: pd.Series[Any]) -> bool:
+    """Calendar dates (Parquet's and Avro's ``date``): Python dates in an object column, or Arrow's date32/64."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        return bool(pa.types.is_date(dtype.pyarrow_dtype))
+    if dtype is not np.dtype(object):
+        return False
+    present = series.dropna()
+    return not present.empty and all(type(v) is date for v in present.iloc[:1])
