@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from kernel import parse_duration
@@ -88,6 +88,8 @@ class TumblingSettings(BaseModel):
     mode: Literal["append", "update"] = "append"
     final: bool = Field(True, description="bounded input: flush every open window at the end")
     state_dir: Path | None = Field(None, description="directory of the state store")
+    hold: str | None = Field(None, description="'newest', or an arrival time: the batches not complete by then "
+                             "are kept in the state store for the next run")
 
     @field_validator("size", "trigger")
     @classmethod
@@ -101,6 +103,23 @@ class TumblingSettings(BaseModel):
     def _not_negative(cls, value: timedelta) -> timedelta:
         if value < timedelta(0):
             raise PydanticCustomError("duration", "must not be negative ('0s' or more)")
+        return value
+
+    @field_validator("hold")
+    @classmethod
+    def _hold(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("arrival_column") is None:
+            raise PydanticCustomError("hold", "hold keeps batches of arrival_column back: set arrival_column")
+        if info.data.get("final", True):
+            raise PydanticCustomError("hold", "a final run processes every batch: hold needs final: false")
+        if value != "newest":
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise PydanticCustomError("hold", "'{value}' is neither 'newest' nor an arrival time (ISO 8601)",
+                                          {"value": value}) from None
         return value
 
     @field_validator("keys", "order_by")

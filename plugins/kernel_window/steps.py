@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
@@ -55,12 +56,55 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
     store = None
     if parsed.state_dir is not None:
         store = StateStore(parsed.state_dir, config, run_id=ctx.run_id if ctx else None,
-                           step=ctx.step if ctx else None)
-    result, state = process(records, config, store.load(records) if store else None, marks)
+                           step=ctx.step if ctx else None, hold=parsed.hold)
+    saved = store.load(records) if store else None
+    carried = store.held() if store else None
+    frame = records if carried is None else _after(carried, records)
+    held = None
+    if parsed.hold is not None:
+        frame, held = split_held(frame, config, parsed.hold)
+    result, state = process(frame, config, saved, marks)
+    if carried is not None or parsed.hold is not None:
+        result.counts["input"] = len(records)
+        result.counts["carried_in"] = 0 if carried is None else len(carried)
+        result.counts["held"] = 0 if held is None else len(held)
     if store is not None and not config.final:
-        manifest = store.stage(state, records)
+        manifest = store.stage(state, records, held)
         if ctx is None:  # called on its own: the new state is current at once
             store.commit(manifest)
         else:  # current only once the whole run has succeeded
             ctx.stage(STATE, state_dir=str(parsed.state_dir), manifest=manifest)
     return result.outputs()
+
+
+def _after(carried: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """The records held back by the last run, then this run's: arrival order, numbered from 0."""
+    if not len(records):
+        return carried
+    return pd.concat([carried, records], ignore_index=True)
+
+
+def split_held(frame: pd.DataFrame, config: WindowConfig, hold: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records of complete batches, and those held back for the next run: every record whose arrival
+    batch is not complete by ``hold`` (an arrival time), or with ``hold: newest`` is the batch of the newest
+    arrival. Records without a usable arrival time belong to no batch and are not held (they are quarantined
+    now)."""
+    from kernel_window.columns import NAT, utc_nanoseconds
+
+    assert config.arrival_column is not None and config.trigger is not None
+    arrival = utc_nanoseconds(frame[config.arrival_column], "arrival_column")
+    valid = arrival != NAT
+    batch = np.floor_divide(arrival, config.trigger)
+    if hold == "newest":
+        if not valid.any():
+            return frame, frame.iloc[:0]
+        cutoff = int(batch[valid].max())
+    else:
+        clock = pd.Timestamp(hold)
+        clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
+        cutoff = int(clock.value) // config.trigger  # batch b is complete when (b + 1) * trigger <= clock
+    later = valid & (batch >= cutoff)
+    if not later.any():
+        return frame, frame.iloc[:0]
+    return (frame.iloc[np.flatnonzero(~later)].reset_index(drop=True),
+            frame.iloc[np.flatnonzero(later)].reset_index(drop=True))

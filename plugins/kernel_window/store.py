@@ -34,7 +34,7 @@ from kernel_window.tumbling import WindowState
 FORMAT = "kernel-window-tumbling-state"
 VERSION = 1
 MANIFEST = "manifest.json"
-_FILE = re.compile(r"^windows-(\d+)\.parquet$")
+_FILE = re.compile(r"^(?:windows|held)-(\d+)\.parquet$")
 # Partial-table columns holding nanoseconds since the epoch; Parquet stores them as UTC timestamps.
 _TIMES = ("window_start", "first:event_time", "last:event_time")
 
@@ -47,14 +47,15 @@ def _ns(text: str | None) -> int | None:
     return None if text is None else int(pd.Timestamp(text).value)
 
 
-def records_fingerprint(records: pd.DataFrame, config: WindowConfig) -> str:
-    """``sha256:<hex>`` of the columns the step reads from its records, row by row in order."""
+def records_fingerprint(records: pd.DataFrame, config: WindowConfig, hold: str | None = None) -> str:
+    """``sha256:<hex>`` of the columns the step reads from its records, row by row in order (and of ``hold``,
+    when set: two runs without records that hold back to different times are different runs)."""
     wanted = [config.time_column, config.arrival_column, *config.keys, *config.order_by,
               *(a.column for a in config.aggregations)]
     columns = list(dict.fromkeys(c for c in wanted if c is not None and c in records.columns))
     hashes = pd.util.hash_pandas_object(records[columns], index=False).to_numpy()
     digest = hashlib.sha256(hashes.tobytes())
-    digest.update(json.dumps([len(records), columns]).encode())
+    digest.update(json.dumps([len(records), columns] if hold is None else [len(records), columns, hold]).encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -67,9 +68,10 @@ class StateStore:
     """
 
     def __init__(self, directory: str | Path, config: WindowConfig | None = None, *, run_id: str | None = None,
-                 step: str | None = None) -> None:
+                 step: str | None = None, hold: str | None = None) -> None:
         self.directory = Path(directory)
         self.config = config
+        self.hold = hold
         self.run = {"id": run_id, "step": step}
         self._base: dict[str, Any] | None = None
         self.redo = False  # whether load() found a re-run of the current state's own records
@@ -107,7 +109,8 @@ class StateStore:
         base = current
         self.redo = False
         made_from = current.get("records") if current is not None else None
-        if made_from is not None and records is not None and made_from == records_fingerprint(records, config):
+        if made_from is not None and records is not None and \
+                made_from == records_fingerprint(records, config, self.hold):
             base, self.redo = current.get("previous") if current is not None else None, True
         self._base = base
         if base is None:
@@ -122,6 +125,17 @@ class StateStore:
         windows = self._read(base["windows"]["file"])
         return WindowState(watermark=_ns(base.get("watermark")), last_batch=base.get("last_batch"),
                            windows=windows)
+
+    def held(self) -> pd.DataFrame | None:
+        """The records the state :meth:`load` returned kept back for a later run (``hold``), in arrival order;
+        ``None`` when it kept none."""
+        held = self._base.get("held") if self._base else None
+        if not held:
+            return None
+        try:
+            return pd.read_parquet(self.directory / held["file"])
+        except (OSError, ValueError) as exc:
+            raise self._fail(f"cannot read {held['file']}: {exc}") from None
 
     def _generations(self) -> list[int]:
         if not self.directory.is_dir():
@@ -143,9 +157,11 @@ class StateStore:
         """Stage and commit at once (outside a run)."""
         self.commit(self.stage(state, records))
 
-    def stage(self, state: WindowState, records: pd.DataFrame | None = None) -> dict[str, Any]:
+    def stage(self, state: WindowState, records: pd.DataFrame | None = None,
+              held: pd.DataFrame | None = None) -> dict[str, Any]:
         """Write ``state`` as the next generation's file and return the manifest that will name it; nothing
-        reads it until :meth:`commit`. ``records`` (the run's input) are fingerprinted for re-runs.
+        reads it until :meth:`commit`. ``records`` (the run's input) are fingerprinted for re-runs; ``held``
+        are records kept back for the next run (``hold``), written beside the windows.
 
         The manifest's ``previous`` is the state :meth:`load` started from (none without a load).
         """
@@ -164,6 +180,15 @@ class StateStore:
                 frame.to_parquet(tmp, index=False)
         except (TypeError, ValueError, ImportError) as exc:  # pyarrow cannot store some object columns
             raise self._fail(f"cannot save the open windows: {exc}") from None
+        held_entry = None
+        if held is not None and len(held):
+            held_name = f"held-{generation:06d}.parquet"
+            try:
+                with atomic_path(self.directory / held_name) as tmp:
+                    held.to_parquet(tmp, index=False)
+            except (TypeError, ValueError, ImportError) as exc:
+                raise self._fail(f"cannot save the held records: {exc}") from None
+            held_entry = {"file": held_name, "rows": len(held)}
         previous = {k: v for k, v in self._base.items() if k != "previous"} if self._base else None
         return {
             "format": FORMAT,
@@ -176,7 +201,8 @@ class StateStore:
             "last_batch_start": _iso(state.last_batch * config.trigger)
             if state.last_batch is not None and config.trigger is not None else None,
             "windows": {"file": name, "rows": len(frame), "columns": [str(c) for c in frame.columns]},
-            "records": records_fingerprint(records, config) if records is not None else None,
+            "records": records_fingerprint(records, config, self.hold) if records is not None else None,
+            "held": held_entry,
             "previous": previous,
         }
 
@@ -185,18 +211,13 @@ class StateStore:
         names. Idempotent: committing the current manifest again changes nothing."""
         write_text_atomic(self.directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         self._base = manifest
-        previous = manifest.get("previous")
-        self._collect({manifest["windows"]["file"], previous["windows"]["file"]} if previous else
-                      {manifest["windows"]["file"]})
+        self._collect(_named(manifest))
 
     def discard(self, manifest: dict[str, Any]) -> None:
         """Remove a staged generation's file (unless a manifest names it)."""
         current = self._manifest()
-        named = {current["windows"]["file"]} if current else set()
-        if current and current.get("previous"):
-            named.add(current["previous"]["windows"]["file"])
-        name = manifest["windows"]["file"]
-        if name not in named:
+        named = _named(current) if current else set()
+        for name in _named(manifest, previous=False) - named:
             (self.directory / name).unlink(missing_ok=True)
 
     def recover(self) -> None:
@@ -204,17 +225,22 @@ class StateStore:
         if not self.directory.is_dir():
             return
         current = self._manifest()
-        keep = set()
-        if current is not None:
-            keep.add(current["windows"]["file"])
-            if current.get("previous"):
-                keep.add(current["previous"]["windows"]["file"])
-        self._collect(keep)
+        self._collect(_named(current) if current is not None else set())
 
     def _collect(self, keep: set[str]) -> None:
         """Remove window files no manifest names any more, and temporary files of killed saves."""
         for path in self.directory.iterdir():
             stale = _FILE.match(path.name) and path.name not in keep
-            leftover = path.name.startswith((".windows-", f".{MANIFEST}.")) and path.name.endswith(".tmp")
+            leftover = path.name.startswith((".windows-", ".held-", f".{MANIFEST}.")) and path.name.endswith(".tmp")
             if stale or leftover:
                 path.unlink(missing_ok=True)
+
+
+def _named(manifest: dict[str, Any], *, previous: bool = True) -> set[str]:
+    """The files a manifest names (with its ``previous`` one's)."""
+    names = {manifest["windows"]["file"]}
+    if manifest.get("held"):
+        names.add(manifest["held"]["file"])
+    if previous and manifest.get("previous"):
+        names |= _named(manifest["previous"], previous=False)
+    return names
