@@ -33,6 +33,8 @@ from kernel.selection import Selection
 from kernel.showcases import Showcase
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kernel.run import Runner
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -60,6 +62,7 @@ class RunOptions(TypedDict, total=False):
     only: Sequence[str]  # ... these steps alone (--only)
     tags: Sequence[str]  # ... the steps with any of these tags (--tags)
     refresh: Sequence[str] | bool  # steps to recompute, with everything downstream, whatever a cache holds (True: all)
+    given: Mapping[str, Mapping[str, pd.DataFrame]]  # outputs that stand for these steps (without inputs): not run
 
 
 class Kernel:
@@ -273,6 +276,7 @@ class Kernel:
             resumes=earlier,
             selection=Selection.of(cast(Mapping[str, Sequence[str] | None], options)),
             inputs_from=earlier_run(options.get("inputs_from"), runs_root),
+            given=options.get("given"),
         )
         runner.prepare(wait=options.get("wait", False), on_wait=options.get("on_wait"))
         return runner

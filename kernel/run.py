@@ -148,9 +148,11 @@ class Runner:
         resumes: RunRecord | None = None,
         selection: Selection | None = None,
         inputs_from: RunRecord | None = None,
+        given: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        self.given = _given(plan, given or {})
         self.plan = plan
         self.pm = pm
         self.workers = workers
@@ -699,7 +701,10 @@ class Runner:
             for key, (producer, output) in planned.inputs.items():
                 inputs[key] = outputs[producer][output]
                 rows_in[key] = steps[producer].rows_out[output]
-        reused = self._reuse(planned, rec) if self._reusers else None
+        if planned.spec.name in self.given:
+            reused: Reused | None = self.given[planned.spec.name]
+        else:
+            reused = self._reuse(planned, rec) if self._reusers else None
         if reused is not None:
             rec.attempts = 0
         if self._observing or self._judging or self._summarizing:
@@ -1158,3 +1163,19 @@ def _here(frame: pd.DataFrame | KeptFrame) -> pd.DataFrame:
 
 def _receiver_name(receiver: object) -> str:
     return str(getattr(receiver, "__qualname__", None) or repr(receiver))
+
+
+def _given(plan: Plan, given: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[str, Reused]:
+    """Outputs a caller gives for steps of the plan (one batch of a stream, say), checked against the steps'
+    declared outputs; each stands for its step, which is not run."""
+    found: dict[str, Reused] = {}
+    for name, outputs in given.items():
+        planned = plan.steps.get(name)
+        if planned is None:
+            raise KernelError(f"outputs are given for step '{name}', which the pipeline does not have")
+        if planned.inputs:
+            raise KernelError(f"outputs are given for step '{name}', which has inputs: only a step without "
+                              "inputs can be given")
+        frames = outputs_of(dict(outputs), planned.type.outputs, planned.plugin, planned.type.name)
+        found[name] = Reused(outputs=frames, key="given")
+    return found

@@ -385,3 +385,29 @@ def test_run_json_carries_its_schema_version_and_a_newer_one_is_refused(tmp_path
     assert RunRecord.from_json(dict(data)).run_id == "r"
     with pytest.raises(ValueError, match=r"run\.json has schema version 99; this kernel reads 1"):
         RunRecord.from_json({**data, "schema_version": 99})
+
+
+def test_outputs_given_for_a_step_stand_for_it_and_it_is_not_run(demo_kernel: Kernel, tmp_path: Path) -> None:
+    # One batch of a stream: the source's frame comes from the caller; the rest of the plan runs on it.
+    batch = pd.DataFrame({"x": [7, 8, 9]})
+    result = run(demo_kernel, tmp_path, DIAMOND, given={"src": {"out": batch}})
+    assert result.ok
+    assert result.outputs["all"]["out"]["x"].tolist() == [80, 700, 900]
+    src = result.record.steps["src"]
+    assert (src.status, src.attempts, src.rows_out) == ("succeeded", 0, {"out": 3})
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"nope": {"out": pd.DataFrame()}}, "outputs are given for step 'nope', which the pipeline does not have"),
+    ({"parts": {"even": pd.DataFrame(), "odd": pd.DataFrame()}},
+     "outputs are given for step 'parts', which has inputs: only a step without inputs can be given"),
+    ({"src": {"other": pd.DataFrame()}}, "other"),
+])
+def test_given_outputs_that_cannot_stand_for_a_step_are_refused_before_anything_runs(
+    demo_kernel: Kernel, tmp_path: Path, given: dict[str, dict[str, pd.DataFrame]], message: str
+) -> None:
+    from kernel import KernelError
+
+    with pytest.raises(KernelError, match=message):
+        run(demo_kernel, tmp_path, DIAMOND, given=given)
+    assert not (tmp_path / "runs").exists()
