@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from kernel import Inputs, Outputs, StepContext, StepSettingsError, validation_problem
+from kernel_window.columns import check_columns
 from kernel_window.plugin import STATE
 from kernel_window.settings import TumblingSettings, WindowConfig
 from kernel_window.store import StateStore
@@ -59,6 +60,8 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
                            step=ctx.step if ctx else None, hold=parsed.hold)
     saved = store.load(records) if store else None
     carried = store.held() if store else None
+    if carried is not None:
+        check_columns(records, config)  # before the held records are put first: a column must not go missing
     frame = records if carried is None else _after(carried, records)
     held = None
     if parsed.hold is not None:
@@ -69,7 +72,7 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
         result.counts["carried_in"] = 0 if carried is None else len(carried)
         result.counts["held"] = 0 if held is None else len(held)
     if store is not None and not config.final:
-        manifest = store.stage(state, records, held)
+        manifest = store.stage(state, records, held, held_until(held, config))
         if ctx is None:  # called on its own: the new state is current at once
             store.commit(manifest)
         else:  # current only once the whole run has succeeded
@@ -82,6 +85,16 @@ def _after(carried: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     if not len(records):
         return carried
     return pd.concat([carried, records], ignore_index=True)
+
+
+def held_until(held: pd.DataFrame | None, config: WindowConfig) -> str | None:
+    """When the earliest held batch is over (ISO 8601): a clock that reaches it releases records."""
+    from kernel_window.columns import utc_nanoseconds
+
+    if held is None or not len(held) or config.arrival_column is None or config.trigger is None:
+        return None
+    first = int(utc_nanoseconds(held[config.arrival_column], "arrival_column").min()) // config.trigger
+    return pd.Timestamp((first + 1) * config.trigger, tz="UTC").isoformat()
 
 
 def split_held(frame: pd.DataFrame, config: WindowConfig, hold: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -158,7 +158,7 @@ class StateStore:
         self.commit(self.stage(state, records))
 
     def stage(self, state: WindowState, records: pd.DataFrame | None = None,
-              held: pd.DataFrame | None = None) -> dict[str, Any]:
+              held: pd.DataFrame | None = None, until: str | None = None) -> dict[str, Any]:
         """Write ``state`` as the next generation's file and return the manifest that will name it; nothing
         reads it until :meth:`commit`. ``records`` (the run's input) are fingerprinted for re-runs; ``held``
         are records kept back for the next run (``hold``), written beside the windows.
@@ -188,7 +188,7 @@ class StateStore:
                     held.to_parquet(tmp, index=False)
             except (TypeError, ValueError, ImportError) as exc:
                 raise self._fail(f"cannot save the held records: {exc}") from None
-            held_entry = {"file": held_name, "rows": len(held)}
+            held_entry = {"file": held_name, "rows": len(held), "until": until}
         previous = {k: v for k, v in self._base.items() if k != "previous"} if self._base else None
         return {
             "format": FORMAT,

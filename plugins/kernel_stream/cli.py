@@ -1,0 +1,67 @@
+"""``kernel stream PIPELINE --landing DIR --state DIR``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kernel import KernelError
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--param")
+        found[key] = value
+    return found
+
+
+@click.command("stream")
+@click.argument("pipeline", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--landing", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The directory files land in; each complete file is one batch.")
+@click.option("--state", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The stream's own directory: ledger, window state, batch runs (and the sink, without --out).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where the sink's Parquet parts go (default: STATE/sink).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A pipeline parameter (repeatable).")
+@click.option("--until-idle", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Stop when no file has come for this long (default: run until stopped).")
+@click.option("--clock", type=click.Choice(["wall", "data"]), default="wall", show_default=True,
+              help="wall: an arrival interval is over when the wall clock (less --grace) has passed it, file or "
+              "no file; data: when a later file shows it (files whose arrival times are not now).")
+@click.option("--grace", type=click.FloatRange(min=0), default=2.0, show_default=True, metavar="SECONDS",
+              help="How long after its records' arrival times a file may still land (--clock wall).")
+@click.option("--final", is_flag=True, help="At the end, process what waits and flush every open window.")
+@click.option("--markers", is_flag=True, help="A file is complete when its NAME.done marker exists.")
+@click.option("--poll", is_flag=True, help="List the directory instead of asking the OS for notifications.")
+@click.option("-p", "disable", multiple=True, metavar="no:NAME",
+              help="Switch a plugin off for the batch runs (report and cache are off already).")
+def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None, params: tuple[str, ...],
+                   until_idle: float | None, clock: str, grace: float, final: bool, markers: bool, poll: bool,
+                   disable: tuple[str, ...]) -> None:
+    """Run PIPELINE on each new complete file in --landing, exactly once (docs/streaming.md)."""
+    from kernel_stream.stream import Stream, StreamOptions
+
+    off = ["report", "cache"]
+    for item in disable:
+        if not item.startswith("no:"):
+            raise click.BadParameter(f"'{item}' is not no:NAME", param_hint="-p")
+        off.append(item[3:])
+    options = StreamOptions(pipeline=pipeline, landing=landing, state=state, out=out, params=_params(params),
+                            until_idle=until_idle, clock="wall" if clock == "wall" else "data", grace=grace,
+                            final=final, markers=markers, poll=poll, disable=tuple(off))
+    try:
+        stream = Stream(options, echo=lambda line: click.echo(line, err=True))
+        click.echo(f"stream: {pipeline} over {landing} (state {state}, sink {options.sink})", err=True)
+        summary = stream.run()
+    except KernelError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo(f"stream: {summary.line()}")
