@@ -53,3 +53,23 @@ class Listener:
 
     signal: NamedSignal
     receiver: Receiver
+
+
+_owners: dict[str, str] = {}  # a plugin's own signal -> the plugin that declared it
+
+
+def declare(name: str, doc: str, *, owner: str) -> NamedSignal:
+    """A signal of a plugin's own (the stream's alerts, say), in the kernel's namespace: listeners connect to
+    it as to the lifecycle signals. The same owner declaring it again gets the same signal; a lifecycle
+    signal's name, or another plugin's, is refused (a ``ValueError`` naming the owner)."""
+    if any(s.name == name for s in ALL):
+        raise ValueError(f"signal '{name}' is one of the kernel's own")
+    holder = _owners.setdefault(name, owner)
+    if holder != owner:
+        raise ValueError(f"signal '{name}' is plugin '{holder}''s, not '{owner}''s")
+    return _signals.signal(name, doc=doc)
+
+
+def declared() -> dict[str, str]:
+    """The plugins' own signals declared so far, with the plugin that declared each."""
+    return dict(_owners)

@@ -20,7 +20,8 @@ PIPELINE = {
         "state_dir": None,
         "final": True,
     },
-    "stream": {"source": "read", "sink": ["window.windows", "window.late", "window.quarantine"]},
+    "stream": {"source": "read", "sink": ["window.windows", "window.late", "window.quarantine"],
+               "alerts": {"output": "hot.out", "time_column": "window_start"}},
     "steps": [
         {"name": "read", "uses": "io.read",
          "settings": {"path": "${params.file}", "format": "csv"}},
@@ -29,6 +30,8 @@ PIPELINE = {
                       "size": "1min", "watermark": "2min", "trigger": "1min", "order_by": ["seq"],
                       "final": "${params.final}", "state_dir": "${params.state_dir}", "hold": "${params.hold}",
                       "aggregations": {"records": "count", "total": "sum(value)", "last_value": "last(value)"}}},
+        {"name": "hot", "uses": "transform.filter", "needs": ["window.windows"],
+         "settings": {"where": "total / records > 26"}},
     ],
 }
 

@@ -164,3 +164,23 @@ def test_a_failing_listener_on_a_full_disk_still_ends_the_run(
     assert result.ok and written(result)["status"] == "succeeded"
     assert len(result.record.listener_errors) == 3  # recorded in run.json, though not in the log
     assert log.lost_lines >= 3 and log.error == "OSError: [Errno 28] No space left on device"
+
+
+def test_a_plugin_declares_a_signal_of_its_own_and_listeners_connect_to_it() -> None:
+    from kernel import signals as kernel_signals
+
+    alert = kernel_signals.declare("test_alert", "an alert of a test plugin", owner="tests")
+    assert kernel_signals.declare("test_alert", "again", owner="tests") is alert
+    assert kernel_signals.declared()["test_alert"] == "tests"
+    seen: list[object] = []
+
+    def receiver(sender: object, **extra: object) -> None:
+        seen.append(extra["event"])
+
+    with alert.connected_to(receiver):
+        alert.send("sender", event="boom")
+    assert seen == ["boom"]
+    with pytest.raises(ValueError, match="signal 'test_alert' is plugin 'tests''s, not 'other''s"):
+        kernel_signals.declare("test_alert", "", owner="other")
+    with pytest.raises(ValueError, match="one of the kernel's own"):
+        kernel_signals.declare("step_complete", "", owner="tests")

@@ -14,12 +14,12 @@ from typing import Any
 import pandas as pd
 import pytest
 from fault_support import command
-from kernel_stream.stream import Stream, StreamOptions, read_sink
+from kernel_stream.stream import Stream, StreamOptions, alert_signal, read_sink
 from stream_support import cut, land, readings, write_pipeline
 
 from kernel import Kernel, KernelError
 
-SINK = ("window.windows", "window.late", "window.quarantine")
+SINK = ("window.windows", "window.late", "window.quarantine", "hot.out")
 
 
 def batch_run(tmp_path: Path, pipeline: Path, records: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -41,6 +41,11 @@ def batch_run(tmp_path: Path, pipeline: Path, records: pd.DataFrame) -> dict[str
 def assert_same(sink: Path, reference: dict[str, pd.DataFrame]) -> None:
     windows = read_sink(sink, "window.windows")
     pd.testing.assert_frame_equal(windows, reference["window.windows"], check_categorical=False)
+    alerts = [json.loads(line) for line in (sink.parent / "alerts.jsonl").read_text().splitlines()]
+    hot = reference["hot.out"]
+    assert [(a["alert"]["device_id"], pd.Timestamp(a["event_time"])) for a in alerts] == list(
+        zip(hot["device_id"], hot["window_start"], strict=True))
+    assert [a["alert"]["total"] for a in alerts] == pytest.approx(hot["total"].tolist())
     for item in ("window.late", "window.quarantine"):  # the same rows; each batch's in its own order
         got = read_sink(sink, item)
         want = reference[item]
@@ -64,8 +69,16 @@ def test_files_landed_one_by_one_give_what_one_run_over_all_of_them_gives(tmp_pa
     reference = batch_run(tmp_path, pipeline, records)
     files = cut(records, 9, seed)
     land(tmp_path / "landing", files)
-    summary = stream(tmp_path, pipeline).run()
+    seen: list[Any] = []
+
+    def on_alert(sender: object, *, event: Any, **_: object) -> None:
+        seen.append(event)
+
+    with alert_signal.connected_to(on_alert):
+        summary = stream(tmp_path, pipeline).run()
     assert (summary.files, summary.records, summary.rejected) == (9, 500, 0)
+    assert summary.alerts == len(reference["hot.out"]) == len(seen) > 0
+    assert {e.file for e in seen} <= {f"readings-{i:04d}.csv" for i in range(9)} | {None}
     assert_same(tmp_path / "state" / "sink", reference)
     assert summary.rows["window.windows"] == len(reference["window.windows"])
     # Nothing is processed twice: a second stream over the same landing directory finds nothing new.

@@ -9,6 +9,15 @@ from kernel import PipelineField
 STEP_OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.[A-Za-z0-9_]+$"
 
 
+class AlertSettings(BaseModel):
+    """``stream.alerts``: each row of an output is an alert, written to alerts.jsonl and sent as a signal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output: str = Field(pattern=STEP_OUTPUT, description="the output whose rows are alerts, as step.output")
+    time_column: str | None = Field(None, description="the column holding each alert's event time")
+
+
 class StreamSettings(BaseModel):
     """``stream:`` of a pipeline file (docs/streaming.md#the-stream-section)."""
 
@@ -21,6 +30,7 @@ class StreamSettings(BaseModel):
                                   "as step.output")
     period: tuple[str, ...] = Field((), description="steps that need the whole period: not run per batch")
     pattern: str = Field("*", min_length=1, description="the landing files to take (a glob on the name)")
+    alerts: AlertSettings | None = Field(None, description="an output whose rows are alerts")
 
     @field_validator("sink")
     @classmethod

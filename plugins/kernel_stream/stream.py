@@ -27,12 +27,38 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kernel import DataError, Kernel, KernelError, RunOptions, RunResult, atomic_path, load_pipeline, write_text_atomic
+from kernel import (
+    DataError,
+    Kernel,
+    KernelError,
+    RunOptions,
+    RunResult,
+    atomic_path,
+    load_pipeline,
+    signals,
+    write_text_atomic,
+)
 from kernel_stream.landing import REJECTED, Landing
 from kernel_stream.ledger import Ledger, content_hash
 from kernel_stream.settings import StreamSettings
 
 KEEP_RUNS = 10  # batch run directories kept under <state>/runs (the ledger keeps every batch)
+ALERTS = "alerts.jsonl"
+
+alert_signal = signals.declare(
+    "stream_alert", "A row of the stream's alerts output was written to alerts.jsonl. event: Alert", owner="stream")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One row of the alerts output of one batch (``stream_alert``'s event)."""
+
+    pipeline: str
+    seq: int  # the batch
+    file: str | None  # the landing file it came from (None: a batch without a file released it)
+    detected_at: str  # when the stream wrote it (ISO 8601, UTC)
+    event_time: str | None  # the alert's own time (``alerts.time_column``)
+    row: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,9 +92,12 @@ class Batch:
     size: int | None = None
     landed: float | None = None  # when the file landed (its modified time), seconds since the epoch
 
+    alerts_at: int = 0  # the size of alerts.jsonl before the batch: a batch run again starts there
+
     def start_entry(self) -> dict[str, Any]:
         return {"event": "start", "seq": self.seq, "file": self.file, "size": self.size, "hash": self.hash,
-                "hold": self.hold, "final": self.final, "landed": self.landed, "at": _now()}
+                "hold": self.hold, "final": self.final, "landed": self.landed, "alerts_at": self.alerts_at,
+                "at": _now()}
 
 
 @dataclass
@@ -78,6 +107,7 @@ class Summary:
     rejected: int = 0
     records: int = 0
     rows: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
     latencies: list[float] = field(default_factory=list)  # file landed -> its outputs in the sink, seconds
 
     def line(self) -> str:
@@ -85,6 +115,8 @@ class Summary:
         if self.rejected:
             parts.append(f"{self.rejected:,} rejected")
         parts += [f"{rows:,} {name}" for name, rows in self.rows.items()]
+        if self.alerts:
+            parts.append(f"{self.alerts:,} alert(s)")
         if self.latencies:
             ordered = sorted(self.latencies)
             p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -125,9 +157,12 @@ class Stream:
             later |= nx.descendants(plan.graph, name)
         self.batch_steps = [s for s in plan.steps if s not in later]
         self.partial = bool(later)
-        for item in self.settings.sink:
+        alerts = (self.settings.alerts.output,) if self.settings.alerts is not None else ()
+        for item in (*self.settings.sink, *alerts):
+            if item.split(".")[0] not in steps:
+                raise KernelError(f"{options.pipeline}: stream: no step '{item.split('.')[0]}'")
             if item.split(".")[0] in later:
-                raise KernelError(f"{options.pipeline}: stream: sink '{item}' is not a per-batch step's output")
+                raise KernelError(f"{options.pipeline}: stream: '{item}' is not a per-batch step's output")
         self.state = options.state
         self.landing = Landing(options.landing, self.settings.pattern, markers=options.markers)
         self.ledger = Ledger.open(self.state)
@@ -188,7 +223,7 @@ class Stream:
 
     def _replay(self, entry: dict[str, Any]) -> None:
         batch = Batch(int(entry["seq"]), entry.get("file"), entry.get("hold"), bool(entry.get("final")),
-                      entry.get("hash"), entry.get("size"), entry.get("landed"))
+                      entry.get("hash"), entry.get("size"), entry.get("landed"), int(entry.get("alerts_at") or 0))
         path = None
         if batch.file is not None:
             path = self.options.landing / batch.file
@@ -221,7 +256,13 @@ class Stream:
     # -- one batch --------------------------------------------------------------------------------
 
     def _process(self, batch: Batch, path: Path | None, *, replay: bool = False) -> None:
-        if not replay:
+        alerts = self.state / ALERTS
+        if replay:  # the alerts a cut batch wrote go: it writes them again
+            if alerts.exists() and alerts.stat().st_size > batch.alerts_at:
+                with alerts.open("r+b") as stream:
+                    stream.truncate(batch.alerts_at)
+        else:
+            batch.alerts_at = alerts.stat().st_size if alerts.exists() else 0
             self.ledger.append(batch.start_entry())
         given = None
         if path is None:
@@ -267,6 +308,7 @@ class Stream:
                 with atomic_path(self.options.sink / item / f"part-{batch.seq:08d}.parquet") as tmp:
                     frame.to_parquet(tmp, index=False)
         records = sum(len(f) for f in outputs[self.settings.source].values()) if path is not None else 0
+        alerted = self._alerts(batch, outputs) if self.settings.alerts is not None else 0
         done = time.time()
         latency = done - batch.landed if batch.landed is not None else None
         self.ledger.append({"event": "done", "seq": batch.seq, "file": batch.file, "hash": batch.hash,
@@ -275,6 +317,7 @@ class Stream:
                             "latency_s": None if latency is None else round(latency, 6), "at": _now()})
         self.summary.batches += 1
         self.summary.records += records
+        self.summary.alerts += alerted
         for item, n in rows.items():
             self.summary.rows[item] = self.summary.rows.get(item, 0) + n
         if path is not None:
@@ -283,6 +326,34 @@ class Stream:
             if latency is not None:
                 self.summary.latencies.append(latency)
         self._prune_runs()
+
+    def _alerts(self, batch: Batch, outputs: Mapping[str, Mapping[str, pd.DataFrame]]) -> int:
+        """Append the batch's alerts to alerts.jsonl (one write, synced), then send one signal per alert."""
+        assert self.settings.alerts is not None
+        step, output = self.settings.alerts.output.split(".")
+        frame = outputs.get(step, {}).get(output)
+        if frame is None:
+            raise KernelError(f"stream: the run of batch {batch.seq} has no output '{self.settings.alerts.output}'")
+        if not len(frame):
+            return 0
+        detected = _now()
+        column = self.settings.alerts.time_column
+        found = []
+        for row in json.loads(frame.to_json(orient="records", date_format="iso", date_unit="ns")):
+            found.append(Alert(self.name, batch.seq, batch.file, detected,
+                               None if column is None else row.get(column), row))
+        text = "".join(json.dumps({"seq": a.seq, "file": a.file, "detected_at": a.detected_at,
+                                   "event_time": a.event_time, "alert": a.row}, separators=(",", ":")) + "\n"
+                       for a in found)
+        fd = os.open(self.state / ALERTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        for alert in found:
+            alert_signal.send(self, event=alert)
+        return len(found)
 
     def _reject(self, batch: Batch, path: Path, error: str) -> None:
         """Set the file aside with its reason (it is the user's: moved, never deleted); the stream goes on."""
@@ -361,4 +432,4 @@ def read_sink(directory: Path, item: str) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
-__all__ = ["DataError", "Stream", "StreamOptions", "Summary", "read_sink"]
+__all__ = ["Alert", "DataError", "Stream", "StreamOptions", "Summary", "alert_signal", "read_sink"]
