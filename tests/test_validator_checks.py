@@ -165,6 +165,17 @@ def test_a_date_column_refuses_a_bound_that_is_not_a_date(tmp_path: Path) -> Non
     assert "column 'day' holds dates: 'last tuesday' is not a date (YYYY-MM-DD)" in got["message"]
 
 
+def test_a_number_written_as_text_bounds_a_number_column(tmp_path: Path) -> None:
+    # min: "-${params.limit}" gives text: it is read as the number it spells; other text is refused by name.
+    checks = [{"check": "in_range", "column": "uptime", "min": "-0.05", "max": "1", "id": "text", "severity": "warn"},
+              {"check": "in_range", "column": "uptime", "min": "low", "id": "word", "severity": "warn"}]
+    _result, validation = run(tmp_path, [source(checks)])
+    assert validation is not None
+    got = by_id(validation)
+    assert (got["text"]["rows_failed"], got["text"]["failing_values"]) == (2, [1.5, -0.1])
+    assert "column 'uptime' holds numbers: 'low' is not a number" in got["word"]["message"]
+
+
 def test_a_missing_column_fails_the_check_and_names_the_column(tmp_path: Path) -> None:
     result, validation = run(tmp_path, [source([{"check": "not_null", "column": "devise_id"}])])
     assert validation is not None

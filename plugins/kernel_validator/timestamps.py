@@ -52,6 +52,12 @@ def like_column(bound: Any, series: pd.Series[Any]) -> Any:
             return date.fromisoformat(str(bound))
         except ValueError:
             raise ValueError(f"column '{series.name}' holds dates: {bound!r} is not a date (YYYY-MM-DD)") from None
+    if isinstance(bound, str) and (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+        # A bound from a parameter (min: "-${params.limit}") is text: a number written as text is that number.
+        try:
+            return float(bound) if any(c in bound for c in ".eE") or "inf" in bound.lower() else int(bound)
+        except ValueError:
+            raise ValueError(f"column '{series.name}' holds numbers: {bound!r} is not a number") from None
     return bound
 
 
