@@ -168,12 +168,18 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         if s.require_match in ("left", "both"):
             unmatched = np.zeros(len(left), dtype=bool)
             unmatched[np.flatnonzero(~bad_left)[~lmatched]] = True
-            violation("left", left, left_on, unmatched, f"({named[0]}) not found on the right",
+            null = _null_keys(left, left_on)
+            violation("left", left, left_on, unmatched & null, f"({named[0]}) is null, which matches nothing",
+                      "settings.require_match")
+            violation("left", left, left_on, unmatched & ~null, f"({named[0]}) not found on the right",
                       "settings.require_match")
         if s.require_match in ("right", "both"):
             unmatched = np.zeros(len(right), dtype=bool)
             unmatched[np.flatnonzero(~bad_right)[~rmatched]] = True
-            violation("right", right, right_on, unmatched, f"({named[1]}) not found on the left",
+            null = _null_keys(right, right_on)
+            violation("right", right, right_on, unmatched & null, f"({named[1]}) is null, which matches nothing",
+                      "settings.require_match")
+            violation("right", right, right_on, unmatched & ~null, f"({named[1]}) not found on the left",
                       "settings.require_match")
         if bad_left.any() or bad_right.any():
             usable_left, usable_right = _usable(left, bad_left), _usable(right, bad_right)
@@ -184,6 +190,14 @@ def join(inputs: Inputs, **settings: Any) -> Outputs:
         "quarantine_left": _quarantine(left, reasons_left),
         "quarantine_right": _quarantine(right, reasons_right),
     }
+
+
+def _null_keys(frame: pd.DataFrame, keys: list[str]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows with a null in any key column (SQL: such a key equals nothing)."""
+    null = np.zeros(len(frame), dtype=bool)
+    for key in keys:
+        null |= frame[key].isna().to_numpy()
+    return null
 
 
 def _usable(frame: pd.DataFrame, bad: np.ndarray[Any, np.dtype[np.bool_]]) -> pd.DataFrame:
