@@ -553,3 +553,15 @@ def test_an_arrival_column_says_when_each_row_landed_and_the_window_finds_the_la
     assert set(out["late"]["reading_id"]) == late
     with pytest.raises(Exception, match=r"field 'tables.readings.arrival': 'value' is already a column"):
         generate(spec({"readings": {**readings, "arrival": "value"}}), tmp_path / "again")
+
+
+def test_a_reference_rate_too_small_for_the_scale_makes_no_orphan(tmp_path: Path) -> None:
+    # 10 rows at 1% orphans: none is drawn; patterned keys of nothing are nothing (numpy's text functions
+    # fail on empty arrays).
+    generate(spec({
+        "a": {"rows": 5, "fixed": True, "format": "csv", "key": "id",
+              "columns": {"id": {"distribution": {"kind": "pattern", "pattern": "A-{seq:03d}"}}}},
+        "b": {"rows": 10, "format": "csv",
+              "columns": {"ref": {"distribution": {"kind": "reference", "to": "a.id", "orphans": 0.01}}}},
+    }), tmp_path, seed=1)
+    assert set(pd.read_csv(tmp_path / "b.csv")["ref"]) <= {f"A-{i:03d}" for i in range(1, 6)}

@@ -48,3 +48,20 @@ def test_the_suite_page_is_made_from_the_showcases_files() -> None:
         assert entry.domain.lower() in DOMAINS, f"{entry.directory}: domain '{entry.domain}'"
         assert entry.archetype.lower() in [a.lower() for a in ARCHETYPES], f"{entry.directory}: '{entry.archetype}'"
         assert entry.shape in SHAPES, f"{entry.directory}: shape '{entry.shape}'"
+
+
+def test_a_conserved_term_may_be_a_column_sum() -> None:
+    from kernel_datagen.expect import Conserved
+
+    run = run_showcase("retail-orders")
+    units = int(run.rows("lines")["quantity"].sum())
+    good = Expectations(conserved=[Conserved(rows=["lines:quantity"], equals=["daily:units"]),
+                                   Conserved(rows=["lines"], equals=["daily:orders"])])
+    outcomes = evaluate(good, run.manifest, run.rows)
+    assert [o.passed for o in outcomes] == [True, True]
+    assert outcomes[0].message.startswith(f"{units:,} = {units:,}")
+    wrong = Expectations(conserved=[Conserved(rows=["lines:quantity"], equals=["daily:orders"])])
+    (outcome,) = evaluate(wrong, run.manifest, run.rows)
+    assert not outcome.passed and f"{units:,} != " in outcome.message
+    with pytest.raises(Exception, match="'daily' has no column 'unit'"):
+        evaluate(Expectations(conserved=[Conserved(rows=["lines"], equals=["daily:unit"])]), run.manifest, run.rows)

@@ -132,20 +132,37 @@ def _set_aside(item: SetAside, manifest: Manifest, rows: Callable[[str], Any]) -
     return Outcome(label, False, "; ".join(parts))
 
 
+def _measure(name: str, rows: Callable[[str], Any]) -> int | float:
+    """Rows of ``name``, or with ``name:column`` the sum of that column (nulls count as nothing)."""
+    source, sep, column = name.partition(":")
+    frame = rows(source)
+    if not sep:
+        return len(frame)
+    if len(frame) == 0:
+        return 0
+    if column not in frame.columns:
+        raise KernelError(f"expect.yaml: '{source}' has no column '{column}'")
+    total = frame[column].sum(skipna=True)
+    value = total.item() if hasattr(total, "item") else total
+    return int(value) if isinstance(value, int | bool) else float(value)
+
+
 def _conserved(item: Conserved, manifest: Manifest, rows: Callable[[str], Any]) -> Outcome:
     if item.manifest is not None:
         table = manifest.tables.get(item.manifest)
         if table is None:
             raise KernelError(f"expect.yaml: the manifest has no table '{item.manifest}'")
-        left, left_label = table.rows, f"manifest {item.manifest}"
+        left: int | float = table.rows
+        left_label = f"manifest {item.manifest}"
     else:
         assert item.rows is not None
-        left, left_label = sum(len(rows(name)) for name in item.rows), " + ".join(item.rows)
-    right = {name: len(rows(name)) for name in item.equals}
+        left, left_label = sum(_measure(name, rows) for name in item.rows), " + ".join(item.rows)
+    right = {name: _measure(name, rows) for name in item.equals}
     label = f"{left_label} = {' + '.join(item.equals)}"
     total = sum(right.values())
     terms = ", ".join(f"{name} {count:,}" for name, count in right.items())
-    if left == total:
+    exact = isinstance(left, int) and isinstance(total, int)
+    if left == total if exact else abs(left - total) <= 1e-9 * max(1.0, abs(left), abs(total)):
         return Outcome(label, True, f"{left:,} = {total:,} ({terms})")
     return Outcome(label, False, f"{left:,} != {total:,} ({terms})")
 

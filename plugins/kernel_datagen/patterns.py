@@ -142,6 +142,8 @@ def generate(parts: list[Part], seq: NDArray[np.int64], rng: np.random.Generator
 
     n = seq.size
     out: NDArray[np.bytes_] = np.zeros(n, "S1")
+    if n == 0:  # numpy's text functions fail on empty arrays (no orphans drawn at this scale, say)
+        return out
     for part in parts:
         if isinstance(part, Text):
             piece: NDArray[np.bytes_] = np.full(n, part.text.encode(), dtype=f"S{len(part.text.encode())}")
