@@ -402,6 +402,29 @@ def test_rank_keeps_ties_as_peers_and_row_number_breaks_them_by_input_order() ->
     assert got["rn"].tolist() == [3, 2, 4, 1]
 
 
+def test_an_aggregate_without_rows_range_or_running_sees_the_whole_partition() -> None:
+    # SQL's default frame with ORDER BY is "so far"; here that takes running: true, and first/last mean the
+    # partition's first and last in order.
+    got = out(shape.window_functions({"s": SALES}, partition_by=["region"], order_by=["day"], columns={
+        "total": "sum(amount)", "n": "count(*)", "latest": "last_value(amount)", "so_far": {
+            "expression": "sum(amount)", "running": True}}))
+    groups = SALES.groupby("region", dropna=False, sort=False)
+    pd.testing.assert_series_equal(got["total"], groups["amount"].transform("sum", min_count=1).rename("total"),
+                                   check_dtype=False)  # SQL: the sum of nulls only is null
+    assert got["n"].tolist() == groups["id"].transform("size").tolist()
+    assert got["latest"].fillna(-1).tolist() == [31.0, -1, 31.0, 31.0, 5.0, 7.5]
+    assert got["so_far"].fillna(-1).tolist()[:4] == [10.0, -1, 40.0, 71.0]
+
+
+def test_a_window_call_with_over_or_two_calls_in_one_column_is_refused_by_name() -> None:
+    with pytest.raises(StepSettingsError, match=r"'count\(\*\) OVER \(\)': write the call without OVER") as caught:
+        shape.window_functions({"s": SALES}, columns={"n": "count(*) OVER ()"})
+    assert caught.value.field == "settings.columns.n"
+    with pytest.raises(StepSettingsError, match="is not one window function call: write one call per column") as c2:
+        shape.window_functions({"s": SALES}, partition_by=["region"], columns={"r": "sum(amount) / sum(id)"})
+    assert c2.value.field == "settings.columns.r"
+
+
 def test_window_function_errors() -> None:
     with pytest.raises(StepSettingsError, match="needs order_by"):
         shape.window_functions({"s": SALES}, columns={"r": {"expression": "sum(amount)", "rows": 3}})

@@ -23,6 +23,10 @@ from kernel_transform.settings import (
 
 # Functions whose result depends on ties: rows equal on order_by are peers for them, never put in input order.
 _PEER_FUNCTIONS = frozenset({"rank", "dense_rank", "percent_rank", "cume_dist"})
+# Functions a frame means nothing to: the others (aggregates, first/last/nth_value) see the whole partition
+# unless rows, range or running say otherwise.
+_FRAMELESS = _PEER_FUNCTIONS | {"row_number", "ntile", "lag", "lead"}
+_OVER = re.compile(r"\bover\s*\(", re.IGNORECASE)
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*\(")
 
 
@@ -78,6 +82,9 @@ def window_functions(inputs: Inputs, **settings: Any) -> Outputs:
     selects = [quote(ROW)]
     for name, spec in s.columns.items():
         column = spec if isinstance(spec, WindowColumn) else WindowColumn.model_validate({"expression": spec})
+        if _OVER.search(column.expression):
+            raise StepSettingsError(f"'{column.expression}': write the call without OVER (partition_by, order_by, "
+                                    "rows, range and running say the window)", field=f"settings.columns.{name}")
         over = _over(column, s, frame, f"settings.columns.{name}")
         text = f"{column.expression} OVER ({over})"
         selects.append(f"{parse(text, f'settings.columns.{name}')} AS {quote(name)}")
@@ -92,7 +99,12 @@ def window_functions(inputs: Inputs, **settings: Any) -> Outputs:
                 f"SELECT {', '.join(selects[:1] + [selects[names.index(n) + 1] for n in some])} FROM input").fetchall())
             failed = s.columns[bad] if bad is not None else None
             text = failed.expression if isinstance(failed, WindowColumn) else str(failed)
-            raise fail(exc, text, f"settings.columns.{bad}" if bad else "settings.columns") from None
+            field = f"settings.columns.{bad}" if bad else "settings.columns"
+            if ROW in str(exc):  # an aggregate outside the one window call: sum(a) / sum(b)
+                raise StepSettingsError(f"'{text}' is not one window function call: write one call per column "
+                                        "(such as sum(a)) and combine the columns in a derive step",
+                                        field=field) from None
+            raise fail(exc, text, field) from None
     finally:
         con.close()
     computed = to_pandas(table).drop(columns=[ROW])
@@ -126,6 +138,8 @@ def _over(column: WindowColumn, s: WindowFunctionsSettings, frame: pd.DataFrame,
             frame_clause = f" ROWS BETWEEN {column.rows - 1} PRECEDING AND CURRENT ROW"
         elif column.running:
             frame_clause = " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+        elif s.order_by and (call is None or call.group(1).lower() not in _FRAMELESS):
+            frame_clause = " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"  # SQL's default is running
     if (column.rows is not None or column.running or column.range is not None) and not s.order_by:
         raise StepSettingsError("a rolling or running column needs order_by", field=field)
     parts = []
