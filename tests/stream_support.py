@@ -20,15 +20,19 @@ PIPELINE = {
         "state_dir": None,
         "final": True,
     },
-    "stream": {"source": "read", "sink": ["window.windows", "window.late", "window.quarantine"],
+    "stream": {"source": "read", "sink": ["window.windows", "window.late", "window.quarantine",
+                                          "unique.duplicates"],
                "alerts": {"output": "hot.out", "time_column": "window_start"}},
     "steps": [
         {"name": "read", "uses": "io.read",
          "settings": {"path": "${params.file}", "format": "csv"}},
-        {"name": "window", "uses": "window.tumbling", "needs": {"records": "read"},
+        {"name": "unique", "uses": "transform.dedupe", "needs": ["read"],
+         "settings": {"keys": ["seq"], "state_dir": "${params.state_dir}/seen", "time_column": "ingest_time",
+                      "remember": "1h"}},
+        {"name": "window", "uses": "window.tumbling", "needs": {"records": "unique"},
          "settings": {"time_column": "event_time", "arrival_column": "ingest_time", "keys": ["device_id"],
                       "size": "1min", "watermark": "2min", "trigger": "1min", "order_by": ["seq"],
-                      "final": "${params.final}", "state_dir": "${params.state_dir}", "hold": "${params.hold}",
+                      "final": "${params.final}", "state_dir": "${params.state_dir}/window", "hold": "${params.hold}",
                       "aggregations": {"records": "count", "total": "sum(value)", "last_value": "last(value)"}}},
         {"name": "hot", "uses": "transform.filter", "needs": ["window.windows"],
          "settings": {"where": "total / records > 26"}},
@@ -60,7 +64,11 @@ def readings(n: int, seed: int, *, devices: int = 4, minutes: int = 20) -> pd.Da
     })
     bad = rng.random(n) < 0.02
     frame.loc[bad, "event_time"] = "not a time"
-    return frame
+    # Re-sent readings: the same reading again, arriving up to a few minutes later (maybe in a later file).
+    again = frame.sample(frac=0.05, random_state=seed).copy()
+    again["ingest_time"] = (pd.to_datetime(again["ingest_time"]) + pd.to_timedelta(
+        rng.integers(1_000, 240_000, len(again)), unit="ms")).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return pd.concat([frame, again]).sort_values("ingest_time", kind="stable", ignore_index=True)
 
 
 def cut(frame: pd.DataFrame, pieces: int, seed: int) -> list[pd.DataFrame]:

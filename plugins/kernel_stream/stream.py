@@ -244,7 +244,7 @@ class Stream:
 
     def _held_until(self) -> datetime | None:
         found = []
-        for manifest in (self.state / "windows").rglob("manifest.json"):
+        for manifest in (self.state / "steps").rglob("manifest.json"):
             try:
                 held = json.loads(manifest.read_text(encoding="utf-8")).get("held")
             except (OSError, ValueError):
@@ -271,7 +271,7 @@ class Stream:
                 return
             given = {self.settings.source: self._empty}
         params: dict[str, Any] = {**self.options.params, "hold": batch.hold,
-                                  "state_dir": str(self.state / "windows")}
+                                  "state_dir": str(self.state / "steps")}
         file = path or self._last_file or self.options.landing
         params[self.settings.file] = str(file)
         if self.has_final:
@@ -411,7 +411,7 @@ def _placeholders(options: StreamOptions) -> dict[str, Any]:
         return {}
     declared = raw.get("params") or {}
     stream = raw.get("stream") or {}
-    values = {"hold": None, "state_dir": str(options.state / "windows"),
+    values = {"hold": None, "state_dir": str(options.state / "steps"),
               (stream.get("file") if isinstance(stream, dict) else None) or "file": str(options.landing)}
     return {k: v for k, v in values.items() if isinstance(declared, dict) and k in declared}
 

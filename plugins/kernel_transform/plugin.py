@@ -5,15 +5,17 @@ and DuckDB when it reaches a transform step."""
 
 from __future__ import annotations
 
-from kernel import StepType, hookimpl
+from typing import Any
+
+from kernel import Run, Staged, StepType, hookimpl
 from kernel_transform import settings as s
 
 
 def _step(name: str, function: str, model: type[s._Settings], outputs: tuple[str, ...] = ("out",),
-          inputs: tuple[str, ...] | None = None) -> StepType:
+          inputs: tuple[str, ...] | None = None, claims: tuple[str, ...] = ()) -> StepType:
     description = " ".join((model.__doc__ or "").split(". ")[0].split()).rstrip(".") + "."
     return StepType(f"transform.{name}", f"kernel_transform.{function}", inputs=inputs, outputs=outputs,
-                    settings=model, description=description)
+                    settings=model, description=description, claims=claims)
 
 
 STEPS = (
@@ -21,7 +23,7 @@ STEPS = (
     _step("filter", "rows:filter", s.FilterSettings, outputs=("out", "rest")),
     _step("derive", "rows:derive", s.DeriveSettings),
     _step("sort", "rows:sort", s.SortSettings),
-    _step("dedupe", "rows:dedupe", s.DedupeSettings, outputs=("out", "duplicates")),
+    _step("dedupe", "rows:dedupe", s.DedupeSettings, outputs=("out", "duplicates"), claims=("state_dir",)),
     _step("union", "rows:union", s.UnionSettings),
     _step("sample", "rows:sample", s.SampleSettings),
     _step("join", "joins:join", s.JoinSettings, outputs=("out", "quarantine_left", "quarantine_right"),
@@ -43,3 +45,41 @@ STEPS = (
 @hookimpl
 def register_steps() -> list[StepType]:
     return list(STEPS)
+
+
+SEEN = "transform.seen"  # kernel_transform.seen.KIND: a dedupe's store of seen keys, staged with the run
+
+
+@hookimpl
+def before_run(run: Run) -> None:
+    """Remove what a stopped run left in the dedupe steps' stores of seen keys."""
+    for planned in run.plan.steps.values():
+        state_dir = planned.kwargs.get("state_dir") if planned.type.name == "transform.dedupe" else None
+        if state_dir is not None:
+            from kernel_transform.seen import SeenKeys
+
+            SeenKeys(state_dir).recover()
+
+
+@hookimpl
+def commit_staged(staged: Staged) -> bool | None:
+    return _settle(staged, commit=True)
+
+
+@hookimpl
+def discard_staged(staged: Staged) -> bool | None:
+    return _settle(staged, commit=False)
+
+
+def _settle(staged: Staged, *, commit: bool) -> bool | None:
+    if staged.kind != SEEN:
+        return None
+    from kernel_transform.seen import SeenKeys
+
+    store = SeenKeys(staged.details["state_dir"])
+    manifest: dict[str, Any] = staged.details["manifest"]
+    if commit:
+        store.commit(manifest)
+    else:
+        store.discard(manifest)
+    return True

@@ -3,12 +3,13 @@ columns of their input. Columns a step passes along are the input's own, dtypes 
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError
+from kernel import DataError, Inputs, Outputs, StepContext, StepSettingsError
 from kernel_transform.engine import evaluate, mask
 from kernel_transform.frames import missing_columns, only_input, reset
 from kernel_transform.settings import (
@@ -107,24 +108,79 @@ def sort(inputs: Inputs, **settings: Any) -> Outputs:
     return {"out": reset(ordered)}
 
 
-def dedupe(inputs: Inputs, **settings: Any) -> Outputs:
-    """One row per key; the others go to ``duplicates`` with the reason."""
+def dedupe(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any) -> Outputs:
+    """One row per key; the others go to ``duplicates`` with the reason. With ``state_dir``, a key let through
+    by an earlier run is a duplicate too."""
     s = DedupeSettings.model_validate(settings)
-    frame = only_input(inputs, "transform.dedupe")
+    frame = reset(only_input(inputs, "transform.dedupe"))
     keys = list(frame.columns) if s.keys is None else s.keys
     missing_columns(frame, keys, "settings.keys")
     missing_columns(frame, s.order_by, "settings.order_by")
-    ordered = frame
+    earlier = np.zeros(len(frame), dtype=bool)
+    store = seen = newest = None
+    if s.state_dir is not None:
+        from kernel_transform.seen import SeenKeys
+
+        if s.time_column is not None:
+            missing_columns(frame, [s.time_column], "settings.time_column")
+        salt = json.dumps(dict(ctx.params), sort_keys=True, default=str) if ctx is not None and ctx.params else None
+        store = SeenKeys(s.state_dir, keys, s.time_column, salt)
+        seen, newest = store.load(frame)
+        if s.time_column is not None:
+            newest, seen = _forget(seen, newest, frame[s.time_column], s.remember)
+        if seen is not None and len(seen) and len(frame):
+            # By the keys' hashes: a null equals a null (as here within a run), whatever dtype it came back in.
+            earlier = np.isin(pd.util.hash_pandas_object(frame[keys], index=False).to_numpy(),
+                              pd.util.hash_pandas_object(seen[keys], index=False).to_numpy())
+    ordered = frame[~earlier] if earlier.any() else frame
     if s.order_by:
-        ordered = frame.sort_values(s.order_by, ascending=not s.descending, kind="stable", na_position="last")
+        ordered = ordered.sort_values(s.order_by, ascending=not s.descending, kind="stable", na_position="last")
     # Null keys are equal to each other here, as in SQL's DISTINCT.
     repeated = ordered.duplicated(subset=keys, keep=s.keep)
     kept = np.sort(ordered.index[~repeated.to_numpy()].to_numpy())
-    dropped = np.sort(ordered.index[repeated.to_numpy()].to_numpy())
+    dropped = np.sort(np.concatenate([ordered.index[repeated.to_numpy()].to_numpy(), np.flatnonzero(earlier)]))
     duplicates = frame.loc[dropped].copy()
     reason = f"duplicate of ({', '.join(keys)})" if s.keys is not None else "duplicate row"
-    duplicates["reason"] = pd.Series([reason] * len(duplicates), index=duplicates.index, dtype="str")
+    reasons: Any = np.where(earlier[dropped], f"{reason}, let through by an earlier run", reason) if len(
+        dropped) else []
+    duplicates["reason"] = pd.Series(reasons, index=duplicates.index, dtype="str")
+    if store is not None:
+        _remember(store, s, frame, kept, seen, newest, ctx)
     return {"out": reset(frame.loc[kept]), "duplicates": reset(duplicates)}
+
+
+def _forget(seen: pd.DataFrame | None, newest: int | None, times: pd.Series[Any],
+            remember: str | None) -> tuple[int | None, pd.DataFrame | None]:
+    """The newest time seen, this run's rows included, and the keys still remembered behind it."""
+    from kernel import parse_duration
+    from kernel_transform.seen import TIME, utc_ns
+
+    present = utc_ns(times)
+    present = present[present != np.iinfo(np.int64).min]
+    if len(present):
+        newest = max(int(present.max()), newest if newest is not None else int(present.max()))
+    if remember is not None and newest is not None and seen is not None and len(seen):
+        horizon = newest - int(parse_duration(remember) or 0)
+        seen = seen[seen[TIME].to_numpy() >= horizon].reset_index(drop=True)
+    return newest, seen
+
+
+def _remember(store: Any, s: DedupeSettings, frame: pd.DataFrame, kept: np.ndarray[Any, Any],
+              seen: pd.DataFrame | None, newest: int | None, ctx: StepContext | None) -> None:
+    """Stage the keys let through so far (less those forgotten); committed with the run."""
+    from kernel_transform.seen import KIND, TIME, utc_ns
+
+    keys = store.keys
+    new = frame.loc[kept, keys].reset_index(drop=True)
+    if s.time_column is not None:
+        new[TIME] = utc_ns(frame.loc[kept, s.time_column])
+    parts = [p for p in (seen, new) if p is not None and len(p)]
+    together = pd.concat(parts, ignore_index=True) if parts else new
+    manifest = store.stage(together, newest, frame)
+    if ctx is None:
+        store.commit(manifest)
+    else:
+        ctx.stage(KIND, state_dir=str(store.directory), manifest=manifest)
 
 
 def union(inputs: Inputs, **settings: Any) -> Outputs:

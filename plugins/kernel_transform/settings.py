@@ -82,6 +82,25 @@ class DedupeSettings(_Settings):
     order_by: Names = Field(default_factory=list, description="which row is first (default: input order)")
     descending: bool = False
     keep: Literal["first", "last"] = "first"
+    state_dir: str | None = Field(None, description="remember the keys let through, so that a later run sets "
+                                  "their repeats aside too (a stream's batches, incremental loads)")
+    time_column: str | None = Field(None, description="each row's time, for remember")
+    remember: str | None = Field(None, description="forget keys whose time lies this long behind the newest "
+                                 "(e.g. '7d'); default: remember every key")
+
+    @model_validator(mode="after")
+    def _state(self) -> Self:
+        if self.state_dir is not None and self.keep == "last":
+            raise ValueError("keep: last cannot hold across runs (an earlier run let the first through): "
+                             "use keep: first with state_dir")
+        if self.remember is not None:
+            from kernel import parse_duration
+
+            if self.state_dir is None or self.time_column is None:
+                raise ValueError("remember needs state_dir and time_column")
+            if not parse_duration(self.remember):
+                raise ValueError(f"remember: '{self.remember}' is not a duration (such as '7d')")
+        return self
 
 
 class UnionSettings(_Settings):

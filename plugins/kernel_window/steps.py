@@ -57,7 +57,7 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
     store = None
     if parsed.state_dir is not None:
         store = StateStore(parsed.state_dir, config, run_id=ctx.run_id if ctx else None,
-                           step=ctx.step if ctx else None, hold=parsed.hold)
+                           step=ctx.step if ctx else None, salt=run_salt(ctx, hold=parsed.hold))
     saved = store.load(records) if store else None
     carried = store.held() if store else None
     if carried is not None:
@@ -85,6 +85,15 @@ def _after(carried: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     if not len(records):
         return carried
     return pd.concat([carried, records], ignore_index=True)
+
+
+def run_salt(ctx: StepContext | None, **more: Any) -> str | None:
+    """What, beside its records, makes a run's batch this batch: the run's parameters (a stream's file) and
+    ``more``; None when there is nothing (the records alone say it)."""
+    import json
+
+    values = {**(dict(ctx.params) if ctx is not None else {}), **{k: v for k, v in more.items() if v is not None}}
+    return json.dumps(values, sort_keys=True, default=str) if values else None
 
 
 def held_until(held: pd.DataFrame | None, config: WindowConfig) -> str | None:

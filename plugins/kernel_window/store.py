@@ -47,15 +47,16 @@ def _ns(text: str | None) -> int | None:
     return None if text is None else int(pd.Timestamp(text).value)
 
 
-def records_fingerprint(records: pd.DataFrame, config: WindowConfig, hold: str | None = None) -> str:
-    """``sha256:<hex>`` of the columns the step reads from its records, row by row in order (and of ``hold``,
-    when set: two runs without records that hold back to different times are different runs)."""
+def records_fingerprint(records: pd.DataFrame, config: WindowConfig, salt: str | None = None) -> str:
+    """``sha256:<hex>`` of the columns the step reads from its records, row by row in order, and of ``salt``
+    (the run's parameters and ``hold``): the same records in a run with other parameters (another file of a
+    stream, another time to hold to) are another batch, not the same one again."""
     wanted = [config.time_column, config.arrival_column, *config.keys, *config.order_by,
               *(a.column for a in config.aggregations)]
     columns = list(dict.fromkeys(c for c in wanted if c is not None and c in records.columns))
     hashes = pd.util.hash_pandas_object(records[columns], index=False).to_numpy()
     digest = hashlib.sha256(hashes.tobytes())
-    digest.update(json.dumps([len(records), columns] if hold is None else [len(records), columns, hold]).encode())
+    digest.update(json.dumps([len(records), columns] if salt is None else [len(records), columns, salt]).encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -68,10 +69,10 @@ class StateStore:
     """
 
     def __init__(self, directory: str | Path, config: WindowConfig | None = None, *, run_id: str | None = None,
-                 step: str | None = None, hold: str | None = None) -> None:
+                 step: str | None = None, salt: str | None = None) -> None:
         self.directory = Path(directory)
         self.config = config
-        self.hold = hold
+        self.salt = salt
         self.run = {"id": run_id, "step": step}
         self._base: dict[str, Any] | None = None
         self.redo = False  # whether load() found a re-run of the current state's own records
@@ -110,7 +111,7 @@ class StateStore:
         self.redo = False
         made_from = current.get("records") if current is not None else None
         if made_from is not None and records is not None and \
-                made_from == records_fingerprint(records, config, self.hold):
+                made_from == records_fingerprint(records, config, self.salt):
             base, self.redo = current.get("previous") if current is not None else None, True
         self._base = base
         if base is None:
@@ -201,7 +202,7 @@ class StateStore:
             "last_batch_start": _iso(state.last_batch * config.trigger)
             if state.last_batch is not None and config.trigger is not None else None,
             "windows": {"file": name, "rows": len(frame), "columns": [str(c) for c in frame.columns]},
-            "records": records_fingerprint(records, config, self.hold) if records is not None else None,
+            "records": records_fingerprint(records, config, self.salt) if records is not None else None,
             "held": held_entry,
             "previous": previous,
         }
