@@ -423,6 +423,8 @@ def test_a_window_call_with_over_or_two_calls_in_one_column_is_refused_by_name()
     with pytest.raises(StepSettingsError, match="is not one window function call: write one call per column") as c2:
         shape.window_functions({"s": SALES}, partition_by=["region"], columns={"r": "sum(amount) / sum(id)"})
     assert c2.value.field == "settings.columns.r"
+    with pytest.raises(StepSettingsError, match="is not one window function call"):
+        shape.window_functions({"s": SALES}, partition_by=["region"], columns={"r": "round(amount / sum(amount), 2)"})
 
 
 def test_window_function_errors() -> None:

@@ -100,7 +100,7 @@ def window_functions(inputs: Inputs, **settings: Any) -> Outputs:
             failed = s.columns[bad] if bad is not None else None
             text = failed.expression if isinstance(failed, WindowColumn) else str(failed)
             field = f"settings.columns.{bad}" if bad else "settings.columns"
-            if ROW in str(exc):  # an aggregate outside the one window call: sum(a) / sum(b)
+            if ROW in str(exc) or "is not an aggregate function" in str(exc):  # sum(a) / sum(b), round(sum(a))
                 raise StepSettingsError(f"'{text}' is not one window function call: write one call per column "
                                         "(such as sum(a)) and combine the columns in a derive step",
                                         field=field) from None
