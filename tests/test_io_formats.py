@@ -30,6 +30,18 @@ def test_parquet_round_trip_keeps_everything(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), _frame())
 
 
+def test_csv_text_columns_keep_the_text_written(tmp_path: Path) -> None:
+    (tmp_path / "codes.csv").write_text("company,employees\n00012345,3\n10000001,12\n")
+    assert read_frame(tmp_path / "codes.csv")["company"].tolist() == [12345, 10000001]  # a number: zeros lost
+    kept = read_frame(tmp_path / "codes.csv", text=["company"])
+    assert kept["company"].tolist() == ["00012345", "10000001"] and kept["employees"].tolist() == [3, 12]
+    with pytest.raises(DataError, match="no column 'compny' to read as text"):
+        read_frame(tmp_path / "codes.csv", text=["compny"])
+    pd.DataFrame({"company": ["00012345"]}).to_parquet(tmp_path / "codes.parquet")
+    with pytest.raises(DataError, match="text applies to CSV files; parquet keeps the types it stores"):
+        read_frame(tmp_path / "codes.parquet", text=["company"])
+
+
 def test_csv_round_trip_with_parse_dates(tmp_path: Path) -> None:
     frame = _frame().drop(columns=["maybe", "status"])
     write_frame(frame, tmp_path / "out.csv")

@@ -48,7 +48,7 @@ def test_unknown_setting_is_rejected(func: Any) -> None:
 
 def test_read_settings_are_passed_with_defaults() -> None:
     assert plugin.READ.validate_settings({"path": "in/*.avro"}) == {
-        "path": "in/*.avro", "format": None, "columns": None, "file_column": None, "parse_dates": [],
+        "path": "in/*.avro", "format": None, "columns": None, "file_column": None, "parse_dates": [], "text": [],
     }
 
 

@@ -31,35 +31,43 @@ _READERS: dict[Format, Callable[[Path, Sequence[str] | None], pd.DataFrame]] = {
 
 
 def read_frame(path: str | Path, format: Format | None = None, *, columns: Sequence[str] | None = None,
-               file_column: str | None = None, parse_dates: Sequence[str] = ()) -> pd.DataFrame:
+               file_column: str | None = None, parse_dates: Sequence[str] = (),
+               text: Sequence[str] = ()) -> pd.DataFrame:
     """Read a file, every file of the format in a directory, or every file a glob matches.
 
     Files are read in sorted name order and their rows concatenated in that order. ``format``
     defaults to the one the extension stands for. ``columns`` keeps those columns, in that order;
     ``file_column`` adds a column with each row's source file name; ``parse_dates`` turns
-    ISO-8601 text columns into UTC datetimes (text without an offset is taken as UTC).
+    ISO-8601 text columns into UTC datetimes (text without an offset is taken as UTC); ``text`` reads those
+    CSV columns as the text written (a code's leading zeros kept).
     """
-    return read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates)[1]
+    return read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates,
+                      text=text)[1]
 
 
 def read_found(path: str | Path, format: Format | None = None, *, columns: Sequence[str] | None = None,
-               file_column: str | None = None, parse_dates: Sequence[str] = ()) -> tuple[Format, pd.DataFrame]:
+               file_column: str | None = None, parse_dates: Sequence[str] = (),
+               text: Sequence[str] = ()) -> tuple[Format, pd.DataFrame]:
     """:func:`read_frame`, with the format it read: a local path, or a URL of any fsspec filesystem."""
     if is_url(path):
         with fetched(str(path), format) as (found, sources, where):
             try:
                 return found, read_sources(sources, found, columns=columns, file_column=file_column,
-                                           parse_dates=parse_dates)
+                                           parse_dates=parse_dates, text=text)
             except DataError as exc:
                 raise as_remote(exc, where) from None
     found, sources = resolve(path, format)
-    return found, read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates)
+    return found, read_sources(sources, found, columns=columns, file_column=file_column, parse_dates=parse_dates,
+                               text=text)
 
 
 def read_sources(sources: Sequence[Source], format: Format, *, columns: Sequence[str] | None = None,
-                 file_column: str | None = None, parse_dates: Sequence[str] = ()) -> pd.DataFrame:
+                 file_column: str | None = None, parse_dates: Sequence[str] = (),
+                 text: Sequence[str] = ()) -> pd.DataFrame:
     """Read files that :func:`kernel_io.paths.resolve` found, in their order, as one frame."""
-    frames = [_read_one(source, format, columns, parse_dates) for source in sources]
+    if text and format != "csv":
+        raise DataError(f"text applies to CSV files; {format} keeps the types it stores", field="settings.text")
+    frames = [_read_one(source, format, columns, parse_dates, text) for source in sources]
     frame = _concat(frames)
     if file_column is not None:
         if file_column in frame.columns:
@@ -95,9 +103,9 @@ def write_frame(frame: pd.DataFrame, path: str | Path, format: Format | None = N
 
 
 def _read_one(source: Source, format: Format, columns: Sequence[str] | None,
-              parse_dates: Sequence[str]) -> pd.DataFrame:
+              parse_dates: Sequence[str], text: Sequence[str] = ()) -> pd.DataFrame:
     try:
-        frame = _READERS[format](source.path, columns)
+        frame = read_csv(source.path, columns, text) if text else _READERS[format](source.path, columns)
     except DataError:
         raise
     except (OSError, ValueError) as exc:
@@ -107,6 +115,9 @@ def _read_one(source: Source, format: Format, columns: Sequence[str] | None,
         if missing:
             raise DataError(f"no column(s) {', '.join(missing)}", file=source.path)
         frame = frame[list(columns)]
+    missing_text = [name for name in text if name not in frame.columns]
+    if missing_text:
+        raise DataError(f"no column '{missing_text[0]}' to read as text", file=source.path, field="settings.text")
     for name in parse_dates:
         frame[name] = _parse_dates(frame, name, source.path)
     return frame

@@ -21,6 +21,8 @@ class ReadSettings(BaseModel):
     file_column: str | None = Field(None, min_length=1, description="Add a column with each row's file name.")
     parse_dates: list[str] = Field(default_factory=list,
                                    description="Text columns to parse as ISO-8601 into UTC datetimes.")
+    text: list[str] = Field(default_factory=list,
+                            description="CSV: columns read as the text written (codes keep leading zeros).")
 
 
 class WriteSettings(BaseModel):

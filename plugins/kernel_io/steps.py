@@ -17,10 +17,11 @@ from kernel_io.plugin import PUBLISH
 
 
 def read(inputs: Inputs, *, path: str, format: Format | None = None, columns: list[str] | None = None,
-         file_column: str | None = None, parse_dates: Sequence[str] = (),
+         file_column: str | None = None, parse_dates: Sequence[str] = (), text: Sequence[str] = (),
          ctx: StepContext | None = None) -> Outputs:
     """Read a file, a directory of files or a glob (Avro, JSON, CSV, Parquet), local or at a URL, into one table."""
-    found, frame = read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates)
+    found, frame = read_found(path, format, columns=columns, file_column=file_column, parse_dates=parse_dates,
+                              text=text)
     if ctx is not None:
         ctx.read(path, found, rows=len(frame), columns=_dtypes(frame))
     return {"out": frame}

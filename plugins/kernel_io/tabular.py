@@ -11,11 +11,12 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from kernel import DataError
 
 
-def read_csv(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+def read_csv(path: Path, columns: Sequence[str] | None, text: Sequence[str] = ()) -> pd.DataFrame:
     wanted = set(columns) if columns is not None else None
     try:
         # A callable lets a missing column be reported by name below instead of by pandas' own words.
-        return pd.read_csv(path, usecols=(lambda name: name in wanted) if wanted is not None else None)
+        return pd.read_csv(path, usecols=(lambda name: name in wanted) if wanted is not None else None,
+                           dtype=dict.fromkeys(text, "str") if text else None)
     except pd.errors.EmptyDataError:
         raise DataError("empty CSV file (no header line)", file=path) from None
 
