@@ -91,6 +91,7 @@ def test_files_landed_one_by_one_give_what_one_run_over_all_of_them_gives(tmp_pa
     ledger = [json.loads(line) for line in (tmp_path / "state" / "ledger.jsonl").read_text().splitlines()]
     assert [e["file"] for e in ledger if e["event"] == "done" and e["file"]] == [f"readings-{i:04d}.csv"
                                                                                    for i in range(9)]
+    assert sum(e.get("alerts", 0) for e in ledger if e["event"] == "done") == summary.alerts
 
 
 def test_files_that_come_while_the_stream_waits_are_taken_as_they_land(tmp_path: Path) -> None:

@@ -312,7 +312,8 @@ class Stream:
         done = time.time()
         latency = done - batch.landed if batch.landed is not None else None
         self.ledger.append({"event": "done", "seq": batch.seq, "file": batch.file, "hash": batch.hash,
-                            "final": batch.final, "records": records, "rows": rows, "run_id": result.run.run_id,
+                            "final": batch.final, "records": records, "rows": rows, "alerts": alerted,
+                            "run_id": result.run.run_id,
                             "seconds": round(time.perf_counter() - started, 6),
                             "latency_s": None if latency is None else round(latency, 6), "at": _now()})
         self.summary.batches += 1
