@@ -176,7 +176,7 @@ class Runner:
         self.resumes = resumes
         # A partial run: the steps chosen, those it takes from the cache for them, the others left out.
         chosen = selection.chosen(plan) if selection is not None else frozenset(plan.steps)
-        self.reuse_only = needed(plan, chosen)
+        self.reuse_only = needed(plan, chosen, frozenset(self.given))
         self.active = chosen | self.reuse_only
         self.inputs_from = inputs_from
         if selection is not None:
@@ -596,7 +596,8 @@ class Runner:
         # The hot loop of the kernel: its cost per step is what the overhead benchmark measures.
         plan, steps = self.plan, self.record.steps
         active = self.active
-        waiting = {name: len(p.producers) for name, p in plan.steps.items()}
+        # A step whose outputs are given waits for nothing.
+        waiting = {name: 0 if name in self.given else len(p.producers) for name, p in plan.steps.items()}
         consumers = {name: sum(1 for c in p.consumers if c in active) for name, p in plan.steps.items()}
         sinks = {name for name, n in consumers.items() if n == 0}
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
@@ -696,13 +697,14 @@ class Runner:
         rec = self.record.steps[planned.spec.name]
         rec.status, rec.attempts, rec.start_s = RUNNING, 1, time.perf_counter() - self._t0
         inputs: Frames = {}
-        if planned.inputs:
+        given = self.given.get(planned.spec.name)
+        if planned.inputs and given is None:
             outputs, steps, rows_in = self._outputs, self.record.steps, rec.rows_in
             for key, (producer, output) in planned.inputs.items():
                 inputs[key] = outputs[producer][output]
                 rows_in[key] = steps[producer].rows_out[output]
-        if planned.spec.name in self.given:
-            reused: Reused | None = self.given[planned.spec.name]
+        if given is not None:
+            reused: Reused | None = given
         else:
             reused = self._reuse(planned, rec) if self._reusers else None
         if reused is not None:
@@ -1166,16 +1168,14 @@ def _receiver_name(receiver: object) -> str:
 
 
 def _given(plan: Plan, given: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[str, Reused]:
-    """Outputs a caller gives for steps of the plan (one batch of a stream, say), checked against the steps'
-    declared outputs; each stands for its step, which is not run."""
+    """Outputs a caller gives for steps of the plan (one batch of a stream, what a stream gathered for the steps
+    after it), checked against the steps' declared outputs; each stands for its step, which is not run, nor
+    anything above it that only it needs in a partial run."""
     found: dict[str, Reused] = {}
     for name, outputs in given.items():
         planned = plan.steps.get(name)
         if planned is None:
             raise KernelError(f"outputs are given for step '{name}', which the pipeline does not have")
-        if planned.inputs:
-            raise KernelError(f"outputs are given for step '{name}', which has inputs: only a step without "
-                              "inputs can be given")
         frames = outputs_of(dict(outputs), planned.type.outputs, planned.plugin, planned.type.name)
         found[name] = Reused(outputs=frames, key="given")
     return found

@@ -58,18 +58,20 @@ class Selection:
         return frozenset(found)
 
 
-def needed(plan: Plan, chosen: frozenset[str]) -> frozenset[str]:
-    """The steps outside ``chosen`` whose outputs the chosen steps need, directly or through each other."""
+def needed(plan: Plan, chosen: frozenset[str], stop: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The steps outside ``chosen`` whose outputs the chosen steps need, directly or through each other; the
+    walk up stops at the steps in ``stop`` (their outputs are given: what is above them is not needed)."""
     if len(chosen) == len(plan.steps):
         return frozenset()
     graph = plan.graph
     above: set[str] = set()
-    waiting = [producer for name in chosen for producer in graph.predecessors(name)]
+    waiting = [producer for name in chosen - stop for producer in graph.predecessors(name)]
     while waiting:  # one walk up from every chosen step: linear in the graph, not in steps x ancestors
         name = waiting.pop()
         if name not in above:
             above.add(name)
-            waiting.extend(graph.predecessors(name))
+            if name not in stop:
+                waiting.extend(graph.predecessors(name))
     return frozenset(above - chosen)
 
 

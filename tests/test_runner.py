@@ -397,10 +397,20 @@ def test_outputs_given_for_a_step_stand_for_it_and_it_is_not_run(demo_kernel: Ke
     assert (src.status, src.attempts, src.rows_out) == ("succeeded", 0, {"out": 3})
 
 
+def test_given_outputs_of_a_step_with_inputs_stand_for_it_and_what_is_above_it(
+    demo_kernel: Kernel, tmp_path: Path
+) -> None:
+    # The steps after a stream's batches: what the batches gathered is given for the step that made it.
+    parts = {"even": pd.DataFrame({"x": [2, 4]}), "odd": pd.DataFrame({"x": [1]})}
+    result = run(demo_kernel, tmp_path, DIAMOND, given={"parts": parts}, only=["evens", "odds", "all"])
+    assert result.ok, result.record.error
+    assert result.outputs["all"]["out"]["x"].tolist() == [20, 40, 100]
+    steps = result.record.steps
+    assert steps["src"].status == "not selected" and steps["parts"].attempts == 0
+
+
 @pytest.mark.parametrize(("given", "message"), [
     ({"nope": {"out": pd.DataFrame()}}, "outputs are given for step 'nope', which the pipeline does not have"),
-    ({"parts": {"even": pd.DataFrame(), "odd": pd.DataFrame()}},
-     "outputs are given for step 'parts', which has inputs: only a step without inputs can be given"),
     ({"src": {"other": pd.DataFrame()}}, "other"),
 ])
 def test_given_outputs_that_cannot_stand_for_a_step_are_refused_before_anything_runs(
