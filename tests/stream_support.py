@@ -19,10 +19,12 @@ PIPELINE = {
         "hold": None,
         "state_dir": None,
         "final": True,
+        "results": {"default": "results", "description": "where the period's answers are published"},
     },
     "stream": {"source": "read", "sink": ["window.windows", "window.late", "window.quarantine",
                                           "unique.duplicates"],
-               "alerts": {"output": "hot.out", "time_column": "window_start"}},
+               "alerts": {"output": "hot.out", "time_column": "window_start"},
+               "period": ["per_device", "publish"]},
     "steps": [
         {"name": "read", "uses": "io.read",
          "settings": {"path": "${params.file}", "format": "csv"}},
@@ -36,6 +38,12 @@ PIPELINE = {
                       "aggregations": {"records": "count", "total": "sum(value)", "last_value": "last(value)"}}},
         {"name": "hot", "uses": "transform.filter", "needs": ["window.windows"],
          "settings": {"where": "total / records > 26"}},
+        # The period's answer: every window of the period, per device.
+        {"name": "per_device", "uses": "transform.aggregate", "needs": ["window.windows"],
+         "settings": {"by": ["device_id"], "aggregations": {"windows": "count(*)", "records": "sum(records)",
+                                                           "total": "round(sum(total), 6)"}}},
+        {"name": "publish", "uses": "io.publish", "needs": {"per_device": "per_device"},
+         "settings": {"path": "${params.results}", "format": "csv"}},
     ],
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,7 +28,8 @@ def batch_run(tmp_path: Path, pipeline: Path, records: pd.DataFrame) -> dict[str
     whole = tmp_path / "whole.csv"
     records.to_csv(whole, index=False)
     result = Kernel(disable=("report", "cache")).run(pipeline, params={"file": str(whole),
-                                                                       "state_dir": str(tmp_path / "batch-state")},
+                                                                       "state_dir": str(tmp_path / "batch-state"),
+                                                                       "results": str(tmp_path / "batch-results")},
                                                      runs_root=tmp_path / "batch-runs", keep_outputs=True)
     assert result.ok, result.record.error
     found = {}
@@ -61,7 +63,8 @@ def assert_same(sink: Path, reference: dict[str, pd.DataFrame]) -> None:
 
 
 def stream(tmp_path: Path, pipeline: Path, **options: Any) -> Stream:
-    values: dict[str, Any] = {"until_idle": 0, "clock": "data", "final": True, "poll": True, **options}
+    values: dict[str, Any] = {"until_idle": 0, "clock": "data", "final": True, "poll": True,
+                              "params": {"results": str(tmp_path / "results")}, **options}
     return Stream(StreamOptions(pipeline=pipeline, landing=tmp_path / "landing", state=tmp_path / "state",
                                 **values), echo=lambda line: None)
 
@@ -92,6 +95,10 @@ def test_files_landed_one_by_one_give_what_one_run_over_all_of_them_gives(tmp_pa
     assert [e["file"] for e in ledger if e["event"] == "done" and e["file"]] == [f"readings-{i:04d}.csv"
                                                                                    for i in range(9)]
     assert sum(e.get("alerts", 0) for e in ledger if e["event"] == "done") == summary.alerts
+    # The period steps ran once at the end, over the whole sink: the batch run's answer.
+    assert [e["ok"] for e in ledger if e["event"] == "period"] == [True]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results" / "per_device.csv"),
+                                  pd.read_csv(tmp_path / "batch-results" / "per_device.csv"))
 
 
 def test_files_that_come_while_the_stream_waits_are_taken_as_they_land(tmp_path: Path) -> None:
@@ -143,6 +150,34 @@ def test_a_stream_ended_with_final_takes_no_more_files(tmp_path: Path) -> None:
     land(tmp_path / "landing", files[1:], start=1)
     with pytest.raises(KernelError, match="was ended"):
         stream(tmp_path, pipeline).run()
+
+
+def test_the_period_steps_run_on_demand_from_the_command_line(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)
+    records = readings(200, 6)
+    batch_run(tmp_path, pipeline, records)
+    land(tmp_path / "landing", cut(records, 3, 6))
+    args = [sys.executable, "-m", "kernel", "stream", str(pipeline), "--landing", str(tmp_path / "landing"),
+            "--state", str(tmp_path / "state"), "--param", f"results={tmp_path / 'results'}", "--clock", "data"]
+    streamed = subprocess.run([*args, "--until-idle", "0", "--final", "--poll"], capture_output=True, text=True,
+                              timeout=120)
+    assert streamed.returncode == 0, streamed.stderr
+    assert "stream: 3 file(s) in 4 batch(es)" in streamed.stdout
+    (tmp_path / "results" / "per_device.csv").unlink()
+    again = subprocess.run([*args, "--period"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "stream: period steps done" in again.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results" / "per_device.csv"),
+                                  pd.read_csv(tmp_path / "batch-results" / "per_device.csv"))
+
+
+def test_a_period_step_must_find_its_inputs_in_the_sink(tmp_path: Path) -> None:
+    from stream_support import PIPELINE
+
+    stream_section = {**PIPELINE["stream"], "sink": ["window.late", "window.quarantine"], "alerts": None}
+    pipeline = write_pipeline(tmp_path, stream=stream_section)
+    with pytest.raises(KernelError, match="period step 'per_device' needs 'window.windows', which is not in the sink"):
+        stream(tmp_path, pipeline)
 
 
 def test_a_pipeline_without_a_stream_section_is_refused(tmp_path: Path) -> None:

@@ -37,15 +37,27 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--grace", type=click.FloatRange(min=0), default=2.0, show_default=True, metavar="SECONDS",
               help="How long after its records' arrival times a file may still land (--clock wall).")
 @click.option("--final", is_flag=True, help="At the end, process what waits and flush every open window.")
+@click.option("--every", default=None, metavar="DURATION",
+              help="Run the pipeline's period steps this often (e.g. 1h), over everything in the sink so far.")
+@click.option("--period", "period_only", is_flag=True,
+              help="Run the period steps once over the sink, and stop (no file is taken).")
 @click.option("--markers", is_flag=True, help="A file is complete when its NAME.done marker exists.")
 @click.option("--poll", is_flag=True, help="List the directory instead of asking the OS for notifications.")
 @click.option("-p", "disable", multiple=True, metavar="no:NAME",
               help="Switch a plugin off for the batch runs (report and cache are off already).")
 def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None, params: tuple[str, ...],
-                   until_idle: float | None, clock: str, grace: float, final: bool, markers: bool, poll: bool,
-                   disable: tuple[str, ...]) -> None:
+                   until_idle: float | None, clock: str, grace: float, final: bool, every: str | None,
+                   period_only: bool, markers: bool, poll: bool, disable: tuple[str, ...]) -> None:
     """Run PIPELINE on each new complete file in --landing, exactly once (docs/streaming.md)."""
+    from kernel import parse_duration
     from kernel_stream.stream import Stream, StreamOptions
+
+    seconds = None
+    if every is not None:
+        ns = parse_duration(every)
+        if not ns:
+            raise click.BadParameter(f"'{every}' is not a duration (such as 1h or 15min)", param_hint="--every")
+        seconds = ns / 1e9
 
     off = ["report", "cache"]
     for item in disable:
@@ -54,9 +66,14 @@ def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None,
         off.append(item[3:])
     options = StreamOptions(pipeline=pipeline, landing=landing, state=state, out=out, params=_params(params),
                             until_idle=until_idle, clock="wall" if clock == "wall" else "data", grace=grace,
-                            final=final, markers=markers, poll=poll, disable=tuple(off))
+                            final=final, markers=markers, poll=poll, disable=tuple(off), every=seconds)
     try:
         stream = Stream(options, echo=lambda line: click.echo(line, err=True))
+        if period_only:
+            result = stream.run_period()
+            if result is None:
+                raise KernelError(f"{pipeline}: stream: the pipeline has no period steps (stream.period)")
+            sys.exit(0 if result.ok else 1)
         click.echo(f"stream: {pipeline} over {landing} (state {state}, sink {options.sink})", err=True)
         summary = stream.run()
     except KernelError as exc:

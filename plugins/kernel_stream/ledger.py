@@ -77,7 +77,7 @@ class Ledger:
 
     @property
     def next_seq(self) -> int:
-        return max((int(e["seq"]) for e in self.entries), default=-1) + 1
+        return max((int(e["seq"]) for e in self.entries if "seq" in e), default=-1) + 1
 
     @property
     def ended(self) -> bool:
@@ -86,6 +86,7 @@ class Ledger:
 
     def unfinished(self) -> dict[str, Any] | None:
         """The last batch started and neither done nor rejected (a kill came in between), if any."""
-        if not self.entries or self.entries[-1].get("event") != "start":
+        batches = [e for e in self.entries if e.get("event") in ("start", "done", "rejected")]
+        if not batches or batches[-1].get("event") != "start":
             return None
-        return self.entries[-1]
+        return batches[-1]

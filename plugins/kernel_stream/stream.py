@@ -76,6 +76,7 @@ class StreamOptions:
     markers: bool = False
     poll: bool = False
     disable: tuple[str, ...] = ("report", "cache")
+    every: float | None = None  # seconds between runs of the period steps (None: only when asked, or at the end)
 
     @property
     def sink(self) -> Path:
@@ -163,6 +164,14 @@ class Stream:
                 raise KernelError(f"{options.pipeline}: stream: no step '{item.split('.')[0]}'")
             if item.split(".")[0] in later:
                 raise KernelError(f"{options.pipeline}: stream: '{item}' is not a per-batch step's output")
+        self.plan = plan
+        self.period_steps = [s for s in plan.steps if s in later]
+        sunk = set(self.settings.sink)
+        for name in self.period_steps:
+            for producer, output in plan.steps[name].inputs.values():
+                if producer not in later and f"{producer}.{output}" not in sunk:
+                    raise KernelError(f"{options.pipeline}: stream: period step '{name}' needs "
+                                      f"'{producer}.{output}', which is not in the sink: add it to stream.sink")
         self.state = options.state
         self.landing = Landing(options.landing, self.settings.pattern, markers=options.markers)
         self.ledger = Ledger.open(self.state)
@@ -184,9 +193,12 @@ class Stream:
             raise KernelError(f"stream: the stream in {self.state} was ended (--final flushed its windows): "
                               "start a new one with another --state")
         self.landing.watch(poll=options.poll)
-        idle_since = time.monotonic()
+        idle_since = last_period = time.monotonic()
         try:
             while True:
+                if options.every is not None and time.monotonic() - last_period >= options.every:
+                    self.run_period()
+                    last_period = time.monotonic()
                 files = self._new_files()
                 for path, digest, size, landed in files:
                     self._process(Batch(self.ledger.next_seq, path.name, "newest", hash=digest, size=size,
@@ -206,7 +218,35 @@ class Stream:
             self.landing.close()
         if options.final:
             self._process(Batch(self.ledger.next_seq, None, None, final=True), None)
+        if self.period_steps and (options.every is not None or options.final):
+            self.run_period()
         return self.summary
+
+    def run_period(self) -> RunResult | None:
+        """Run the steps that need the whole period once, on everything in the sink so far: each of their
+        inputs from the batches is the concatenation of that output's sink parts."""
+        if not self.period_steps:
+            return None
+        given: dict[str, dict[str, pd.DataFrame]] = {}
+        for name in self.period_steps:
+            for producer, output in self.plan.steps[name].inputs.values():
+                if producer in self.period_steps:
+                    continue
+                declared = self.plan.steps[producer].type.outputs
+                outputs = given.setdefault(producer, {o: pd.DataFrame() for o in declared})
+                outputs[output] = read_sink(self.options.sink, f"{producer}.{output}")
+        params: dict[str, Any] = {**self.options.params, "hold": None, "state_dir": str(self.state / "steps"),
+                                  self.settings.file: str(self._last_file or self.options.landing)}
+        started = time.perf_counter()
+        result = self.kernel.run(self.options.pipeline, params=params, runs_root=self.state / "runs",
+                                 given=given, only=self.period_steps)
+        error = None if result.ok else _first_error(result)
+        self.ledger.append({"event": "period", "ok": result.ok, "run_id": result.run.run_id,
+                            "steps": self.period_steps, "seconds": round(time.perf_counter() - started, 6),
+                            "error": error, "at": _now()})
+        self.echo(f"stream: period steps {'done' if error is None else 'failed: ' + error} (run {result.run.run_id})")
+        self._prune_runs()
+        return result
 
     def _new_files(self) -> list[tuple[Path, str, int, float]]:
         finished = self.ledger.finished
