@@ -95,6 +95,11 @@ def test_files_landed_one_by_one_give_what_one_run_over_all_of_them_gives(tmp_pa
     assert [e["file"] for e in ledger if e["event"] == "done" and e["file"]] == [f"readings-{i:04d}.csv"
                                                                                    for i in range(9)]
     assert sum(e.get("alerts", 0) for e in ledger if e["event"] == "done") == summary.alerts
+    report = json.loads((tmp_path / "state" / "report.json").read_text())
+    assert (report["files"], report["records"], report["alerts"], report["rejected"]) == (
+        9, len(records), summary.alerts, [])
+    assert report["rows"]["window.windows"] == len(reference["window.windows"]) and report["ended"]
+    assert report["latency_s"]["p50"] is not None and "| files | 9 |" in (tmp_path / "state" / "report.md").read_text()
     # The period steps ran once at the end, over the whole sink: the batch run's answer.
     assert [e["ok"] for e in ledger if e["event"] == "period"] == [True]
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results" / "per_device.csv"),
@@ -137,6 +142,8 @@ def test_a_file_that_fails_is_set_aside_with_its_reason_and_the_stream_goes_on(t
     reason = (rejected / "readings-0002.csv.reason").read_text()
     assert "step 'unique'" in reason and "no column 'ingest_time'" in reason
     assert len(reason.splitlines()) == 1
+    report = json.loads((tmp_path / "state" / "report.json").read_text())
+    assert [r["file"] for r in report["rejected"]] == ["readings-0002.csv"] and report["files"] == 3
     kept = pd.concat([files[0], files[1], files[3]], ignore_index=True)
     assert_same(tmp_path / "state" / "sink", batch_run(tmp_path, pipeline, kept))
 

@@ -41,13 +41,15 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
               help="Run the pipeline's period steps this often (e.g. 1h), over everything in the sink so far.")
 @click.option("--period", "period_only", is_flag=True,
               help="Run the period steps once over the sink, and stop (no file is taken).")
+@click.option("--report", "report_only", is_flag=True,
+              help="Write STATE/report.md and report.json from the ledger, and stop.")
 @click.option("--markers", is_flag=True, help="A file is complete when its NAME.done marker exists.")
 @click.option("--poll", is_flag=True, help="List the directory instead of asking the OS for notifications.")
 @click.option("-p", "disable", multiple=True, metavar="no:NAME",
               help="Switch a plugin off for the batch runs (report and cache are off already).")
 def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None, params: tuple[str, ...],
                    until_idle: float | None, clock: str, grace: float, final: bool, every: str | None,
-                   period_only: bool, markers: bool, poll: bool, disable: tuple[str, ...]) -> None:
+                   period_only: bool, report_only: bool, markers: bool, poll: bool, disable: tuple[str, ...]) -> None:
     """Run PIPELINE on each new complete file in --landing, exactly once (docs/streaming.md)."""
     from kernel import parse_duration
     from kernel_stream.stream import Stream, StreamOptions
@@ -69,6 +71,9 @@ def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None,
                             final=final, markers=markers, poll=poll, disable=tuple(off), every=seconds)
     try:
         stream = Stream(options, echo=lambda line: click.echo(line, err=True))
+        if report_only:
+            click.echo(f"wrote {stream.write_report()}")
+            return
         if period_only:
             result = stream.run_period()
             if result is None:
@@ -82,3 +87,4 @@ def stream_command(pipeline: Path, landing: Path, state: Path, out: Path | None,
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"stream: {summary.line()}")
+    click.echo(f"report: {state / 'report.md'}")

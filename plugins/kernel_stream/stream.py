@@ -213,6 +213,7 @@ class Stream:
                 self.landing.wait(options.tick)
         except KeyboardInterrupt:
             self.echo("stream: interrupted; every finished batch is in the sink and the ledger")
+            self.write_report()
             raise
         finally:
             self.landing.close()
@@ -220,7 +221,14 @@ class Stream:
             self._process(Batch(self.ledger.next_seq, None, None, final=True), None)
         if self.period_steps and (options.every is not None or options.final):
             self.run_period()
+        self.write_report()
         return self.summary
+
+    def write_report(self) -> Path:
+        """``report.md`` and ``report.json`` in the state directory, from the ledger alone."""
+        from kernel_stream.report import write_report
+
+        return write_report(self.state)
 
     def run_period(self) -> RunResult | None:
         """Run the steps that need the whole period once, on everything in the sink so far: each of their
