@@ -734,9 +734,10 @@ def _generator_options(showcase: Showcase, args: list[str]) -> dict[str, Any]:
     raw: dict[str, Any] = dict(showcase.defaults)
     while args:
         key = args.pop(0)
-        if not key.startswith("--") or not args:
+        if not key.startswith("--") or key == "--":
             raise KernelError(f"expected --option value pairs for the generator, got '{key}'")
-        raw[key[2:].replace("-", "_")] = args.pop(0)
+        # An option without a value (the next is an option too, or none follows) is a flag: true.
+        raw[key[2:].replace("-", "_")] = args.pop(0) if args and not args[0].startswith("--") else "true"
     generator = showcase.generator()
     assert generator is not None
     try:
@@ -788,6 +789,16 @@ def _generate(showcase: Showcase, out_dir: Path, options: dict[str, Any]) -> Non
     generator = showcase.generator()
     assert generator is not None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if options.get("stream") is True:
+        # Written in real time, for a stream to take file by file: into DIR itself, each file whole when it
+        # appears (the generator's promise); an interruption leaves the files written so far.
+        out_dir.mkdir(exist_ok=True)
+        started = time.monotonic()
+        written = generator(out_dir, **options)
+        records = getattr(written, "telemetry_records", None)
+        click.echo(f"streamed{f' ({records:,} records)' if records is not None else ''} in "
+                   f"{time.monotonic() - started:.1f} s")
+        return
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.kernel-generate-", dir=out_dir.parent))
     try:
         umask = os.umask(0)

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -307,3 +308,52 @@ def test_the_generator_says_how_far_it_has_come(tmp_path: Path) -> None:
     assert len(said) >= 48  # after each hour of ingest time
     assert counts == sorted(counts) and counts[-1] == summary.telemetry_records
     assert {(total, unit) for _, total, unit in said} == {(None, "records")}
+
+
+def test_the_live_mode_writes_the_same_records_a_file_a_second(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The records of the data set, in ingest order, `rate` a file, each renamed in once written; the
+    # clock is the test's, so no time passes.
+    whole = generate(tmp_path / "whole", devices=6, days=1, seed=3, files=1)
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    from kernel_iot import gen_live
+
+    original = gen_live.write_live
+
+    def fake(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, **{**kwargs, "clock": lambda: now[0], "sleep": sleep})
+
+    monkeypatch.setattr(gen_live, "write_live", fake)
+    live = generate(tmp_path / "live", devices=6, days=1, seed=3, stream=True, rate=1000, seconds=5)
+    names = sorted(p.name for p in (tmp_path / "live" / "telemetry").iterdir())
+    assert names == [f"live-{i:06d}.avro" for i in range(5)]
+    assert waits == [1.0] * 5 and live.telemetry_records == 5000
+    got = pd.concat([pd.DataFrame(fastavro.reader(p.open("rb"))) for p in sorted(live.telemetry_files)])
+    expected = pd.DataFrame(fastavro.reader(whole.telemetry_files[0].open("rb"))).head(5000)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+    assert got["ingest_time"].is_monotonic_increasing
+    assert json.loads((tmp_path / "live" / "manifest.json").read_text())["live"]["files"] == 5
+
+
+def test_the_live_mode_from_the_command_line_writes_into_the_directory_as_it_goes(tmp_path: Path) -> None:
+    out = tmp_path / "live"
+    process = subprocess.Popen([sys.executable, "-m", "kernel", "showcase", "data", "iot-windowed-kpi", "--out",
+                                str(out), "--stream", "--rate", "300", "--seconds", "4", "--devices", "5",
+                                "--days", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen_while_running = False
+    while process.poll() is None:
+        if (out / "telemetry" / "live-000000.avro").exists():
+            seen_while_running = True  # a stream can take the first file while the rest are to come
+            break
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert seen_while_running
+    assert sorted(p.name for p in (out / "telemetry").iterdir()) == [f"live-{i:06d}.avro" for i in range(4)]
+    assert "streamed (1,200 records)" in stdout

@@ -46,7 +46,8 @@ class GeneratedSummary:
 
 def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
              start: str | datetime = "2026-01-05T00:00:00Z", files: int | None = None,
-             params: GeneratorParams | None = None, codec: str = "null",
+             params: GeneratorParams | None = None, codec: str = "null", stream: bool = False,
+             rate: int = 1000, seconds: float | None = None,
              progress: Progress | None = None) -> GeneratedSummary:
     """Write the data set into ``out_dir`` (made if missing; files of an earlier data set are replaced).
 
@@ -54,6 +55,9 @@ def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
     into one file per day of ingest time, or into ``files`` files over equal spans of it. ``codec`` is the
     Avro codec of the telemetry and events files. ``progress(records, None, "records")`` is told the telemetry
     records written so far after each hour of ingest time (``kernel showcase`` shows it live on a terminal).
+
+    With ``stream``, the telemetry is written in real time instead: ``rate`` records a second, one file a
+    second (:mod:`kernel_iot.gen_live`), for ``seconds`` (default: until the data set's records run out).
     """
     if devices < 1 or days < 1:
         raise ValueError(f"devices and days must be at least 1 (got devices={devices}, days={days})")
@@ -80,9 +84,22 @@ def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
     period = days * DAY_MS
     n_files = days if files is None else files
     bounds = [start_ms + period * i // n_files for i in range(1, n_files)]
-    stream = TelemetryStream(fleet, schedule, params, telemetry_rng)
-    parts = write_parts(stream, out_dir / "telemetry", bounds, codec=codec, sync_marker=sync, progress=progress)
-    truth = _ground_truth(stream, fleet)
+    telemetry = TelemetryStream(fleet, schedule, params, telemetry_rng)
+    if stream:
+        from kernel_iot.gen_live import write_live
+
+        live = write_live(telemetry, out_dir / "telemetry", rate=rate, seconds=seconds, codec=codec,
+                          sync_marker=sync, progress=progress)
+        records = _records_in(live)
+        _write_json(out_dir / "manifest.json", {
+            "generator": "kernel_iot.generate", "live": {"files": len(live), "records": records, "rate": rate},
+            "parameters": {"devices": devices, "days": days, "seed": seed, "start": iso(start_ms), "codec": codec},
+            "period": {"start": iso(fleet.start_ms), "end": iso(fleet.end_ms)}})
+        return GeneratedSummary(out_dir=out_dir, telemetry_files=tuple(live), telemetry_records=records,
+                                events=len(schedule.events), devices=len(fleet.registry), anomalies=0,
+                                manifest=out_dir / "manifest.json")
+    parts = write_parts(telemetry, out_dir / "telemetry", bounds, codec=codec, sync_marker=sync, progress=progress)
+    truth = _ground_truth(telemetry, fleet)
     _write_json(out_dir / "ground_truth" / "anomalies.json", truth)
 
     manifest = _manifest(out_dir, fleet, schedule, parts, truth, params,
@@ -94,6 +111,14 @@ def generate(out_dir: Path, *, devices: int = 300, days: int = 7, seed: int = 1,
         telemetry_records=sum(p.counts["records"] for p in parts), events=len(schedule.events),
         devices=len(fleet.registry), anomalies=len(truth), manifest=out_dir / "manifest.json",
     )
+
+
+def _records_in(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        with path.open("rb") as fo:
+            total += sum(block.num_records for block in fastavro.block_reader(fo))
+    return total
 
 
 def _start_ms(start: str | datetime) -> int:
