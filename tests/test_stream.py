@@ -198,7 +198,8 @@ def test_a_pipeline_without_a_stream_section_is_refused(tmp_path: Path) -> None:
 
 def _stream_command(tmp_path: Path, pipeline: Path) -> list[str]:
     return command("stream", str(pipeline), "--landing", str(tmp_path / "landing"), "--state",
-                   str(tmp_path / "state"), "--until-idle", "0", "--clock", "data", "--final", "--poll")
+                   str(tmp_path / "state"), "--until-idle", "0", "--clock", "data", "--final", "--poll",
+                   "--param", f"results={tmp_path / 'results'}")
 
 
 def test_killed_at_any_file_operation_and_restarted_every_file_counts_once(tmp_path: Path) -> None:
