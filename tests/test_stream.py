@@ -218,7 +218,7 @@ def test_killed_at_any_file_operation_and_restarted_every_file_counts_once(tmp_p
     points = len(log.read_text().splitlines())
     assert points > 20
     # Kill at points spread over the whole stream, then run it again to the end, without faults.
-    # (Every point: benchmarks/stream_faults.py; here six, from the first batch to the final one.)
+    # (Every point: python benchmarks/stream_faults.py; here six, from the first batch to the final one.)
     for kill_at in sorted({2, points // 4, points // 2, 3 * points // 4, points - 5, points - 1}):
         world = tmp_path / f"kill-{kill_at}"
         world.mkdir()
