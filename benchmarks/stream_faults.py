@@ -3,8 +3,9 @@
     python benchmarks/stream_faults.py                # 240 readings in 4 files
     python benchmarks/stream_faults.py --records 600 --files 6
 
-A probe stream over the files counts the file operations it makes under its state directory (the points a
-kill can fall on); then, for each point, a fresh landing directory gets the same files, a stream is killed
+A probe stream over the files (and one broken file, without the arrival column, which the stream moves to
+``rejected/`` with its reason) counts the file operations it makes under its state and landing directories
+(the points a kill can fall on); then, for each point, a fresh landing directory gets the same files, a stream is killed
 (SIGKILL, nothing after it runs) just before that operation, and a second stream runs to the end without
 faults. Its sink must equal one batch run over the same records (windows row for row; late, quarantined and
 duplicate records as the same rows; alerts and the period's answer), and its ledger must finish each file
@@ -49,10 +50,13 @@ def main() -> None:
         records = readings(args.records, args.seed)
         reference = batch_run(root, pipeline, records)
         files = cut(records, args.files, args.seed)
+        broken = files[1].drop(columns=["ingest_time"]).head(5)  # lands second: set aside, the rest go on
+        landed = [files[0], broken, *files[1:]]
         probe = root / "probe"
-        land(probe / "landing", files)
+        land(probe / "landing", landed)
         log = root / "points.log"
-        env = {**os.environ, "FAULT_ROOTS": str(probe / "state"), "FAULT_LOG": str(log)}
+        env = {**os.environ, "FAULT_ROOTS": os.pathsep.join([str(probe / "state"), str(probe / "landing")]),
+               "FAULT_LOG": str(log)}
         done = subprocess.run(stream_command(probe, pipeline), env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(done.stderr)
@@ -60,8 +64,9 @@ def main() -> None:
         survived, failed = 0, []
         for kill_at in range(1, len(points) + 1):
             world = root / f"kill-{kill_at}"
-            land(world / "landing", files)
-            env = {**os.environ, "FAULT_ROOTS": str(world / "state"), "FAULT_KILL_AT": str(kill_at)}
+            land(world / "landing", landed)
+            env = {**os.environ, "FAULT_ROOTS": os.pathsep.join([str(world / "state"), str(world / "landing")]),
+                   "FAULT_KILL_AT": str(kill_at)}
             killed = subprocess.run(stream_command(world, pipeline), env=env, capture_output=True, text=True)
             again = subprocess.run(stream_command(world, pipeline), capture_output=True, text=True)
             problem = None
@@ -75,6 +80,14 @@ def main() -> None:
                     ledger = [json.loads(line) for line in (world / "state" / "ledger.jsonl").read_text().splitlines()]
                     finished = [e["file"] for e in ledger if e["event"] == "done" and e.get("file")]
                     assert finished == sorted(set(finished)) and len(finished) == len(files), finished
+                    rejected = sorted(p.name for p in (world / "landing" / "rejected").iterdir())
+                    assert rejected == ["readings-0001.csv", "readings-0001.csv.reason"], rejected
+                    assert not (world / "landing" / "readings-0001.csv").exists()
+                    # A killed batch's run directory keeps what its run had written (the kernel's record of a
+                    # killed run, pruned with the old runs); anything else half written must be gone.
+                    debris = [str(p.relative_to(world)) for p in world.rglob("*.tmp")
+                              if "runs" not in p.relative_to(world).parts]
+                    assert not debris, f"left behind: {debris}"
                 except AssertionError as exc:
                     problem = f"differs: {str(exc).splitlines()[0] if str(exc) else 'assertion'}"
             operation, path = points[kill_at - 1]

@@ -148,6 +148,20 @@ def test_a_file_that_fails_is_set_aside_with_its_reason_and_the_stream_goes_on(t
     assert_same(tmp_path / "state" / "sink", batch_run(tmp_path, pipeline, kept))
 
 
+def test_a_restart_removes_only_what_a_killed_stream_left_half_written(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)
+    land(tmp_path / "landing", cut(readings(60, 8), 2, 8))
+    half = [tmp_path / "landing" / "rejected" / ".readings-0009.csv.reason.k1ll3d.tmp",
+            tmp_path / "state" / "sink" / "window.windows" / ".part-00000007.parquet.k1ll3d.tmp",
+            tmp_path / "state" / ".report.md.k1ll3d.tmp"]
+    mine = tmp_path / "landing" / "rejected" / "notes.txt"  # not the stream's: never touched
+    for path in [*half, mine]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    stream(tmp_path, pipeline).run()
+    assert [p.exists() for p in half] == [False, False, False] and mine.read_text() == "x"
+
+
 def test_a_stream_ended_with_final_takes_no_more_files(tmp_path: Path) -> None:
     pipeline = write_pipeline(tmp_path)
     files = cut(readings(100, 4), 2, 4)

@@ -184,6 +184,7 @@ class Stream:
     def run(self) -> Summary:
         options = self.options
         self.state.mkdir(parents=True, exist_ok=True)
+        self._recover_rejected()
         unfinished = self.ledger.unfinished()
         if unfinished is not None:  # killed mid-batch: that batch again, exactly
             self._replay(unfinished)
@@ -403,6 +404,20 @@ class Stream:
         for alert in found:
             alert_signal.send(self, event=alert)
         return len(found)
+
+    def _recover_rejected(self) -> None:
+        """Remove what a killed stream left half written, all of it the stream's own temporary files
+        (``.NAME.*.tmp``, as ``kernel.atomic_path`` names them): a reason in ``rejected/``, a sink part, the
+        source's columns, the report. The window and dedupe stores recover their own before each run."""
+        places = [(self.options.landing / REJECTED, ".*.reason.*.tmp"), (self.state, ".report.*.tmp"),
+                  (self.state / "source", ".*.parquet.*.tmp")]
+        sink = self.options.sink
+        if sink.is_dir():
+            places += [(d, ".part-*.parquet.*.tmp") for d in sink.iterdir() if d.is_dir()]
+        for directory, pattern in places:
+            if directory.is_dir():
+                for path in directory.glob(pattern):
+                    path.unlink(missing_ok=True)
 
     def _reject(self, batch: Batch, path: Path, error: str) -> None:
         """Set the file aside with its reason (it is the user's: moved, never deleted); the stream goes on."""
