@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kernel.reuse import Judge, Judged, Judgement, ObservationFailed, Observer, Recompute, Reused, Summarizer
     from kernel.showcases import Showcase
     from kernel.signals import Listener
+    from kernel.state import StateStore
     from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
     from kernel.values import TEXT_LIMIT, json_safe
 
@@ -93,6 +94,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Summarizer": ("kernel.reuse", ""),
     "Showcase": ("kernel.showcases", ""),
     "Listener": ("kernel.signals", ""),
+    "StateStore": ("kernel.state", ""),
     "DatasetIO": ("kernel.steps", ""),
     "Inputs": ("kernel.steps", ""),
     "Outputs": ("kernel.steps", ""),
@@ -143,6 +145,7 @@ __all__ = [
     "RunResult",
     "Showcase",
     "Staged",
+    "StateStore",
     "StepContext",
     "StepSettingsError",
     "StepSpec",

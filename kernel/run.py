@@ -77,6 +77,8 @@ from kernel.record import (
 )
 from kernel.reuse import Judged, Judgement, Recompute, Reused
 from kernel.selection import Selection, needed
+from kernel.state import KIND as STATE_KIND
+from kernel.state import settle
 from kernel.steps import DatasetIO, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
@@ -553,7 +555,9 @@ class Runner:
         while self._staged:
             staged, rec = self._staged.pop(0)
             try:
-                if not commit(run=self.run, staged=staged):
+                if staged.kind == STATE_KIND:  # a step's state (kernel.state): the kernel's own
+                    settle(staged.details, commit=True)
+                elif not commit(run=self.run, staged=staged):
                     raise PluginError(
                         self.plan.steps[staged.step].plugin, f"no plugin commits staged writes of kind '{staged.kind}'"
                     )
@@ -569,7 +573,10 @@ class Runner:
         discard = self.pm.hook.discard_staged
         for staged, rec in items:
             try:
-                discard(run=self.run, staged=staged)
+                if staged.kind == STATE_KIND:
+                    settle(staged.details, commit=False)
+                else:
+                    discard(run=self.run, staged=staged)
                 rec.status = "discarded"
             except Exception as exc:  # what is left is removed by the next run's before_run
                 rec.error = f"discarding failed: {type(exc).__name__}: {exc}"

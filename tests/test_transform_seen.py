@@ -56,7 +56,7 @@ def test_a_key_from_an_earlier_run_is_a_duplicate_with_its_reason(tmp_path: Path
     pd.testing.assert_frame_equal(again["out"], got["out"])
     pd.testing.assert_frame_equal(again["duplicates"], got["duplicates"])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert (manifest["rows"], manifest["keys"]) == (4, ["id"])
+    assert (manifest["keys"]["rows"], manifest["key_columns"]) == (4, ["id"])
     # The redo replaced generation 2; generation 1, the one before it, stays as the previous.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys-000001.parquet", "keys-000003.parquet",
                                                           "manifest.json"]

@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from kernel_window import WindowResult
-from kernel_window import store as store_module
 from kernel_window.steps import tumbling
 from window_support import SPEC_SETTINGS, T0, clock, emitted, late, stream
 
 from kernel import DataError, StepContext
+from kernel import state as store_module
 
 SCENARIO_5 = stream([("d1", "10:00")], [("d1", "09:00")], [("d1", "08:30"), ("d1", "07:59")], [("d1", "12:00")])
 

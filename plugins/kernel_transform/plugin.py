@@ -5,9 +5,7 @@ and DuckDB when it reaches a transform step."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from kernel import Run, Staged, StepType, hookimpl
+from kernel import Run, StepType, hookimpl
 from kernel_transform import settings as s
 
 
@@ -47,9 +45,6 @@ def register_steps() -> list[StepType]:
     return list(STEPS)
 
 
-SEEN = "transform.seen"  # kernel_transform.seen.KIND: a dedupe's store of seen keys, staged with the run
-
-
 @hookimpl
 def before_run(run: Run) -> None:
     """Remove what a stopped run left in the dedupe steps' stores of seen keys."""
@@ -60,26 +55,3 @@ def before_run(run: Run) -> None:
 
             SeenKeys(state_dir).recover()
 
-
-@hookimpl
-def commit_staged(staged: Staged) -> bool | None:
-    return _settle(staged, commit=True)
-
-
-@hookimpl
-def discard_staged(staged: Staged) -> bool | None:
-    return _settle(staged, commit=False)
-
-
-def _settle(staged: Staged, *, commit: bool) -> bool | None:
-    if staged.kind != SEEN:
-        return None
-    from kernel_transform.seen import SeenKeys
-
-    store = SeenKeys(staged.details["state_dir"])
-    manifest: dict[str, Any] = staged.details["manifest"]
-    if commit:
-        store.commit(manifest)
-    else:
-        store.discard(manifest)
-    return True

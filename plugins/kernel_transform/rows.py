@@ -168,7 +168,7 @@ def _forget(seen: pd.DataFrame | None, newest: int | None, times: pd.Series[Any]
 def _remember(store: Any, s: DedupeSettings, frame: pd.DataFrame, kept: np.ndarray[Any, Any],
               seen: pd.DataFrame | None, newest: int | None, ctx: StepContext | None) -> None:
     """Stage the keys let through so far (less those forgotten); committed with the run."""
-    from kernel_transform.seen import KIND, TIME, utc_ns
+    from kernel_transform.seen import TIME, utc_ns
 
     keys = store.keys
     new = frame.loc[kept, keys].reset_index(drop=True)
@@ -176,11 +176,7 @@ def _remember(store: Any, s: DedupeSettings, frame: pd.DataFrame, kept: np.ndarr
         new[TIME] = utc_ns(frame.loc[kept, s.time_column])
     parts = [p for p in (seen, new) if p is not None and len(p)]
     together = pd.concat(parts, ignore_index=True) if parts else new
-    manifest = store.stage(together, newest, frame)
-    if ctx is None:
-        store.commit(manifest)
-    else:
-        ctx.stage(KIND, state_dir=str(store.directory), manifest=manifest)
+    store.keep(store.stage(together, newest, frame), ctx)
 
 
 def union(inputs: Inputs, **settings: Any) -> Outputs:

@@ -1,18 +1,13 @@
 """The ``window`` plugin's hooks: the step type ``window.tumbling``, and its state store's part in a run
-(recovered before the run, a new state made current only when the whole run succeeds)."""
+(recovered before the run; the kernel makes a new state current only when the whole run succeeds)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kernel import Run, Staged, StepType, hookimpl
+from kernel import Run, StepType, hookimpl
 from kernel_window.settings import TumblingSettings
-
-if TYPE_CHECKING:
-    from kernel_window.store import StateStore
-
-STATE = "window.state"
 
 # The functions live in kernel_window.steps, imported when a run needs them.
 TUMBLING = StepType(
@@ -22,12 +17,6 @@ TUMBLING = StepType(
     description="Event-time tumbling windows with a watermark, late-data and quarantine outputs "
     "(docs/windowing.md).",
 )
-
-
-def _store(staged: Staged) -> tuple[StateStore, dict[str, Any]]:
-    from kernel_window.store import StateStore
-
-    return StateStore(staged.details["state_dir"]), staged.details["manifest"]
 
 
 @hookimpl
@@ -46,24 +35,3 @@ def before_run(run: Run) -> None:
         if state_dir is not None:
             StateStore(state_dir).recover()
 
-
-@hookimpl
-def commit_staged(staged: Staged) -> bool | None:
-    return _settle(staged, commit=True)
-
-
-@hookimpl
-def discard_staged(staged: Staged) -> bool | None:
-    return _settle(staged, commit=False)
-
-
-def _settle(staged: Staged, *, commit: bool) -> bool | None:
-    """Make a staged state current, or throw it away; ``None`` for a write that is not a state's."""
-    if staged.kind != STATE:
-        return None
-    store, manifest = _store(staged)
-    if commit:
-        store.commit(manifest)
-    else:
-        store.discard(manifest)
-    return True

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from kernel import Inputs, Outputs, StepContext, StepSettingsError, validation_problem
 from kernel_window.columns import check_columns
-from kernel_window.plugin import STATE
 from kernel_window.settings import TumblingSettings, WindowConfig
 from kernel_window.store import StateStore
 from kernel_window.tumbling import Marks, marks_of, process
@@ -72,11 +71,8 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
         result.counts["carried_in"] = 0 if carried is None else len(carried)
         result.counts["held"] = 0 if held is None else len(held)
     if store is not None and not config.final:
-        manifest = store.stage(state, records, held, held_until(held, config))
-        if ctx is None:  # called on its own: the new state is current at once
-            store.commit(manifest)
-        else:  # current only once the whole run has succeeded
-            ctx.stage(STATE, state_dir=str(parsed.state_dir), manifest=manifest)
+        # Current once the whole run has succeeded (at once when the step is called on its own).
+        store.keep(store.stage(state, records, held, held_until(held, config)), ctx)
     return result.outputs()
 
 
