@@ -87,7 +87,8 @@ class _KernelGroup(click.Group):
 
     def _plugin_commands(self) -> dict[str, click.Command]:
         configure_quiet()
-        return {name: cmd for name, cmd in Kernel(skip_broken=True).commands().items() if name not in self.commands}
+        return {name: cmd for name, cmd in Kernel(skip_broken=True).commands().items()
+                if name not in self.commands and " " not in name}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
@@ -630,7 +631,34 @@ def plugin_new(name: str, parent: Path) -> None:
     click.echo(f"  cd {root} && pip install -e '.[test]' && kernel run examples/pipeline.yaml && pytest")
 
 
-@main.group()
+class _PluginSubgroup(click.Group):
+    """A built-in group that plugins may add to: a command a plugin names ``"GROUP NAME"`` (``"showcase
+    stream"``) is the group's ``NAME``."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        configure_quiet()
+        prefix = f"{self.name} "
+        return {name.removeprefix(prefix): cmd for name, cmd in Kernel(skip_broken=True).commands().items()
+                if name.startswith(prefix) and name.removeprefix(prefix) not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            extra = list(self._plugin_commands())
+        except KernelError:
+            extra = []
+        return sorted([*self.commands, *extra])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        try:
+            return self._plugin_commands().get(cmd_name)
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@main.group(cls=_PluginSubgroup)
 def showcase() -> None:
     """Complete pipelines shipped by plugins."""
 

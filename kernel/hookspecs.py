@@ -241,7 +241,8 @@ def register_commands() -> Iterable[click.Command] | None:
     """Return click commands to add to the ``kernel`` command line (the report writer adds ``report``).
 
     Called when the command line meets a command name it does not know. A name already taken is
-    an error naming the plugin. Default: none.
+    an error naming the plugin. A command named ``"showcase NAME"`` is added to ``kernel showcase`` as
+    ``NAME`` (the streaming plugin adds ``kernel showcase stream``). Default: none.
     """
 
 

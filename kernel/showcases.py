@@ -16,7 +16,9 @@ class Showcase:
 
     ``generate(out_dir, **options)`` writes the data set into ``out_dir``; ``data_param`` names the
     pipeline parameter that points at it; ``defaults`` are the options for the default data set;
-    ``results_param`` names the parameter holding where the results go (printed after a run).
+    ``results_param`` names the parameter holding where the results go (printed after a run). ``stream``
+    is the pipeline's streamed form, run over the files landing in ``landing`` (a folder of the data
+    directory) by ``kernel showcase stream`` when a streaming plugin is installed.
     ``generate`` may be a reference, ``"module:function"``, imported only when data is generated.
     """
 
@@ -27,6 +29,8 @@ class Showcase:
     data_param: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     results_param: str | None = None
+    stream: Path | None = None  # its streamed form: a pipeline file with a ``stream:`` section
+    landing: str | None = None  # where the data set's streamed files land, relative to its data directory
 
     def generator(self) -> Callable[..., Any] | None:
         """``generate``, imported if it is a reference."""

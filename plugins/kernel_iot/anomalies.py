@@ -13,13 +13,14 @@ constant history, so "zero deviation" is a clean test); the counts come from a c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
 
-from kernel import StepSettingsError
+from kernel import Inputs, Outputs, StepContext, StepSettingsError
 from kernel_iot.uptime import Int64s, require, utc_ns
 
 ANOMALY_COLUMNS = ("device_id", "window_start", "temperature_mean", "prev_mean", "prev_std", "prev_n", "z")
@@ -81,8 +82,12 @@ def _history_bounds(device: Int64s, history: int) -> tuple[Int64s, Int64s]:
     return start, end
 
 
-def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float) -> tuple[pd.DataFrame, int]:
-    """The anomalies table (sorted by device and window start) and the number of windows that had a history."""
+def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float, first: int = 0
+          ) -> tuple[pd.DataFrame, int]:
+    """The anomalies table (sorted by device and window start) and the number of windows that had a history.
+
+    Rows before ``first`` are history only (a stream's earlier windows): they are neither scored nor flagged.
+    """
     require(windows, "windows", ("device_id", "window_start", "temperature_mean"))
     order, device = _device_order(windows)
     x = windows["temperature_mean"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
@@ -98,8 +103,9 @@ def score(windows: pd.DataFrame, history: int, min_history: int, threshold: floa
     prev_std = rolling.std(ddof=1).to_numpy()
     del rolling, start, end
     # Only windows with a mean, enough history and a non-zero deviation can be flagged.
-    candidate = np.flatnonzero(present & (prev_n >= min_history) & (prev_std > 0))
-    scored = int(np.count_nonzero(present & (prev_n >= min_history)))
+    own = order >= first
+    candidate = np.flatnonzero(own & present & (prev_n >= min_history) & (prev_std > 0))
+    scored = int(np.count_nonzero(own & present & (prev_n >= min_history)))
     z = (x[candidate] - prev_mean[candidate]) / prev_std[candidate]
     keep = np.isfinite(z) & (np.abs(z) > threshold)  # a non-finite z never flags
     flagged, z = candidate[keep], z[keep]
@@ -140,3 +146,49 @@ def precision_recall(anomalies: pd.DataFrame, truth: pd.DataFrame, scored: int) 
         "truth_minutes": [minutes],
         "scored_windows": [scored],
     })
+
+
+HISTORY_COLUMNS = ["device_id", "window_start", "temperature_mean"]
+
+
+def anomalies(inputs: Inputs, *, history: int = 60, min_history: int = 30, threshold: float = 4.0,
+              state_dir: str | None = None, ctx: StepContext | None = None) -> Outputs:
+    """The anomalies among ``windows``; with ``state_dir``, each device's last ``history`` windows of earlier
+    runs are its history too (a stream's batches score as one run over all of them)."""
+    from kernel import StateStore
+    from kernel.state import fingerprint
+
+    check_settings(history, min_history, threshold)
+    windows = inputs["windows"]
+    require(windows, "windows", tuple(HISTORY_COLUMNS))
+    store = before = None
+    made_from: str | None = None
+    if state_dir is not None:
+        store = StateStore(state_dir, format="kernel-iot-anomaly-history", version=1, roles=("history",),
+                           what="anomaly history")
+        salt = json.dumps(dict(ctx.params), sort_keys=True, default=str) if ctx is not None and ctx.params else None
+        made_from = fingerprint(windows, HISTORY_COLUMNS, salt)
+        base = store.load(made_from)
+        if base is not None and base.get("history_rows") != history:
+            raise store.fail(f"the saved history keeps {base.get('history_rows')} windows per device, not "
+                             f"{history}; use another state_dir, or delete this one to start over")
+        before = store.read("history")
+    mine = windows[HISTORY_COLUMNS].reset_index(drop=True)
+    if isinstance(mine["device_id"].dtype, pd.CategoricalDtype):
+        mine["device_id"] = mine["device_id"].astype("str")  # categories differ from batch to batch
+    both = mine if before is None or not len(before) else pd.concat([before, mine], ignore_index=True)
+    first = len(both) - len(mine)
+    found, scored = score(both, history, min_history, threshold, first)
+    # The rows as the windows had them (their device_id dtype): found rows are at first + i.
+    rows = pd.MultiIndex.from_arrays([found["device_id"].astype("str"), utc_ns(found["window_start"], "anomalies")])
+    index = pd.MultiIndex.from_arrays([mine["device_id"].astype("str"), utc_ns(mine["window_start"], "windows")])
+    taken = index.get_indexer(rows)
+    found["device_id"] = windows["device_id"].take(taken).reset_index(drop=True)
+    found["window_start"] = windows["window_start"].take(taken).reset_index(drop=True)
+    counts = pd.DataFrame({"windows": [len(mine)], "history": [first], "scored": [scored],
+                           "anomalies": [len(found)]})
+    if store is not None:
+        order = np.lexsort((utc_ns(both["window_start"], "windows"), both["device_id"].astype("str").to_numpy()))
+        kept = both.take(order).groupby("device_id", sort=False, observed=True).tail(history)
+        store.keep(store.stage({"history": kept.reset_index(drop=True)}, made_from, history_rows=history), ctx)
+    return {"anomalies": found, "counts": counts}

@@ -159,8 +159,12 @@ def duration(text: str) -> pd.Timedelta | None:
     return None if ns is None else pd.Timedelta(ns, unit="ns")
 
 
-def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: str) -> pd.DataFrame:
-    """``[period_end - refresh, period_end)``, by default ending the day after the newest event (detail 6)."""
+def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: str | None) -> pd.DataFrame:
+    """``[period_end - refresh, period_end)``, by default ending the day after the newest event (detail 6);
+    no row without ``refresh`` (a stream's batch has no period of its own)."""
+    if refresh is None:
+        return pd.DataFrame({name: pd.Series([], dtype="datetime64[ms, UTC]")
+                             for name in ("period_start", "period_end", "newest_event_time")})
     length = duration(refresh)
     if length is None or length <= pd.Timedelta(0):
         raise StepSettingsError(f"{refresh!r} is not a positive duration (examples: '7d', '24h')",
@@ -181,7 +185,7 @@ def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: st
                          "newest_event_time": pd.Series([newest], dtype="datetime64[ms, UTC]")})
 
 
-def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str = "7d") -> Outputs:
+def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str | None = "7d") -> Outputs:
     """Deduplicate and quarantine telemetry, check events against the registry, and fix the period."""
     telemetry, events = inputs["telemetry"], inputs["events"]
     require(telemetry, "telemetry", TELEMETRY_COLUMNS)

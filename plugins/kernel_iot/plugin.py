@@ -54,7 +54,8 @@ def register_showcases() -> list[Showcase]:
     pipeline = Path(str(files("kernel_showcases") / DIRECTORY / "pipeline.yaml"))
     return [Showcase(name=SHOWCASE, pipeline=pipeline, generate="kernel_iot.generate:generate", data_param="data",
                      description="Device uptime and firmware adoption from late, messy IoT telemetry",
-                     defaults={"devices": 300, "days": 7, "seed": 1}, results_param="gold")]
+                     defaults={"devices": 300, "days": 7, "seed": 1}, results_param="gold",
+                     stream=pipeline.parent / "stream.yaml", landing="telemetry")]
 
 
 class _WithinPeriod(BaseModel):

@@ -24,7 +24,7 @@ class IngestSettings(_Settings):
 
 class ConformSettings(_Settings):
     period_end: datetime | None = None
-    refresh: str = "7d"
+    refresh: str | None = "7d"  # None: no period (a stream's batch; its period runs over the whole sink)
 
 
 class WindowSizeSettings(_Settings):
@@ -36,6 +36,13 @@ class AdoptionSettings(_Settings):
     anomaly_history: int = 60
     anomaly_min_history: int = 30
     anomaly_threshold: float = 4.0
+
+
+class AnomalySettings(_Settings):
+    history: int = 60
+    min_history: int = 30
+    threshold: float = 4.0
+    state_dir: str | None = None
 
 
 class GoldSettings(_Settings):

@@ -4,7 +4,14 @@ that compute them (and so neither pandas nor numpy); a run imports each when it 
 from __future__ import annotations
 
 from kernel import StepType
-from kernel_iot.settings import AdoptionSettings, ConformSettings, GoldSettings, IngestSettings, WindowSizeSettings
+from kernel_iot.settings import (
+    AdoptionSettings,
+    AnomalySettings,
+    ConformSettings,
+    GoldSettings,
+    IngestSettings,
+    WindowSizeSettings,
+)
 
 # gold file name -> the input it is written from
 TABLES = {
@@ -53,6 +60,12 @@ STEP_TYPES = (
         outputs=("adoption", "targets", "anomalies", "anomaly_scores"), settings=AdoptionSettings,
         description="Firmware adoption per day and model against each model's target; temperature anomalies beside "
         "it.",
+    ),
+    StepType(
+        "iot.anomalies", "kernel_iot.anomalies:anomalies", inputs=("windows",), outputs=("anomalies", "counts"),
+        settings=AnomalySettings, claims=("state_dir",),
+        description="Temperature anomalies of windows against each device's previous windows; with state_dir, "
+        "the last ones of earlier runs too (a stream).",
     ),
     StepType(
         "iot.gold", "kernel_iot.gold:gold", inputs=(*TABLES.values(), "targets", *ROWS), outputs=(*TABLES, "kpis"),

@@ -17,7 +17,7 @@ def register_fields() -> list[PipelineField]:
 
 @hookimpl
 def register_commands() -> list[Any]:
-    """``kernel stream PIPELINE --landing DIR --state DIR``."""
-    from kernel_stream.cli import stream_command
+    """``kernel stream PIPELINE --landing DIR --state DIR`` and ``kernel showcase stream NAME``."""
+    from kernel_stream.cli import showcase_stream_command, stream_command
 
-    return [stream_command]
+    return [stream_command, showcase_stream_command]

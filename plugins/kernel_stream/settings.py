@@ -24,13 +24,22 @@ class StreamSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(min_length=1, description="the step that reads one landing file (given no rows when "
-                        "no file comes)")
+                        "no file comes); step.output: the output whose rows are the file's records")
     file: str = Field("file", min_length=1, description="the parameter a landing file's path is passed in")
     sink: tuple[str, ...] = Field(min_length=1, description="the outputs appended to the sink after each batch, "
                                   "as step.output")
     period: tuple[str, ...] = Field((), description="steps that need the whole period: not run per batch")
     pattern: str = Field("*", min_length=1, description="the landing files to take (a glob on the name)")
     alerts: AlertSettings | None = Field(None, description="an output whose rows are alerts")
+
+    @property
+    def source_step(self) -> str:
+        return self.source.partition(".")[0]
+
+    @property
+    def source_output(self) -> str | None:
+        """The output holding the file's records (the source's other outputs are reference data)."""
+        return self.source.partition(".")[2] or None
 
     @field_validator("sink")
     @classmethod

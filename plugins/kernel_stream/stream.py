@@ -148,9 +148,13 @@ class Stream:
                               f"'{self.settings.file}', 'hold' and 'state_dir': '{missing[0]}' is missing")
         self.has_final = "final" in pipeline.params
         steps = set(plan.steps)
-        for name in (self.settings.source, *self.settings.period, *(s.split(".")[0] for s in self.settings.sink)):
+        for name in (self.settings.source_step, *self.settings.period, *(s.split(".")[0] for s in self.settings.sink)):
             if name not in steps:
                 raise KernelError(f"{options.pipeline}: stream: no step '{name}'")
+        output = self.settings.source_output
+        if output is not None and output not in plan.steps[self.settings.source_step].type.outputs:
+            raise KernelError(f"{options.pipeline}: stream: step '{self.settings.source_step}' has no output "
+                              f"'{output}'")
         import networkx as nx
 
         later = set(self.settings.period)
@@ -318,7 +322,7 @@ class Stream:
             if self._empty is None:  # nothing was ever read: there is no batch to run without a file
                 self.ledger.append({"event": "done", "seq": batch.seq, "file": None, "records": 0, "at": _now()})
                 return
-            given = {self.settings.source: self._empty}
+            given = {self.settings.source_step: self._empty}
         params: dict[str, Any] = {**self.options.params, "hold": batch.hold,
                                   "state_dir": str(self.state / "steps")}
         file = path or self._last_file or self.options.landing
@@ -345,7 +349,7 @@ class Stream:
         assert result is not None
         outputs = result.outputs
         if path is not None and self._empty is None:
-            self._save_empty({k: f.iloc[:0] for k, f in outputs[self.settings.source].items()})
+            self._save_empty({k: f.iloc[:0] for k, f in outputs[self.settings.source_step].items()})
         rows: dict[str, int] = {}
         for item in self.settings.sink:
             step, output = item.split(".")
@@ -356,7 +360,9 @@ class Stream:
             if len(frame):
                 with atomic_path(self.options.sink / item / f"part-{batch.seq:08d}.parquet") as tmp:
                     frame.to_parquet(tmp, index=False)
-        records = sum(len(f) for f in outputs[self.settings.source].values()) if path is not None else 0
+        read = outputs[self.settings.source_step]
+        counted = [read[self.settings.source_output]] if self.settings.source_output in read else read.values()
+        records = sum(len(f) for f in counted) if path is not None else 0
         alerted = self._alerts(batch, outputs) if self.settings.alerts is not None else 0
         done = time.time()
         latency = done - batch.landed if batch.landed is not None else None

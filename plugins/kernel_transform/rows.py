@@ -126,12 +126,10 @@ def dedupe(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any) -
         salt = json.dumps(dict(ctx.params), sort_keys=True, default=str) if ctx is not None and ctx.params else None
         store = SeenKeys(s.state_dir, keys, s.time_column, salt)
         seen, newest = store.load(frame)
+        if seen is not None and len(seen) and len(frame):
+            earlier = _earlier(frame, seen, keys, s)
         if s.time_column is not None:
             newest, seen = _forget(seen, newest, frame[s.time_column], s.remember)
-        if seen is not None and len(seen) and len(frame):
-            # By the keys' hashes: a null equals a null (as here within a run), whatever dtype it came back in.
-            earlier = np.isin(pd.util.hash_pandas_object(frame[keys], index=False).to_numpy(),
-                              pd.util.hash_pandas_object(seen[keys], index=False).to_numpy())
     ordered = frame[~earlier] if earlier.any() else frame
     if s.order_by:
         ordered = ordered.sort_values(s.order_by, ascending=not s.descending, kind="stable", na_position="last")
@@ -147,6 +145,28 @@ def dedupe(inputs: Inputs, *, ctx: StepContext | None = None, **settings: Any) -
     if store is not None:
         _remember(store, s, frame, kept, seen, newest, ctx)
     return {"out": reset(frame.loc[kept]), "duplicates": reset(duplicates)}
+
+
+def _earlier(frame: pd.DataFrame, seen: pd.DataFrame, keys: list[str], s: DedupeSettings
+             ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which rows have a key an earlier run let through, at most ``remember`` before the row's own time."""
+    from kernel import parse_duration
+    from kernel_transform.seen import TIME, utc_ns
+
+    # By the keys' hashes: a null equals a null (as here within a run), whatever dtype it came back in.
+    mine = pd.util.hash_pandas_object(frame[keys], index=False).to_numpy()
+    theirs = pd.util.hash_pandas_object(seen[keys], index=False).to_numpy()
+    if s.remember is None or s.time_column is None:
+        return np.isin(mine, theirs)
+    latest = pd.Series(seen[TIME].to_numpy(np.int64), index=theirs).groupby(level=0).max()
+    at = latest.index.get_indexer(pd.Index(mine))
+    found = at >= 0
+    when = latest.to_numpy()[np.where(found, at, 0)] if len(latest) else np.zeros(len(mine), dtype=np.int64)
+    row_time = utc_ns(frame[s.time_column])
+    timeless = row_time == np.iinfo(np.int64).min  # a row without a time matches any remembered key
+    recent = when >= np.where(timeless, 0, row_time) - int(parse_duration(s.remember) or 0)
+    matched: np.ndarray[Any, np.dtype[np.bool_]] = found & (timeless | recent)
+    return matched
 
 
 def _forget(seen: pd.DataFrame | None, newest: int | None, times: pd.Series[Any],
