@@ -1,7 +1,7 @@
 """The flagship streamed (``kernel showcase stream iot-windowed-kpi``): its data set's telemetry landing file by
 file gives what the batch pipeline over the same files gives (windows, late and quarantined records,
-duplicates, anomalies), anomalies are alerted once each, and a stream killed again and again at random file
-operations still ends with that sink."""
+duplicates, anomalies; and from its period steps, the gold tables and every KPI), anomalies are alerted once
+each, and a stream killed again and again at random file operations still ends with that sink and gold."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pd.
         path = root / f"reference-{item}.parquet"
         result.outputs[step][output].to_parquet(path, index=False)  # through Parquet, as the sink is
         reference[item] = pd.read_parquet(path)
+    reference["gold"] = pd.DataFrame({"path": [str(root / "gold")]})
     return root / "data", reference
 
 
@@ -64,7 +65,7 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True).copy()
     for column in frame.columns:
         dtype = frame[column].dtype
-        if isinstance(dtype, pd.CategoricalDtype) or dtype == object or pd.api.types.is_string_dtype(dtype):
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) or dtype is object:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None).astype("str")
     return frame
 
@@ -87,6 +88,17 @@ def assert_same_as_batch(state: Path, reference: dict[str, pd.DataFrame]) -> Non
     found = plain(read_sink(sink, "anomalies.anomalies"))
     want = plain(reference["anomalies"])
     pd.testing.assert_frame_equal(found.sort_values(KEY, ignore_index=True), want.sort_values(KEY, ignore_index=True))
+    # The period steps over the sink publish the batch pipeline's gold: every table and every KPI.
+    gold, batch_gold = state.parent / "gold", Path(reference["gold"]["path"].iloc[0])
+    kpis = json.loads((gold / "kpis.json").read_text())
+    want_kpis = json.loads((batch_gold / "kpis.json").read_text())
+    assert {k: v for k, v in kpis.items() if k != "run_id"} == {k: v for k, v in want_kpis.items() if k != "run_id"}
+    tables = sorted(p.name for p in batch_gold.glob("*.parquet"))
+    assert sorted(p.name for p in gold.glob("*.parquet")) == tables and len(tables) == 7
+    for name in tables:
+        got, expected = (plain(pd.read_parquet(d / name)).drop(columns=["run_id"], errors="ignore")
+                         for d in (gold, batch_gold))
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=name)
     # Each anomaly is alerted once, with the file it came from, in the order found.
     alerts = [json.loads(line) for line in (state / "alerts.jsonl").read_text().splitlines()]
     assert [(a["alert"]["device_id"], pd.Timestamp(a["event_time"])) for a in alerts] == list(
@@ -97,9 +109,10 @@ def test_the_streamed_flagship_gives_the_batch_pipelines_windows_late_records_an
         world: tuple[Path, dict[str, pd.DataFrame]], tmp_path: Path) -> None:
     data, reference = world
     assert len(reference["anomalies"]) >= 3 and len(reference["duplicates"]) and len(reference["window.late"])
+    params = {"data": str(data), "gold": str(tmp_path / "gold")}
     stream = Stream(StreamOptions(pipeline=SHOWCASE / "stream.yaml", landing=data / "telemetry",
-                                  state=tmp_path / "state", params={"data": str(data)}, until_idle=0, clock="data",
-                                  final=True, poll=True), echo=lambda line: None)
+                                  state=tmp_path / "state", params=params, until_idle=0, clock="data", final=True,
+                                  poll=True), echo=lambda line: None)
     summary = stream.run()
     files = sorted(p.name for p in (data / "telemetry").glob("live-*.avro"))
     assert summary.files == len(files) >= 8
@@ -116,7 +129,7 @@ def test_the_streamed_flagship_killed_again_and_again_ends_with_the_batch_pipeli
     subprocess.run(["cp", "-r", str(data), str(copy)], check=True)
     state = tmp_path / "state"
     run = command("showcase", "stream", "iot-windowed-kpi", "--data", str(copy), "--state", str(state),
-                  "--until-idle", "0", "--clock", "data", "--final", "--poll")
+                  "--until-idle", "0", "--clock", "data", "--final", "--poll", "--param", f"gold={tmp_path / 'gold'}")
     rng = random.Random(16)
     kills = 0
     for _ in range(6):
@@ -128,6 +141,7 @@ def test_the_streamed_flagship_killed_again_and_again_ends_with_the_batch_pipeli
         assert killed.returncode == -9, killed.stderr
         kills += 1
     assert kills >= 4
+    assert not (tmp_path / "gold").exists()  # the period runs at the end of the stream, not per batch
     finished = subprocess.run(run, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert_same_as_batch(state, reference)

@@ -240,6 +240,8 @@ def telemetry_sources(path: str) -> list[Source]:
 def split_by_files(settings: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
     """The settings of each part of a split ingest: the telemetry files in at most ``count`` runs of
     consecutive files of about equal size; the first part also reads the events, registry and truth."""
+    if settings.get("telemetry") is None:
+        return [dict(settings)]
     sources = telemetry_sources(str(settings["telemetry"]))
     sizes = np.array([source.path.stat().st_size for source in sources], dtype=np.float64)
     parts = min(count, len(sources))
@@ -263,7 +265,7 @@ def combine_files(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataF
             "truth": parts[0]["truth"]}
 
 
-def ingest(inputs: Inputs, *, telemetry: str, events: str, devices: str, truth: str | None = None,
+def ingest(inputs: Inputs, *, telemetry: str | None, events: str, devices: str, truth: str | None = None,
            telemetry_files: list[str] | None = None, telemetry_only: bool = False,
            ctx: StepContext | None = None) -> Outputs:
     """Read telemetry and events (Avro) and the registry and ground truth (JSON) with their declared schemas.
@@ -271,11 +273,15 @@ def ingest(inputs: Inputs, *, telemetry: str, events: str, devices: str, truth: 
     ``telemetry_files`` and ``telemetry_only`` are a part's, when the step runs in parts
     (``partitions: {count: N}``): the names of the telemetry files it reads, and whether it reads nothing else.
     """
-    sources = telemetry_sources(telemetry)
+    if telemetry is None:  # the reference data alone (a stream's period reads its telemetry from the sink)
+        sources = []
+    else:
+        sources = telemetry_sources(telemetry)
     if telemetry_files is not None:
         wanted = set(telemetry_files)
         sources = [source for source in sources if source.name in wanted]
-    tele = read_avro_sources(sources, TELEMETRY, categorical=TELEMETRY_CATEGORIES, ctx=ctx, origin=True)
+    tele = read_avro_sources(sources, TELEMETRY, categorical=TELEMETRY_CATEGORIES, ctx=ctx, origin=True) \
+        if sources else pd.DataFrame()
     if telemetry_only:
         return {"telemetry": tele, "events": pd.DataFrame(), "devices": pd.DataFrame(), "truth": pd.DataFrame()}
     _, event_files = resolve(events, "avro")

@@ -14,7 +14,7 @@ class _Settings(BaseModel):
 
 
 class IngestSettings(_Settings):
-    telemetry: str
+    telemetry: str | None  # null: no telemetry, the reference data alone
     events: str
     devices: str
     truth: str | None = None
