@@ -232,6 +232,13 @@ def test_unknown_device_flood_without_period_end_stops_with_one_line() -> None:
     assert "\n" not in str(info.value)
 
 
+def test_a_streams_batch_has_no_period_so_an_all_quarantined_file_goes_on() -> None:
+    # refresh: null (a stream's file): no period row, and a file whose readings are all quarantined is no error.
+    out = run(telemetry([{"device_id": "ghost"}]), refresh=None)
+    assert out["period"].empty and list(out["period"].columns) == ["period_start", "period_end", "newest_event_time"]
+    assert keys(out["quarantine_telemetry"], "device_id", "reason") == [("ghost", "unknown_device")]
+
+
 def test_inputs_are_not_modified() -> None:
     tele = telemetry([{"seq": 1}, {"seq": 1, "ingest_time": at(1)}, {"seq": 2, "firmware_version": "x"}])
     before = tele.copy()

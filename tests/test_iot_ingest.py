@@ -142,6 +142,14 @@ def test_truth_absent_is_an_empty_frame_and_present_is_parsed(tmp_path: Path) ->
     assert truth["device_id"].tolist() == ["d1"] and truth["minute"].tolist() == [T0 + pd.Timedelta("2min")]
 
 
+def test_telemetry_null_reads_the_reference_data_alone(dataset: Path) -> None:
+    # A stream's period reads its telemetry from the sink: the registry and events only, no telemetry file.
+    (dataset / "telemetry" / "a.avro").write_bytes(b"not avro")  # not even opened
+    out = run(dataset, telemetry=None)
+    assert out["telemetry"].empty
+    assert out["events"]["event_id"].tolist() == ["e1", "e2"] and out["devices"]["device_id"].tolist() == ["d1", "d2"]
+
+
 def test_corrupt_avro_among_good_ones_names_that_file(dataset: Path) -> None:
     good = (dataset / "telemetry" / "a.avro").read_bytes()
     bad = dataset / "telemetry" / "c.avro"

@@ -207,6 +207,25 @@ def test_a_pipeline_without_a_stream_section_is_refused(tmp_path: Path) -> None:
         stream(tmp_path, pipeline)
 
 
+def test_a_source_output_that_the_step_does_not_have_is_refused(tmp_path: Path) -> None:
+    from stream_support import PIPELINE
+
+    pipeline = write_pipeline(tmp_path, stream={**PIPELINE["stream"], "source": "read.rows"})
+    with pytest.raises(KernelError, match="stream: step 'read' has no output 'rows'"):
+        stream(tmp_path, pipeline)
+
+
+def test_a_showcase_without_a_streamed_form_is_refused_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kernel.cli import main
+
+    result = CliRunner().invoke(main, ["showcase", "stream", "account-history", "--data", str(tmp_path),
+                                       "--state", str(tmp_path / "state")])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: showcase 'account-history' has no streamed form"
+
+
 # -- kills ----------------------------------------------------------------------------------------------
 
 
