@@ -63,6 +63,8 @@ class StateStore:
         self.base: dict[str, Any] | None = None  # the manifest load() started from
         self.redo = False  # whether load() found a re-run of the current state's own records
 
+    fingerprint = staticmethod(fingerprint)
+
     def fail(self, message: str) -> DataError:
         return DataError(f"state store '{self.directory}': {message}", field="settings.state_dir")
 

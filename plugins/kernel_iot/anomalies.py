@@ -156,7 +156,6 @@ def anomalies(inputs: Inputs, *, history: int = 60, min_history: int = 30, thres
     """The anomalies among ``windows``; with ``state_dir``, each device's last ``history`` windows of earlier
     runs are its history too (a stream's batches score as one run over all of them)."""
     from kernel import StateStore
-    from kernel.state import fingerprint
 
     check_settings(history, min_history, threshold)
     windows = inputs["windows"]
@@ -167,7 +166,7 @@ def anomalies(inputs: Inputs, *, history: int = 60, min_history: int = 30, thres
         store = StateStore(state_dir, format="kernel-iot-anomaly-history", version=1, roles=("history",),
                            what="anomaly history")
         salt = json.dumps(dict(ctx.params), sort_keys=True, default=str) if ctx is not None and ctx.params else None
-        made_from = fingerprint(windows, HISTORY_COLUMNS, salt)
+        made_from = StateStore.fingerprint(windows, HISTORY_COLUMNS, salt)
         base = store.load(made_from)
         if base is not None and base.get("history_rows") != history:
             raise store.fail(f"the saved history keeps {base.get('history_rows')} windows per device, not "

@@ -273,10 +273,8 @@ def ingest(inputs: Inputs, *, telemetry: str | None, events: str, devices: str, 
     ``telemetry_files`` and ``telemetry_only`` are a part's, when the step runs in parts
     (``partitions: {count: N}``): the names of the telemetry files it reads, and whether it reads nothing else.
     """
-    if telemetry is None:  # the reference data alone (a stream's period reads its telemetry from the sink)
-        sources = []
-    else:
-        sources = telemetry_sources(telemetry)
+    # telemetry None: the reference data alone (a stream's period reads its telemetry from the sink)
+    sources = [] if telemetry is None else telemetry_sources(telemetry)
     if telemetry_files is not None:
         wanted = set(telemetry_files)
         sources = [source for source in sources if source.name in wanted]

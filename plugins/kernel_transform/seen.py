@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from kernel import StateStore, StepContext
-from kernel.state import fingerprint
 
 FORMAT = "kernel-transform-seen-keys"
 VERSION = 2
@@ -42,7 +41,8 @@ class SeenKeys:
         return self.store.redo
 
     def _made_from(self, records: pd.DataFrame) -> str:
-        return fingerprint(records, [*self.keys, *([self.time_column] if self.time_column else [])], self.salt)
+        columns = [*self.keys, *([self.time_column] if self.time_column else [])]
+        return StateStore.fingerprint(records, columns, self.salt)
 
     def load(self, records: pd.DataFrame) -> tuple[pd.DataFrame | None, int | None]:
         """The keys let through before, and the newest time seen (ns); the state before the current one when

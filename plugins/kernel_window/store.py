@@ -26,7 +26,6 @@ import pandas as pd
 
 from kernel import StateStore as Store
 from kernel import StepContext
-from kernel.state import fingerprint
 from kernel_window.settings import WindowConfig
 from kernel_window.tumbling import WindowState
 
@@ -51,7 +50,7 @@ def records_fingerprint(records: pd.DataFrame, config: WindowConfig, salt: str |
     hold to) are another batch, not the same one again."""
     wanted = [config.time_column, config.arrival_column, *config.keys, *config.order_by,
               *(a.column for a in config.aggregations)]
-    return fingerprint(records, [c for c in wanted if c is not None], salt)
+    return Store.fingerprint(records, [c for c in wanted if c is not None], salt)
 
 
 class StateStore:
