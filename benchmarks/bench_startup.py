@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGSHIP = ROOT / "showcases" / "iot-windowed-kpi" / "pipeline.yaml"
+FLAGSHIP = ROOT / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
 LISTENERS_OFF = ["-p", "no:tracker", "-p", "no:validator", "-p", "no:report", "-p", "no:cache"]
 
 
