@@ -33,7 +33,7 @@ from test_stream import assert_same, batch_run  # noqa: E402
 
 def stream_command(world: Path, pipeline: Path) -> list[str]:
     return command("stream", str(pipeline), "--landing", str(world / "landing"), "--state", str(world / "state"),
-                   "--until-idle", "0", "--clock", "data", "--final", "--poll", "--param",
+                   "--until-idle", "0", "--clock", "data", "--final", "--poll", "--merge-parts", "2", "--param",
                    f"results={world / 'results'}")
 
 

@@ -63,7 +63,7 @@ def assert_same(sink: Path, reference: dict[str, pd.DataFrame]) -> None:
 
 
 def stream(tmp_path: Path, pipeline: Path, **options: Any) -> Stream:
-    values: dict[str, Any] = {"until_idle": 0, "clock": "data", "final": True, "poll": True,
+    values: dict[str, Any] = {"until_idle": 0, "clock": "data", "final": True, "poll": True, "merge_parts": 2,
                               "params": {"results": str(tmp_path / "results")}, **options}
     return Stream(StreamOptions(pipeline=pipeline, landing=tmp_path / "landing", state=tmp_path / "state",
                                 **values), echo=lambda line: None)
@@ -232,6 +232,7 @@ def test_a_showcase_without_a_streamed_form_is_refused_in_one_line(tmp_path: Pat
 def _stream_command(tmp_path: Path, pipeline: Path) -> list[str]:
     return command("stream", str(pipeline), "--landing", str(tmp_path / "landing"), "--state",
                    str(tmp_path / "state"), "--until-idle", "0", "--clock", "data", "--final", "--poll",
+                   "--merge-parts", "2",
                    "--param", f"results={tmp_path / 'results'}")
 
 

@@ -112,7 +112,7 @@ def test_the_streamed_flagship_gives_the_batch_pipelines_windows_late_records_an
     params = {"data": str(data), "gold": str(tmp_path / "gold")}
     stream = Stream(StreamOptions(pipeline=SHOWCASE / "stream.yaml", landing=data / "telemetry",
                                   state=tmp_path / "state", params=params, until_idle=0, clock="data", final=True,
-                                  poll=True), echo=lambda line: None)
+                                  poll=True, merge_parts=3), echo=lambda line: None)
     summary = stream.run()
     files = sorted(p.name for p in (data / "telemetry").glob("live-*.avro"))
     assert summary.files == len(files) >= 8
@@ -129,7 +129,8 @@ def test_the_streamed_flagship_killed_again_and_again_ends_with_the_batch_pipeli
     subprocess.run(["cp", "-r", str(data), str(copy)], check=True)
     state = tmp_path / "state"
     run = command("showcase", "stream", "iot-windowed-kpi", "--data", str(copy), "--state", str(state),
-                  "--until-idle", "0", "--clock", "data", "--final", "--poll", "--param", f"gold={tmp_path / 'gold'}")
+                  "--until-idle", "0", "--clock", "data", "--final", "--poll", "--merge-parts", "3",
+                  "--param", f"gold={tmp_path / 'gold'}")
     rng = random.Random(16)
     kills = 0
     for _ in range(6):

@@ -43,6 +43,8 @@ _OPTIONS = [
                  help="Run the period steps once over the sink, and stop (no file is taken)."),
     click.option("--report", "report_only", is_flag=True,
                  help="Write STATE/report.md and report.json from the ledger, and stop."),
+    click.option("--merge-parts", type=click.IntRange(min=0), default=16, show_default=True, metavar="N",
+                 help="Merge a sink output's parts N at a time as they pile up (0: never)."),
     click.option("--markers", is_flag=True, help="A file is complete when its NAME.done marker exists."),
     click.option("--poll", is_flag=True, help="List the directory instead of asking the OS for notifications."),
     click.option("-p", "disable", multiple=True, metavar="no:NAME",
@@ -92,7 +94,7 @@ def showcase_stream_command(name: str, data: Path, **options: Any) -> None:
 
 def _stream(pipeline: Path, landing: Path, fixed: dict[str, str], *, state: Path, out: Path | None,
             params: tuple[str, ...], until_idle: float | None, clock: str, grace: float, final: bool,
-            every: str | None, period_only: bool, report_only: bool, markers: bool, poll: bool,
+            every: str | None, period_only: bool, report_only: bool, merge_parts: int, markers: bool, poll: bool,
             disable: tuple[str, ...]) -> None:
     from kernel import parse_duration
     from kernel_stream.stream import Stream, StreamOptions
@@ -112,7 +114,7 @@ def _stream(pipeline: Path, landing: Path, fixed: dict[str, str], *, state: Path
     options = StreamOptions(pipeline=pipeline, landing=landing, state=state, out=out,
                             params={**fixed, **_params(params)}, until_idle=until_idle,
                             clock="wall" if clock == "wall" else "data", grace=grace, final=final, markers=markers,
-                            poll=poll, disable=tuple(off), every=seconds)
+                            poll=poll, disable=tuple(off), every=seconds, merge_parts=merge_parts)
     try:
         stream = Stream(options, echo=lambda line: click.echo(line, err=True))
         if report_only:

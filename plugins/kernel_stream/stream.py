@@ -41,9 +41,11 @@ from kernel import (
 from kernel_stream.landing import REJECTED, Landing
 from kernel_stream.ledger import Ledger, content_hash
 from kernel_stream.settings import StreamSettings
+from kernel_stream.sink import merge, read_sink, tidy
 
 KEEP_RUNS = 10  # batch run directories kept under <state>/runs (the ledger keeps every batch)
 ALERTS = "alerts.jsonl"
+MERGE_MAX_ROWS = 1_000_000  # a merged sink part holds at most this many rows
 
 alert_signal = signals.declare(
     "stream_alert", "A row of the stream's alerts output was written to alerts.jsonl. event: Alert", owner="stream")
@@ -77,6 +79,7 @@ class StreamOptions:
     poll: bool = False
     disable: tuple[str, ...] = ("report", "cache")
     every: float | None = None  # seconds between runs of the period steps (None: only when asked, or at the end)
+    merge_parts: int = 16  # merge a sink output's parts this many at a time (0 or 1: never; kernel_stream.sink)
 
     @property
     def sink(self) -> Path:
@@ -371,6 +374,9 @@ class Stream:
                             "run_id": result.run.run_id,
                             "seconds": round(time.perf_counter() - started, 6),
                             "latency_s": None if latency is None else round(latency, 6), "at": _now()})
+        if self.options.merge_parts > 1:  # the batch is done: its parts may be merged with the ones before
+            for item in self.settings.sink:
+                merge(self.options.sink / item, self.options.merge_parts, MERGE_MAX_ROWS)
         self.summary.batches += 1
         self.summary.records += records
         self.summary.alerts += alerted
@@ -424,6 +430,10 @@ class Stream:
             if directory.is_dir():
                 for path in directory.glob(pattern):
                     path.unlink(missing_ok=True)
+        if sink.is_dir():
+            for directory in sink.iterdir():
+                if directory.is_dir():
+                    tidy(directory)  # parts a merged part covers: a merge killed after its rename
 
     def _reject(self, batch: Batch, path: Path, error: str) -> None:
         """Set the file aside with its reason (it is the user's: moved, never deleted); the stream goes on."""
@@ -492,14 +502,6 @@ def _first_error(result: Any) -> str:
         if step.status == "failed" and step.error:
             return f"step '{name}': {step.error}"
     return str(record.error or "the run failed")
-
-
-def read_sink(directory: Path, item: str) -> pd.DataFrame:
-    """Every part of one sink output, in batch order, as one frame (what a reader of the sink does)."""
-    parts = sorted((directory / item).glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
 __all__ = ["Alert", "DataError", "Stream", "StreamOptions", "Summary", "alert_signal", "read_sink"]
