@@ -30,10 +30,6 @@ class Part:
     level: int
     path: Path
 
-    def covers(self, other: Part) -> bool:
-        return self is not other and self.first <= other.first and other.last <= self.last and (
-            (self.first, self.last) != (other.first, other.last) or self.level > other.level)
-
 
 def parts(directory: Path) -> list[Part]:
     """Every part in ``directory``, in batch order."""
@@ -45,13 +41,22 @@ def parts(directory: Path) -> list[Part]:
                 first = int(match.group(1))
                 last = int(match.group(2)) if match.group(2) else first
                 found.append(Part(first, last, int(match.group(3) or 0), path))
-    return sorted(found, key=lambda p: (p.first, -p.last))
+    return sorted(found, key=lambda p: (p.first, -p.last, -p.level))
 
 
 def live(found: list[Part]) -> tuple[list[Part], list[Part]]:
-    """The parts to read, and those another part covers (left by a merge cut short)."""
-    covered = [p for p in found if any(o.covers(p) for o in found)]
-    return [p for p in found if p not in covered], covered
+    """The parts to read, and those another part covers (left by a merge cut short); ``found`` in the order
+    :func:`parts` gives, so a part is covered when an earlier one reaches as far."""
+    current: list[Part] = []
+    covered: list[Part] = []
+    reach = -1
+    for part in found:
+        if part.last <= reach:
+            covered.append(part)
+        else:
+            current.append(part)
+            reach = part.last
+    return current, covered
 
 
 def read_sink(directory: Path, item: str) -> pd.DataFrame:
