@@ -3,6 +3,7 @@
     python benchmarks/bench_stream.py                       # 10,000 records/s in one-second files, 60 s
     python benchmarks/bench_stream.py --rate 10000 --seconds 30 --capacity 10000,50000,100000,200000
     python benchmarks/bench_stream.py --flagship            # the flagship's own streamed form instead
+    python benchmarks/bench_stream.py --sink                # reading a sink of 3,000 parts, merged or not
 
 (1) Latency. A writer thread writes one Avro file a second (``--rate`` records, IoT-like readings whose
 arrival time is now, a few seconds of network delay, 1% minutes late) under a temporary name and renames it
@@ -19,6 +20,9 @@ With ``--flagship``: the flagship's data set written in real time (``kernel show
 quarantine, windows, the anomaly rule against each device's last 60 windows (alerts); at the end, the period
 steps (weekly KPIs and gold) over the sink. Latency from the ledger (a file's modified time to its batch
 done), over the files after the first ten (the stream starts once the generator has made the directory).
+
+With ``--sink``: 3,000 batches of 100 rows written as sink parts, read back (``read_sink``) as 3,000 parts,
+and again merged as the stream merges them (16 at a time after each batch), with the merges' cost.
 
 (2) Capacity. Files of N records are streamed back to back (``--clock data``); each batch's run time from
 the ledger gives the records per second one stream process sustains (its work is one thread: per core).
@@ -173,6 +177,29 @@ def flagship(work: Path, rate: int, seconds: int) -> dict[str, Any]:
             "gold_anomalies": kpis["anomalies"], "summary": out.strip()}
 
 
+def sink_reads(work: Path, batches: int = 3000, rows: int = 100) -> dict[str, Any]:
+    import pandas as pd
+    from kernel_stream.sink import merge, parts, read_sink
+
+    frame = pd.DataFrame({"device_id": ["dev-1"] * rows, "v": np.arange(rows, dtype=np.float64),
+                          "window_start": pd.date_range("2024-01-01", periods=rows, freq="min", tz="UTC")})
+    found: dict[str, Any] = {}
+    for label, fanout in (("unmerged", 0), ("merged", 16)):
+        directory = work / label / "out"
+        directory.mkdir(parents=True)
+        merging = 0.0
+        for i in range(batches):
+            frame.to_parquet(directory / f"part-{i:08d}.parquet", index=False)
+            started = time.perf_counter()
+            merge(directory, fanout, 1_000_000)
+            merging += time.perf_counter() - started
+        started = time.perf_counter()
+        assert len(read_sink(work / label, "out")) == batches * rows
+        found[label] = {"parts": len(parts(directory)), "read_s": time.perf_counter() - started,
+                        "merge_ms_per_batch": merging / batches * 1e3}
+    return found
+
+
 def capacity(work: Path, sizes: list[int], files: int) -> list[dict[str, Any]]:
     import fastavro
     import polars as pl
@@ -214,9 +241,13 @@ def main() -> None:
                         help="records per file for the capacity runs ('' to skip)")
     parser.add_argument("--files", type=int, default=8, help="files per capacity run")
     parser.add_argument("--flagship", action="store_true", help="stream the flagship's live data set instead")
+    parser.add_argument("--sink", action="store_true", help="time reading a sink of many parts, merged or not")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.sink:
+            print(json.dumps({"sink": sink_reads(work)}, indent=2), flush=True)
+            return
         if args.flagship:
             print(json.dumps({"flagship": flagship(work, args.rate, args.seconds)}, indent=2), flush=True)
             return
