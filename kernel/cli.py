@@ -82,13 +82,22 @@ def _ignore_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-class _KernelGroup(click.Group):
-    """The built-in commands, then those that plugins add through ``register_commands``."""
+class _PluginGroup(click.Group):
+    """The built-in commands, then those that plugins add through ``register_commands``: the top level takes
+    names without a space; a built-in group takes a plugin's ``"GROUP NAME"`` (``"showcase stream"``) as
+    its ``NAME``."""
+
+    nested = False
 
     def _plugin_commands(self) -> dict[str, click.Command]:
         configure_quiet()
-        return {name: cmd for name, cmd in Kernel(skip_broken=True).commands().items()
-                if name not in self.commands and " " not in name}
+        prefix = f"{self.name} " if self.nested else ""
+        found = {}
+        for name, cmd in Kernel(skip_broken=True).commands().items():
+            own = name.removeprefix(prefix)
+            if name.startswith(prefix) and " " not in own and own not in self.commands:
+                found[own] = cmd
+        return found
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
@@ -96,6 +105,19 @@ class _KernelGroup(click.Group):
         except KernelError:
             extra = []  # help still works with a broken plugin installed
         return sorted([*self.commands, *extra])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        try:
+            return self._plugin_commands().get(cmd_name)
+        except KernelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+class _KernelGroup(_PluginGroup):
+    """The ``kernel`` command: a command ends with one line on Ctrl-C or SIGTERM."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command with SIGINT and SIGTERM as :class:`RunInterrupted`: one line and exit 128 + the
@@ -115,15 +137,6 @@ class _KernelGroup(click.Group):
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.commands:
-            return self.commands[cmd_name]
-        try:
-            return self._plugin_commands().get(cmd_name)
-        except KernelError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
 
 
 @click.group(cls=_KernelGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -631,31 +644,8 @@ def plugin_new(name: str, parent: Path) -> None:
     click.echo(f"  cd {root} && pip install -e '.[test]' && kernel run examples/pipeline.yaml && pytest")
 
 
-class _PluginSubgroup(click.Group):
-    """A built-in group that plugins may add to: a command a plugin names ``"GROUP NAME"`` (``"showcase
-    stream"``) is the group's ``NAME``."""
-
-    def _plugin_commands(self) -> dict[str, click.Command]:
-        configure_quiet()
-        prefix = f"{self.name} "
-        return {name.removeprefix(prefix): cmd for name, cmd in Kernel(skip_broken=True).commands().items()
-                if name.startswith(prefix) and name.removeprefix(prefix) not in self.commands}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        try:
-            extra = list(self._plugin_commands())
-        except KernelError:
-            extra = []
-        return sorted([*self.commands, *extra])
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.commands:
-            return self.commands[cmd_name]
-        try:
-            return self._plugin_commands().get(cmd_name)
-        except KernelError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+class _PluginSubgroup(_PluginGroup):
+    nested = True
 
 
 @main.group(cls=_PluginSubgroup)
