@@ -78,7 +78,7 @@ from kernel.record import (
 from kernel.reuse import Judged, Judgement, Recompute, Reused
 from kernel.selection import Selection, needed
 from kernel.state import KIND as STATE_KIND
-from kernel.state import settle
+from kernel.state import recover_claimed, settle
 from kernel.steps import DatasetIO, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
@@ -234,6 +234,7 @@ class Runner:
             claims, run_id=run.run_id, pipeline=self.plan.pipeline.name, wait=wait, on_wait=on_wait
         )
         try:
+            recover_claimed(claim.path for claim in claims)  # the steps' state stores (kernel.StateStore)
             for hook in per_plugin(self.pm, "before_run"):
                 try:
                     hook(run=run)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,8 +130,8 @@ class StateStore:
                 raise self.fail(f"cannot save {role}: {exc}") from None
             entries[role] = {"file": name, "rows": len(table), "columns": [str(c) for c in table.columns]}
         previous = {k: v for k, v in self.base.items() if k != "previous"} if self.base else None
-        return {"format": self.format, "version": self.version, "generation": generation, **fields, **entries,
-                "records": made_from, "previous": previous}
+        return {"format": self.format, "version": self.version, "roles": list(self.roles), "generation": generation,
+                **fields, **entries, "records": made_from, "previous": previous}
 
     def keep(self, manifest: dict[str, Any], ctx: StepContext | None) -> None:
         """Make a staged state current with the run ``ctx`` belongs to, or at once for a step called alone."""
@@ -185,3 +185,17 @@ def settle(details: Mapping[str, Any], *, commit: bool) -> None:
         store.commit(details["manifest"])
     else:
         store.discard(details["manifest"])
+
+
+def recover_claimed(paths: Iterable[Path]) -> None:
+    """Before a run: in each path a step claims that holds a state (its manifest names its roles), remove what
+    a stopped run left (staged files no manifest names, temporary files). Other directories are left alone."""
+    for path in paths:
+        try:
+            data = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # no state here (yet), or not one of these: the step says what is wrong when it reads it
+        roles = data.get("roles") if isinstance(data, dict) else None
+        if isinstance(roles, list) and all(isinstance(r, str) and r.isidentifier() for r in roles) and roles \
+                and isinstance(data.get("format"), str) and isinstance(data.get("version"), int):
+            StateStore(path, format=data["format"], version=data["version"], roles=tuple(roles)).recover()

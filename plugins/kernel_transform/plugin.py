@@ -5,7 +5,7 @@ and DuckDB when it reaches a transform step."""
 
 from __future__ import annotations
 
-from kernel import Run, StepType, hookimpl
+from kernel import StepType, hookimpl
 from kernel_transform import settings as s
 
 
@@ -43,15 +43,4 @@ STEPS = (
 @hookimpl
 def register_steps() -> list[StepType]:
     return list(STEPS)
-
-
-@hookimpl
-def before_run(run: Run) -> None:
-    """Remove what a stopped run left in the dedupe steps' stores of seen keys."""
-    for planned in run.plan.steps.values():
-        state_dir = planned.kwargs.get("state_dir") if planned.type.name == "transform.dedupe" else None
-        if state_dir is not None:
-            from kernel_transform.seen import SeenKeys
-
-            SeenKeys(state_dir).recover()
 

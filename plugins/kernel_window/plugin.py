@@ -1,12 +1,12 @@
-"""The ``window`` plugin's hooks: the step type ``window.tumbling``, and its state store's part in a run
-(recovered before the run; the kernel makes a new state current only when the whole run succeeds)."""
+"""The ``window`` plugin's hooks: the step type ``window.tumbling`` (its state store is a ``kernel.StateStore``:
+the kernel recovers it before a run and makes a new state current only when the whole run succeeds)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from kernel import Run, StepType, hookimpl
+from kernel import StepType, hookimpl
 from kernel_window.settings import TumblingSettings
 
 # The functions live in kernel_window.steps, imported when a run needs them.
@@ -23,15 +23,4 @@ TUMBLING = StepType(
 def register_steps() -> Iterable[Any]:
     """The step types of this plugin: ``window.tumbling``."""
     return [TUMBLING]
-
-
-@hookimpl
-def before_run(run: Run) -> None:
-    """Remove what a stopped run left in its state stores (staged files no manifest names)."""
-    from kernel_window.store import StateStore
-
-    for planned in run.plan.steps.values():
-        state_dir = planned.kwargs.get("state_dir") if planned.type.name == "window.tumbling" else None
-        if state_dir is not None:
-            StateStore(state_dir).recover()
 
