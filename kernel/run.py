@@ -579,7 +579,7 @@ class Runner:
                 else:
                     discard(run=self.run, staged=staged)
                 rec.status = "discarded"
-            except Exception as exc:  # what is left is removed by the next run's before_run
+            except Exception as exc:  # what is left is removed before the next run (recovery, before_run)
                 rec.error = f"discarding failed: {type(exc).__name__}: {exc}"
                 self.log.error("discarding a staged write failed", step=staged.step, kind=staged.kind, error=str(exc))
 

@@ -82,11 +82,13 @@ def _history_bounds(device: Int64s, history: int) -> tuple[Int64s, Int64s]:
     return start, end
 
 
-def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float, first: int = 0
-          ) -> tuple[pd.DataFrame, int]:
+def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float, first: int = 0,
+          keys: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """The anomalies table (sorted by device and window start) and the number of windows that had a history.
 
     Rows before ``first`` are history only (a stream's earlier windows): they are neither scored nor flagged.
+    ``keys``: the frame whose rows are ``windows``' rows from ``first`` on, to take the key columns from
+    (default ``windows``).
     """
     require(windows, "windows", ("device_id", "window_start", "temperature_mean"))
     order, device = _device_order(windows)
@@ -109,10 +111,11 @@ def score(windows: pd.DataFrame, history: int, min_history: int, threshold: floa
     z = (x[candidate] - prev_mean[candidate]) / prev_std[candidate]
     keep = np.isfinite(z) & (np.abs(z) > threshold)  # a non-finite z never flags
     flagged, z = candidate[keep], z[keep]
-    taken = order[flagged]
+    taken = order[flagged] if keys is None else order[flagged] - first
+    source = windows if keys is None else keys
     anomalies = pd.DataFrame({
-        "device_id": windows["device_id"].take(taken).reset_index(drop=True),
-        "window_start": windows["window_start"].take(taken).reset_index(drop=True),
+        "device_id": source["device_id"].take(taken).reset_index(drop=True),
+        "window_start": source["window_start"].take(taken).reset_index(drop=True),
         "temperature_mean": x[flagged],
         "prev_mean": prev_mean[flagged],
         "prev_std": prev_std[flagged],
@@ -177,17 +180,12 @@ def anomalies(inputs: Inputs, *, history: int = 60, min_history: int = 30, thres
         mine["device_id"] = mine["device_id"].astype("str")  # categories differ from batch to batch
     both = mine if before is None or not len(before) else pd.concat([before, mine], ignore_index=True)
     first = len(both) - len(mine)
-    found, scored = score(both, history, min_history, threshold, first)
-    # The rows as the windows had them (their device_id dtype): found rows are at first + i.
-    rows = pd.MultiIndex.from_arrays([found["device_id"].astype("str"), utc_ns(found["window_start"], "anomalies")])
-    index = pd.MultiIndex.from_arrays([mine["device_id"].astype("str"), utc_ns(mine["window_start"], "windows")])
-    taken = index.get_indexer(rows)
-    found["device_id"] = windows["device_id"].take(taken).reset_index(drop=True)
-    found["window_start"] = windows["window_start"].take(taken).reset_index(drop=True)
+    # Keys as the windows have them (their dtypes), not as the history was read back.
+    found, scored = score(both, history, min_history, threshold, first, keys=windows)
     counts = pd.DataFrame({"windows": [len(mine)], "history": [first], "scored": [scored],
                            "anomalies": [len(found)]})
     if store is not None:
-        order = np.lexsort((utc_ns(both["window_start"], "windows"), both["device_id"].astype("str").to_numpy()))
+        order = np.lexsort((utc_ns(both["window_start"], "windows"), both["device_id"].to_numpy()))
         kept = both.take(order).groupby("device_id", sort=False, observed=True).tail(history)
         store.keep(store.stage({"history": kept.reset_index(drop=True)}, made_from, history_rows=history), ctx)
     return {"anomalies": found, "counts": counts}

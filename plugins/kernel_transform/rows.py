@@ -161,7 +161,7 @@ def _earlier(frame: pd.DataFrame, seen: pd.DataFrame, keys: list[str], s: Dedupe
     latest = pd.Series(seen[TIME].to_numpy(np.int64), index=theirs).groupby(level=0).max()
     at = latest.index.get_indexer(pd.Index(mine))
     found = at >= 0
-    when = latest.to_numpy()[np.where(found, at, 0)] if len(latest) else np.zeros(len(mine), dtype=np.int64)
+    when = latest.to_numpy()[np.where(found, at, 0)]  # seen is not empty: position 0 exists
     row_time = utc_ns(frame[s.time_column])
     timeless = row_time == np.iinfo(np.int64).min  # a row without a time matches any remembered key
     recent = when >= np.where(timeless, 0, row_time) - int(parse_duration(s.remember) or 0)
