@@ -301,9 +301,9 @@ def test_outputs_stored_under_an_executor_are_reused_under_another(project: Proj
 
 def test_a_damaged_stored_frame_is_a_miss_and_is_stored_again(project: Project) -> None:
     project.run()
-    objects = sorted(Path(os.environ["KERNEL_CACHE_DIR"]).glob("objects/*/*.parquet"))
+    objects = sorted(Path(os.environ["KERNEL_CACHE_DIR"]).glob("objects/*/*.arrow"))
     for path in objects:
-        path.write_bytes(b"not parquet")
+        path.write_bytes(b"not arrow")
     second = project.run()
     assert cache_of(second)["src"][0] == "miss" and "could not be read back" in (cache_of(second)["src"][1] or "")
     assert {s.cache for s in project.run().record.steps.values()} == {"hit"}

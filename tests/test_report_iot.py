@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -178,3 +179,9 @@ def test_hostile_model_names_keep_every_section_in_markdown_and_html(data: Path,
     assert set(renamed.values()) <= set(Tags(page).text)  # the parser decodes the escaped text
     titles = re.findall(r"<h2>(.*?)</h2>", page)
     assert [html.unescape(t) for t in titles if html.unescape(t) in IOT_SECTIONS] == IOT_SECTIONS
+    # The adoption chart is SVG text that parses whatever the names, each name drawn as itself in the legend.
+    (chart,) = (result.run.run_dir / "report-images").glob("*iot-adoption.svg")
+    root = ElementTree.fromstring(chart.read_text())
+    drawn = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {*renamed.values(), "ALL"} <= drawn
+    assert not list(root.iter("{http://www.w3.org/2000/svg}script"))

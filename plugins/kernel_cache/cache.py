@@ -58,7 +58,7 @@ def observe(
         if store:
             try:
                 cache.put_frame(frame, fingerprint, parts)
-            except Exception as exc:  # a column Parquet cannot hold: the step is not stored, its consumers still keyed
+            except Exception as exc:  # a column Arrow cannot hold: the step is not stored, its consumers still keyed
                 problems[name] = f"could not be stored: {type(exc).__name__}: {exc}"
     files: list[tuple[str, str, str, str]] = []
     for d in ctx.datasets if ctx is not None else ():
@@ -184,7 +184,7 @@ def lookup(run: Run, step: StepSpec, refresh: bool, given: str | None = None) ->
             outputs[output] = found
         except FileNotFoundError:
             return Recompute(f"output {output} is no longer in the cache", key)
-        except Exception as exc:  # damaged, or a dtype Parquet does not keep: stored again by this run
+        except Exception as exc:  # damaged, or a dtype Arrow does not keep: stored again by this run
             cache.store.drop_frame(fingerprint)
             why = exc if isinstance(exc, StoredCopyDiffers) else f"could not be read back: {type(exc).__name__}: {exc}"
             return Recompute(f"output {output}: {why}", key)

@@ -129,7 +129,7 @@ def _text(digest: Any, series: pd.Series, where: str) -> None:
 def _raw(digest: Any, values: np.ndarray) -> None:
     if values.dtype.kind in "fc":
         nans = np.isnan(values)
-        if nans.any():  # one NaN, whatever bits it carries: they are no part of the value, nor kept by Parquet
+        if nans.any():  # one NaN, whatever bits it carries: they are no part of the value, nor kept by every format
             values = np.where(nans, np.array(np.nan, dtype=values.dtype), values)
     digest.update(np.ascontiguousarray(values).view(np.uint8))
 
