@@ -668,3 +668,18 @@ def test_a_short_run_id_in_a_file_name_does_not_disturb_the_files_check(project:
     project.pipeline([{**PIPELINE[0], "settings": {"path": "data/r1.csv"}}, *PIPELINE[1:]])
     project.run(run_id="r1")
     assert cache_of(project.run(run_id="r2"))["src"] == ("hit", None)
+
+
+def test_a_frame_arrow_cannot_hold_is_not_stored_and_its_step_runs_again(project: Project) -> None:
+    # Text and numbers in one object column: pandas fingerprints it, Arrow refuses to store it (in the writer
+    # thread). The step has no entry, so it runs again; its consumer is still keyed and reused.
+    project.write("helpers.py", "def bump(values):\n    return values.astype(object).where(values > 1, 'one')\n")
+    project.write("steps.py", STEPS.format(pkg=project.pkg).replace("bump(frame[\"x\"]) * factor", "bump(frame[\"x\"])")
+                  .replace('inputs["scaled"]["x"].sum()', 'len(inputs["scaled"])'))
+    first = project.run()
+    assert cache_of(first)["scaled"][0] == "miss"
+    second = project.run()
+    assert project.calls == ["scale"]
+    assert cache_of(second)["scaled"] == ("miss", "not in the cache")
+    assert cache_of(second)["total"][0] == "hit"
+    assert list(second.outputs["scaled"]["out"]["x"]) == ["one", 2, 3]

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_tracker.settings import problems
-from kernel_tracker.snapshot import null_count, take_snapshot
+from kernel_tracker.snapshot import Snapshotter, null_count, take_snapshot
 from tracker_support import read_json, run_pipeline
 
 from kernel import Inputs, Kernel, hookimpl, step
@@ -207,3 +207,54 @@ def test_a_huge_cell_makes_a_short_sample() -> None:
 def test_multi_level_column_labels_are_named() -> None:
     frame = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]))
     assert list(take_snapshot(frame, 1).columns) == ["('a', 'x')", "('a', 'y')"]
+
+
+def _column_by_column(frame: pd.DataFrame, samples: int, monkeypatch: pytest.MonkeyPatch) -> Any:
+    with monkeypatch.context() as patched:
+        patched.setattr(Snapshotter, "_by_block", lambda self, frame, head: None)
+        return take_snapshot(frame, samples)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["int64", "int32", "float64", "float32", "bool", "str", "object", "datetime", "Int64"]),
+             min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=7),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_a_snapshot_read_a_block_at_a_time_equals_one_read_column_by_column(
+    kinds: list[str], rows: int, samples: int, seed: int
+) -> None:
+    # Wide frames of every kind of column, NaN and infinities among the floats; pandas groups the numpy
+    # columns of one dtype into one block, which the snapshot reads in one go.
+    rng = np.random.default_rng(seed)
+    columns: dict[str, Any] = {}
+    for n, kind in enumerate(kinds):
+        if kind in ("float64", "float32"):
+            values = rng.choice([0.5, -2.0, np.nan, np.inf, -np.inf, 1e30], size=rows).astype(kind)
+        elif kind == "str":
+            values = pd.array(rng.choice(["a", "b", None], size=rows).tolist(), dtype="str")
+        elif kind == "object":
+            values = pd.Series(rng.choice([1, "x", None, 2.5], size=rows).tolist(), dtype=object)
+        elif kind == "datetime":
+            values = pd.to_datetime(rng.choice([0, 10**15, None], size=rows).tolist(), utc=n % 2 == 0)
+        elif kind == "Int64":
+            values = pd.array(rng.choice([1, None], size=rows).tolist(), dtype="Int64")
+        else:
+            values = rng.integers(0, 2, size=rows).astype(kind)
+        columns[f"{kind}{n}"] = values
+    frame = pd.DataFrame(columns)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        expected = _column_by_column(frame, samples, monkeypatch)
+    found = take_snapshot(frame, samples)
+    assert (found.columns, found.rows, found.nulls) == (expected.columns, expected.rows, expected.nulls)
+    assert orjson.dumps(found.samples) == orjson.dumps(expected.samples)
+    assert found.nulls == {c: int(n) for c, n in frame.isna().sum().items()}
+
+
+def test_a_large_block_is_read_column_by_column_with_the_same_answer() -> None:
+    frame = pd.DataFrame(np.where(np.arange(400_000 * 2).reshape(-1, 2) % 7 == 0, np.nan, 1.0), columns=["a", "b"])
+    snap = take_snapshot(frame, 2)
+    assert snap.nulls == {c: int(n) for c, n in frame.isna().sum().items()}
+    assert snap.samples == [{"a": None, "b": 1.0}, {"a": 1.0, "b": 1.0}]

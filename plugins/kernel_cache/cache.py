@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 import weakref
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,15 +41,56 @@ class Observed:
     fingerprints: Mapping[str, str]
     problems: Mapping[str, str]  # output -> why it has no fingerprint, or could not be stored
     files: tuple[tuple[str, str, str, str], ...]  # (mode, path, format, content hash)
+    # Outputs being stored by the writer thread (only where the run's process observed the step).
+    pending: tuple[Future[None], ...] = ()
+
+
+_writer: ThreadPoolExecutor | None = None
+_writer_lock = threading.Lock()
+
+
+def writer() -> ThreadPoolExecutor:
+    """This process's cache writer: one thread, so jobs are done in the order they were given.
+
+    Compressing and writing a step's outputs (about a second for the flagship's three 3-million-row frames)
+    happens while the next steps compute; a step's entry is queued after its frames, so no entry ever names
+    a frame that is not yet in place.
+    """
+    global _writer
+    with _writer_lock:
+        if _writer is None:
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-cache-writer")
+        return _writer
+
+
+def drain(sender: Run, **_: object) -> None:
+    """At the end of a run: wait until what it queued for the cache writer is written; an entry that could
+    not be written is this listener's error (recorded in run.json), as it was when written inline."""
+    if _writer is None:
+        return
+    _writer.submit(lambda: None).result()
+    found = sender.stash.get("cache")
+    writing = found.writing if isinstance(found, RunCache) else []
+    failed = next((f.exception() for f in writing if f.exception() is not None), None)
+    writing.clear()
+    if failed is not None:
+        raise failed
 
 
 def observe(
-    root: str, store: bool, listed: tuple[str, ...], outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None
+    root: str, store: bool, listed: tuple[str, ...], outputs: Mapping[str, pd.DataFrame], ctx: StepContext | None,
+    owner: int = 0,
 ) -> Observed:
-    """Fingerprint (and store, when the step has a key) every output; hash what the step read and wrote."""
+    """Fingerprint (and store, when the step has a key) every output; hash what the step read and wrote.
+
+    In the run's own process (``owner``) the frames are stored by the writer thread; in a worker process
+    they are stored before the step's result goes back.
+    """
     cache = CacheStore(Path(root))
     fingerprints: dict[str, str] = {}
     problems: dict[str, str] = {}
+    pending: list[Future[None]] = []
+    background = os.getpid() == owner
     for name, frame in outputs.items():
         try:
             parts = digests(frame)
@@ -55,7 +98,9 @@ def observe(
             problems[name] = str(exc)
             continue
         fingerprint = fingerprints[name] = combine(parts)
-        if store:
+        if store and background:
+            pending.append(writer().submit(cache.put_frame, frame, fingerprint, parts))
+        elif store:
             try:
                 cache.put_frame(frame, fingerprint, parts)
             except Exception as exc:  # a column Arrow cannot hold: the step is not stored, its consumers still keyed
@@ -67,7 +112,7 @@ def observe(
     for path in listed:
         if os.path.abspath(path) not in reported:
             files.append(("read", path, "setting", path_hash(path)))
-    return Observed(fingerprints, problems, tuple(files))
+    return Observed(fingerprints, problems, tuple(files), tuple(pending))
 
 
 @dataclass
@@ -84,6 +129,7 @@ class RunCache:
     # Frames read back in this run, by fingerprint: an output that passes another step's on is read once.
     # Held weakly: the runner lets go of outputs no step needs any more.
     loaded: weakref.WeakValueDictionary[str, pd.DataFrame] = field(default_factory=weakref.WeakValueDictionary)
+    writing: list[Future[None]] = field(default_factory=list)  # entries queued for the writer
 
 
 def state(run: Run) -> RunCache:
@@ -325,7 +371,17 @@ def completed(run: Run, event: events.StepCompleted) -> None:
         "run_id": run.run_id,
         "stored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    cache.store.put_entry(key, entry)
+    if observed.pending:  # after the step's frames, in the writer's order
+        cache.writing.append(writer().submit(_entry_after, cache.store, key, entry, observed.pending))
+    else:
+        cache.store.put_entry(key, entry)
+
+
+def _entry_after(store: CacheStore, key: str, entry: Mapping[str, Any], frames: tuple[Future[None], ...]) -> None:
+    """Write a step's entry once its frames are stored; none if one could not be (a column Arrow cannot hold):
+    the step then runs again next time, as it would had it been stored inline."""
+    if all(frame.exception() is None for frame in frames):
+        store.put_entry(key, entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +415,7 @@ def observer_for(run: Run, step: StepSpec) -> functools.partial[Observed]:
         v for v in _strings(planned.kwargs)
         if _names_files(v) and v not in claimed and os.path.commonpath([own, os.path.abspath(v)]) != own
     }))
-    return functools.partial(observe, str(cache.store.root), step.name in cache.keys, listed)
+    return functools.partial(observe, str(cache.store.root), step.name in cache.keys, listed, owner=os.getpid())
 
 
 def _strings(value: Any) -> list[str]:

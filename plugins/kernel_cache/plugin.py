@@ -58,7 +58,9 @@ def summarize_step(run: Run, step: StepSpec) -> Any:
 def connect_listeners(run: Run) -> Iterable[Listener]:
     from kernel_cache import cache
 
-    return [Listener(signals.step_complete, cache.completed)]
+    # Drained before the run's end is written: a run that has ended has stored what it will store.
+    return [Listener(signals.step_complete, cache.completed), Listener(signals.pipeline_complete, cache.drain),
+            Listener(signals.pipeline_error, cache.drain)]
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 A snapshot never copies the frame. Its cost grows with the number of columns and samples, plus one
 pass over the columns that can hold nulls at all: a numpy integer or boolean column cannot, so it is
 not read; an Arrow-backed column knows its null count; a float or datetime column is read once,
-without building a mask the size of the frame.
+without building a mask the size of the frame. The numpy columns of one dtype that pandas keeps together
+in one small block (a wide frame's numbers) are read in one array operation each, not one per column.
 """
 
 from __future__ import annotations
@@ -64,15 +65,59 @@ class Snapshotter:
         start = time.perf_counter()
         rows = len(frame)
         names = column_names(frame)
-        arrays = column_arrays(frame)
-        columns = {name: self.dtype_name(array.dtype) for name, array in zip(names, arrays, strict=True)}
-        nulls = {name: null_count(array) for name, array in zip(names, arrays, strict=True)}
         head = min(self.samples, rows)
+        found = self._by_block(frame, head)
+        if found is None:
+            arrays = column_arrays(frame)
+            dtypes = [self.dtype_name(array.dtype) for array in arrays]
+            counts = [null_count(array) for array in arrays]
+            values = [sample_values(array, head) for array in arrays] if head > 0 else []
+        else:
+            dtypes, counts, values = found
+        columns = dict(zip(names, dtypes, strict=True))
+        nulls = dict(zip(names, counts, strict=True))
         sample_rows: list[dict[str, Any]] = []
         if head > 0:
-            values = [sample_values(array, head) for array in arrays]
             sample_rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
         return Snapshot(columns, rows, nulls, sample_rows, time.perf_counter() - start)
+
+    def _by_block(self, frame: pd.DataFrame, head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
+        """Dtypes, null counts and samples per column, read a block at a time: a small numpy block of many
+        columns (a wide frame's numbers) is one array operation, not one per column. ``None``: a pandas whose
+        internals differ, read column by column instead."""
+        width = frame.shape[1]
+        try:
+            blocks = frame._mgr.blocks
+            if len(blocks) >= width:  # a column per block: nothing to share
+                return None
+            placed = [(block.values, block.mgr_locs.as_array.tolist()) for block in blocks]
+        except AttributeError:
+            return None
+        dtypes: list[Any] = [None] * width
+        counts: list[Any] = [0] * width
+        values: list[Any] = [None] * width if head > 0 else []
+        for array, positions in placed:
+            kind = array.dtype.kind if isinstance(array, np.ndarray) else None
+            if kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
+                name = self.dtype_name(array.dtype)
+                nulls = np.count_nonzero(np.isnan(array), axis=1).tolist() if kind == "f" else None
+                heads = array[:, :head].tolist() if head > 0 else None
+                if heads is not None and kind == "f" and not np.isfinite(array[:, :head]).all():
+                    heads = [[v if v == v and v not in _INFINITE else _safe(v) for v in row] for row in heads]
+                for j, position in enumerate(positions):
+                    dtypes[position] = name
+                    if nulls is not None:
+                        counts[position] = nulls[j]
+                    if heads is not None:
+                        values[position] = heads[j]
+                continue
+            for j, position in enumerate(positions):
+                column = array if array.ndim == 1 else array[j]  # an extension array holds one column
+                dtypes[position] = self.dtype_name(column.dtype)
+                counts[position] = null_count(column)
+                if head > 0:
+                    values[position] = sample_values(column, head)
+        return dtypes, counts, values
 
     def dtype_name(self, dtype: Any) -> str:
         if not isinstance(dtype, np.dtype):
