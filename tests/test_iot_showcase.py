@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -154,7 +155,8 @@ def test_the_report_shows_the_runs_figures(workdir: Path, good_run: subprocess.C
     assert "| topology | diamond |" in report
     assert record["status"] == "succeeded"
     html = (run_dir / "report.html").read_text()
-    assert "data:image/png;base64," in html
+    for alt in ("fleet uptime per day", "firmware adoption per day and model"):  # the IoT plugin's charts
+        assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="' + alt + '"', html), alt
 
 
 def test_a_gate_failure_publishes_nothing_and_keeps_the_previous_gold(
