@@ -65,16 +65,15 @@ def _chart(title: str, labels: list[str], series: dict[str, list[float | None]],
         out.append(text(lx, ly, label, f'text-anchor="end" transform="rotate(-30 {lx:.1f} {ly:.1f})"'))
     for n, (name, values) in enumerate(series.items()):
         color = _COLORS[n % len(_COLORS)]
-        points = [(x(i), y(float(v))) for i, v in enumerate(values) if v is not None and math.isfinite(float(v))]
-        runs: list[list[str]] = [[]]
+        runs: list[list[tuple[float, float]]] = [[]]  # a missing value ends a line
         for i, v in enumerate(values):
             if v is None or not math.isfinite(float(v)):
                 runs.append([])
             else:
-                runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
-        out += [f'<polyline points="{" ".join(r)}" fill="none" stroke="{color}" stroke-width="2"/>'
-                for r in runs if len(r) > 1]
-        out += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"/>' for px, py in points]
+                runs[-1].append((x(i), y(float(v))))
+        out += [f'<polyline points="{" ".join(f"{px:.1f},{py:.1f}" for px, py in r)}" fill="none" '
+                f'stroke="{color}" stroke-width="2"/>' for r in runs if len(r) > 1]
+        out += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"/>' for r in runs for px, py in r]
         if legend:
             ly = top + plot_h + bottom + 18.0 * n + 4
             out.append(f'<rect x="{left:.1f}" y="{ly:.1f}" width="12" height="12" fill="{color}"/>')
