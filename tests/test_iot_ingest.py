@@ -236,3 +236,23 @@ def test_every_file_read_is_reported_with_rows_and_content_hash(dataset: Path) -
     digest = hashlib.sha256((dataset / "telemetry" / "b.avro").read_bytes()).hexdigest()
     assert reads["b.avro"].content_hash == f"sha256:{digest}"
     assert reads["a.avro"].columns is not None and reads["a.avro"].columns["event_time"] == "datetime64[ms, UTC]"
+
+
+def test_files_read_side_by_side_come_out_in_name_order_and_the_first_bad_one_is_named(tmp_path: Path) -> None:
+    # Twelve files read on the cores' threads: rows and reports in file-name order, whichever finishes first.
+    for n in range(12):
+        records = [reading(f"d{n}", seq, seq) for seq in range(1 + (11 - n) * 40)]  # the first files are the largest
+        write_avro(tmp_path / "telemetry" / f"f{n:02d}.avro", records)
+    ctx = StepContext(run_id="r1", step="ingest", run_dir=tmp_path)
+    write_avro(tmp_path / "events.avro", [], DEVICE_EVENT)
+    (tmp_path / "devices.json").write_text("[]")
+    tele = run(tmp_path, ctx=ctx)["telemetry"]
+    expected = [f"f{n:02d}.avro" for n in range(12) for _ in range(1 + (11 - n) * 40)]
+    assert tele["source_file"].astype(str).tolist() == expected
+    assert tele["device_id"].astype(str).tolist() == [f"d{int(name[1:3])}" for name in expected]
+    assert [Path(d.path).name for d in ctx.datasets][:12] == [f"f{n:02d}.avro" for n in range(12)]
+    for n in (9, 4):  # two damaged files: the first in order is the one named
+        (tmp_path / "telemetry" / f"f{n:02d}.avro").write_bytes(b"not avro")
+    with pytest.raises(DataError) as info:
+        run(tmp_path)
+    assert info.value.file == str(tmp_path / "telemetry" / "f04.avro")
