@@ -258,3 +258,10 @@ def test_a_large_block_is_read_column_by_column_with_the_same_answer() -> None:
     snap = take_snapshot(frame, 2)
     assert snap.nulls == {c: int(n) for c, n in frame.isna().sum().items()}
     assert snap.samples == [{"a": None, "b": 1.0}, {"a": 1.0, "b": 1.0}]
+
+
+def test_labels_that_name_alike_and_missing_labels_are_all_kept() -> None:
+    snap = take_snapshot(pd.DataFrame([[1, 2, 3]], columns=pd.Index([1, "1", None], dtype=object)), 1)
+    assert list(snap.columns) == ["1", "1#1", "None"]
+    snap = take_snapshot(pd.DataFrame([[1, 2]], columns=pd.Index(["a", None], dtype="str")), 1)
+    assert snap.samples == [{"a": 1, "None": 2}]

@@ -131,13 +131,14 @@ class Snapshotter:
 def column_names(frame: pd.DataFrame) -> list[str]:
     """Column labels as strings; a repeated label gets ``#<position>`` so that no column is lost."""
     index = frame.columns
-    if isinstance(index, pd.MultiIndex):
-        listed: list[Any] = list(index)
+    labels: Any = None if isinstance(index, pd.MultiIndex) else index.array
+    arrow = labels.__arrow_array__() if labels is not None and _arrow_backed(labels) else None
+    listed: list[Any] = list(index) if labels is None else list(labels) if arrow is None else arrow.to_pylist()
+    if arrow is not None and arrow.null_count == 0 and isinstance(labels.dtype, pd.StringDtype):
+        names: list[str] = listed  # text labels, none missing: strings already
     else:
-        labels: Any = index.array
-        listed = labels.__arrow_array__().to_pylist() if _arrow_backed(labels) else list(labels)
-    names = [label if isinstance(label, str) else str(label) for label in listed]
-    if len(set(names)) == len(names):
+        names = [label if isinstance(label, str) else str(label) for label in listed]
+    if len(set(names)) == len(names):  # labels 1 and "1" are distinct, their names are not
         return names
     seen: set[str] = set()
     for position, name in enumerate(names):
