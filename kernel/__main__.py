@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from kernel.cli import main
+from kernel.entry import main
 
 main()

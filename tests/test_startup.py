@@ -4,6 +4,7 @@ heavy libraries a run needs); plugins declare step types by reference and a run 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,41 @@ def test_a_package_with_lazy_exports_imports_a_module_when_a_name_is_first_used(
         _ = demo.question
     for name in ("lazy_demo", "lazy_demo.heavy"):
         monkeypatch.delitem(sys.modules, name)
+
+
+# The command line's import made slow, and announced, so that a signal surely arrives while it lasts.
+SLOW_START = """
+import importlib.abc, signal, sys, time
+
+class Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "kernel.cli":
+            print("importing", flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, Slow())
+sys.argv = ["kernel", "--help"]
+from kernel.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_starts_ends_it_in_one_line(signum: signal.Signals) -> None:
+    started = subprocess.Popen([sys.executable, "-c", SLOW_START], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert started.stdout is not None and started.stdout.readline() == "importing\n"
+    started.send_signal(signum)
+    _, err = started.communicate(timeout=60)
+    assert started.returncode == 128 + signum
+    assert err.strip() == f"error: interrupted by {signum.name} while the command was starting; nothing was written"
+
+
+def test_the_commands_own_handlers_are_back_once_it_has_started() -> None:
+    probe = ("import signal, sys; sys.argv = ['kernel', '--version']; from kernel.entry import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
+             "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "True True"
