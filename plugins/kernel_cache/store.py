@@ -35,8 +35,8 @@ TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline-kernel step cac
 _TMP = ".tmp-"
 _OBJECT = re.compile(r"^xxh3:[0-9a-f]{32}\.(arrow|parquet)$")  # .parquet: the format before 2026-12
 _SUFFIX = ".arrow"
-# Zstandard at level 1: written 2.4x faster than LZ4 Parquet and read back 2x faster, in files about as small
-# (benchmarks/bench_cache.py). Integrity is the fingerprint check on every read, not a page checksum.
+# Zstandard at level 1: written 2.4x faster than LZ4 Parquet and read back 2x faster, in files of about the same
+# size (docs/cache.md). Integrity is the fingerprint check on every read, not a page checksum.
 _WRITE = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
 _ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
 _STALE_TMP_S = 3600.0  # a temporary file this old belongs to a writer that was killed
