@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-from kernel_iot.conform import conform
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_iot.conform import conform, repeated_pairs
 
 from kernel import DataError, StepSettingsError
 
@@ -244,3 +247,23 @@ def test_inputs_are_not_modified() -> None:
     before = tele.copy()
     run(tele)
     pd.testing.assert_frame_equal(tele, before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-1, 5), st.integers(-3, 40)), max_size=80),
+    st.sampled_from([0, 1, 2**40, -(2**62), 2**62]),
+    st.booleans(),
+)
+def test_repeated_pairs_are_the_pairs_pandas_finds_more_than_once(
+    pairs: list[tuple[int, int]], shift: int, spread: bool
+) -> None:
+    # Dense sequence numbers (counted) and sparse or huge ones (hashed), devices with no id (-1) among them.
+    dev = np.array([d for d, _ in pairs], dtype=np.int64)
+    seq = np.array([s * (10**9 if spread else 1) for _, s in pairs], dtype=np.int64) + np.int64(shift)
+    key, repeated = repeated_pairs(dev, seq)
+    expected = pd.DataFrame({"dev": dev, "seq": seq}).duplicated(keep=False).to_numpy()
+    assert repeated.tolist() == np.flatnonzero(expected).tolist()
+    # The key tells the pairs apart exactly.
+    assert len(set(key.tolist())) == len(set(zip(dev.tolist(), seq.tolist(), strict=True)))
+    assert all((key[i] == key[j]) == (pairs[i] == pairs[j]) for i in range(len(pairs)) for j in range(i))
