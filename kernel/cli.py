@@ -31,7 +31,7 @@ from kernel.context import RunResult
 from kernel.errors import DataError, KernelError, validation_problem
 from kernel.events import StepCompleted, StepErrored, StepRetrying, StepSkipped, StepStarted
 from kernel.graph import to_dot, to_mermaid
-from kernel.interrupts import RunInterrupted, stop_reason
+from kernel.interrupts import SIGNALS, RunInterrupted, interrupt, stop_reason
 from kernel.locks import Holder, PathLock
 from kernel.logs import LEVELS, RunLog, configure_quiet, configure_run_log
 from kernel.project import find_config
@@ -78,7 +78,7 @@ plugin_option = click.option(
 
 def _ignore_signals() -> None:
     """At exit the command is done and said so: a signal while Python shuts down changes nothing."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
 
 
@@ -122,11 +122,7 @@ class _KernelGroup(_PluginGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command with SIGINT and SIGTERM as :class:`RunInterrupted`: one line and exit 128 + the
         signal, never a traceback (a run installs its own handlers while it lasts)."""
-
-        def interrupt(signum: int, frame: object) -> None:
-            raise RunInterrupted(signum)
-
-        previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+        previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
         atexit.register(_ignore_signals)
         try:
             return super().invoke(ctx)

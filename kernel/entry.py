@@ -13,13 +13,8 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
-from kernel.interrupts import SIGNALS, RunInterrupted
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise RunInterrupted(signum)
+from kernel.interrupts import SIGNALS, RunInterrupted, interrupt
 
 
 @contextmanager
@@ -27,7 +22,7 @@ def starting() -> Iterator[None]:
     """While the block runs, SIGINT and SIGTERM end the process in one line (exit 128 + the signal); the
     handlers from before are back once it has ended."""
     try:
-        previous = {signum: signal.signal(signum, _stop) for signum in SIGNALS}
+        previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
         try:
             yield
         finally:

@@ -27,6 +27,11 @@ class RunInterrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """A signal handler: the signal as :class:`RunInterrupted`, where the main thread is."""
+    raise RunInterrupted(signum)
+
+
 def stop_reason(exc: BaseException) -> tuple[str, int]:
     """What stopped a run, as (reason, exit code): a signal, Ctrl-C, or a ``SystemExit`` raised inside it."""
     if isinstance(exc, RunInterrupted):
