@@ -57,3 +57,26 @@ def test_every_column_kind_in_every_aggregation_matches_plain_pandas(
         assert mine.isna().tolist() == theirs.isna().tolist(), name
         np.testing.assert_allclose(mine.dropna().to_numpy(float), theirs.dropna().to_numpy(float), rtol=1e-9,
                                    err_msg=name)
+
+
+STAMP = st.one_of(st.none(), st.integers(-10**6, 10**6))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5 * 60 - 1), STAMP), min_size=1, max_size=40),
+       st.sampled_from(["datetime64[ms, Europe/Paris]", "datetime64[ns, UTC]", "datetime64[s]"]))
+def test_min_and_max_of_a_timestamp_column_match_plain_pandas(records: list[tuple[int, int | None]],
+                                                              dtype: str) -> None:
+    seen = pd.Series([None if r[1] is None else T0 + pd.Timedelta(seconds=r[1]) for r in records],
+                     dtype="datetime64[ns, UTC]")
+    seen = seen.dt.tz_localize(None).astype(dtype) if "," not in dtype else seen.astype(dtype)
+    data = pd.DataFrame({"device_id": "d1", "event_time": [T0 + pd.Timedelta(seconds=r[0]) for r in records],
+                         "seen": seen})
+    out = tumbling({"records": data}, time_column="event_time", arrival_column=None, keys=["device_id"],
+                   size="1min", watermark="2min", trigger=None,
+                   aggregations={"first_seen": "min(seen)", "last_seen": "max(seen)"})["windows"]
+    got = out.sort_values("window_start").reset_index(drop=True)
+    grouped = data.groupby(data["event_time"].dt.floor("1min"))["seen"]
+    for name, expected in (("first_seen", grouped.min()), ("last_seen", grouped.max())):
+        assert str(got[name].dtype) == dtype
+        assert got[name].tolist() == expected.reset_index(drop=True).tolist(), name

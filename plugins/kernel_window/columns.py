@@ -60,27 +60,51 @@ def utc_nanoseconds(column: pd.Series, setting: str) -> Int64s:
     Timestamps without a zone are UTC; text is parsed as ISO 8601 (with or without an offset).
     """
     dtype = column.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        parsed = pd.to_datetime(column, utc=True)
-    elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        # pandas warns that numbers inside text columns will one day be read as epochs; today they are
-        # unparseable, which is what rule 2 wants for them.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+    stored = time_ticks(column)
+    if stored is not None:  # read in place rather than convert a copy
+        ticks, unit = stored
     else:
-        raise DataError(f"column '{column.name}' is not a time column ({dtype}): expected timestamps "
-                        f"or ISO-8601 text", field=f"settings.{setting}")
-    values = parsed.dt.tz_localize(None).to_numpy()
-    unit, _ = np.datetime_data(values.dtype)
-    ticks = values.view(np.int64)
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            parsed = pd.to_datetime(column, utc=True)
+        elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            # pandas warns that numbers inside text columns will one day be read as epochs; today they are
+            # unparseable, which is what rule 2 wants for them.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+        else:
+            raise DataError(f"column '{column.name}' is not a time column ({dtype}): expected timestamps "
+                            f"or ISO-8601 text", field=f"settings.{setting}")
+        values = parsed.dt.tz_localize(None).to_numpy()
+        unit, _ = np.datetime_data(values.dtype)
+        ticks = values.view(np.int64)
     scale = _NANOSECONDS[unit]
     if scale == 1:
-        return ticks
+        out: Int64s = ticks.view()
+        out.flags.writeable = False  # may be the column's own memory
+        return out
     # Coarser units reach further than nanoseconds do; a value beyond 1677..2262 counts as unparseable.
     bound = np.iinfo(np.int64).max // scale
+    if len(ticks) and -bound < int(ticks.min()) and int(ticks.max()) < bound:
+        out = ticks * scale  # no null and nothing out of range: one pass
+        return out
     inside = (ticks > -bound) & (ticks < bound)
-    return np.where(inside, ticks * scale, NAT)
+    out = np.where(inside, ticks * scale, NAT)
+    return out
+
+
+def time_ticks(column: pd.Series) -> tuple[Int64s, str] | None:
+    """A timestamp column's ticks as pandas stores them (UTC, in the column's unit, NaT the smallest
+    int64), read in place, and the unit; None for other dtypes (text, Arrow-backed timestamps)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        unit = str(dtype.unit)
+    elif isinstance(dtype, np.dtype) and dtype.kind == "M":
+        unit = str(np.datetime_data(dtype.str)[0])
+    else:
+        return None
+    ticks: Int64s = np.asarray(column.array.view(np.int64))
+    return ticks, unit
 
 
 def numbers(column: pd.Series) -> tuple[Int64s | Floats, Bools]:

@@ -24,7 +24,7 @@ _WATERMARK, _UPSERT, _UPDATE, _FLUSH = range(4)
 
 def utc(ns: np.ndarray) -> pd.Series:
     """Nanoseconds since the epoch as a UTC timestamp column (``NAT`` is NaT)."""
-    return pd.Series(pd.array(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype="datetime64[ns, UTC]"))
+    return pd.Series(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype="datetime64[ns, UTC]", copy=False)
 
 
 @dataclass(frozen=True, slots=True)

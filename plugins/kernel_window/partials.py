@@ -23,10 +23,22 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import IntegerArray
 
-from kernel_window.columns import Bools, Floats, Int64s, factorize_sorted, is_float, numbers, present, ranks
+from kernel_window.columns import (
+    NAT,
+    Bools,
+    Floats,
+    Int64s,
+    factorize_sorted,
+    is_float,
+    numbers,
+    present,
+    ranks,
+    time_ticks,
+)
 from kernel_window.settings import WindowConfig
 
 Comparable = Int64s | Floats
+_LARGEST = np.iinfo(np.int64).max
 
 
 def _lengths(starts: Int64s, total: int) -> Int64s:
@@ -36,13 +48,13 @@ def _lengths(starts: Int64s, total: int) -> Int64s:
 def _from_codes(uniques: pd.Index, codes: Int64s, missing: Bools) -> pd.Series:
     """The values that ``codes`` stand for; null where ``missing``."""
     if missing.any():
-        return pd.Series(uniques.array.take(np.where(missing, -1, codes), allow_fill=True))
-    return pd.Series(uniques.array.take(codes))
+        return pd.Series(uniques.array.take(np.where(missing, -1, codes), allow_fill=True), copy=False)
+    return pd.Series(uniques.array.take(codes), copy=False)
 
 
 def _gather(column: pd.Series, rows: Int64s) -> pd.Series:
     """``column`` at positions ``rows``, without building an index of the taken labels."""
-    return pd.Series(column.array.take(rows), name=column.name)
+    return pd.Series(column.array.take(rows), name=column.name, copy=False)
 
 
 def _extreme(column: pd.Series, starts: Int64s, fn: str) -> pd.Series:
@@ -51,10 +63,27 @@ def _extreme(column: pd.Series, starts: Int64s, fn: str) -> pd.Series:
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
         values = np.where(np.isfinite(values), values, np.nan)  # infinities are missing, as NaN is
         ufunc = np.fmin if fn == "min" else np.fmax  # fmin/fmax skip NaN
-        return pd.Series(ufunc.reduceat(values, starts) if len(starts) else values[:0])
+        return pd.Series(ufunc.reduceat(values, starts) if len(starts) else values[:0], copy=False)
+    stored = time_ticks(column) if len(starts) else None
+    if stored is not None:
+        return _extreme_time(column.dtype, *stored, starts, fn)
     # Any other dtype: pick the record holding the extreme and take its value, which keeps the dtype.
     positions = _pick(starts, len(column), [_extreme_key(column, fn)], largest=True) if len(starts) else starts
-    return pd.Series(column.array.take(positions))
+    return pd.Series(column.array.take(positions), copy=False)
+
+
+def _extreme_time(dtype: Any, ticks: Int64s, unit: str, starts: Int64s, fn: str) -> pd.Series:
+    """``min`` or ``max`` of each segment of a timestamp column, reduced on its ticks (NaT, the smallest
+    int64, never wins a ``max``; for a ``min`` it is first made the largest)."""
+    if fn == "max":
+        reduced = np.maximum.reduceat(ticks, starts)
+    else:
+        reduced = np.minimum.reduceat(np.where(ticks == NAT, _LARGEST, ticks), starts)
+        reduced[reduced == _LARGEST] = NAT
+    out = pd.Series(reduced.view(f"M8[{unit}]"), copy=False)
+    if isinstance(dtype, pd.DatetimeTZDtype):  # the ticks are UTC: localize as UTC, then show in the zone
+        out = out.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
+    return out
 
 
 def _extreme_key(column: pd.Series, fn: str) -> Callable[[], Comparable]:

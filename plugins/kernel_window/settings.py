@@ -74,7 +74,7 @@ def parse_aggregation(name: str, text: str) -> Aggregation:
 class TumblingSettings(BaseModel):
     """The settings of ``window.tumbling`` (the names and meanings of ``docs/windowing.md``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     time_column: str = Field(min_length=1, description="event time of a record (UTC)")
     keys: tuple[str, ...] = Field((), description="grouping columns; windows are per key")
