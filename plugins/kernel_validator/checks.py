@@ -39,8 +39,61 @@ def not_null(frame: pd.DataFrame, settings: NotNull) -> RowMask:
 def unique(frame: pd.DataFrame, settings: Unique) -> RowMask:
     keep: Literal["first", "last", False] = False if settings.keep == "none" else settings.keep
     columns = list(settings.columns)
-    copies = frame[columns[0]].duplicated(keep=keep) if len(columns) == 1 else frame.duplicated(columns, keep=keep)
-    return RowMask(~copies.to_numpy())
+    repeated = repeated_rows(frame, columns)
+    if repeated is None:
+        copies = frame[columns[0]].duplicated(keep=keep) if len(columns) == 1 else frame.duplicated(columns,
+                                                                                                     keep=keep)
+        return RowMask(~copies.to_numpy())
+    if keep is not False:  # which copy passes is decided among the repeated rows alone, in their order
+        rows = np.flatnonzero(repeated)
+        repeated[rows] = frame.iloc[rows].duplicated(columns, keep=keep).to_numpy()
+    return RowMask(~repeated)
+
+
+def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """Which rows share their values of ``columns`` with another row, counted in one ``bincount`` when
+    the columns are small integer codes together (categories, booleans, integers or timestamps on a
+    regular step, such as window starts); None when they are not, and hashing is the way."""
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    key: np.ndarray | None = None
+    size = 1
+    limit = 4 * len(frame) + 4096
+    for column in columns:
+        coded = _dense_codes(frame[column], limit)
+        if coded is None:
+            return None
+        codes, count = coded
+        size *= count
+        if size > limit:
+            return None
+        key = codes if key is None else key * count + codes
+    assert key is not None  # a check names one column at least
+    return np.asarray(np.bincount(key, minlength=size)[key] > 1)
+
+
+def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None:
+    """Codes 0..count-1 equal where the values are (nulls equal to each other, as pandas counts them)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64) + 1, len(dtype.categories) + 1
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "Mmiub"):
+        ticks = column.array.view(np.int64) if dtype.kind in "Mm" else column.to_numpy()
+        if ticks.dtype.kind == "u" and ticks.dtype.itemsize == 8:
+            return None
+        low, high = int(ticks.min()), int(ticks.max())
+        span = high - low
+        if span >= 2**53:  # beyond what the step's float division below keeps exact
+            return None
+        offset = ticks.astype(np.int64) - low
+        if span >= limit:  # sparse: dense again when the values lie on a regular step (minute starts)
+            step = int(np.gcd.reduce(offset))
+            if step == 0 or span // step >= limit:
+                return None
+            offset = np.rint(offset * (1.0 / step)).astype(np.int64)
+            span //= step
+        return offset, span + 1
+    return None
 
 
 def in_range(frame: pd.DataFrame, settings: InRange) -> RowMask:

@@ -1,0 +1,58 @@
+"""The ``unique`` check counts dense keys (categories, booleans, integers, timestamps on a step) with one
+``bincount``; it must mark exactly the rows pandas' ``duplicated`` marks, for every ``keep``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_validator.builtin import Unique
+from kernel_validator.checks import repeated_rows, unique
+
+MINUTE = 60_000_000_000
+
+
+def _column(kind: str, draw: Any, rows: int) -> pd.Series:
+    small = draw(st.lists(st.integers(0, 4), min_size=rows, max_size=rows))
+    if kind == "category":
+        values = [None if v == 0 else f"d{v}" for v in small]
+        return pd.Series(values, dtype="category")
+    if kind == "int":
+        return pd.Series(np.array(small, dtype=np.int64) * draw(st.sampled_from([1, 7, 2**40])) - 3)
+    if kind == "bool":
+        return pd.Series(np.array(small) % 2 == 0)
+    if kind == "minutes":  # window starts: a regular step far from zero
+        stamps = pd.to_datetime(np.array(small, dtype=np.int64) * MINUTE + 1_700_000_000 * 10**9, utc=True)
+        return pd.Series(stamps)
+    if kind == "nat":  # a missing timestamp: pandas' own path
+        stamps = pd.to_datetime([None if v == 0 else v * MINUTE for v in small], utc=True)
+        return pd.Series(stamps)
+    return pd.Series([None if v == 0 else str(v) for v in small], dtype="str")  # text: pandas' own path
+
+
+@st.composite
+def frames(draw: Any) -> pd.DataFrame:
+    rows = draw(st.integers(0, 40))
+    kinds = draw(st.lists(st.sampled_from(["category", "int", "bool", "minutes", "nat", "text"]),
+                          min_size=1, max_size=3))
+    return pd.DataFrame({f"c{i}": _column(kind, draw, rows) for i, kind in enumerate(kinds)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(frames(), st.sampled_from(["none", "first", "last"]))
+def test_unique_marks_the_rows_pandas_duplicated_marks(frame: pd.DataFrame, keep: str) -> None:
+    columns = list(frame.columns)
+    mask = unique(frame, Unique(columns=tuple(columns), keep=keep))  # type: ignore[arg-type]
+    expected = ~frame.duplicated(columns, keep=False if keep == "none" else keep).to_numpy()  # type: ignore[arg-type]
+    assert mask.passed.tolist() == expected.tolist()
+
+
+def test_window_keys_are_counted_without_hashing() -> None:
+    devices = pd.Series(["a", "b", "a", "b", "a"], dtype="category")
+    starts = pd.Series(pd.to_datetime(np.array([0, 0, 1, 1, 0]) * MINUTE + 10**18, utc=True))
+    frame = pd.DataFrame({"device_id": devices, "window_start": starts})
+    assert repeated_rows(frame, ["device_id", "window_start"]).tolist() == [True, False, False, False, True]
+    assert repeated_rows(frame.astype({"device_id": "str"}), ["device_id", "window_start"]) is None
