@@ -88,8 +88,15 @@ class _PluginGroup(click.Group):
     its ``NAME``."""
 
     nested = False
+    _found: dict[str, click.Command] | None = None
 
     def _plugin_commands(self) -> dict[str, click.Command]:
+        # Help lists the commands, then asks for each: the plugins are found once per command line.
+        if self._found is None:
+            self._found = self._find_plugin_commands()
+        return self._found
+
+    def _find_plugin_commands(self) -> dict[str, click.Command]:
         configure_quiet()
         prefix = f"{self.name} " if self.nested else ""
         found = {}

@@ -21,7 +21,7 @@ MAX_PARTITIONS = 4096
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class RetryPolicy(_Model):
@@ -88,7 +88,7 @@ class StepSpec(_Model):
 
     # Keys the kernel does not know are kept for the plugins that add them (``register_fields``); the
     # plan checks them (``kernel.fields``).
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True)
 
     @property
     def plugin_fields(self) -> dict[str, Any]:
@@ -166,7 +166,7 @@ class Pipeline(_Model):
         return self
 
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
-    model_config = ConfigDict(extra="allow", frozen=True)  # plugin fields: see StepSpec
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True)  # plugin fields: see StepSpec
 
     @property
     def plugin_fields(self) -> dict[str, Any]:

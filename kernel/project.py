@@ -24,7 +24,7 @@ PYPROJECT = "pyproject.toml"
 class ProjectConfig(BaseModel):
     """What ``kernel.toml`` or ``[tool.kernel]`` may set (docs/cli.md#project-configuration)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     disable: tuple[str, ...] = Field(default=(), description="plugins switched off, as with -p no:NAME")
     runs_dir: Path | None = Field(default=None, description="where run directories are made (relative: to the file)")

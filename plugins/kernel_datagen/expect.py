@@ -32,7 +32,7 @@ QUARANTINE = "quarantine/"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class SetAside(_Model):

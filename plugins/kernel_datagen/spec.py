@@ -73,7 +73,7 @@ Value = str | bool | int | float
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class Uniform(Strict):

@@ -13,7 +13,7 @@ from kernel_io.remote import is_url
 class ReadSettings(BaseModel):
     """``io.read``: the format of a directory or extension-less glob is found when the step runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     path: str = Field(min_length=1, description="A file, a directory (its files of the format) or a glob.")
     format: Format | None = Field(None, description="avro, json, csv or parquet; default: by extension.")
@@ -28,7 +28,7 @@ class ReadSettings(BaseModel):
 class WriteSettings(BaseModel):
     """``io.write``: the format is settled here, so a path the format cannot be told from fails early."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     path: str = Field(min_length=1, description="The file to write (replaced atomically).")
     format: Format | None = Field(None, description="avro, json, csv or parquet; default: by extension.")
@@ -58,7 +58,7 @@ class WriteSettings(BaseModel):
 class PublishSettings(BaseModel):
     """``io.publish``: a results directory, and how each input is written into it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     path: str = Field(min_length=1, description="The results directory, replaced as a whole by each run.")
     format: Format = Field("parquet", description="The format of the tables: avro, json, csv or parquet.")

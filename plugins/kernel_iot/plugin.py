@@ -59,7 +59,7 @@ def register_showcases() -> list[Showcase]:
 
 
 class _WithinPeriod(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 def within_period(frame: pd.DataFrame, settings: _WithinPeriod) -> pd.Series:

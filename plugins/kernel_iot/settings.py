@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class IngestSettings(_Settings):

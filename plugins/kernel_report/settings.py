@@ -14,7 +14,7 @@ NAME = "report"  # the plugin's entry-point name, and the key of its settings
 
 
 class ReportSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     formats: tuple[Literal["md", "html"], ...] = Field(("md", "html"), min_length=1)
     charts: bool = True

@@ -12,7 +12,7 @@ STEP_OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.[A-Za-z0-9_]+$"
 class AlertSettings(BaseModel):
     """``stream.alerts``: each row of an output is an alert, written to alerts.jsonl and sent as a signal."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     output: str = Field(pattern=STEP_OUTPUT, description="the output whose rows are alerts, as step.output")
     time_column: str | None = Field(None, description="the column holding each alert's event time")
@@ -21,7 +21,7 @@ class AlertSettings(BaseModel):
 class StreamSettings(BaseModel):
     """``stream:`` of a pipeline file (docs/streaming.md#the-stream-section)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     source: str = Field(min_length=1, description="the step that reads one landing file (given no rows when "
                         "no file comes); step.output: the output whose rows are the file's records")

@@ -20,7 +20,7 @@ DEFAULT_NAMESPACE = "kernel"
 class OpenLineageSettings(BaseModel):
     """Where OpenLineage run events go: always ``openlineage.jsonl`` in the run directory, and ``transport``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="emit OpenLineage run events at all")
     namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, description="the jobs' namespace")
@@ -39,7 +39,7 @@ class OpenLineageSettings(BaseModel):
 class TrackerSettings(BaseModel):
     """``plugins.settings.tracker`` of a pipeline file (docs/tracker.md lists the keys)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     samples: int = Field(3, ge=0, strict=True, description="sample rows per snapshot; 0 for sensitive data")
     openlineage: OpenLineageSettings = Field(default_factory=lambda: OpenLineageSettings.model_validate({}))

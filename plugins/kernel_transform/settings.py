@@ -16,7 +16,7 @@ Names = list[str]
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 def _unique(names: list[str], what: str) -> None:

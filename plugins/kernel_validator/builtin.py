@@ -21,7 +21,7 @@ _CHECKS = "kernel_validator.checks:"
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class ColumnsSettings(Settings):

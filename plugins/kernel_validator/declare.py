@@ -25,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 class Common(BaseModel):
     """The fields every check has; the rest belong to the check type."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     check: str
     id: str | None = Field(None, min_length=1)

@@ -46,7 +46,7 @@ STASH_KEY = "validator"  # where a run keeps its RunState (run.stash)
 class ValidatorSettings(BaseModel):
     """``plugins: {settings: {validator: {...}}}`` in the pipeline file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     failing_values: int = Field(5, ge=0, le=100, description="failing values kept per check; 0 for sensitive data")
 
