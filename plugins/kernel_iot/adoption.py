@@ -7,8 +7,8 @@ Per day D of the period and per model: the active devices (at least one up windo
 ``fw(d, D)`` is the version named by the device's latest *source* strictly before the end of D (detail 10):
 a source is an on-time window (time = its last record's event time, version = its last firmware) or a
 successful FIRMWARE_UPDATE event (time = event time, version = to_version); at equal times the update wins.
-It is computed without a sort of the ten million windows: the sources fall into (device, day) cells, two
-``ufunc.at`` reductions pick each cell's latest source, and a running maximum over the days carries a
+It is computed without a sort of the ten million windows: the sources fall into (device, day) cells, ``ufunc.at``
+reductions pick each cell's latest source, and a running maximum over the days carries a
 device's firmware forward to the days without a source.
 """
 
@@ -77,27 +77,37 @@ def firmware_by_day(windows: pd.DataFrame, updates: pd.DataFrame, ids: pd.Index,
     """``fw(d, D)`` as an object array (devices x days), ``None`` where the device has no source yet."""
     require(windows, "windows", ("last_event_time", "last_firmware_version"))
     ends = days + DAY
-    has_version = windows["last_firmware_version"].notna().to_numpy(dtype=bool)
-    parts = [(positions(ids, windows["device_id"]), utc_ns(windows["last_event_time"], "windows"), has_version),
-             (positions(ids, updates["device_id"]), utc_ns(updates["event_time"], "events"),
-              np.ones(len(updates), dtype=bool))]
-    pos = np.concatenate([p[0] for p in parts])
-    time = np.concatenate([p[1] for p in parts])
-    usable = np.concatenate([p[2] for p in parts]) & (pos >= 0) & (time != NAT)
-    n_windows, total = len(windows), len(pos)
-    # A source counts for day k iff time < end(k): bucket = number of day ends at or before its time.
-    bucket = np.searchsorted(ends, time, side="right")
-    usable &= bucket < len(days)
-    source = np.flatnonzero(usable)  # index into windows, then updates
-    cell = pos[source] * len(days) + bucket[source]
-    latest = np.full(len(ids) * len(days), NAT, dtype=np.int64)
-    np.maximum.at(latest, cell, time[source])
-    tied = time[source] == latest[cell]
-    # Among the latest sources of a cell, an update beats a window (detail 10), then the later row wins.
-    rank = np.where(source >= n_windows, total, 0) + source
-    best_flat = np.full(len(latest), -1, dtype=np.int64)
-    np.maximum.at(best_flat, cell[tied], rank[tied])
-    best = best_flat.reshape(len(ids), len(days))
+    cells = len(ids) * len(days)
+
+    def cells_of(pos: Int64s, time: Int64s, usable: Bools) -> Int64s:
+        """Each source's (device, day) cell, ``cells`` (a cell read by nobody) where it counts for none."""
+        # A source counts for day k iff time < end(k): bucket = number of day ends at or before its time.
+        bucket = np.searchsorted(ends, time, side="right")
+        usable = usable & (pos >= 0) & (time != NAT) & (bucket < len(days))
+        pos *= len(days)
+        pos += bucket
+        pos[~usable] = cells
+        return pos
+
+    # Windows and updates are reduced one after the other, without concatenating ten million rows.
+    w_time = utc_ns(windows["last_event_time"], "windows")
+    w_cell = cells_of(positions(ids, windows["device_id"]), w_time,
+                      windows["last_firmware_version"].notna().to_numpy(dtype=bool))
+    u_time = utc_ns(updates["event_time"], "events")
+    u_cell = cells_of(positions(ids, updates["device_id"]), u_time, np.ones(len(updates), dtype=bool))
+    latest = np.full(cells + 1, NAT, dtype=np.int64)
+    np.maximum.at(latest, w_cell, w_time)
+    np.maximum.at(latest, u_cell, u_time)
+    # Among the latest sources of a cell, an update beats a window (detail 10), then the later row wins:
+    # windows rank by row, updates above them all.
+    n_windows, total = len(windows), len(windows) + len(updates)
+    best_flat = np.full(cells + 1, -1, dtype=np.int64)
+    w_hit = np.flatnonzero((w_time == latest[w_cell]) & (w_cell < cells))
+    np.maximum.at(best_flat, w_cell[w_hit], w_hit)
+    u_hit = np.flatnonzero((u_time == latest[u_cell]) & (u_cell < cells))
+    np.maximum.at(best_flat, u_cell[u_hit], total + n_windows + u_hit)
+    del w_time, w_cell, u_time, u_cell, latest, w_hit, u_hit
+    best = best_flat[:cells].reshape(len(ids), len(days))
     # Carry each device's latest source forward over the days that have none.
     day_of_best = np.maximum.accumulate(np.where(best >= 0, np.arange(len(days)), -1), axis=1)
     chosen = np.where(day_of_best >= 0, np.take_along_axis(best, np.maximum(day_of_best, 0), axis=1), -1)

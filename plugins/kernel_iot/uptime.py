@@ -94,8 +94,7 @@ def positions(ids: pd.Index, column: pd.Series) -> Int64s:
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
         found = ids.get_indexer(column.cat.categories).astype(np.int64)
-        codes = column.cat.codes.to_numpy()
-        return np.where(codes >= 0, found[codes], -1)
+        return np.append(found, -1)[column.cat.codes.to_numpy()]  # code -1 (null) takes the -1 at the end
     return ids.get_indexer(pd.Index(column)).astype(np.int64)
 
 
