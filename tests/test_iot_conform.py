@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_iot.conform import conform, repeated_pairs
+from kernel_iot.conform import conform, is_in, repeated_pairs, rows_where
 
 from kernel import DataError, StepSettingsError
 
@@ -267,3 +267,21 @@ def test_repeated_pairs_are_the_pairs_pandas_finds_more_than_once(
     # The key tells the pairs apart exactly.
     assert len(set(key.tolist())) == len(set(zip(dev.tolist(), seq.tolist(), strict=True)))
     assert all((key[i] == key[j]) == (pairs[i] == pairs[j]) for i in range(len(pairs)) for j in range(i))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["ONLINE", "DEGRADED", "OFFLINE", None]),
+                          st.one_of(st.none(), st.integers(-3, 3))), max_size=30))
+def test_rows_where_and_is_in_agree_with_pandas(rows: list[tuple[bool, str | None, int | None]]) -> None:
+    mask = np.array([r[0] for r in rows], dtype=bool)
+    frame = pd.DataFrame({
+        "status": pd.Series([r[1] for r in rows], dtype=pd.CategoricalDtype(["ONLINE", "DEGRADED", "OFFLINE"])),
+        "text": pd.Series([r[1] for r in rows], dtype="str"),
+        "n": pd.Series([r[2] for r in rows], dtype="Int64"),
+        "t": pd.to_datetime([None if r[2] is None else r[2] * 10**9 for r in rows], utc=True).as_unit("ms"),
+        "x": np.arange(len(rows), dtype=np.float64),
+    })
+    pd.testing.assert_frame_equal(rows_where(frame, mask), frame[mask].reset_index(drop=True))
+    for column in ("status", "text"):
+        assert is_in(frame[column], ("ONLINE", "DEGRADED")).tolist() == frame[column].isin(
+            ("ONLINE", "DEGRADED")).tolist()
