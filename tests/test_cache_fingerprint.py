@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from kernel_cache.fingerprint import digests, frame_fingerprint
+from kernel_cache.fingerprint import digests, file_hash, frame_fingerprint, path_hash
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
 TEXT = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)), max_size=30)
@@ -98,3 +98,17 @@ def test_python_objects_are_stored_and_read_back_exactly_or_not_reused(
         assert "does not read back identical" in outcome
     else:
         pd.testing.assert_frame_equal(outcome, frame, check_exact=True)
+
+
+def test_a_directory_is_listed_from_the_hashes_a_step_reported_for_its_files(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    for name in ("a.avro", "b.avro"):
+        (tmp_path / "d" / name).write_bytes(name.encode() * 1000)
+    a, b = (str(tmp_path / "d" / name) for name in ("a.avro", "b.avro"))
+    fresh = path_hash(str(tmp_path / "d"))
+    # The hashes the step reported, as it read the files: the same listing, without reading them again.
+    assert path_hash(str(tmp_path / "d"), {a: file_hash(a), b: file_hash(b)}) == fresh
+    # A reported hash is used as it is (what the step read), and a file it did not report is read now.
+    assert path_hash(str(tmp_path / "d"), {a: "sha256:" + "0" * 64}) != fresh
+    (tmp_path / "d" / "c.avro").write_bytes(b"new")
+    assert path_hash(str(tmp_path / "d"), {a: file_hash(a), b: file_hash(b)}) == path_hash(str(tmp_path / "d"))

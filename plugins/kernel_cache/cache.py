@@ -109,9 +109,11 @@ def observe(
     for d in ctx.datasets if ctx is not None else ():
         files.append((d.mode, d.path, d.format, d.content_hash or path_hash(d.path)))
     reported = {os.path.abspath(f[1]) for f in files}
+    # A directory a setting names is listed from the hashes of the files the step reported reading there.
+    read = {os.path.realpath(path): digest for mode, path, _, digest in files if mode == "read" and digest != "missing"}
     for path in listed:
         if os.path.abspath(path) not in reported:
-            files.append(("read", path, "setting", path_hash(path)))
+            files.append(("read", path, "setting", path_hash(path, read)))
     return Observed(fingerprints, problems, tuple(files), tuple(pending))
 
 

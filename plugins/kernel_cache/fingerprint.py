@@ -161,16 +161,23 @@ def file_hash(path: str | Path) -> str:
         return found
 
 
-def path_hash(path: str) -> str:
+def path_hash(path: str, known: Mapping[str, str] | None = None) -> str:
     """What is at ``path`` now: a file's bytes, a directory's files (names and bytes) or a glob's matches;
-    ``missing`` when nothing is there. A URL is read through its fsspec filesystem."""
+    ``missing`` when nothing is there. A URL is read through its fsspec filesystem.
+
+    ``known``: content hashes by real path, as a step reported them for the files it read (what it read,
+    hashed as it read them); such a file is not read again."""
     if _URL.match(path):
         return _url_hash(path)
+
+    def hashed(full: str) -> str:
+        return (known.get(os.path.realpath(full)) if known else None) or file_hash(full)
+
     if _GLOB & set(path) and not os.path.exists(path):
         matches = sorted(glob.glob(path, recursive=True))
-        return _listing([(m, m) for m in matches if os.path.isfile(m)]) if matches else "missing"
+        return _listing([(m, m) for m in matches if os.path.isfile(m)], hashed) if matches else "missing"
     if os.path.isfile(path):
-        return file_hash(path)
+        return hashed(path)
     if os.path.isdir(path):
         files = []
         for root, dirs, names in os.walk(path):
@@ -178,7 +185,7 @@ def path_hash(path: str) -> str:
             for name in sorted(names):
                 full = os.path.join(root, name)
                 files.append((os.path.relpath(full, path), full))
-        return _listing(files)
+        return _listing(files, hashed)
     return "missing"
 
 
