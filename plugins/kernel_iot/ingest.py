@@ -152,7 +152,7 @@ def concat_columns(parts: list[dict[str, pd.Series]], names: Sequence[str]) -> p
             out[name] = pieces[0].reset_index(drop=True)
         elif isinstance(pieces[0].dtype, pd.CategoricalDtype):
             same = all(p.dtype == pieces[0].dtype for p in pieces)
-            out[name] = pd.Series(pd.api.types.union_categoricals(pieces, sort_categories=not same))
+            out[name] = pd.Series(pd.api.types.union_categoricals(pieces, sort_categories=not same), copy=False)
         else:
             out[name] = pd.concat(pieces, ignore_index=True)
         del pieces

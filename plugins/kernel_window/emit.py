@@ -127,7 +127,8 @@ def windows_output(table: pd.DataFrame, config: WindowConfig, emissions: Emissio
     mark[flushed] = NAT  # the flush happens at W = +infinity
     out["emit_watermark"] = utc(mark)
     del mark
-    out["emit_kind"] = pd.Series(pd.Categorical.from_codes(emissions.kind, categories=pd.Index(EMIT_KINDS)))
+    kinds = pd.Categorical.from_codes(emissions.kind, categories=pd.Index(EMIT_KINDS))
+    out["emit_kind"] = pd.Series(kinds, copy=False)
     return pd.DataFrame(out, copy=False)
 
 
