@@ -88,13 +88,15 @@ class _PluginGroup(click.Group):
     its ``NAME``."""
 
     nested = False
-    _found: dict[str, click.Command] | None = None
 
-    def _plugin_commands(self) -> dict[str, click.Command]:
-        # Help lists the commands, then asks for each: the plugins are found once per command line.
-        if self._found is None:
-            self._found = self._find_plugin_commands()
-        return self._found
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        # Help lists the commands, then asks for each: the plugins are found once per command line (the
+        # root context's), so a process that runs several command lines sees plugins installed in between.
+        found: dict[str, dict[str, click.Command]] = ctx.find_root().meta.setdefault("kernel.plugin_commands", {})
+        key = str(self.name)
+        if key not in found:
+            found[key] = self._find_plugin_commands()
+        return found[key]
 
     def _find_plugin_commands(self) -> dict[str, click.Command]:
         configure_quiet()
@@ -108,7 +110,7 @@ class _PluginGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
-            extra = list(self._plugin_commands())
+            extra = list(self._plugin_commands(ctx))
         except KernelError:
             extra = []  # help still works with a broken plugin installed
         return sorted([*self.commands, *extra])
@@ -117,7 +119,7 @@ class _PluginGroup(click.Group):
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         try:
-            return self._plugin_commands().get(cmd_name)
+            return self._plugin_commands(ctx).get(cmd_name)
         except KernelError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)

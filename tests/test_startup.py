@@ -165,3 +165,22 @@ def test_the_commands_own_handlers_are_back_once_it_has_started() -> None:
              "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "True True"
+
+
+def test_help_finds_the_plugins_commands_once_per_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import kernel.cli
+
+    made: list[Kernel] = []
+
+    def counted(**options: object) -> Kernel:
+        made.append(Kernel(**options))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(kernel.cli, "Kernel", counted)
+    for command_lines in (1, 2):
+        result = CliRunner().invoke(kernel.cli.main, ["--help"])
+        assert result.exit_code == 0, result.output
+        assert "cache " in result.output and "stream " in result.output  # commands plugins add
+        assert len(made) == command_lines  # once for the whole listing; again for the next command line
