@@ -85,7 +85,7 @@ def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None
         span = high - low
         if span >= 2**53:  # beyond what the step's float division below keeps exact
             return None
-        offset = ticks.astype(np.int64) - low
+        offset = ticks.astype(np.int64, copy=False) - low
         if span >= limit:  # sparse: dense again when the values lie on a regular step (minute starts)
             step = int(np.gcd.reduce(offset))
             if step == 0 or span // step >= limit:
