@@ -27,7 +27,6 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import networkx as nx
-import orjson
 import pandas as pd
 import pluggy
 from blinker import NamedSignal
@@ -459,12 +458,12 @@ class Runner:
         final: NamedSignal = signals.pipeline_complete if record.status == SUCCEEDED else signals.pipeline_error
         # run.json is complete before the last signal, so its receivers can read it.
         record.signals[final.name] += 1
-        data = self._write_final()
+        written = self._write_final()
         self._ended = True
         duration_s = record.duration_s or 0.0
         errors = len(record.listener_errors)
         if final.receivers or final in self._hooked:  # the record's copy costs O(steps): only for a listener
-            snapshot = RunRecord.from_json(orjson.loads(data)) if data is not None else record
+            snapshot = record.copy() if written else record
             if final is signals.pipeline_complete:
                 self._send(final, events.PipelineCompleted, counted=True, record=snapshot, duration_s=duration_s)
             else:
@@ -508,15 +507,15 @@ class Runner:
                     cause=None,
                 )
 
-    def _write_final(self) -> bytes | None:
+    def _write_final(self) -> bool:
         """Write ``run.json`` in full; a failure (a full disk) is logged and kept, never raised."""
         try:
             self._writer.write(final=True)
         except OSError as exc:
             self._writer.error = exc
             self.log.error("run.json could not be written", error=str(exc))
-            return None
-        return self.record.dumps()
+            return False
+        return True
 
     def _finish_record(self) -> None:
         """Make sure ``run.json`` never says ``running`` once the run has ended."""

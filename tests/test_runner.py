@@ -340,6 +340,33 @@ def test_run_values_fill_step_settings(demo_kernel: Kernel, tmp_path: Path) -> N
     assert (tmp_path / "runs" / "demo" / "x" / "c").read_text() == "1"
 
 
+def test_the_last_signal_carries_the_run_as_run_json_says_and_a_copy_of_it(demo_installed: Path, tmp_path: Path) -> None:
+    import kernel_demo_steps
+
+    from kernel.record import RunRecord
+
+    given: list[dict[str, Any]] = []
+    written: list[bytes] = []
+
+    def closing(sender: Run, *, event: events.PipelineCompleted, **_: object) -> None:
+        written.append((sender.run_dir / "run.json").read_bytes())
+        given.append(event.record.to_json())
+        event.record.steps["src"].rows_out["out"] = -1  # a receiver that writes into what it was given
+        event.record.listener_errors.clear()
+
+    class Finisher:
+        @hookimpl
+        def connect_listeners(self, run: Run) -> list[Listener]:
+            return [Listener(signals.pipeline_complete, closing)]
+
+    kernel = Kernel(entry_points=False, plugins=[("demo", kernel_demo_steps), ("finisher", Finisher())])
+    result = run(kernel, tmp_path, DIAMOND[:2])
+    (record,) = given
+    assert record == json.loads(written[0])  # as written before the signal, read the kernel's way
+    assert RunRecord.read(result.run.run_dir).steps["src"].rows_out["out"] == 6  # the kernel's own is untouched
+    assert result.record.steps["src"].rows_out["out"] == 6
+
+
 def test_after_run_sees_the_complete_run_json_and_its_errors_are_recorded(demo_installed: Path, tmp_path: Path) -> None:
     import kernel_demo_steps
 

@@ -8,6 +8,8 @@ from typing import Any
 
 def schema_diff(against: str | None, before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
     """Columns ``added``, ``removed`` and ``retyped`` ([old, new] dtype) from ``before`` to ``after``."""
+    if before == after:  # the common case, compared without a loop in Python
+        return {"against": against, "added": {}, "removed": {}, "retyped": {}}
     return {
         "against": against,
         "added": {name: dtype for name, dtype in after.items() if name not in before},

@@ -60,11 +60,19 @@ class Snapshotter:
     def __init__(self, samples: int) -> None:
         self.samples = samples
         self._dtype_names: dict[np.dtype[Any], str] = {}
+        self._extension_names: dict[int, tuple[Any, str]] = {}  # id -> the dtype (held, so the id stays its) and name
+        self._index: pd.Index | None = None  # the last column index met, and its names
+        self._names: list[str] = []
 
     def take(self, frame: pd.DataFrame) -> Snapshot:
         start = time.perf_counter()
         rows = len(frame)
-        names = column_names(frame)
+        index = frame.columns
+        if index is self._index:  # an index is immutable: the same object has the same names
+            names = self._names
+        else:
+            names = self._names = column_names(frame)
+            self._index = index
         head = min(self.samples, rows)
         found = self._by_block(frame, head)
         if found is None:
@@ -85,12 +93,9 @@ class Snapshotter:
         """Dtypes, null counts and samples per column, read a block at a time: a small numpy block of many
         columns (a wide frame's numbers) is one array operation, not one per column. ``None``: a pandas whose
         internals differ, read column by column instead."""
-        width = frame.shape[1]
         try:
-            blocks = frame._mgr.blocks
-            if len(blocks) >= width:  # a column per block: nothing to share
-                return None
-            placed = [(block.values, block.mgr_locs.as_array.tolist()) for block in blocks]
+            width = len(frame._mgr.items)
+            placed = [(block.values, block.mgr_locs.as_array.tolist()) for block in frame._mgr.blocks]
         except AttributeError:
             return None
         dtypes: list[Any] = [None] * width
@@ -98,12 +103,15 @@ class Snapshotter:
         values: list[Any] = [None] * width if head > 0 else []
         for array, positions in placed:
             kind = array.dtype.kind if isinstance(array, np.ndarray) else None
-            if kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
+            if kind is not None and len(positions) == 1:  # a block of one column: read it as that column
+                array = array[0] if array.ndim == 2 else array  # a view, whatever the layout
+            elif kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
                 name = self.dtype_name(array.dtype)
                 nulls = np.count_nonzero(np.isnan(array), axis=1).tolist() if kind == "f" else None
                 heads = array[:, :head].tolist() if head > 0 else None
                 if heads is not None and kind == "f" and not np.isfinite(array[:, :head]).all():
-                    heads = [[v if v == v and v not in _INFINITE else _safe(v) for v in row] for row in heads]
+                    heads = [[v if v == v and v not in _INFINITE else None if v != v else _safe(v) for v in row]
+                             for row in heads]
                 for j, position in enumerate(positions):
                     dtypes[position] = name
                     if nulls is not None:
@@ -121,7 +129,15 @@ class Snapshotter:
 
     def dtype_name(self, dtype: Any) -> str:
         if not isinstance(dtype, np.dtype):
-            return str(dtype)  # pandas' own dtypes name themselves cheaply
+            # pandas' dtypes name themselves in Python code, and hash so too: looked up by identity
+            known = self._extension_names.get(id(dtype))
+            if known is not None and known[0] is dtype:
+                return known[1]
+            if len(self._extension_names) >= 256:  # a run that makes dtypes on the fly: no unbounded cache
+                self._extension_names.clear()
+            text = str(dtype)
+            self._extension_names[id(dtype)] = (dtype, text)
+            return text
         name = self._dtype_names.get(dtype)
         if name is None:
             name = self._dtype_names[dtype] = str(dtype)
@@ -221,19 +237,23 @@ def _is_negative(values: np.ndarray, out: np.ndarray | None = None) -> Any:
 
 def sample_values(array: Any, head: int) -> list[Any]:
     """The first ``head`` values of a column as JSON-safe Python values."""
+    if type(array) is np.ndarray:
+        kind = array.dtype.kind
+        if kind in "iub":
+            return array[:head].tolist()  # type: ignore[no-any-return]
+        if kind == "f":  # v != v: NaN
+            return [v if v == v and v not in _INFINITE else None if v != v else _safe(v)
+                    for v in array[:head].tolist()]
+        return [_safe(v) for v in array[:head]]
     if _arrow_backed(array):
         # Short text and missing values are JSON-safe as they are: json_safe only for the rest.
+        arrow = array.__arrow_array__()
         return [v if v is None or (type(v) is str and len(v) <= TEXT_LIMIT) else _safe(v)
-                for v in array.__arrow_array__().slice(0, head).to_pylist()]
+                for v in (arrow if len(arrow) <= head else arrow.slice(0, head)).to_pylist()]
     if isinstance(array, pd.Categorical):  # slicing a Categorical builds a new one: read its codes instead
         categories = array.categories
         return [None if code < 0 else _safe(categories[code]) for code in array.codes[:head].tolist()]
-    part = array[:head]
-    if isinstance(part, np.ndarray) and part.dtype.kind in "iub":
-        return list(part.tolist())
-    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        return [v if v == v and v not in _INFINITE else _safe(v) for v in part.tolist()]  # v != v: NaN
-    return [_safe(v) for v in part]
+    return [_safe(v) for v in array[:head]]
 
 
 def _safe(value: Any) -> Any:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -31,7 +32,7 @@ from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
 from kernel_tracker.schema import baseline, schema_diff
 from kernel_tracker.settings import TrackerSettings
-from kernel_tracker.snapshot import Snapshot, Snapshots, Snapshotter
+from kernel_tracker.snapshot import Snapshot, Snapshots, Snapshotter, snapshots
 
 SCHEMA_VERSION = 1  # of tracker.json and lineage.json: raised when a reader must change
 TRACKER_FILE = "tracker.json"
@@ -68,6 +69,8 @@ class Tracker:
         # snapshots alive until the cyclic garbage collector comes by. Receivers get the run as sender.
         self.samples = settings.samples
         self.snapshotter = Snapshotter(settings.samples)
+        # what summarize_step gives every step: the snapshots of its outputs, taken where the frames are
+        self.summarizer = partial(snapshots, samples=settings.samples)
         self.snapshot_count = 0
         self.busy_s = 0.0
         self.started_at: datetime | None = None
@@ -217,13 +220,16 @@ class Tracker:
             document["openlineage"] = openlineage
         write_json(run, LINEAGE_FILE, lineage_document(run, self.steps, self.datasets))
         document["tracking_s"] = self.busy_s + time.perf_counter() - start
-        write_json(run, TRACKER_FILE, document)
+        # Without indentation: a wide pipeline's snapshots made it twice as large, and writing it cost more
+        # than taking them (86 MB against 40 for a chain of 1,000 steps of 300 columns).
+        write_json(run, TRACKER_FILE, document, indent=False)
 
 
-def write_json(run: Run, name: str, document: dict[str, Any]) -> None:
+def write_json(run: Run, name: str, document: dict[str, Any], *, indent: bool = True) -> None:
     # orjson's UTF-8 bytes as they are: decoding them to text and encoding it again cost more than the dump.
+    option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
     with atomic_path(run.run_dir / name) as tmp:
-        tmp.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        tmp.write_bytes(orjson.dumps(document, option=option))
 
 
 def _end(started_at: datetime, duration_s: float) -> datetime:
