@@ -340,7 +340,7 @@ def test_run_values_fill_step_settings(demo_kernel: Kernel, tmp_path: Path) -> N
     assert (tmp_path / "runs" / "demo" / "x" / "c").read_text() == "1"
 
 
-def test_the_last_signal_carries_the_run_as_run_json_says_and_a_copy_of_it(demo_installed: Path, tmp_path: Path) -> None:
+def test_the_last_signal_carries_a_copy_of_the_run_as_run_json_says_it(demo_installed: Path, tmp_path: Path) -> None:
     import kernel_demo_steps
 
     from kernel.record import RunRecord
