@@ -94,7 +94,7 @@ class Snapshotter:
         columns (a wide frame's numbers) is one array operation, not one per column. ``None``: a pandas whose
         internals differ, read column by column instead."""
         try:
-            width = len(frame._mgr.items)
+            width = len(frame.columns)
             placed = [(block.values, block.mgr_locs.as_array.tolist()) for block in frame._mgr.blocks]
         except AttributeError:
             return None
