@@ -31,7 +31,7 @@ from kernel.events import (
 from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
 from kernel_tracker.schema import baseline, schema_diff
-from kernel_tracker.settings import TrackerSettings
+from kernel_tracker.settings import PLUGIN, TrackerSettings
 from kernel_tracker.snapshot import Snapshot, Snapshots, Snapshotter, snapshots
 
 SCHEMA_VERSION = 1  # of tracker.json and lineage.json: raised when a reader must change
@@ -138,7 +138,9 @@ class Tracker:
         track.rows_out = dict(event.rows)
         if event.datasets:
             self.datasets[name] = tuple(event.datasets)
-        taken = next((v for v in event.summaries.values() if isinstance(v, Snapshots)), None)
+        taken = event.summaries.get(PLUGIN)  # under the name the entry point gives the plugin, else by type
+        if not isinstance(taken, Snapshots):
+            taken = next((v for v in event.summaries.values() if isinstance(v, Snapshots)), None)
         for output in event.outputs:
             if taken is not None and output in taken:  # taken next to the step
                 snap = taken[output]
