@@ -30,7 +30,8 @@ import fastavro
 import pandas as pd
 from kernel_iot.generate import generate
 
-from kernel import Kernel, load_pipeline
+from kernel import Kernel, Run, load_pipeline, signals
+from kernel.events import StepCompleted, StepStarted
 from kernel.logs import configure_run_log
 
 
@@ -43,13 +44,19 @@ def rss_bytes() -> int:
 
 
 @contextmanager
-def peak_rss() -> Iterator[Callable[[], int]]:
+def peak_rss(running: dict[str, int] | None = None) -> Iterator[Callable[[], int]]:
+    """The largest RSS sampled every 20 ms; with ``running`` (step -> its peak so far, for the steps running
+    now), each running step's peak too."""
     peak = [rss_bytes()]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.02):
-            peak[0] = max(peak[0], rss_bytes())
+            rss = rss_bytes()
+            peak[0] = max(peak[0], rss)
+            if running is not None:
+                for name, seen in list(running.items()):
+                    running[name] = max(seen, rss)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -95,7 +102,23 @@ def main() -> None:
                                                  "gold": str(Path(tmp) / "gold")})
         handle = configure_run_log(Path(tmp) / "log.jsonl")
         kernel = Kernel()
-        with peak_rss() as pipeline_peak:
+        running: dict[str, int] = {}  # step -> peak RSS while it runs (steps that overlap share peaks)
+        step_peaks: dict[str, int] = {}
+        inputs_bytes: list[int] = []
+
+        def started(sender: Run, *, event: StepStarted, **_: object) -> None:
+            running[event.step.name] = rss_bytes()
+
+        def ended(sender: Run, *, event: StepCompleted, **_: object) -> None:
+            step_peaks[event.step.name] = max(running.pop(event.step.name, 0), rss_bytes())
+            if event.step.name == "ingest":  # the input, as the pipeline holds it in memory
+                inputs_bytes.append(sum(int(event.outputs[key].memory_usage(deep=True).sum())
+                                        for key in event.outputs))
+
+        signals.step_start.connect(started)
+        signals.step_complete.connect(ended)
+        base_mb = rss_bytes() / 2**20
+        with peak_rss(running) as pipeline_peak:
             t0, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
             result = kernel.run(pipeline, runs_root=Path(tmp) / "runs")
             pipeline_s = time.perf_counter() - t0
@@ -103,6 +126,8 @@ def main() -> None:
             user_s, system_s = after.ru_utime - used.ru_utime, after.ru_stime - used.ru_stime
             faults = after.ru_minflt - used.ru_minflt
         handle.close()
+        signals.step_start.disconnect(started)
+        signals.step_complete.disconnect(ended)
         assert result.ok, result.record.error
         pipeline_mb = pipeline_peak() / 2**20
         steps: dict[str, Any] = {name: s.duration_s for name, s in result.record.steps.items()}
@@ -112,10 +137,15 @@ def main() -> None:
         rows = polars_read(data / "telemetry")
         polars_s = time.perf_counter() - t0
     print(f"telemetry records: {rows:,}" + (f" (manifest: {records:,})" if records else ""))
-    print(f"{'step':<20} {'wall s':>9}")
+    print(f"{'step':<20} {'wall s':>9} {'peak RSS MB':>12}")
     for name, seconds in steps.items():
-        print(f"{name:<20} {seconds:>9.2f}")
-    print(f"{'whole pipeline':<20} {pipeline_s:>9.2f}   peak RSS {pipeline_mb:,.0f} MB")
+        print(f"{name:<20} {seconds:>9.2f} {step_peaks.get(name, 0) / 2**20:>12,.0f}")
+    print(f"{'whole pipeline':<20} {pipeline_s:>9.2f}   peak RSS {pipeline_mb:,.0f} MB "
+          f"({pipeline_mb - base_mb:,.0f} MB above the {base_mb:,.0f} MB before the run)")
+    if inputs_bytes:
+        input_mb = inputs_bytes[0] / 2**20
+        print(f"{'':<20} input in memory (ingest's outputs, deep): {input_mb:,.0f} MB; peak above the start / "
+              f"input: {(pipeline_mb - base_mb) / input_mb:.2f}x")
     print(f"{'':<20} CPU: user {user_s:.2f} s, system {system_s:.2f} s (page faults: {faults:,}), all threads")
     print(f"{'polars.read_avro':<20} {polars_s:>9.2f}   peak RSS {polars_peak() / 2**20:,.0f} MB")
     print(f"pipeline / polars.read_avro: {pipeline_s / polars_s:.2f}x; ingest / polars.read_avro: "

@@ -17,7 +17,7 @@ import logging
 import pickle
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
@@ -197,6 +197,7 @@ class Runner:
         self._debug = True  # whether debug lines are kept; known once the run starts (logging may be configured late)
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
+        self._readers: Counter[tuple[str, str]] = Counter()
         self._judges: list[PluginHook] = []
         self._reusers: list[PluginHook] = []
         self._observing: list[PluginHook] = []
@@ -607,6 +608,9 @@ class Runner:
         waiting = {name: 0 if name in self.given else len(p.producers) for name, p in plan.steps.items()}
         consumers = {name: sum(1 for c in p.consumers if c in active) for name, p in plan.steps.items()}
         sinks = {name for name, n in consumers.items() if n == 0}
+        # (step, output) -> the steps still to read it: an output is dropped when its last reader is done,
+        # even while the producer's other outputs are still needed
+        self._readers = Counter(ref for name in active for ref in set(plan.steps[name].inputs.values()))
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0 and name in active]
@@ -1125,6 +1129,15 @@ class Runner:
 
     def _release(self, planned: PlannedStep, consumers: dict[str, int], sinks: set[str]) -> None:
         # Drop an output once its last consumer is done with it: memory stays bounded by the frontier.
+        readers = self._readers
+        for ref in set(planned.inputs.values()) if planned.inputs else ():
+            readers[ref] -= 1
+            producer, output = ref
+            if readers[ref] == 0 and producer not in sinks:
+                outputs = self._outputs.get(producer)
+                if outputs is not None and output in outputs:
+                    # a new mapping: the one a listener was given with step_complete stays as it was sent
+                    self._outputs[producer] = {key: frame for key, frame in outputs.items() if key != output}
         for producer in planned.producers:
             consumers[producer] -= 1
             if consumers[producer] == 0 and producer not in sinks:

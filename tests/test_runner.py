@@ -6,6 +6,7 @@ import gc
 import json
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -448,3 +449,43 @@ def test_given_outputs_that_cannot_stand_for_a_step_are_refused_before_anything_
     with pytest.raises(KernelError, match=message):
         run(demo_kernel, tmp_path, DIAMOND, given=given)
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_output_is_dropped_when_its_last_reader_is_done_while_its_siblings_are_still_read(
+    tmp_path: Path,
+) -> None:
+    # A large output read once and a small one read last: the large one must not live as long as the small.
+    made: list[Any] = []
+    alive_when_last_ran: list[bool] = []
+
+    @step("rel.both", outputs=("large", "small"))
+    def both(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        large = pd.DataFrame({"x": range(1000)})
+        made.append(weakref.ref(large))
+        return {"large": large, "small": pd.DataFrame({"y": [1]})}
+
+    @step("rel.count", inputs=("frame",))
+    def count(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        return pd.DataFrame({"rows": [len(inputs["frame"])]})
+
+    @step("rel.last", inputs=("small", "after"))
+    def last(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        gc.collect()
+        alive_when_last_ran.append(made[0]() is not None)
+        return inputs["small"]
+
+    class Steps:
+        @hookimpl
+        def register_steps(self) -> list[Any]:
+            return [both, count, last]
+
+    kernel = Kernel(entry_points=False, plugins=[("rel", Steps())])
+    steps = [
+        {"name": "both", "uses": "rel.both"},
+        {"name": "count", "uses": "rel.count", "needs": {"frame": "both.large"}},
+        {"name": "last", "uses": "rel.last", "needs": {"small": "both.small", "after": "count"}},
+    ]
+    result = run(kernel, tmp_path, steps)
+    assert result.ok, result.record.error
+    assert alive_when_last_ran == [False]
+    assert result.outputs["last"]["out"]["y"].tolist() == [1]
