@@ -7,9 +7,11 @@
 Generates the data set (once, into --data), runs the whole pipeline through the kernel as
 `kernel run` does, then, in the same process, reads the same telemetry files with ``polars.read_avro``
 (the anchor: a columnar decoder in Rust) and, with ``--bare``, decodes them with fastavro into
-DataFrames (one per file, then concatenated). Peak memory is the largest resident set size sampled
-every 20 ms during each phase; the pipeline's CPU time (all threads) is split into user and system time,
-the latter mostly the kernel giving the process fresh zeroed memory (page faults).
+DataFrames (one per file, then concatenated). Like ``kernel run``, the process keeps the memory it
+frees (``kernel/memory.py``; ``KERNEL_RETURN_FREED_MEMORY=1`` runs it as a program importing the kernel
+would). Peak memory is the largest resident set size sampled every 20 ms during each phase, also per
+step; the pipeline's CPU time (all threads) is split into user and system time, the latter mostly the
+kernel giving the process fresh zeroed memory (page faults).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from kernel_iot.generate import generate
 from kernel import Kernel, Run, load_pipeline, signals
 from kernel.events import StepCompleted, StepStarted
 from kernel.logs import configure_run_log
+from kernel.memory import keep_freed_memory
 
 
 def rss_bytes() -> int:
@@ -101,6 +104,7 @@ def main() -> None:
         pipeline = load_pipeline(pipeline_file, {"data": str(data), "refresh": f"{args.days}d",
                                                  "gold": str(Path(tmp) / "gold")})
         handle = configure_run_log(Path(tmp) / "log.jsonl")
+        kept = keep_freed_memory()  # as `kernel run` does (KERNEL_RETURN_FREED_MEMORY=1: as a program would)
         kernel = Kernel()
         running: dict[str, int] = {}  # step -> peak RSS while it runs (steps that overlap share peaks)
         step_peaks: dict[str, int] = {}
@@ -146,7 +150,8 @@ def main() -> None:
         input_mb = inputs_bytes[0] / 2**20
         print(f"{'':<20} input in memory (ingest's outputs, deep): {input_mb:,.0f} MB; peak above the start / "
               f"input: {(pipeline_mb - base_mb) / input_mb:.2f}x")
-    print(f"{'':<20} CPU: user {user_s:.2f} s, system {system_s:.2f} s (page faults: {faults:,}), all threads")
+    print(f"{'':<20} CPU: user {user_s:.2f} s, system {system_s:.2f} s (page faults: {faults:,}), all threads; "
+          f"freed memory {'kept' if kept else 'returned'} (kernel/memory.py)")
     print(f"{'polars.read_avro':<20} {polars_s:>9.2f}   peak RSS {polars_peak() / 2**20:,.0f} MB")
     print(f"pipeline / polars.read_avro: {pipeline_s / polars_s:.2f}x; ingest / polars.read_avro: "
           f"{steps['ingest'] / polars_s:.2f}x")

@@ -34,6 +34,7 @@ from kernel.graph import to_dot, to_mermaid
 from kernel.interrupts import SIGNALS, RunInterrupted, interrupt, stop_reason
 from kernel.locks import Holder, PathLock
 from kernel.logs import LEVELS, RunLog, configure_quiet, configure_run_log
+from kernel.memory import keep_freed_memory
 from kernel.project import find_config
 from kernel.record import SUCCEEDED, RunRecord
 from kernel.showcases import Showcase
@@ -323,6 +324,7 @@ def _run(
         who = holder.describe() if holder is not None else "another run"
         click.echo(f"waiting for {lock.path}: in use by {who}")
 
+    keep_freed_memory()  # the process ends with the run: its freed pages serve its next arrays (kernel/memory.py)
     try:
         runner = kernel.start(pipeline, **(options | RunOptions(on_wait=waiting)))
     except KeyboardInterrupt as exc:

@@ -1,0 +1,76 @@
+"""The command line's runs keep the memory they free (glibc): large arrays are not mapped one by one."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import write_pipeline
+
+import kernel.cli
+
+glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting is glibc's malloc's")
+
+# Allocates and frees 64 MB, allocates 64 MB again, then prints what keep_freed_memory answered and how many
+# more blocks glibc has mapped on their own (mallinfo2's hblks) while the second array is held.
+PROBE = """
+import ctypes
+from kernel.memory import keep_freed_memory
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+kept = keep_freed_memory()
+before = libc.mallinfo2().hblks
+first = bytearray(64 << 20)
+del first
+second = bytearray(64 << 20)
+print(kept, libc.mallinfo2().hblks - before)
+"""
+
+
+def probe(**env: str) -> tuple[str, int]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("KERNEL_RETURN_FREED_MEMORY", "GLIBC_TUNABLES")}
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=clean | env,
+                          timeout=60, check=True)
+    kept, mapped = done.stdout.split()
+    return kept, int(mapped)
+
+
+@glibc
+def test_large_arrays_come_from_the_kept_heap_once_asked() -> None:
+    assert probe() == ("True", 0)
+
+
+@glibc
+@pytest.mark.parametrize("env", [{"KERNEL_RETURN_FREED_MEMORY": "1"},
+                                 {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576"}])
+def test_turned_off_or_left_to_the_users_own_tunables(env: dict[str, str]) -> None:
+    kept, mapped = probe(**env)
+    assert kept == "False" and mapped >= 1  # glibc's default: the large array has its own mapping
+
+
+def test_kernel_run_asks_for_it_and_a_program_that_imports_the_kernel_does_not(
+    demo_installed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bool] = []
+    monkeypatch.setattr(kernel.cli, "keep_freed_memory", lambda: asked.append(True) or True)
+    path = write_pipeline(tmp_path, [{"name": "src", "uses": "demo.numbers"}])
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(kernel.cli.main, ["run", str(path), "-p", "no:report"])
+    assert done.exit_code == 0, done.output
+    assert asked == [True]
+    # the library's own run leaves the allocator alone
+    from kernel import Kernel
+
+    Kernel().run(path, runs_root=tmp_path / "lib-runs")
+    assert asked == [True]
