@@ -2,7 +2,7 @@
 
 glibc's malloc gives every large array (32 MB and more at most) its own mapping and unmaps it when the array
 is freed, so the next array of a large run starts on fresh pages, which the operating system zeroes and maps
-one fault at a time: at 1,000 devices, a third to a half of the flagship's time was that system time. Asked to
+one fault at a time: at 1,000 devices, 29 to 40 % of the flagship's CPU time was that system time. Asked to
 keep freed memory (no mappings per array, no trimming of the heap), the process reuses its pages. It then
 holds its peak memory until it exits, and fragmentation adds a little to that peak (docs/cli.md#memory).
 
