@@ -91,6 +91,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--data", type=Path, default=None, help="data directory (generated if missing)")
     parser.add_argument("--bare", action="store_true", help="also decode the telemetry with fastavro")
+    parser.add_argument("--partitions", type=int, default=1, help="the pipeline's partitions parameter")
+    parser.add_argument("--executor", default=None, help="inline (default), threads, processes, dask")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     data = args.data or Path(tempfile.gettempdir()) / f"iot-bench-{args.devices}x{args.days}-s{args.seed}"
     if not data.exists():
@@ -102,6 +105,7 @@ def main() -> None:
     pipeline_file = Path(str(files("kernel_showcases") / "007-iot-windowed-kpi" / "pipeline.yaml"))
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = load_pipeline(pipeline_file, {"data": str(data), "refresh": f"{args.days}d",
+                                                 "partitions": args.partitions,
                                                  "gold": str(Path(tmp) / "gold")})
         handle = configure_run_log(Path(tmp) / "log.jsonl")
         kept = keep_freed_memory()  # as `kernel run` does (KERNEL_RETURN_FREED_MEMORY=1: as a program would)
@@ -124,7 +128,7 @@ def main() -> None:
         base_mb = rss_bytes() / 2**20
         with peak_rss(running) as pipeline_peak:
             t0, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-            result = kernel.run(pipeline, runs_root=Path(tmp) / "runs")
+            result = kernel.run(pipeline, runs_root=Path(tmp) / "runs", executor=args.executor, workers=args.workers)
             pipeline_s = time.perf_counter() - t0
             after = resource.getrusage(resource.RUSAGE_SELF)
             user_s, system_s = after.ru_utime - used.ru_utime, after.ru_stime - used.ru_stime
