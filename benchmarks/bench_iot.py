@@ -114,11 +114,17 @@ def main() -> None:
         step_peaks: dict[str, int] = {}
         inputs_bytes: list[int] = []
 
+        cpu_at: dict[str, resource.struct_rusage] = {}
+        step_cpu: dict[str, tuple[float, float]] = {}  # user, system seconds of the process while the step ran
+
         def started(sender: Run, *, event: StepStarted, **_: object) -> None:
             running[event.step.name] = rss_bytes()
+            cpu_at[event.step.name] = resource.getrusage(resource.RUSAGE_SELF)
 
         def ended(sender: Run, *, event: StepCompleted, **_: object) -> None:
             step_peaks[event.step.name] = max(running.pop(event.step.name, 0), rss_bytes())
+            now, then = resource.getrusage(resource.RUSAGE_SELF), cpu_at.pop(event.step.name)
+            step_cpu[event.step.name] = (now.ru_utime - then.ru_utime, now.ru_stime - then.ru_stime)
             if event.step.name == "ingest":  # the input, as the pipeline holds it in memory
                 inputs_bytes.append(sum(int(event.outputs[key].memory_usage(deep=True).sum())
                                         for key in event.outputs))
@@ -145,9 +151,10 @@ def main() -> None:
         rows = polars_read(data / "telemetry")
         polars_s = time.perf_counter() - t0
     print(f"telemetry records: {rows:,}" + (f" (manifest: {records:,})" if records else ""))
-    print(f"{'step':<20} {'wall s':>9} {'peak RSS MB':>12}")
+    print(f"{'step':<20} {'wall s':>9} {'user s':>7} {'system s':>9} {'peak RSS MB':>12}   (CPU: all threads)")
     for name, seconds in steps.items():
-        print(f"{name:<20} {seconds:>9.2f} {step_peaks.get(name, 0) / 2**20:>12,.0f}")
+        user, system = step_cpu.get(name, (0.0, 0.0))
+        print(f"{name:<20} {seconds:>9.2f} {user:>7.2f} {system:>9.2f} {step_peaks.get(name, 0) / 2**20:>12,.0f}")
     print(f"{'whole pipeline':<20} {pipeline_s:>9.2f}   peak RSS {pipeline_mb:,.0f} MB "
           f"({pipeline_mb - base_mb:,.0f} MB above the {base_mb:,.0f} MB before the run)")
     if inputs_bytes:

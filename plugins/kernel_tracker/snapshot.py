@@ -103,6 +103,14 @@ class Snapshotter:
         values: list[Any] = [None] * width if head > 0 else []
         for array, positions in placed:
             kind = array.dtype.kind if isinstance(array, np.ndarray) else None
+            if kind is None and len(positions) == 1 and _arrow_backed(array):  # text in pandas 3: the commonest
+                arrow = array.__arrow_array__()
+                position = positions[0]
+                dtypes[position] = self.dtype_name(array.dtype)
+                counts[position] = int(arrow.null_count)
+                if head > 0:
+                    values[position] = _arrow_samples(arrow, head)
+                continue
             if kind is not None and len(positions) == 1:  # a block of one column: read it as that column
                 array = array[0] if array.ndim == 2 else array  # a view, whatever the layout
             elif kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
@@ -246,14 +254,17 @@ def sample_values(array: Any, head: int) -> list[Any]:
                     for v in array[:head].tolist()]
         return [_safe(v) for v in array[:head]]
     if _arrow_backed(array):
-        # Short text and missing values are JSON-safe as they are: json_safe only for the rest.
-        arrow = array.__arrow_array__()
-        return [v if v is None or (type(v) is str and len(v) <= TEXT_LIMIT) else _safe(v)
-                for v in (arrow if len(arrow) <= head else arrow.slice(0, head)).to_pylist()]
+        return _arrow_samples(array.__arrow_array__(), head)
     if isinstance(array, pd.Categorical):  # slicing a Categorical builds a new one: read its codes instead
         categories = array.categories
         return [None if code < 0 else _safe(categories[code]) for code in array.codes[:head].tolist()]
     return [_safe(v) for v in array[:head]]
+
+
+def _arrow_samples(arrow: Any, head: int) -> list[Any]:
+    # Short text and missing values are JSON-safe as they are: json_safe only for the rest.
+    return [v if v is None or (type(v) is str and len(v) <= TEXT_LIMIT) else _safe(v)
+            for v in (arrow if len(arrow) <= head else arrow.slice(0, head)).to_pylist()]
 
 
 def _safe(value: Any) -> Any:
