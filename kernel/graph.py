@@ -70,6 +70,7 @@ class PlannedStep:
     index: int  # position in the deterministic topological order
     producers: tuple[str, ...] = ()  # the steps it reads from, each once
     consumers: tuple[str, ...] = ()  # the steps that read from it, each once, in declaration order
+    reads: tuple[tuple[str, str], ...] = ()  # the (step, output) pairs it reads, each once
     claims: tuple[Claim, ...] = ()  # the paths it writes exclusively
     fields: Mapping[str, Any] = field(default_factory=dict)  # plugin fields of the step, validated (or defaults)
 
@@ -246,6 +247,7 @@ def build_plan(
             inputs=inputs,
             index=index,
             producers=tuple(dict.fromkeys(p for p, _ in inputs.values())),
+            reads=tuple(dict.fromkeys(inputs.values())),
             consumers=tuple(sorted(graph.successors(name), key=position.__getitem__)),
             claims=claims[name],
             fields=MappingProxyType(step_fields[name]),

@@ -610,7 +610,7 @@ class Runner:
         sinks = {name for name, n in consumers.items() if n == 0}
         # (step, output) -> the steps still to read it: an output is dropped when its last reader is done,
         # even while the producer's other outputs are still needed
-        self._readers = Counter(ref for name in active for ref in set(plan.steps[name].inputs.values()))
+        self._readers = Counter(ref for name in active for ref in plan.steps[name].reads)
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0 and name in active]
@@ -1130,10 +1130,11 @@ class Runner:
     def _release(self, planned: PlannedStep, consumers: dict[str, int], sinks: set[str]) -> None:
         # Drop an output once its last consumer is done with it: memory stays bounded by the frontier.
         readers = self._readers
-        for ref in set(planned.inputs.values()) if planned.inputs else ():
-            readers[ref] -= 1
+        for ref in planned.reads:
+            left = readers[ref] - 1
+            readers[ref] = left
             producer, output = ref
-            if readers[ref] == 0 and producer not in sinks:
+            if not left and producer not in sinks:
                 outputs = self._outputs.get(producer)
                 if outputs is not None and output in outputs:
                     # a new mapping: the one a listener was given with step_complete stays as it was sent
