@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
-from kernel_datagen.plugin import showcase_name
+from kernel_datagen.plugin import read_yaml, showcase_name
 
 DOMAINS = ("finance", "manufacturing", "iot", "logistics", "retail", "healthcare", "energy", "media", "education",
            "public sector data")
@@ -44,10 +42,10 @@ def entries(root: Path | None = None) -> list[Entry]:
     root = root or Path(str(files("kernel_showcases")))
     found = []
     for directory in sorted(p for p in root.iterdir() if (p / "pipeline.yaml").is_file()):
-        pipeline = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8")) or {}
+        pipeline = read_yaml(directory / "pipeline.yaml") or {}
         formats: tuple[str, ...] = ()
         if (directory / "data.yaml").is_file():
-            spec = yaml.safe_load((directory / "data.yaml").read_text(encoding="utf-8")) or {}
+            spec = read_yaml(directory / "data.yaml") or {}
             formats = tuple(sorted({str(t.get("format")) for t in (spec.get("tables") or {}).values()}))
         description = " ".join(str(pipeline.get("description") or "").split())
         question = description.split("?")[0] + "?" if "?" in description else description.split(". ")[0]

@@ -22,6 +22,14 @@ SHOWCASES = "kernel_showcases"
 NUMBERED = re.compile(r"^[0-9]{3}-")
 
 Progress = Callable[[int, int | None, str], None]
+# libyaml's parser where PyYAML was built with it: the hundred showcases' files take 0.14 s to read with it,
+# 1.04 s with the pure-Python one, on every command that lists or runs a showcase
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    """A showcase's own YAML file (part of the package, not a user's), parsed as ``yaml.safe_load`` does."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
 
 
 @hookimpl
@@ -48,7 +56,7 @@ def _pipeline_facts(path: Path) -> tuple[set[str], str]:
     """The pipeline's parameter names and the first sentence of its description (none if it cannot be read:
     running it will say why)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return set(), ""
     if not isinstance(data, dict):
