@@ -7,8 +7,8 @@ Each figure is the median wall time of a fresh process (the ``kernel`` script of
 cases taking turns within each repetition. Anchors: ``python -c pass`` (the interpreter alone) and an
 import of what every command needs (click, pydantic, pluggy, blinker, PyYAML). ``showcase list`` reads the
 hundred showcases' pipeline files. "run" is a two-step pipeline (read a 2-row CSV, write Parquet) with the
-default plugins, and with the tracker, validator, report and cache switched off (``-p no:NAME``). Bytecode caches are written (the first round warms them), as
-in a user's environment.
+default plugins, and with the tracker, validator, report and cache switched off (``-p no:NAME``). Bytecode
+caches are written (the first round warms them), as in a user's environment.
 """
 
 from __future__ import annotations
