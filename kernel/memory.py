@@ -3,8 +3,9 @@
 glibc's malloc gives every large array its own mapping (above a threshold that starts at 128 KB and rises to
 32 MB at most as such arrays are freed) and unmaps it when the array is freed, so the next array of a large
 run starts on fresh pages, which the operating system zeroes and maps one fault at a time: at 1,000 devices,
-29 to 40 % of the flagship's CPU time was that system time. Asked to keep freed memory (no mappings per array, no trimming of the heap), the process reuses its pages. It then
-holds its peak memory until it exits, and fragmentation adds a little to that peak (docs/cli.md#memory).
+29 to 40 % of the flagship's CPU time was that system time. Asked to keep freed memory (no mappings per
+array, no trimming of the heap), the process reuses its pages. It then holds its peak memory until it exits,
+and fragmentation adds a little to that peak (docs/cli.md#memory).
 
 Only the command line does this, for ``kernel run`` and ``kernel showcase run``: a program that imports the
 kernel keeps its own allocator settings. ``KERNEL_RETURN_FREED_MEMORY=1`` turns it off; a ``GLIBC_TUNABLES``
