@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-from kernel_iot.reconcile import reconcile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_iot.reconcile import latest_before, reconcile
 
 from kernel import StepSettingsError
 
@@ -167,3 +170,24 @@ def test_a_re_emitted_window_is_checked_once_in_its_last_emission() -> None:
     wins["emit_kind"] = pd.Categorical(["watermark", "upsert"])
     out = run(wins=wins, evts=evts)
     assert len(out["firmware_mismatches"]) == 0 and out["summary"]["windows_checked"].iloc[0] == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 40)), max_size=40),
+       st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), max_size=12), st.booleans())
+def test_the_latest_update_at_or_before_is_what_a_loop_finds(records: list[tuple[int, int]],
+                                                              updates: list[tuple[int, int]], far: bool) -> None:
+    # `far` puts the times too far apart for one int64 key: the merge_asof path answers
+    scale = 2**57 if far else 1
+    dev = np.array([d for d, _ in records], dtype=np.int64)
+    t = np.array([v * scale for _, v in records], dtype=np.int64)
+    update_dev = np.array([d for d, _ in updates], dtype=np.int64)
+    update_t = np.array([v * scale for _, v in updates], dtype=np.int64)
+    expected: dict[int, int] = {}
+    for i, (d, v) in enumerate(zip(dev.tolist(), t.tolist(), strict=True)):
+        earlier = [j for j, (e, u) in enumerate(zip(update_dev.tolist(), update_t.tolist(), strict=True))
+                   if e == d and u <= v]
+        if earlier:  # the latest time; of several at that time, the last in the updates' order
+            expected[i] = max(earlier, key=lambda j: (int(update_t[j]), j))
+    found, update = latest_before(dev, t, update_dev, update_t)
+    assert dict(zip(found.tolist(), update.tolist(), strict=True)) == expected

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_window.keys import stable_argsort
 from window_support import T0, at, clock, run
 
 
@@ -54,3 +58,11 @@ def test_times_beyond_nanosecond_range_are_unparseable() -> None:
                           "ingest_time": [T0, T0]})
     result, _ = run(frame)
     assert result.quarantine["reason"].tolist() == ["bad_event_time"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=60), st.integers(0, 3))
+def test_the_fast_stable_sort_is_numpys_stable_sort(values: list[int], spread: int) -> None:
+    # `spread` folds the values onto a few (many ties), or leaves their range too wide for one int64 key
+    keys = np.array([v % (2 + spread * 3) if spread else v * 2**21 for v in values], dtype=np.int64)
+    assert stable_argsort(keys).tolist() == np.argsort(keys, kind="stable").tolist()

@@ -49,7 +49,10 @@ def millis(column: pd.Series) -> Int64s:
     """A UTC timestamp column as int64 milliseconds, :data:`NAT` for null (no copy when already ms)."""
     if not isinstance(column.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(column.dtype):
         raise DataError(f"column '{column.name}' is not a timestamp column ({column.dtype})")
-    values: Int64s = pd.DatetimeIndex(column).as_unit("ms").asi8
+    times = column.array  # a DatetimeArray: read in place (an index of the column would be a copy)
+    if times.unit != "ms":
+        times = times.as_unit("ms")
+    values: Int64s = times.asi8
     return values
 
 

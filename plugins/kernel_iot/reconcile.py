@@ -113,32 +113,79 @@ def firmware_mismatches(windows: pd.DataFrame, rows: Int64s, updates: pd.DataFra
     update_ids = pd.Index(updates["device_id"].astype(str).unique())
     codes, ids = device_codes(windows["device_id"])
     pos = np.append(update_ids.get_indexer(pd.Index(ids).astype(str)), -1)[codes[rows]]
+    del codes
     last = millis(windows["last_event_time"])[rows]
-    right = pd.DataFrame({"t": millis(updates["event_time"]),
-                          "dev": update_ids.get_indexer(updates["device_id"].astype(str)),
-                          "update": np.arange(len(updates))})
-    first_update = right.groupby("dev")["t"].min().reindex(range(len(update_ids))).to_numpy(dtype=np.int64)
-    # Only windows after their device's first update can mismatch: the rest never reach merge_asof.
-    keep = np.flatnonzero(pos >= 0)
-    keep = keep[last[keep] >= first_update[pos[keep]]]
-    left = pd.DataFrame({"t": last[keep], "dev": pos[keep], "window": rows[keep]}).sort_values("t", kind="stable")
-    matched = pd.merge_asof(left, right, on="t", by="dev", direction="backward", allow_exact_matches=True)
-    window_rows = matched["window"].to_numpy(dtype=np.int64)
-    update_rows = matched["update"].to_numpy(dtype=np.int64)
-    firmware = windows["last_firmware_version"].take(window_rows).astype("str").reset_index(drop=True)
-    expected = updates["to_version"].astype("str").take(update_rows).reset_index(drop=True)
-    differs = (firmware != expected).to_numpy(dtype=bool)
-    found, update = windows.take(window_rows[differs]), updates.take(update_rows[differs])
+    window_rows, update_rows = latest_before(pos, last, update_ids.get_indexer(updates["device_id"].astype(str)),
+                                             millis(updates["event_time"]))
+    window_rows = rows[window_rows]
+    differs = _differ(windows["last_firmware_version"], window_rows, updates["to_version"].astype("str"),
+                      update_rows)
+    window_rows, update_rows = window_rows[differs], update_rows[differs]
+    found, update = windows.take(window_rows), updates.take(update_rows)
     out = pd.DataFrame({
         "device_id": found["device_id"].astype("str").to_numpy(),
         "window_start": found["window_start"].reset_index(drop=True),
         "last_event_time": found["last_event_time"].reset_index(drop=True),
-        "last_firmware_version": firmware[differs].reset_index(drop=True),
-        "expected_version": expected[differs].reset_index(drop=True),
+        "last_firmware_version": found["last_firmware_version"].astype("str").reset_index(drop=True),
+        "expected_version": update["to_version"].astype("str").reset_index(drop=True),
         "update_event_id": update["event_id"].astype("str").to_numpy(),
         "update_event_time": update["event_time"].reset_index(drop=True),
     })
     return out.sort_values(["device_id", "window_start"], kind="stable").reset_index(drop=True)
+
+
+def latest_before(dev: Int64s, t: Int64s, update_dev: Int64s, update_t: Int64s) -> tuple[Int64s, Int64s]:
+    """For each record ``(dev, t)`` with an update of the same device at or before ``t``: its position, and
+    the position of the latest such update (of several at the same time, the last in the updates' order).
+
+    One binary search per record among the updates sorted by (device, time), which are few: no sort or
+    merge of the records, which are as many as the windows. ``dev`` -1 has no update."""
+    if not len(update_t) or not len(t):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = min(int(update_t.min()), int(t.min()))
+    span = max(int(update_t.max()), int(t.max())) - low + 1
+    devices = int(update_dev.max()) + 1
+    if span * (devices + 1) >= 1 << 62:  # times too far apart to share one int64 key with the device
+        return _latest_before_merge(dev, t, update_dev, update_t)
+    keys = update_dev * span + (update_t - low)
+    order = np.argsort(keys, kind="stable")  # stable: updates at the same time keep their order
+    keys = keys[order]
+    query = dev * span
+    query += t
+    query -= low
+    found = np.searchsorted(keys, query, side="right")
+    del query
+    found -= 1  # the last update at or before: -1 when there is none
+    # The update found must be the record's own device's (else every update of that device is later); -1
+    # picks the sentinel, which is no device.
+    owner = np.append(update_dev[order], -2)
+    records = np.flatnonzero(owner[found] == dev)
+    return records, order[found[records]]
+
+
+_CHUNK = 1 << 20  # versions compared this many at a time: the text of ten million windows is never copied
+
+
+def _differ(firmware: pd.Series, rows: Int64s, expected: pd.Series, at: Int64s) -> Bools:
+    """Whether ``firmware`` at ``rows``, as text, differs from ``expected`` at ``at`` (a null differs)."""
+    differs = np.empty(len(rows), dtype=bool)
+    for low in range(0, len(rows), _CHUNK):
+        mine = firmware.take(rows[low:low + _CHUNK]).astype("str").reset_index(drop=True)
+        theirs = expected.take(at[low:low + _CHUNK]).reset_index(drop=True)
+        differs[low:low + _CHUNK] = (mine != theirs).to_numpy(dtype=bool)
+    return differs
+
+
+def _latest_before_merge(dev: Int64s, t: Int64s, update_dev: Int64s, update_t: Int64s
+                         ) -> tuple[Int64s, Int64s]:
+    """:func:`latest_before` by pandas' ``merge_asof``, for times too far apart for one int64 key."""
+    mine = np.flatnonzero(dev >= 0)
+    left = pd.DataFrame({"t": t[mine], "dev": dev[mine], "record": mine}).sort_values("t", kind="stable")
+    right = pd.DataFrame({"t": update_t, "dev": update_dev, "update": np.arange(len(update_t))})
+    right = right.sort_values("t", kind="stable")
+    matched = pd.merge_asof(left, right, on="t", by="dev", direction="backward", allow_exact_matches=True)
+    matched = matched[matched["update"].notna()]
+    return (matched["record"].to_numpy(dtype=np.int64), matched["update"].to_numpy(dtype=np.int64))
 
 
 def window_size(window: str) -> int:

@@ -62,11 +62,16 @@ def decide(table: pd.DataFrame, config: WindowConfig, first_row: Int64s | None, 
         emitted = emitted_before | ((pos if last_row is None else pos[last_row]) >= 0)
     else:
         crossing = np.searchsorted(marks, end, side="left")  # the first batch whose W reaches the end
+        del end
         # A window is first emitted after the batch where it is due and has records (allowed lateness
         # can bring the first records of a window after its end has passed).
         due = np.where(emitted_before, -1, np.maximum(first_pos, crossing))
         del crossing
         first = ~emitted_before & (due < batches)
+        if first_row is None and config.final and not emitted_before.any():
+            ordered = _each_once(due, first, batches)
+            if ordered is not None:
+                return ordered
         if first_row is None:  # one piece per window: no later piece can be an upsert
             chosen = np.flatnonzero(first)
             parts.append((chosen, due[chosen], _WATERMARK))
@@ -99,18 +104,37 @@ def decide(table: pd.DataFrame, config: WindowConfig, first_row: Int64s | None, 
     return Emissions(rows=None if every else rows, after=after, kind=kind, emitted=emitted)
 
 
-def windows_output(table: pd.DataFrame, config: WindowConfig, emissions: Emissions, ids: Int64s,
+def _each_once(due: Int64s, first: Bools, batches: int) -> Emissions | None:
+    """The emissions when every window has one row and is emitted once, by the watermark or by the final
+    flush: in table order if the batches they are emitted after never go down along the table (windows
+    due in the order of their starts, the usual case), else ``None``. Saves the general path's copies."""
+    after = due  # `due` is the caller's own array: reused in place
+    after[~first] = batches
+    if len(after) > 1 and not bool((after[1:] >= after[:-1]).all()):
+        return None
+    kind = np.where(first, np.int8(_WATERMARK), np.int8(_FLUSH))
+    return Emissions(rows=None, after=after, kind=kind, emitted=np.ones(len(after), dtype=bool))
+
+
+def windows_output(handed: list[pd.DataFrame], config: WindowConfig, emissions: Emissions, ids: Int64s,
                    marks: Int64s) -> pd.DataFrame:
-    """The ``windows`` output: keys, window bounds, aggregations, and when and why each row was emitted."""
+    """The ``windows`` output: keys, window bounds, aggregations, and when and why each row was emitted.
+
+    The window table comes in ``handed``, which gives it up: the partial columns the output does not show
+    (pieces' positions, sums and counts of a mean) are freed before the output's own new columns are made.
+    """
+    table = handed.pop()
     chosen = table if emissions.rows is None else table.take(emissions.rows)
+    del table
     out: dict[str, pd.Series] = {k: pd.Series(chosen[f"key:{k}"].array, copy=False) for k in config.keys}
     start = chosen["window_start"].to_numpy()
     out["window_start"] = utc(start)
-    end = start + config.size
-    out["window_end"] = utc(end)
-    del start, end
-    out.update({name: pd.Series(values.array, copy=False) for name, values in finish(chosen, config).items()})
+    aggregations = {name: pd.Series(values.array, copy=False) for name, values in finish(chosen, config).items()}
     del chosen
+    out["window_end"] = utc(start + config.size)
+    del start
+    out.update(aggregations)
+    del aggregations
     after = emissions.after
     flushed = after >= len(ids)
     at = np.minimum(after, len(ids) - 1)
@@ -137,8 +161,8 @@ def still_open(table: pd.DataFrame, config: WindowConfig, first_row: Int64s | No
     """The windows whose state survives W (rule 8: dropped once end + allowed lateness <= W), as they
     stand after their last piece, with whether they have been emitted."""
     columns = [c for c in table.columns if c != "pos"]
-    if config.final:  # the flush closed every window
-        return table.iloc[:0][columns].reset_index(drop=True)
+    if config.final:  # the flush closed every window (a copy: an empty view would hold the table's memory)
+        return table.iloc[:0][columns].reset_index(drop=True).copy()
     last_row = None if first_row is None else (np.append(first_row[1:], len(table)) - 1 if len(first_row)
                                                 else first_row)
     start = table["window_start"].to_numpy() if last_row is None else table["window_start"].to_numpy()[last_row]

@@ -82,6 +82,22 @@ def _dense(run: Int64s, saved: Int64s, minor_run: Int64s | None = None, minor_sa
     return rank[: len(run)], rank[len(run):], int(rank.max(initial=-1)) + 1
 
 
+def stable_argsort(keys: Int64s) -> Int64s:
+    """``np.argsort(keys, kind="stable")``, faster: when the keys' range times their number fits in an
+    int64, each key is made unique by its position and the result sorted by numpy's quicksort, which on
+    unique keys gives the stable order (and is about 1.6 times as fast on ten million keys)."""
+    n = len(keys)
+    if n < 2:
+        return np.argsort(keys, kind="stable")
+    low, high = int(keys.min()), int(keys.max())
+    if (high - low + 1) * n >= _ROOM:
+        return np.argsort(keys, kind="stable")
+    tagged = keys - low
+    tagged *= n
+    tagged += np.arange(n, dtype=np.int64)
+    return np.argsort(tagged)
+
+
 def window_order(frame: pd.DataFrame, config: WindowConfig, rows: Int64s, start: Int64s,
                  position: np.ndarray | None, saved: pd.DataFrame) -> Layout:
     """Lay out the on-time records ``rows`` (window ``start``s, batch ``position``s) as pieces and windows.
@@ -115,7 +131,7 @@ def window_order(frame: pd.DataFrame, config: WindowConfig, rows: Int64s, start:
     else:
         run_piece = run_window * 2 + 1  # one piece per window; the saved one first
         saved_piece = saved_window * 2
-    order = np.argsort(run_piece, kind="stable")
+    order = stable_argsort(run_piece)
     sorted_piece = run_piece[order]
     del run_piece
     starts = np.flatnonzero(np.diff(sorted_piece, prepend=sorted_piece[:1] - 1)) if len(order) else order

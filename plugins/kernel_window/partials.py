@@ -136,16 +136,18 @@ def reduce_segments(frame: pd.DataFrame, rows: Int64s, starts: Int64s, event_ns:
     values that let two partials be merged (saving memory when nothing will be merged).
     """
     segments = len(starts)
-    out: dict[str, Any] = {"n": _lengths(starts, len(rows))}
+    n = _lengths(starts, len(rows))
+    out: dict[str, Any] = {"n": n}
     summed = config.columns_of("sum", "mean")
     for column in config.columns_of("count", "sum", "mean"):
-        taken = _gather(frame[column], rows)
         if column not in summed:  # counted only: any dtype (text, boolean, ...)
-            out[f"nonnull:{column}"] = _add(present(taken).astype(np.int64), starts)
+            there = present(frame[column])[rows]
+            out[f"nonnull:{column}"] = _count(there, starts, n)
             continue
-        values, there = numbers(taken)
-        out[f"nonnull:{column}"] = _add(there.astype(np.int64), starts)
-        values[~there] = 0
+        values, there = numbers(_gather(frame[column], rows))
+        out[f"nonnull:{column}"] = _count(there, starts, n)
+        if out[f"nonnull:{column}"] is not n:
+            values[~there] = 0
         out[f"sum:{column}"] = _add(values, starts)
         del values, there
     for fn in ("min", "max"):
@@ -167,6 +169,14 @@ def reduce_segments(frame: pd.DataFrame, rows: Int64s, starts: Int64s, event_ns:
             for column in columns:
                 out[f"{end}:{role}:{column}"] = frame[column].array.take(chosen)
     return out
+
+
+def _count(there: Bools, starts: Int64s, n: Int64s) -> Int64s:
+    """Values present per segment: ``n`` itself (shared, not a copy) when every value is there."""
+    if bool(there.all()):
+        return n
+    counted: Int64s = _add(there.astype(np.int64), starts)
+    return counted
 
 
 def _add(values: np.ndarray, starts: Int64s) -> np.ndarray:
@@ -225,8 +235,11 @@ def finish(table: pd.DataFrame, config: WindowConfig) -> dict[str, pd.Series]:
             out[a.name] = table[f"nonnull:{a.column}"]
         elif a.fn in ("sum", "mean"):
             total, present = table[f"sum:{a.column}"], table[f"nonnull:{a.column}"].to_numpy() > 0
-            if a.fn == "mean":
-                out[a.name] = (total.astype(np.float64) / table[f"nonnull:{a.column}"]).where(present)
+            if a.fn == "mean":  # one new array: NaN where a window has no value
+                mean = np.full(len(total), np.nan)
+                np.divide(total.to_numpy(dtype=np.float64), table[f"nonnull:{a.column}"].to_numpy(), out=mean,
+                          where=present)
+                out[a.name] = pd.Series(mean, index=table.index, copy=False)
             elif total.dtype.kind == "f":
                 out[a.name] = total.where(present)
             else:  # an exact integer sum (sharing the partial's memory); null without a value, as in SQL

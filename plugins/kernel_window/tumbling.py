@@ -195,7 +195,8 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     # else all of its records in this run; sorted by window start, key values (and batch).
     saved = state.windows
     layout = window_order(frame, config, rows, start, position if config.by_batch else None, saved)
-    order, starts = layout.order, layout.starts
+    order, starts, merge, first_row = layout.order, layout.starts, layout.merge, layout.first_row
+    del layout  # it would hold the record-long order and starts to the end
     first = order[starts]
     columns: dict[str, Any] = {f"key:{k}": frame[k].array.take(rows[first]) for k in config.keys}
     columns["window_start"] = start[first]
@@ -209,7 +210,7 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     rows, event = rows[order], event[order]
     del order
     # What decides first and last is kept only where pieces will be merged: in this run, or in the next.
-    merging = layout.first_row is not None or not config.final
+    merging = first_row is not None or not config.final
     columns.update(reduce_segments(frame, rows, starts, event, config, candidates=merging))
     del rows, event, starts
     pieces = pd.DataFrame(columns, copy=False)
@@ -217,19 +218,20 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     aggregated = int(pieces["n"].sum())
 
     table = pieces
-    if layout.merge is not None:  # the saved windows go first, as the pieces before this run's batches
+    if merge is not None:  # the saved windows go first, as the pieces before this run's batches
         table = pd.concat([saved.assign(pos=np.int32(-1))[pieces.columns], pieces], ignore_index=True)
-        table = table.take(layout.merge).reset_index(drop=True)
-    del pieces
-    first_row = layout.first_row
+        table = table.take(merge).reset_index(drop=True)
+    del pieces, merge
     if first_row is not None:
         _merge_pieces(table, first_row, config)
 
     emissions = decide(table, config, first_row, marks)
-    windows = windows_output(table, config, emissions, ids, marks)
     watermark = int(marks[-1]) if len(ids) else state.watermark
     watermark = None if watermark in (None, NAT) else watermark
     kept = still_open(table, config, first_row, emissions.emitted, watermark)
+    handed = [table]  # the output takes the table: its partials go once the aggregations are computed
+    del table
+    windows = windows_output(handed, config, emissions, ids, marks)
     last_batch = int(ids[-1]) if len(ids) else state.last_batch
     if len(frame) and not (config.arrival_column is not None and config.trigger is not None):
         # A frame is a batch even when all its records were quarantined: the next frame is the next batch.
