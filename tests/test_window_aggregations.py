@@ -121,3 +121,17 @@ def test_aggregates_merge_across_runs() -> None:
     row = whole.windows.iloc[0]
     assert (row["records"], row["temperature_mean"], row["battery_min"], row["last_status"]) == \
         (2, 25.0, 40.0, "ONLINE")
+
+
+def test_a_null_is_below_minus_infinity_when_first_and_last_tie_on_everything_else() -> None:
+    # Same event time, same arrival, same seq: the values decide, and a null is the lowest of them.
+    frame = pd.DataFrame({"device_id": ["d1"] * 3, "event_time": [at("00:10")] * 3, "ingest_time": [T0] * 3,
+                          "seq": [0, 0, 0], "num": [float("-inf"), None, -0.0]})
+    first_last = {"first_num": "first(num)", "last_num": "last(num)"}
+    result, _ = run(frame.iloc[:2], order_by=["seq"], aggregations=first_last)
+    assert pd.isna(result.windows["first_num"].iloc[0])
+    assert result.windows["last_num"].iloc[0] == float("-inf")
+    # -0.0 and 0.0 are the same value: of two records tied on everything, the first in the input is kept
+    tied = pd.concat([frame.iloc[2:], frame.iloc[2:].assign(num=0.0)], ignore_index=True)
+    result, _ = run(tied, order_by=["seq"], aggregations=first_last)
+    assert str(result.windows["last_num"].iloc[0]) == "-0.0"

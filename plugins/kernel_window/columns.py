@@ -132,10 +132,13 @@ def ranks(column: pd.Series, *, flip: bool = False) -> Int64s | Floats:
     """Values in an array that orders like the column and puts nulls lowest (highest with ``flip``,
     which reverses the whole order)."""
     if is_float(column):
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        floats = np.where(np.isnan(values), -np.inf, values)
-        return np.negative(floats) if flip else floats
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan) + 0.0  # -0.0 ties with 0.0, as they compare
+        bits = values.view(np.int64)
+        # The bits of a float order like the float once a negative one's are flipped; a null is made the
+        # smallest int64, below -inf (as a float, a null could only tie with -inf).
+        ints = np.where(bits < 0, bits ^ np.int64(0x7FFF_FFFF_FFFF_FFFF), bits)
+        ints[np.isnan(values)] = np.iinfo(np.int64).min
+    elif pd.api.types.is_datetime64_any_dtype(column.dtype):
         ints = pd.to_datetime(column, utc=True).dt.tz_localize(None).to_numpy().view(np.int64)
     elif pd.api.types.is_integer_dtype(column.dtype) and not column.hasnans:
         ints = column.to_numpy(dtype=np.int64)

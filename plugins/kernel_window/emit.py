@@ -108,8 +108,7 @@ def _each_once(due: Int64s, first: Bools, batches: int) -> Emissions | None:
     """The emissions when every window has one row and is emitted once, by the watermark or by the final
     flush: in table order if the batches they are emitted after never go down along the table (windows
     due in the order of their starts, the usual case), else ``None``. Saves the general path's copies."""
-    after = due  # `due` is the caller's own array: reused in place
-    after[~first] = batches
+    after = np.where(first, due, batches)
     if len(after) > 1 and not bool((after[1:] >= after[:-1]).all()):
         return None
     kind = np.where(first, np.int8(_WATERMARK), np.int8(_FLUSH))
