@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from kernel_iot.adoption import firmware_adoption, highest, version_key
+from kernel_iot.conform import heard_of
 
 from kernel import StepSettingsError
 
@@ -109,7 +110,7 @@ def inputs(windows: Sequence[tuple[Any, ...]] = WINDOW_ROWS, events: Sequence[tu
                         "up_windows": [r[2] for r in daily]})
     truth = pd.DataFrame({"device_id": pd.Series([], dtype=object), "minute": utc([])})
     return {"windows": windows_frame(windows), "events": ev, "devices": DEVICES, "period": PERIOD, "daily": day,
-            "telemetry": records(telemetry), "late": records(late), "truth": truth}
+            "heard": heard_of(records(telemetry), PERIOD), "late": records(late), "truth": truth}
 
 
 # ---- the reference: the spec's sentences as loops ----------------------------------------------------------

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_iot.conform import conform, repeated_pairs, rows_where
+from kernel_iot.conform import conform, heard_of, repeated_pairs, rows_where
 from kernel_iot.uptime import positions
 
 from kernel import DataError, StepSettingsError
@@ -286,3 +286,31 @@ def test_rows_where_and_the_online_lookup_agree_with_pandas(rows: list[tuple[boo
     for column in ("status", "text"):
         online = positions(pd.Index(["ONLINE", "DEGRADED"]), frame[column]) >= 0
         assert online.tolist() == frame[column].isin(("ONLINE", "DEGRADED")).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", None]), st.sampled_from(["1.0.0", "1.2.0", None]),
+                          st.integers(-3, 6)), max_size=40), st.booleans())
+def test_heard_is_a_groupby_of_the_conformed_telemetry(rows: list[tuple[str | None, str | None, int]],
+                                                        with_period: bool) -> None:
+    start = pd.Timestamp("2024-03-01T00:00Z")
+    frame = pd.DataFrame({"device_id": pd.Categorical([r[0] for r in rows]),
+                          "firmware_version": pd.Series([r[1] for r in rows], dtype="str"),
+                          "event_time": pd.Series([start + pd.Timedelta(days=r[2]) for r in rows],
+                                                  dtype="datetime64[ms, UTC]")})
+    period = pd.DataFrame({"period_start": [start], "period_end": [start + pd.Timedelta("3D")]}).astype(
+        "datetime64[ms, UTC]")
+    got = heard_of(frame, period if with_period else period.iloc[:0])
+    # plain pandas: one row per (device_id, firmware_version) seen, nulls a group of their own
+    inside = frame["event_time"].between(start, start + pd.Timedelta("3D"), inclusive="left") if with_period \
+        else pd.Series(True, index=frame.index)
+    groups = frame.assign(inside=inside.astype(int)).astype({"device_id": object, "firmware_version": object})
+    want = groups.groupby(["device_id", "firmware_version"], dropna=False, sort=False).agg(
+        records_in_period=("inside", "sum"), last_event_time=("event_time", "max")).reset_index()
+
+    def rows_of(f: pd.DataFrame) -> list[tuple[Any, ...]]:
+        text = [f[c].astype(object).where(f[c].notna(), None) for c in ("device_id", "firmware_version")]
+        return sorted(zip(*text, f["records_in_period"].astype(int), f["last_event_time"], strict=True), key=repr)
+
+    assert rows_of(got) == rows_of(want)
+    assert list(got.columns) == ["device_id", "firmware_version", "records_in_period", "last_event_time"]

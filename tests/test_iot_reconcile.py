@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_iot.conform import heard_of
 from kernel_iot.reconcile import latest_before, reconcile
 
 from kernel import StepSettingsError
@@ -33,7 +34,8 @@ def registry(rows: list[tuple[str, pd.Timestamp | None, pd.Timestamp | None]]) -
 
 def telemetry(rows: list[tuple[str, pd.Timestamp]]) -> pd.DataFrame:
     return pd.DataFrame({"device_id": pd.Categorical([r[0] for r in rows]),
-                         "event_time": pd.Series([r[1] for r in rows], dtype=UTC_MS)})
+                         "event_time": pd.Series([r[1] for r in rows], dtype=UTC_MS),
+                         "firmware_version": pd.Series(["1.0.0"] * len(rows), dtype="str")})
 
 
 def windows(rows: list[tuple[str, pd.Timestamp, str]]) -> pd.DataFrame:
@@ -68,7 +70,7 @@ def run(devices: pd.DataFrame | None = None, tele: pd.DataFrame | None = None, w
         ) -> dict[str, pd.DataFrame]:
     inputs = {
         "devices": devices if devices is not None else registry([("d1", at("-9 00:00:00"), None)]),
-        "telemetry": tele if tele is not None else telemetry([]),
+        "heard": heard_of(tele if tele is not None else telemetry([]), period()),
         "windows": wins if wins is not None else windows([]),
         "events": evts if evts is not None else events([]),
         "period": period(),

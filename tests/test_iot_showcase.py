@@ -249,3 +249,14 @@ def test_the_next_refresh_continues_the_windows_from_the_state_store(
             for root in (tmp_path / "first", tmp_path / "second", workdir / "gold/iot-windowed-kpi")]
     extra = int(first["records"].sum() + second["records"].sum() - whole["records"].sum())
     assert 0 <= extra <= dups[2] - dups[0] - dups[1]
+
+
+def test_the_conformed_records_are_read_by_the_window_step_alone() -> None:
+    # The kernel drops an output when its last reader is done: the ten million conformed records must go
+    # once they are windowed (the later steps read conform's small `heard` instead).
+    from kernel import Kernel, load_pipeline
+
+    plan = Kernel().plan(load_pipeline(Path(_pipeline()), {"data": "unused"}))
+    readers = sorted(name for name, step in plan.steps.items() if ("conform", "telemetry") in step.reads)
+    assert readers == ["window"]
+    assert {("conform", "heard")} <= set(plan.steps["reconcile"].reads) & set(plan.steps["firmware_adoption"].reads)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from kernel import Inputs, Outputs, StepSettingsError
 from kernel_iot.anomalies import check_settings, precision_recall, score
+from kernel_iot.conform import HEARD_COLUMNS
 from kernel_iot.uptime import (
     DAY,
     NAT,
@@ -124,25 +125,33 @@ def firmware_by_day(windows: pd.DataFrame, updates: pd.DataFrame, ids: pd.Index,
 
 # ---- targets ----------------------------------------------------------------------------------------------
 
-def telemetry_versions(frames: Iterable[tuple[str, pd.DataFrame]], ids: pd.Index, wanted: Bools,
+def telemetry_versions(heard: pd.DataFrame, late: pd.DataFrame, ids: pd.Index, wanted: Bools,
                        start: int, end: int) -> dict[int, set[str]]:
-    """The distinct firmware versions per device position, for the devices ``wanted``, event time in the period."""
+    """The distinct firmware versions per device position, for the devices ``wanted``, event time in the
+    period: of the conformed telemetry from conform's summary ``heard`` (its records counted in the same
+    period), and of the ``late`` records."""
     found: dict[int, set[str]] = {}
-    for name, frame in frames:
-        require(frame, name, ("device_id", "event_time", "firmware_version"))
-        pos = positions(ids, frame["device_id"])
-        t = utc_ns(frame["event_time"], name)
-        keep = (pos >= 0) & (t >= start) & (t < end)
-        keep[keep] = wanted[pos[keep]]
-        # Factorize the versions once, then reduce to distinct (device, version) pairs in integers.
-        codes, versions = pd.factorize(frame["firmware_version"][keep])
-        pairs = np.unique(pos[keep][codes >= 0] * max(len(versions), 1) + codes[codes >= 0])
-        for p, c in zip(pairs // max(len(versions), 1), pairs % max(len(versions), 1), strict=True):
-            found.setdefault(int(p), set()).add(str(versions[c]))
+    require(heard, "heard", HEARD_COLUMNS)
+    pos = positions(ids, heard["device_id"])
+    keep = (pos >= 0) & (heard["records_in_period"].to_numpy(dtype=np.int64) > 0)
+    keep &= heard["firmware_version"].notna().to_numpy(dtype=bool)
+    keep[keep] = wanted[pos[keep]]
+    for p, version in zip(pos[keep].tolist(), heard["firmware_version"][keep], strict=True):
+        found.setdefault(p, set()).add(str(version))
+    require(late, "late", ("device_id", "event_time", "firmware_version"))
+    pos = positions(ids, late["device_id"])
+    t = utc_ns(late["event_time"], "late")
+    keep = (pos >= 0) & (t >= start) & (t < end)
+    keep[keep] = wanted[pos[keep]]
+    # Factorize the versions once, then reduce to distinct (device, version) pairs in integers.
+    codes, versions = pd.factorize(late["firmware_version"][keep])
+    pairs = np.unique(pos[keep][codes >= 0] * max(len(versions), 1) + codes[codes >= 0])
+    for p, c in zip(pairs // max(len(versions), 1), pairs % max(len(versions), 1), strict=True):
+        found.setdefault(int(p), set()).add(str(versions[c]))
     return found
 
 
-def choose_targets(reg: pd.DataFrame, updates: pd.DataFrame, telemetry: Iterable[tuple[str, pd.DataFrame]],
+def choose_targets(reg: pd.DataFrame, updates: pd.DataFrame, heard: pd.DataFrame, late: pd.DataFrame,
                    param: Mapping[str, str] | None, start: int, end: int) -> pd.DataFrame:
     """target(model): the setting, else the highest successful update in the period, else the highest
     version in the model's telemetry in the period (conformed and late, detail 11)."""
@@ -165,7 +174,7 @@ def choose_targets(reg: pd.DataFrame, updates: pd.DataFrame, telemetry: Iterable
     fallback = [m for m in models if m not in chosen]
     if fallback:  # the telemetry scan costs a pass over every record: only for models that need it
         wanted = np.isin(model_of.astype(str), fallback)
-        per_device = telemetry_versions(telemetry, ids, wanted, start, end)
+        per_device = telemetry_versions(heard, late, ids, wanted, start, end)
         for model in fallback:
             versions = {v for p, vs in per_device.items() if str(model_of[p]) == model for v in vs}
             found = highest(versions)
@@ -225,8 +234,7 @@ def firmware_adoption(inputs: Inputs, *, firmware_targets: dict[str, str] | None
     updates = successful_updates(inputs["events"])
 
     fw = firmware_by_day(windows, updates, pd.Index(reg["device_id"]), days)
-    targets = choose_targets(reg, updates, [("telemetry", inputs["telemetry"]), ("late", inputs["late"])],
-                             firmware_targets, start, end)
+    targets = choose_targets(reg, updates, inputs["heard"], inputs["late"], firmware_targets, start, end)
     adoption = adoption_table(inputs["daily"], reg, fw, targets, days)
     anomalies, scored = score(windows, anomaly_history, anomaly_min_history, anomaly_threshold)
     return {"adoption": adoption, "targets": targets, "anomalies": anomalies,

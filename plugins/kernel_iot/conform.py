@@ -156,20 +156,80 @@ def telemetry_reasons(frame: pd.DataFrame, devices: pd.DataFrame) -> Codes:
     return reasons
 
 
-def version_ok(column: pd.Series) -> Bools:
-    """Whether each firmware version matches MAJOR.MINOR.PATCH; tested once per distinct value."""
+def text_codes(column: pd.Series) -> tuple[npt.NDArray[np.integer[Any]], list[Any]]:
+    """Integer codes of a text column (-1: null; Arrow's int32 for Arrow-backed text) and the distinct values,
+    in order of first appearance."""
     if isinstance(column.dtype, pd.ArrowDtype) or getattr(column.dtype, "storage", None) == "pyarrow":
         import pyarrow.compute as pc  # type: ignore[import-untyped]
 
         # Arrow's own hashing, in Arrow's memory pool: several times pandas' factorize of the same text.
-        encoded = pc.dictionary_encode(column.array.__arrow_array__().combine_chunks())
-        uniques: Any = encoded.dictionary.to_pylist()
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        text = column.array.__arrow_array__()
+        # One chunk is read as it is: combining copies even a single chunk (the text of every record).
+        encoded = pc.dictionary_encode(text.chunk(0) if text.num_chunks == 1 else text.combine_chunks())
+        uniques: list[Any] = encoded.dictionary.to_pylist()
+        indices = encoded.indices
+        codes = (indices if indices.null_count == 0 else indices.fill_null(-1)).to_numpy(zero_copy_only=False)
     else:
-        codes, uniques = pd.factorize(column)
+        codes, found = pd.factorize(column)
+        uniques = list(found)
+    return codes, uniques
+
+
+def version_ok(column: pd.Series) -> Bools:
+    """Whether each firmware version matches MAJOR.MINOR.PATCH; tested once per distinct value."""
+    codes, uniques = text_codes(column)
     ok = pd.Series(uniques, dtype="str").str.fullmatch(VERSION).to_numpy(dtype=bool, na_value=False)
     found: Bools = np.append(ok, False)[codes]  # code -1 (null) is not a version
     return found
+
+
+HEARD_COLUMNS = ("device_id", "firmware_version", "records_in_period", "last_event_time")
+
+
+def heard_of(telemetry: pd.DataFrame, period: pd.DataFrame) -> pd.DataFrame:
+    """What each device was heard with: per (device_id, firmware_version) of ``telemetry``, the records with an
+    event time in the one-row ``period`` (all of them without a period) and the newest event time.
+
+    A few rows per device, sorted by device then version: the steps after the windows read this, so that the
+    ten million conformed records can be let go once they are windowed.
+    """
+    column = telemetry["device_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # the codes pandas keeps (int8 to int32), not a copy
+        dev, ids = column.cat.codes.to_numpy(), pd.Index(column.cat.categories)
+    else:
+        dev, ids = device_codes(column)
+    ver, versions = text_codes(telemetry["firmware_version"])
+    event = millis(telemetry["event_time"])
+    width = len(versions) + 1
+    size = (len(ids) + 1) * width
+    # One code per (device, version), 0 in either part for a null; int32 when it fits: ten million of them.
+    key: npt.NDArray[np.signedinteger[Any]] = np.asarray(dev).astype(np.int32 if size < 1 << 31 else np.int64)
+    key += 1
+    key *= width
+    key += ver
+    key += 1
+    del ver
+    pairs: Int64s | None = None
+    if size > 4 * len(key) + 4096:  # many pairs that never occur: number the ones that do
+        pairs, key = np.unique(key, return_inverse=True)
+        size = len(pairs)
+    records = np.bincount(key, minlength=size)
+    in_period = records
+    if len(period):
+        start, end = millis(period["period_start"])[0], millis(period["period_end"])[0]
+        in_period = np.bincount(key[(event >= start) & (event < end)], minlength=size)
+    newest = np.full(size, NAT, dtype=np.int64)
+    np.maximum.at(newest, key, event)
+    seen = np.flatnonzero(records)
+    pair = seen if pairs is None else pairs[seen]
+    device, version = pair // width - 1, pair % width - 1
+    out = pd.DataFrame({
+        "device_id": pd.Series(ids.array.take(device, allow_fill=True), dtype="str"),
+        "firmware_version": pd.Series(pd.array(versions, dtype="str").take(version, allow_fill=True)),
+        "records_in_period": in_period[seen].astype(np.int64),
+        "last_event_time": pd.Series(newest[seen].view("M8[ms]"), dtype="datetime64[ms, UTC]"),
+    })
+    return out.sort_values(["device_id", "firmware_version"], kind="stable").reset_index(drop=True)
 
 
 def event_reasons(events: pd.DataFrame, devices: pd.DataFrame) -> Codes:
@@ -258,6 +318,7 @@ def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str 
         "conformed": [len(conformed)], "events_in": [len(events)], "events_quarantined": [len(bad_events)],
         "events_conformed": [len(good_events)],
     })
+    period = period_row(conformed, period_end, refresh)
     return {"telemetry": conformed, "events": good_events, "devices": devices,
             "quarantine_telemetry": quarantine, "quarantine_events": bad_events, "duplicates": duplicates,
-            "period": period_row(conformed, period_end, refresh), "counts": counts}
+            "period": period, "heard": heard_of(conformed, period), "counts": counts}

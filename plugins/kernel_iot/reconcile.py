@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kernel import DataError, Inputs, Outputs, StepSettingsError
-from kernel_iot.conform import NAT, device_codes, duration, millis
+from kernel_iot.conform import HEARD_COLUMNS, NAT, device_codes, duration, millis, require
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -50,23 +50,20 @@ def in_service_windows(devices: pd.DataFrame, start: int, end: int, size: int) -
     return out
 
 
-def silent_devices(devices: pd.DataFrame, telemetry: pd.DataFrame, start: int, end: int, size: int
-                   ) -> pd.DataFrame:
-    """Devices in service in the period that sent no conformed telemetry with an event time in it (detail 15)."""
+def silent_devices(devices: pd.DataFrame, heard: pd.DataFrame, start: int, end: int, size: int) -> pd.DataFrame:
+    """Devices in service in the period that sent no conformed telemetry with an event time in it (detail 15).
+
+    ``heard`` is conform's summary of the conformed telemetry (:func:`kernel_iot.conform.heard_of`), whose
+    records in the period were counted in the same period."""
+    require(heard, "heard", HEARD_COLUMNS)
     serving = in_service_windows(devices, start, end, size)
-    codes, ids = device_codes(telemetry["device_id"])
-    event = millis(telemetry["event_time"])
-    inside = (event >= start) & (event < end) & (codes >= 0)
-    heard_code = np.bincount(codes[inside], minlength=len(ids)) > 0
-    heard = pd.Index(ids[heard_code])
-    silent = (serving > 0) & ~pd.Index(devices["device_id"]).isin(heard)
+    known = heard["device_id"].notna().to_numpy(dtype=bool)
+    spoke = known & (heard["records_in_period"].to_numpy(dtype=np.int64) > 0)
+    silent = (serving > 0) & ~pd.Index(devices["device_id"]).isin(pd.Index(heard["device_id"][spoke]))
     out: pd.DataFrame = devices[silent].reset_index(drop=True)
     out["in_service_windows"] = serving[silent]
-    # When each silent device was last heard of at all: the rows of those devices only, a small subset.
-    mine = pd.Index(ids).isin(out["device_id"])
-    rows = np.flatnonzero(np.append(mine, False)[codes])
-    labels = pd.Index(np.asarray(ids)[codes[rows]]).astype(str)
-    last = telemetry["event_time"].take(rows).reset_index(drop=True).groupby(labels).max()
+    # When each silent device was last heard of at all, in the period or not.
+    last = heard["last_event_time"][known].groupby(heard["device_id"][known].astype(str)).max()
     heard_of = last.reindex(pd.Index(out["device_id"]).astype(str)).astype("datetime64[ms, UTC]")
     out["last_event_time"] = pd.Series(heard_of.array, index=out.index)
     return out
@@ -202,7 +199,7 @@ def reconcile(inputs: Inputs, *, window: str = "1min") -> Outputs:
     size = window_size(window)
     start, end = period_bounds(inputs["period"])
     devices = inputs["devices"].drop_duplicates("device_id", keep="first").reset_index(drop=True)
-    silent = silent_devices(devices, inputs["telemetry"], start, end, size)
+    silent = silent_devices(devices, inputs["heard"], start, end, size)
     unknown = unknown_device_events(inputs["quarantine_events"])
     windows = inputs["windows"]
     rows = period_windows(windows, start, end)

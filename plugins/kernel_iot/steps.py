@@ -35,13 +35,13 @@ STEP_TYPES = (
     StepType(
         "iot.conform", "kernel_iot.conform:conform", inputs=("telemetry", "events", "devices"),
         outputs=("telemetry", "events", "devices", "quarantine_telemetry", "quarantine_events", "duplicates",
-                 "period", "counts"),
+                 "period", "heard", "counts"),
         settings=ConformSettings,
         description="Deduplicate and quarantine telemetry, check events against the registry, and fix the period.",
     ),
     StepType(
         "iot.reconcile", "kernel_iot.reconcile:reconcile",
-        inputs=("devices", "events", "telemetry", "windows", "period", "quarantine_events"),
+        inputs=("devices", "events", "heard", "windows", "period", "quarantine_events"),
         outputs=("silent_devices", "unknown_device_events", "firmware_mismatches", "summary"),
         settings=WindowSizeSettings,
         description="Silent devices, events of unknown devices and firmware mismatches, as tables and one row of "
@@ -56,7 +56,7 @@ STEP_TYPES = (
     ),
     StepType(
         "iot.firmware_adoption", "kernel_iot.adoption:firmware_adoption",
-        inputs=("windows", "events", "devices", "period", "daily", "telemetry", "late", "truth"),
+        inputs=("windows", "events", "devices", "period", "daily", "heard", "late", "truth"),
         outputs=("adoption", "targets", "anomalies", "anomaly_scores"), settings=AdoptionSettings,
         description="Firmware adoption per day and model against each model's target; temperature anomalies beside "
         "it.",
