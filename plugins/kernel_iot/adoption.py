@@ -172,7 +172,7 @@ def choose_targets(reg: pd.DataFrame, updates: pd.DataFrame, heard: pd.DataFrame
         elif (found := highest(update_versions.get(model, []))) is not None:
             chosen[model] = (found, "updates")
     fallback = [m for m in models if m not in chosen]
-    if fallback:  # the telemetry scan costs a pass over every record: only for models that need it
+    if fallback:  # a pass over the late records (and conform's small summary): only for models that need it
         wanted = np.isin(model_of.astype(str), fallback)
         per_device = telemetry_versions(heard, late, ids, wanted, start, end)
         for model in fallback:
