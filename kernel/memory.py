@@ -5,7 +5,9 @@ glibc's malloc gives every large array its own mapping (above a threshold that s
 run starts on fresh pages, which the operating system zeroes and maps one fault at a time: at 1,000 devices,
 29 to 40 % of the flagship's CPU time was that system time. Asked to keep freed memory (no mappings per
 array, no trimming of the heap), the process reuses its pages. It then holds its peak memory until it exits,
-and fragmentation adds a little to that peak (docs/cli.md#memory).
+and fragmentation adds a little to that peak (docs/cli.md#memory). Threads allocate from that same heap
+(one arena): otherwise each thread's arena would hold, or give back, memory the others cannot reuse, such as a
+file a reading thread decodes and the main thread then concatenates.
 
 Only the command line does this, for ``kernel run`` and ``kernel showcase run``: a program that imports the
 kernel keeps its own allocator settings. ``KERNEL_RETURN_FREED_MEMORY=1`` turns it off; a ``GLIBC_TUNABLES``
@@ -19,6 +21,7 @@ import os
 RETURN_FREED = "KERNEL_RETURN_FREED_MEMORY"
 _M_TRIM_THRESHOLD = -1  # mallopt's parameters, from glibc's malloc.h
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 _NEVER_TRIM = -1  # the threshold is a size_t: -1 is the largest, so the heap is never trimmed
 
 
@@ -37,5 +40,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     # mallopt returns 1 on success
-    done: bool = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM) == 1
+    done: bool = (mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM) == 1
+                  and mallopt(_M_ARENA_MAX, 1) == 1)
     return done

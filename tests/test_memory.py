@@ -74,3 +74,41 @@ def test_kernel_run_asks_for_it_and_a_program_that_imports_the_kernel_does_not(
 
     Kernel().run(path, runs_root=tmp_path / "lib-runs")
     assert asked == [True]
+
+
+# A thread allocates and frees 8 MB blocks; prints what keep_freed_memory answered and how many heaps (arenas)
+# glibc's malloc_info lists afterwards.
+THREADS = """
+import ctypes, re, sys, tempfile, threading
+from kernel.memory import keep_freed_memory
+
+kept = keep_freed_memory()
+
+def work():
+    for _ in range(4):
+        block = bytearray(8 << 20)
+        del block
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+libc.malloc_info.argtypes = (ctypes.c_int, ctypes.c_void_p)
+libc.fclose.argtypes = (ctypes.c_void_p,)
+with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+    handle = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, handle)
+    libc.fclose(handle)
+    print(kept, len(re.findall(r"<heap nr=", open(out.name).read())))
+"""
+
+
+@glibc
+@pytest.mark.parametrize(("env", "kept", "heaps"), [({}, "True", 1), ({"KERNEL_RETURN_FREED_MEMORY": "1"}, "False", 2)])
+def test_threads_allocate_from_the_kept_heap_too(env: dict[str, str], kept: str, heaps: int) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("KERNEL_RETURN_FREED_MEMORY", "GLIBC_TUNABLES")}
+    done = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, env=clean | env,
+                          timeout=60, check=True)
+    assert done.stdout.split() == [kept, str(heaps)]
