@@ -16,6 +16,7 @@ or what the state store kept) and these columns, documented in ``docs/windowing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -127,16 +128,40 @@ def _pick(starts: Int64s, total: int, keys: Sequence[Callable[[], Comparable]], 
     return np.minimum.reduceat(np.where(candidate, np.arange(total), total), starts)
 
 
-def reduce_segments(frame: pd.DataFrame, rows: Int64s, starts: Int64s, event_ns: Int64s,
-                    config: WindowConfig, *, candidates: bool = True) -> dict[str, Any]:
+def reduce_segments(frame: pd.DataFrame, handed: list[Int64s], starts: Int64s, config: WindowConfig, *,
+                    candidates: bool = True) -> dict[str, Any]:
     """Partials of each segment of ``frame.take(rows)``; ``starts`` are the segments' first positions.
 
-    ``rows`` are the records sorted so that each segment is contiguous; ``event_ns`` their event times.
+    ``handed`` holds ``rows``, the records sorted so that each segment is contiguous, then ``event_ns``, their
+    event times; the list gives them up, and each goes as soon as it is of no more use (they are as long as
+    the input): the event times once first and last are picked, the rows after the last column is read.
     Without ``candidates``, first/last keep only their values, not the event time and ``order_by``
     values that let two partials be merged (saving memory when nothing will be merged).
     """
+    event_ns = handed.pop()
+    rows = handed.pop()
     segments = len(starts)
     n = _lengths(starts, len(rows))
+    ends: dict[str, Any] = {}
+    for end in ("first", "last"):
+        values_of = config.columns_of(end)
+        if not values_of:
+            continue
+        keys: list[Callable[[], Comparable]] = [functools.partial(np.asarray, event_ns)]  # the times as they are
+        keys += [_ranks_at(frame[c], rows) for c in (*config.order_by, *values_of)]
+        positions = _pick(starts, len(rows), keys, largest=end == "last") if segments else starts
+        del keys  # it holds the event times
+        chosen = rows[positions]
+        roles: list[tuple[str, tuple[str, ...]]] = [("value", values_of)]
+        if candidates:
+            ends[f"{end}:event_time"] = event_ns[positions]
+            roles.insert(0, ("order_by", config.order_by))
+        del positions
+        for role, columns in roles:
+            for column in columns:
+                ends[f"{end}:{role}:{column}"] = frame[column].array.take(chosen)
+        del chosen
+    del event_ns
     out: dict[str, Any] = {"n": n}
     summed = config.columns_of("sum", "mean")
     for column in config.columns_of("count", "sum", "mean"):
@@ -150,24 +175,14 @@ def reduce_segments(frame: pd.DataFrame, rows: Int64s, starts: Int64s, event_ns:
             values[~there] = 0
         out[f"sum:{column}"] = _add(values, starts)
         del values, there
-    for fn in ("min", "max"):
-        for column in config.columns_of(fn):
-            out[f"{fn}:{column}"] = _extreme(_gather(frame[column], rows), starts, fn).array
-    for end in ("first", "last"):
-        values_of = config.columns_of(end)
-        if not values_of:
-            continue
-        keys: list[Callable[[], Comparable]] = [lambda: event_ns]
-        keys += [_ranks_at(frame[c], rows) for c in (*config.order_by, *values_of)]
-        positions = _pick(starts, len(rows), keys, largest=end == "last") if segments else starts
-        chosen = rows[positions]
-        roles: list[tuple[str, tuple[str, ...]]] = [("value", values_of)]
-        if candidates:
-            out[f"{end}:event_time"] = event_ns[positions]
-            roles.insert(0, ("order_by", config.order_by))
-        for role, columns in roles:
-            for column in columns:
-                out[f"{end}:{role}:{column}"] = frame[column].array.take(chosen)
+    extremes = [(fn, column) for fn in ("min", "max") for column in config.columns_of(fn)]
+    for fn, column in extremes:
+        taken = _gather(frame[column], rows)
+        if (fn, column) == extremes[-1]:
+            del rows  # the last read of the records' rows
+        out[f"{fn}:{column}"] = _extreme(taken, starts, fn).array
+        del taken
+    out.update(ends)  # first and last after the rest, as the partial table's columns have always come
     return out
 
 

@@ -207,12 +207,12 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
         columns["pos"] = np.minimum.reduceat(position[order], starts)
     del position, first
     columns["emitted"] = np.zeros(len(starts), dtype=bool)
-    rows, event = rows[order], event[order]
-    del order
+    records = [rows[order], event[order]]  # reduce_segments takes them, and lets them go as it is done
+    del rows, event, order
     # What decides first and last is kept only where pieces will be merged: in this run, or in the next.
     merging = first_row is not None or not config.final
-    columns.update(reduce_segments(frame, rows, starts, event, config, candidates=merging))
-    del rows, event, starts
+    columns.update(reduce_segments(frame, records, starts, config, candidates=merging))
+    del records, starts
     pieces = pd.DataFrame(columns, copy=False)
     del columns
     aggregated = int(pieces["n"].sum())
