@@ -98,6 +98,15 @@ def stable_argsort(keys: Int64s) -> Int64s:
     return np.argsort(tagged)
 
 
+def _run_starts(ordered: Int64s) -> Int64s:
+    """Where each run of equal values of a sorted array starts (a mask of one byte per value, no copies)."""
+    change = np.empty(len(ordered), dtype=bool)
+    if len(ordered):
+        change[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    return np.flatnonzero(change)
+
+
 def window_order(frame: pd.DataFrame, config: WindowConfig, rows: Int64s, start: Int64s,
                  position: np.ndarray | None, saved: pd.DataFrame) -> Layout:
     """Lay out the on-time records ``rows`` (window ``start``s, batch ``position``s) as pieces and windows.
@@ -128,13 +137,16 @@ def window_order(frame: pd.DataFrame, config: WindowConfig, rows: Int64s, start:
         run_piece += position
         run_piece += 1
         saved_piece = saved_window * batches
-    else:
+    elif len(saved):
         run_piece = run_window * 2 + 1  # one piece per window; the saved one first
         saved_piece = saved_window * 2
+    else:  # one piece per window and nothing saved: a piece is its window, and no window has two pieces
+        order = stable_argsort(run_window)
+        return Layout(order, _run_starts(run_window[order]), None, None)
     order = stable_argsort(run_piece)
     sorted_piece = run_piece[order]
     del run_piece
-    starts = np.flatnonzero(np.diff(sorted_piece, prepend=sorted_piece[:1] - 1)) if len(order) else order
+    starts = _run_starts(sorted_piece)
     piece_key = sorted_piece[starts]
     del sorted_piece
     window_key = run_window[order[starts]]
