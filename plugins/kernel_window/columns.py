@@ -128,9 +128,9 @@ def is_float(column: pd.Series) -> bool:
     return pd.api.types.is_float_dtype(column.dtype) and not isinstance(column.dtype, pd.ArrowDtype)
 
 
-def ranks(column: pd.Series, *, flip: bool = False) -> Int64s | Floats:
-    """Values in an array that orders like the column and puts nulls lowest (highest with ``flip``,
-    which reverses the whole order)."""
+def ranks(column: pd.Series, *, flip: bool = False) -> Int64s:
+    """Integers that order like the column and put nulls lowest (highest with ``flip``, which reverses the
+    whole order)."""
     if is_float(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan) + 0.0  # -0.0 ties with 0.0, as they compare
         bits = values.view(np.int64)

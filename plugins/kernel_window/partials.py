@@ -27,7 +27,6 @@ from pandas.arrays import IntegerArray
 from kernel_window.columns import (
     NAT,
     Bools,
-    Floats,
     Int64s,
     factorize_sorted,
     is_float,
@@ -38,7 +37,6 @@ from kernel_window.columns import (
 )
 from kernel_window.settings import WindowConfig
 
-Comparable = Int64s | Floats
 _LARGEST = np.iinfo(np.int64).max
 
 
@@ -87,10 +85,10 @@ def _extreme_time(dtype: Any, ticks: Int64s, unit: str, starts: Int64s, fn: str)
     return out
 
 
-def _extreme_key(column: pd.Series, fn: str) -> Callable[[], Comparable]:
+def _extreme_key(column: pd.Series, fn: str) -> Callable[[], Int64s]:
     """A key whose largest value is the segment's min or max, with nulls lowest: never picked over a value."""
 
-    def make() -> Comparable:
+    def make() -> Int64s:
         if fn == "max":
             return ranks(column)
         return np.where(column.isna().to_numpy(dtype=bool), np.iinfo(np.int64).min, ranks(column, flip=True))
@@ -98,7 +96,7 @@ def _extreme_key(column: pd.Series, fn: str) -> Callable[[], Comparable]:
     return make
 
 
-def _pick(starts: Int64s, total: int, keys: Sequence[Callable[[], Comparable]], largest: bool) -> Int64s:
+def _pick(starts: Int64s, total: int, keys: Sequence[Callable[[], Int64s]], largest: bool) -> Int64s:
     """Per segment, the position of the record whose tuple of ``keys`` is largest (or smallest).
 
     Lexicographic arg-max by refinement: keep the records equal to the segment's extreme of the
@@ -117,9 +115,7 @@ def _pick(starts: Int64s, total: int, keys: Sequence[Callable[[], Comparable]], 
             segment = np.repeat(np.arange(len(starts)), lengths)
         values = make()
         if candidate is not None:
-            fill = (-np.inf if largest else np.inf) if values.dtype.kind == "f" else (
-                np.iinfo(np.int64).min if largest else np.iinfo(np.int64).max)
-            values = np.where(candidate, values, fill)
+            values = np.where(candidate, values, np.iinfo(np.int64).min if largest else np.iinfo(np.int64).max)
         ufunc = np.maximum if largest else np.minimum
         hit = values == ufunc.reduceat(values, starts)[segment]
         candidate = hit if candidate is None else candidate & hit
@@ -147,7 +143,7 @@ def reduce_segments(frame: pd.DataFrame, handed: list[Int64s], starts: Int64s, c
         values_of = config.columns_of(end)
         if not values_of:
             continue
-        keys: list[Callable[[], Comparable]] = [functools.partial(np.asarray, event_ns)]  # the times as they are
+        keys: list[Callable[[], Int64s]] = [functools.partial(np.asarray, event_ns)]  # the times as they are
         keys += [_ranks_at(frame[c], rows) for c in (*config.order_by, *values_of)]
         positions = _pick(starts, len(rows), keys, largest=end == "last") if segments else starts
         del keys  # it holds the event times
@@ -198,7 +194,7 @@ def _add(values: np.ndarray, starts: Int64s) -> np.ndarray:
     return np.add.reduceat(values, starts) if len(starts) else values[:0]
 
 
-def _ranks_at(column: pd.Series, rows: Int64s) -> Callable[[], Comparable]:
+def _ranks_at(column: pd.Series, rows: Int64s) -> Callable[[], Int64s]:
     return lambda: ranks(_gather(column, rows))
 
 
