@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 import orjson
@@ -15,11 +17,26 @@ LEVELS = ("debug", "info", "warning", "error")
 _quiet_pending = False
 
 
+def _structlog() -> ModuleType:
+    """structlog, imported without rich: structlog imports rich whenever it is installed, for console
+    tracebacks the kernel does not print, and that was 35 ms of every run's start. Exceptions in the run
+    log are the same either way (structlog falls back to ``repr`` for locals)."""
+    if "structlog" not in sys.modules and "rich" not in sys.modules:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # an import of rich fails while this is here
+        try:
+            import structlog
+        finally:
+            del sys.modules["rich"]
+    import structlog
+
+    return structlog
+
+
 def get_logger(name: str) -> Any:
     """The kernel's and its plugins' logger: structlog's when the application configured structlog (the
     command line does), else one that keeps nothing, so that a library call never prints (structlog's
     own default prints every event to stdout)."""
-    import structlog
+    structlog = _structlog()
 
     if _quiet_pending:
         _configure_quiet()
@@ -32,9 +49,7 @@ def get_logger(name: str) -> Any:
 
 
 def _drop(logger: Any, method: str, event: Any) -> Any:
-    import structlog
-
-    raise structlog.DropEvent
+    raise _structlog().DropEvent
 
 
 class _JsonLinesLogger:
@@ -94,7 +109,7 @@ def configure_run_log(path: Path, level: str = "info", *, resumed: bool = False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if resumed else os.O_EXCL) | os.O_NOFOLLOW | os.O_APPEND, 0o644)
     log = RunLog(os.fdopen(fd, "ab"))
-    import structlog
+    structlog = _structlog()
 
     global _quiet_pending
     _quiet_pending = False
@@ -119,7 +134,7 @@ def configure_quiet() -> None:
 
 
 def _configure_quiet() -> None:
-    import structlog
+    structlog = _structlog()
 
     global _quiet_pending
     _quiet_pending = False

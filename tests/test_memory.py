@@ -112,3 +112,22 @@ def test_threads_allocate_from_the_kept_heap_too(env: dict[str, str], kept: str,
     done = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, env=clean | env,
                           timeout=60, check=True)
     assert done.stdout.split() == [kept, str(heaps)]
+
+
+# Imports numpy first (as a program that imports the kernel may), then asks; prints numpy's huge-page setting.
+PAGES = """
+import numpy
+from kernel.memory import keep_freed_memory
+keep_freed_memory()
+print(numpy._core.multiarray._get_madvise_hugepage())
+"""
+
+
+@pytest.mark.parametrize(("env", "huge"), [({}, "False"), ({"NUMPY_MADVISE_HUGEPAGE": "1"}, "True"),
+                                           ({"KERNEL_RETURN_FREED_MEMORY": "1"}, "True")],
+                         ids=["asked", "users-own-choice", "turned-off"])
+def test_arrays_are_on_ordinary_pages_unless_the_user_chose(env: dict[str, str], huge: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("KERNEL_RETURN_FREED_MEMORY", "NUMPY_MADVISE_HUGEPAGE")}
+    done = subprocess.run([sys.executable, "-c", PAGES], capture_output=True, text=True, env=clean | env,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == huge

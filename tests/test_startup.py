@@ -46,6 +46,23 @@ def test_listing_and_checking_import_no_heavy_library(args: tuple[str, ...]) -> 
     assert _imported(*args) == []
 
 
+def test_a_small_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    # A CSV read and a Parquet write with the default plugins: no Avro decoder, no charts, no lineage client,
+    # and not rich, which structlog would import (a terminal's live view imports it; this is not one).
+    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n")
+    pipeline = tmp_path / "two.yaml"
+    pipeline.write_text(
+        "name: two\nsteps:\n"
+        f"  - {{name: read, uses: io.read, settings: {{path: {tmp_path / 'in.csv'}}}}}\n"
+        "  - {name: write, uses: io.write, needs: {frame: read}, settings: {path: '${run.dir}/out.parquet'}}\n")
+    found = _imported("run", str(pipeline), "--runs-dir", str(tmp_path / "runs"))
+    assert sorted(set(found) - {"pandas", "numpy", "pyarrow", "jinja2", "xxhash"}) == []
+    assert "pandas" in found  # the probe saw the run
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=("rich", "structlog")), "run", str(pipeline),
+                           "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == ["structlog"]
+
+
 def test_a_step_type_by_reference_is_imported_when_a_run_needs_it(tmp_path: Path) -> None:
     code = ("import sys, json; from kernel import Kernel; k = Kernel(); "
             "plan = k.plan(__import__('kernel').load_pipeline(sys.argv[1], {'data': 'x', 'gold': 'y'})); "

@@ -14,16 +14,21 @@ import numpy as np
 import pandas as pd
 
 from kernel import DataError, atomic_path
-from kernel_io.avro_read import read_avro
-from kernel_io.avro_write import write_avro
 from kernel_io.errors import describe
 from kernel_io.json_records import read_json, write_json
 from kernel_io.paths import Format, Source, format_for, resolve
 from kernel_io.remote import as_remote, fetched, is_url, uploading
 from kernel_io.tabular import read_csv, read_parquet, write_csv, write_parquet
 
+
+def _read_avro(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+    from kernel_io.avro_read import read_avro  # fastavro and the Avro decoder only when a file is Avro
+
+    return read_avro(path, columns)
+
+
 _READERS: dict[Format, Callable[[Path, Sequence[str] | None], pd.DataFrame]] = {
-    "avro": read_avro,
+    "avro": _read_avro,
     "json": lambda path, _columns: read_json(path),
     "csv": read_csv,
     "parquet": read_parquet,
@@ -90,6 +95,8 @@ def write_frame(frame: pd.DataFrame, path: str | Path, format: Format | None = N
     with uploading(str(path)) if is_url(path) else atomic_path(path) as tmp:
         try:
             if found == "avro":
+                from kernel_io.avro_write import write_avro
+
                 write_avro(frame, tmp, avro_schema)
             elif found == "json":
                 write_json(frame, tmp, lines=lines)
