@@ -10,10 +10,11 @@ from typing import Any
 from kernel.errors import KernelError
 
 
-def read_document(path: str | Path, version: int) -> dict[str, Any]:
-    """The JSON object in ``path`` if it is of schema ``version`` (a document without the key was written
-    before versions were, and is version 1); otherwise a :class:`KernelError` naming the file, on one
-    line: it is absent, unreadable, not an object, or of another version."""
+def read_document(path: str | Path, version: int | tuple[int, ...]) -> dict[str, Any]:
+    """The JSON object in ``path`` if it is of schema ``version``, or of one of them for a reader of several (a
+    document without the key was written before versions were, and is version 1); otherwise a
+    :class:`KernelError` naming the file, on one line: it is absent, unreadable, not an object, or of another
+    version."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -24,6 +25,8 @@ def read_document(path: str | Path, version: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise KernelError("does not hold a JSON object", file=path.name)
     found = data.get("schema_version", 1)
-    if found != version:
-        raise KernelError(f"has schema version {found!r}; version {version} is read here", file=path.name)
+    read = version if isinstance(version, tuple) else (version,)
+    if found not in read:
+        known = " or ".join(str(v) for v in read)
+        raise KernelError(f"has schema version {found!r}; version {known} is read here", file=path.name)
     return data

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_tracker.settings import problems
 from kernel_tracker.snapshot import Snapshotter, null_count, take_snapshot
+from kernel_tracker.tracker import read_tracker
 from tracker_support import read_json, run_pipeline
 
 from kernel import Inputs, Kernel, hookimpl, step
@@ -47,7 +48,11 @@ def test_a_pipelines_snapshots_say_what_pandas_says(demo_installed: Path, tmp_pa
     ]
     result = run_pipeline(tmp_path, steps, keep_outputs=True)
     assert result.ok, result.record.error
-    tracked = read_json(result, "tracker.json")
+    written = read_json(result, "tracker.json")
+    # scaled's input is t's output: tracker.json names t's snapshot rather than repeating it
+    assert written["schema_version"] == 2
+    assert written["steps"]["scaled"]["inputs"]["t"].keys() == {"rows", "same_as", "taken_s"}
+    tracked = read_tracker(result.run.run_dir)  # with every input in full
     assert tracked["samples"] == 3
     for name in ("t", "scaled"):
         frame = result.outputs[name]["out"]
@@ -66,7 +71,7 @@ def test_samples_zero_keeps_no_rows(demo_installed: Path, tmp_path: Path) -> Non
     steps = [{"name": "t", "uses": "tt.table"}, {"name": "s", "uses": "demo.scale", "needs": ["t"]}]
     result = run_pipeline(tmp_path, steps, tracker={"samples": 0})
     text = (result.run.run_dir / "tracker.json").read_text()
-    tracked = json.loads(text)
+    tracked = read_tracker(result.run.run_dir)
     assert tracked["samples"] == 0
     for track in tracked["steps"].values():
         for snap in [*track["inputs"].values(), *track["outputs"].values()]:
@@ -265,3 +270,22 @@ def test_labels_that_name_alike_and_missing_labels_are_all_kept() -> None:
     assert list(snap.columns) == ["1", "1#1", "None"]
     snap = take_snapshot(pd.DataFrame([[1, 2]], columns=pd.Index(["a", None], dtype="str")), 1)
     assert snap.samples == [{"a": 1, "None": 2}]
+
+
+def test_a_tracker_json_of_version_1_is_still_read_and_a_later_one_refused(tmp_path: Path) -> None:
+    from kernel_tracker.report import sections
+
+    from kernel import KernelError
+
+    snapshot = {"columns": {"a": "int64"}, "rows": 2, "nulls": {"a": 0}, "samples": [{"a": 1}], "taken_s": 0.1}
+    version_1 = {"run_id": "r", "pipeline": "p", "samples": 1, "snapshot_count": 1, "tracking_s": 0.5,
+                 "steps": {"t": {"inputs": {}, "outputs": {"out": {**snapshot, "same_as": None}},
+                                 "schema_diff": {}},
+                           "u": {"inputs": {"t": {**snapshot, "taken_s": 0.0, "same_as": "t.out"}},
+                                 "outputs": {}, "schema_diff": {}}}}
+    (tmp_path / "tracker.json").write_text(json.dumps(version_1))
+    assert read_tracker(tmp_path) == version_1  # written in full already
+    assert sections(tmp_path)[0]["tables"][0]["rows"] == [("snapshots", 1), ("tracking time (s)", 0.5)]
+    (tmp_path / "tracker.json").write_text(json.dumps({**version_1, "schema_version": 3}))
+    with pytest.raises(KernelError, match=r"tracker\.json.*schema version 3; version 1 or 2 is read here"):
+        read_tracker(tmp_path)

@@ -12,13 +12,16 @@ if TYPE_CHECKING:
     from kernel_tracker.tracker import StepTrack
 
 
+LINEAGE_SCHEMA_VERSION = 1  # of lineage.json: raised when a reader must change
+
+
 def lineage_document(run: Run, steps: Mapping[str, StepTrack],
                      reported: Mapping[str, tuple[DatasetIO, ...]]) -> dict[str, Any]:
     plan, pipeline = run.plan, run.pipeline
     position = {name: i for i, name in enumerate(plan.steps)}
     edges = sorted(plan.graph.edges, key=lambda edge: (position[edge[0]], position[edge[1]]))
     return {
-        "schema_version": 1,  # tracker.SCHEMA_VERSION
+        "schema_version": LINEAGE_SCHEMA_VERSION,
         "run_id": run.run_id,
         "pipeline": pipeline.name,
         "description": pipeline.description,

@@ -8,7 +8,7 @@ from typing import Any
 
 from kernel import KernelError, read_document
 from kernel_tracker.ol_emitter import FILE_NAME as OPENLINEAGE_FILE
-from kernel_tracker.tracker import LINEAGE_FILE, SCHEMA_VERSION, TRACKER_FILE
+from kernel_tracker.tracker import LINEAGE_FILE, READ_VERSIONS, TRACKER_FILE
 
 TITLE = "Schema changes"
 
@@ -16,7 +16,7 @@ TITLE = "Schema changes"
 def sections(run_dir: Path) -> list[dict[str, Any]]:
     """The tracker's section of the report of the run in ``run_dir``."""
     try:
-        document = read_document(Path(run_dir) / TRACKER_FILE, SCHEMA_VERSION)
+        document = read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS)
     except KernelError as exc:  # the tracker took part: say why its figures are missing
         return [{"title": TITLE, "text": str(exc)}]
     facts = [("snapshots", document.get("snapshot_count")), ("tracking time (s)", _seconds(document.get("tracking_s")))]

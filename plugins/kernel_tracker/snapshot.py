@@ -45,6 +45,17 @@ class Snapshot:
     same_as: str | None = field(default=None)
 
 
+@dataclass(frozen=True)
+class SameAs:
+    """An input in tracker.json that was its producer's output, the same frame object: its rows and where its
+    snapshot is (``same_as``: "step.output", that step's ``outputs`` entry), not the snapshot a second time.
+    ``taken_s`` is the time spent recognising it."""
+
+    rows: int
+    same_as: str
+    taken_s: float
+
+
 def take_snapshot(frame: pd.DataFrame, samples: int) -> Snapshot:
     """Snapshot ``frame`` with its first ``samples`` rows (none with 0)."""
     return Snapshotter(samples).take(frame)

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kernel import DataError, DatasetIO, Listener, Run, atomic_path, signals
+from kernel import DataError, DatasetIO, Listener, Run, atomic_path, read_document, signals
 from kernel.events import (
     PipelineCompleted,
     PipelineErrored,
@@ -32,9 +33,12 @@ from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
 from kernel_tracker.schema import baseline, schema_diff
 from kernel_tracker.settings import PLUGIN, TrackerSettings
-from kernel_tracker.snapshot import Snapshot, Snapshots, Snapshotter, snapshots
+from kernel_tracker.snapshot import SameAs, Snapshot, Snapshots, Snapshotter, snapshots
 
-SCHEMA_VERSION = 1  # of tracker.json and lineage.json: raised when a reader must change
+# Of tracker.json: raised when a reader must change. 2: an input that was its producer's output names that
+# snapshot (SameAs) instead of repeating it. lineage.json has its own (lineage.LINEAGE_SCHEMA_VERSION).
+SCHEMA_VERSION = 2
+READ_VERSIONS = (1, 2)  # what the report's section reads: the fields it uses are in both
 TRACKER_FILE = "tracker.json"
 LINEAGE_FILE = "lineage.json"
 
@@ -53,7 +57,8 @@ class StepTrack:
     attempts: int | None = None
     rows_in: dict[str, int] = field(default_factory=dict)
     rows_out: dict[str, int] = field(default_factory=dict)
-    inputs: dict[str, Snapshot] = field(default_factory=dict)
+    # full snapshots during the run (schema diffs and lineage read them); SameAs where due once it has ended
+    inputs: dict[str, Snapshot | SameAs] = field(default_factory=dict)
     outputs: dict[str, Snapshot] = field(default_factory=dict)
     schema_diff: dict[str, Any] = field(default_factory=dict)
     cached: bool = False  # not run: its outputs were reused from an earlier run (docs/cache.md)
@@ -124,7 +129,7 @@ class Tracker:
                 name,
                 event.started_at,
                 description=event.step.description,
-                inputs=[(*planned[key], snap) for key, snap in track.inputs.items() if key in planned],
+                inputs=[(*planned[key], _full(snap)) for key, snap in track.inputs.items() if key in planned],
                 outputs=sender.plan.steps[name].type.outputs,
             )
         self.busy_s += time.perf_counter() - start
@@ -151,7 +156,7 @@ class Tracker:
             self._produced[(name, output)] = (frame_origin(event.outputs, output), snap)
             against = baseline(output, track.inputs)
             if against is not None:
-                track.schema_diff[output] = schema_diff(against, track.inputs[against].columns, snap.columns)
+                track.schema_diff[output] = schema_diff(against, _full(track.inputs[against]).columns, snap.columns)
         if self.openlineage is not None:
             ended = _end(event.started_at, event.duration_s)
             description = event.step.description
@@ -210,6 +215,10 @@ class Tracker:
                 self.openlineage.end_pipeline(_end(self.started_at, duration_s), error)
             openlineage = self.openlineage.close()
         self._produced.clear()
+        for track in self.steps.values():  # an input that was a producer's output points to its snapshot
+            for key, given in track.inputs.items():
+                if given.same_as is not None:
+                    track.inputs[key] = SameAs(given.rows, given.same_as, given.taken_s)
         document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "run_id": run.run_id,
@@ -232,6 +241,34 @@ def write_json(run: Run, name: str, document: dict[str, Any], *, indent: bool = 
     option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
     with atomic_path(run.run_dir / name) as tmp:
         tmp.write_bytes(orjson.dumps(document, option=option))
+
+
+def _full(snap: Snapshot | SameAs) -> Snapshot:
+    if not isinstance(snap, Snapshot):  # made only once the run has ended
+        raise TypeError(f"the snapshot {snap.same_as} is not at hand")
+    return snap
+
+
+def read_tracker(run_dir: str | Path) -> dict[str, Any]:
+    """The run's tracker.json (version 1 or 2), every input in full: one that names its producer's snapshot
+    (``same_as``) is given that snapshot, as version 1 wrote it, with its own ``taken_s``. A
+    :class:`~kernel.KernelError` naming the file when it cannot be read."""
+    return resolve_inputs(read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS))
+
+
+def resolve_inputs(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (tracker.json, read) with every input that names its producer's snapshot (``same_as``)
+    given that snapshot in full."""
+    steps = document.get("steps") or {}
+    for track in steps.values():
+        for key, given in (track.get("inputs") or {}).items():
+            source = given.get("same_as")
+            if source is None or "columns" in given:
+                continue
+            step, _, output = source.rpartition(".")
+            track["inputs"][key] = {**steps[step]["outputs"][output], "taken_s": given["taken_s"],
+                                    "same_as": source}
+    return document
 
 
 def _end(started_at: datetime, duration_s: float) -> datetime:
