@@ -89,6 +89,8 @@ class EventBuilder:
         self._schemas: dict[tuple[tuple[str, str], ...], Json] = {}
         self._jobs: dict[str, Json] = {}
         self._parent: Json | None = None
+        # nulls of a snapshot (held, so that its id stays its own) -> its column metrics, made once
+        self._metrics: dict[int, tuple[Mapping[str, int], Json]] = {}
         # What a repeated part becomes: a writer's Shared dict, serialised once (see transports.share).
         self._share: Callable[[Json], Json] = share or (lambda part: part)
 
@@ -127,14 +129,14 @@ class EventBuilder:
     # -- datasets ------------------------------------------------------------------------------
 
     def frame_input(self, step: str, output: str, snapshot: Snapshot) -> Json:
-        metrics = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": _column_metrics(snapshot.nulls),
+        metrics = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": self._column_metrics(snapshot.nulls),
                                                  "rowCount": snapshot.rows})
         return {"facets": {"schema": self._schema(snapshot.columns)},
                 "inputFacets": {"dataQualityMetrics": metrics},
                 "name": self.dataset_name(step, output), "namespace": self.data_namespace}
 
     def frame_output(self, step: str, output: str, snapshot: Snapshot) -> Json:
-        metrics = facet(DATA_QUALITY_URL, {"columnMetrics": _column_metrics(snapshot.nulls),
+        metrics = facet(DATA_QUALITY_URL, {"columnMetrics": self._column_metrics(snapshot.nulls),
                                            "rowCount": snapshot.rows})
         return {"facets": {"dataQualityMetrics": metrics, "schema": self._schema(snapshot.columns)},
                 "name": self.dataset_name(step, output), "namespace": self.data_namespace,
@@ -202,6 +204,21 @@ class EventBuilder:
             schema = self._schemas[key] = self._share(facet(SCHEMA_URL, {"fields": fields}))
         return schema
 
+    def _column_metrics(self, nulls: Mapping[str, int]) -> Json:
+        # An input that was its producer's output carries that snapshot's very nulls: its metrics, one entry
+        # per column, are made (and written) once for the step's COMPLETE and each reader's START. Worth it
+        # on wide frames only: on a few columns remembering costs more than making them again.
+        if len(nulls) < _SHARED_METRICS:
+            return _column_metrics(nulls)
+        known = self._metrics.get(id(nulls))
+        if known is not None and known[0] is nulls:
+            return known[1]
+        if len(self._metrics) >= 64:  # a snapshot is read by the next steps, soon: no need to keep many
+            self._metrics.clear()
+        metrics = self._share(_column_metrics(nulls))
+        self._metrics[id(nulls)] = (nulls, metrics)
+        return metrics
+
     def _file_facets(self, fmt: str, columns: Mapping[str, str] | None, content_hash: str | None) -> Json:
         facets: Json = {}
         if columns:
@@ -210,6 +227,9 @@ class EventBuilder:
         if content_hash:
             facets["version"] = facet(VERSION_URL, {"datasetVersion": content_hash})
         return facets
+
+
+_SHARED_METRICS = 32  # columns from which a snapshot's column metrics are made once
 
 
 def _column_metrics(nulls: Mapping[str, int]) -> Json:

@@ -72,6 +72,7 @@ class Snapshotter:
         self.samples = samples
         self._dtype_names: dict[np.dtype[Any], str] = {}
         self._extension_names: dict[int, tuple[Any, str]] = {}  # id -> the dtype (held, so the id stays its) and name
+        self._arrow_types: set[type] = set()  # array types met that were Arrow-backed
         self._index: pd.Index | None = None  # the last column index met, and its names
         self._names: list[str] = []
 
@@ -111,13 +112,18 @@ class Snapshotter:
             return None
         dtypes: list[Any] = [None] * width
         counts: list[Any] = [0] * width
+        text_dtype: Any = None
+        text_name = ""
         values: list[Any] = [None] * width if head > 0 else []
         for array, positions in placed:
             kind = array.dtype.kind if isinstance(array, np.ndarray) else None
-            if kind is None and len(positions) == 1 and _arrow_backed(array):  # text in pandas 3: the commonest
+            if kind is None and len(positions) == 1 and self._arrow_backed(array):  # text in pandas 3: commonest
                 arrow = array.__arrow_array__()
                 position = positions[0]
-                dtypes[position] = self.dtype_name(array.dtype)
+                dtype = array.dtype
+                # a wide frame's text columns share one dtype object: named without a lookup
+                dtypes[position] = text_name if dtype is text_dtype else self.dtype_name(dtype)
+                text_dtype, text_name = dtype, dtypes[position]
                 counts[position] = int(arrow.null_count)
                 if head > 0:
                     values[position] = _arrow_samples(arrow, head)
@@ -127,10 +133,8 @@ class Snapshotter:
             elif kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
                 name = self.dtype_name(array.dtype)
                 nulls = np.count_nonzero(np.isnan(array), axis=1).tolist() if kind == "f" else None
-                heads = array[:, :head].tolist() if head > 0 else None
-                if heads is not None and kind == "f" and not np.isfinite(array[:, :head]).all():
-                    heads = [[v if v == v and v not in _INFINITE else None if v != v else _safe(v) for v in row]
-                             for row in heads]
+                heads = _float_heads(array[:, :head]) if kind == "f" and head > 0 else (
+                    array[:, :head].tolist() if head > 0 else None)
                 for j, position in enumerate(positions):
                     dtypes[position] = name
                     if nulls is not None:
@@ -145,6 +149,16 @@ class Snapshotter:
                 if head > 0:
                     values[position] = sample_values(column, head)
         return dtypes, counts, values
+
+    def _arrow_backed(self, array: Any) -> bool:
+        # by type: pandas' Arrow-backed array types are Arrow-backed whatever their dtype's other settings
+        kind = type(array)
+        if kind in self._arrow_types:
+            return True
+        if _arrow_backed(array):
+            self._arrow_types.add(kind)
+            return True
+        return False
 
     def dtype_name(self, dtype: Any) -> str:
         if not isinstance(dtype, np.dtype):
@@ -270,6 +284,19 @@ def sample_values(array: Any, head: int) -> list[Any]:
         categories = array.categories
         return [None if code < 0 else _safe(categories[code]) for code in array.codes[:head].tolist()]
     return [_safe(v) for v in array[:head]]
+
+
+def _float_heads(heads: np.ndarray) -> list[list[Any]]:
+    """The first values of a block of float columns (one column a row) as JSON-safe Python values: NaN as
+    ``None``, infinities as ``json_safe`` words them, found with array operations, not value by value."""
+    finite = np.isfinite(heads)
+    if finite.all():
+        return heads.tolist()  # type: ignore[no-any-return]
+    values = heads.astype(object)
+    values[np.isnan(heads)] = None
+    for row, column in zip(*np.nonzero(np.isinf(heads)), strict=True):
+        values[row, column] = _safe(float(heads[row, column]))
+    return values.tolist()  # type: ignore[no-any-return]
 
 
 def _arrow_samples(arrow: Any, head: int) -> list[Any]:
