@@ -290,12 +290,16 @@ def test_rows_where_and_the_online_lookup_agree_with_pandas(rows: list[tuple[boo
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", None]), st.sampled_from(["1.0.0", "1.2.0", None]),
-                          st.integers(-3, 6)), max_size=40), st.booleans())
+                          st.integers(-3, 6)), max_size=40), st.booleans(), st.booleans())
 def test_heard_is_a_groupby_of_the_conformed_telemetry(rows: list[tuple[str | None, str | None, int]],
-                                                        with_period: bool) -> None:
+                                                        with_period: bool, categorical: bool) -> None:
     start = pd.Timestamp("2024-03-01T00:00Z")
+    versions = [r[1] for r in rows]
+    # as ingest reads it (categorical, with categories no conformed record has: quarantined ones), or as text
+    firmware = pd.Series(pd.Categorical(versions, categories=["0.9", "1.2.0", "1.0.0"]) if categorical
+                         else pd.array(versions, dtype="str"))
     frame = pd.DataFrame({"device_id": pd.Categorical([r[0] for r in rows]),
-                          "firmware_version": pd.Series([r[1] for r in rows], dtype="str"),
+                          "firmware_version": firmware,
                           "event_time": pd.Series([start + pd.Timedelta(days=r[2]) for r in rows],
                                                   dtype="datetime64[ms, UTC]")})
     period = pd.DataFrame({"period_start": [start], "period_end": [start + pd.Timedelta("3D")]}).astype(

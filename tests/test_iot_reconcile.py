@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_iot.conform import heard_of
-from kernel_iot.reconcile import latest_before, reconcile
+from kernel_iot.reconcile import _differ, latest_before, reconcile
 
 from kernel import StepSettingsError
 
@@ -193,3 +193,22 @@ def test_the_latest_update_at_or_before_is_what_a_loop_finds(records: list[tuple
             expected[i] = max(earlier, key=lambda j: (int(update_t[j]), j))
     found, update = latest_before(dev, t, update_dev, update_t)
     assert dict(zip(found.tolist(), update.tolist(), strict=True)) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["1.0.0", "1.2.0", "2.0.0", None]), min_size=1, max_size=30),
+       st.lists(st.sampled_from(["1.0.0", "1.2.0", "3.0.0", None]), min_size=1, max_size=5), st.data())
+def test_firmware_held_as_categories_differs_where_its_text_differs(held: list[str | None],
+                                                                    expected: list[str | None],
+                                                                    data: st.DataObject) -> None:
+    # ingest keeps firmware_version categorical; the comparison by codes must say what the text says
+    rows = np.array(data.draw(st.lists(st.integers(0, len(held) - 1), max_size=20)), dtype=np.int64)
+    at = np.array(data.draw(st.lists(st.integers(0, len(expected) - 1), min_size=len(rows), max_size=len(rows))),
+                  dtype=np.int64)
+    wanted = pd.Series(pd.array(expected, dtype="str"))
+    as_text = _differ(pd.Series(pd.array(held, dtype="str")), rows, wanted, at)
+    as_codes = _differ(pd.Series(pd.Categorical(held, categories=["2.0.0", "1.0.0", "1.2.0", "9.9.9"])), rows, wanted,
+                       at)
+    assert as_codes.tolist() == as_text.tolist()
+    loop = [held[r] is None or expected[a] is None or held[r] != expected[a] for r, a in zip(rows, at, strict=True)]
+    assert as_text.tolist() == loop  # a null differs

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 
 DAYS = 2
@@ -81,6 +83,11 @@ def test_the_run_publishes_gold_and_says_where(workdir: Path, good_run: subproce
         "kpis.json",
         ".kernel-results.json",  # the marker: a later run may replace this directory
     }
+    # firmware versions are categorical in memory (kernel_iot.ingest) and text in gold, as the spec has them
+    for table, column in (("telemetry_1min", "last_firmware_version"), ("late", "firmware_version"),
+                          ("quarantine_telemetry", "firmware_version")):
+        written = pq.read_schema(gold / f"{table}.parquet").field(column).type
+        assert pa.types.is_string(written) or pa.types.is_large_string(written), (table, written)
     windows = pd.read_parquet(gold / "telemetry_1min.parquet")
     assert {
         "device_id",

@@ -158,7 +158,9 @@ def telemetry_reasons(frame: pd.DataFrame, devices: pd.DataFrame) -> Codes:
 
 def text_codes(column: pd.Series) -> tuple[npt.NDArray[np.integer[Any]], list[Any]]:
     """Integer codes of a text column (-1: null; Arrow's int32 for Arrow-backed text) and the distinct values,
-    in order of first appearance."""
+    in order of first appearance (a categorical column: its codes and categories, used or not)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), list(column.cat.categories)
     if isinstance(column.dtype, pd.ArrowDtype) or getattr(column.dtype, "storage", None) == "pyarrow":
         import pyarrow.compute as pc  # type: ignore[import-untyped]
 

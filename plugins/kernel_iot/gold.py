@@ -24,6 +24,8 @@ from kernel import DataError, Inputs, Outputs, StepContext, write_text_atomic
 from kernel_iot.steps import TABLES
 
 RE_EMITTED = ("upsert", "update")
+# Text in the spec that the steps keep categorical in memory (kernel_iot.ingest): written as text, as read.
+TEXT_COLUMNS = ("firmware_version", "last_firmware_version")
 WITH_RUN_ID = ("late", "quarantine_telemetry", "quarantine_events")
 REPORT_FILE = "iot-kpis.json"  # in the run directory, for the report's KPI sections
 
@@ -65,7 +67,18 @@ def gold_tables(inputs: Inputs, run_id: str | None) -> dict[str, pd.DataFrame]:
         tables["telemetry_1min"] = windows.drop_duplicates(["device_id", "window_start"], keep="last")
     for name in WITH_RUN_ID:
         tables[name] = tables[name].assign(run_id=pd.Series(run_id, index=tables[name].index, dtype="str"))
+    for name, table in tables.items():
+        text = [c for c in TEXT_COLUMNS if c in table.columns and isinstance(table[c].dtype, pd.CategoricalDtype)]
+        if text:
+            tables[name] = table.assign(**{c: as_text(table[c]) for c in text})
     return tables
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A categorical column as pandas text: the categories' text taken at the codes (``astype("str")`` took
+    1.2-2.7 s on ten million rows against 0.08 s)."""
+    text = pd.array(list(column.cat.categories), dtype="str").take(column.cat.codes.to_numpy(), allow_fill=True)
+    return pd.Series(text, index=column.index, name=column.name)
 
 
 def kpis(inputs: Inputs, run_id: str | None) -> dict[str, Any]:

@@ -165,6 +165,12 @@ _CHUNK = 1 << 20  # versions compared this many at a time: the text of ten milli
 
 def _differ(firmware: pd.Series, rows: Int64s, expected: pd.Series, at: Int64s) -> Bools:
     """Whether ``firmware`` at ``rows``, as text, differs from ``expected`` at ``at`` (a null differs)."""
+    if isinstance(firmware.dtype, pd.CategoricalDtype):
+        # as codes: each expected version is looked up among the categories once (-1: none of them, or null)
+        held = firmware.cat.codes.to_numpy()[rows]
+        wanted = pd.Index(firmware.cat.categories).get_indexer(expected)[at]
+        found: Bools = (held != wanted) | (held < 0)
+        return found
     differs = np.empty(len(rows), dtype=bool)
     for low in range(0, len(rows), _CHUNK):
         mine = firmware.take(rows[low:low + _CHUNK]).astype("str").reset_index(drop=True)
