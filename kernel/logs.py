@@ -19,8 +19,9 @@ _quiet_pending = False
 
 def _structlog() -> ModuleType:
     """structlog, imported without rich: structlog imports rich whenever it is installed, for console
-    tracebacks the kernel does not print, and that was 35 ms of every run's start. Exceptions in the run
-    log are the same either way (structlog falls back to ``repr`` for locals)."""
+    tracebacks the kernel does not print, and that was 35 ms of every run's start. An exception in the run
+    log keeps its frames and their locals; the locals are plain ``repr`` cut at 80 characters instead of
+    rich's indented form."""
     if "structlog" not in sys.modules and "rich" not in sys.modules:
         sys.modules["rich"] = None  # type: ignore[assignment]  # an import of rich fails while this is here
         try:
