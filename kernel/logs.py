@@ -23,7 +23,9 @@ def _structlog() -> ModuleType:
     log keeps its frames and their locals; the locals are plain ``repr`` cut at 80 characters instead of
     rich's indented form."""
     if "structlog" not in sys.modules and "rich" not in sys.modules:
-        sys.modules["rich"] = None  # type: ignore[assignment]  # an import of rich fails while this is here
+        # An import of rich fails while this is here: the first log set-up, on the main thread, before a run's
+        # threads start (a terminal's live view imports rich before it).
+        sys.modules["rich"] = None  # type: ignore[assignment]
         try:
             import structlog
         finally:

@@ -253,10 +253,10 @@ def read_tracker(run_dir: str | Path) -> dict[str, Any]:
     """The run's tracker.json (version 1 or 2), every input in full: one that names its producer's snapshot
     (``same_as``) is given that snapshot, as version 1 wrote it, with its own ``taken_s``. A
     :class:`~kernel.KernelError` naming the file when it cannot be read."""
-    return resolve_inputs(read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS))
+    return _resolve_inputs(read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS))
 
 
-def resolve_inputs(document: dict[str, Any]) -> dict[str, Any]:
+def _resolve_inputs(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (tracker.json, read) with every input that names its producer's snapshot (``same_as``)
     given that snapshot in full."""
     steps = document.get("steps") or {}
