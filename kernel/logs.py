@@ -24,7 +24,7 @@ def _structlog() -> ModuleType:
     rich's indented form."""
     if "structlog" not in sys.modules and "rich" not in sys.modules:
         # An import of rich fails while this is here: the first log set-up, on the main thread, before a run's
-        # threads start (a terminal's live view imports rich before it).
+        # threads start. Once rich is imported (a terminal's live view), nothing is hidden.
         sys.modules["rich"] = None  # type: ignore[assignment]
         try:
             import structlog
