@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kernel_io import read_frame, write_frame
 
 from kernel import DataError
@@ -30,6 +33,33 @@ def test_parquet_round_trip_keeps_everything(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), _frame())
 
 
+def test_parquet_large_frame_keeps_dictionaries_for_repeated_values_only(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    rows = 140_000  # above what one row group's dictionary of 8-byte values can hold
+    frame = pd.DataFrame({
+        "id": np.arange(rows, dtype="int64"),  # every value distinct
+        "at": pd.date_range("2024-01-01", periods=rows, freq="s", tz="UTC"),
+        "site": pd.Series(np.arange(rows) % 7, dtype="int64"),
+        "name": pd.Series(np.arange(rows) % 3).map({0: "a", 1: "b", 2: "c"}).astype("str"),
+        "status": pd.Categorical(np.where(np.arange(rows) % 2 == 0, "ON", "OFF")),
+    })
+    write_frame(frame, tmp_path / "out.parquet")
+
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), frame)
+    group = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema.split(".")[0]: group.column(i).encodings
+                 for i in range(group.num_columns)}
+    dictionary = {name for name, found in encodings.items() if any("DICTIONARY" in e for e in found)}
+    assert dictionary == {"site", "name", "status"}
+
+    nested = frame.assign(tags=[[i % 3] for i in range(rows)])  # lists: Arrow decides every column
+    write_frame(nested, tmp_path / "nested.parquet")
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "nested.parquet"), nested)
+    group = pq.ParquetFile(tmp_path / "nested.parquet").metadata.row_group(0)
+    assert all(any("DICTIONARY" in e for e in group.column(i).encodings) for i in range(group.num_columns))
+
+
 def test_csv_text_columns_keep_the_text_written(tmp_path: Path) -> None:
     (tmp_path / "codes.csv").write_text("company,employees\n00012345,3\n10000001,12\n")
     assert read_frame(tmp_path / "codes.csv")["company"].tolist() == [12345, 10000001]  # a number: zeros lost
@@ -50,6 +80,31 @@ def test_csv_round_trip_with_parse_dates(tmp_path: Path) -> None:
 
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)
     assert str(back["at"].dtype).endswith(", UTC]")
+
+
+_ZONES = ["UTC", "Europe/Amsterdam", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe",
+          "Pacific/Chatham"]
+_SECONDS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(unit=st.sampled_from(list(_SECONDS)), zone=st.sampled_from(_ZONES), data=st.data())
+def test_csv_writes_zoned_timestamps_as_pandas_words_them(tmp_path: Path, unit: str, zone: str,
+                                                         data: st.DataObject) -> None:
+    # pandas words each value through a Timestamp object; write_frame makes the same text with array
+    # operations. Seconds within pandas' nanosecond range (1677-2262), any fraction, missing values, zones
+    # with half-hour offsets and daylight saving, and before 1900 the local mean times of whole seconds.
+    per = _SECONDS[unit]
+    fraction = st.sampled_from([0, 0, per // 2 if per > 1 else 0, per - 1, 1 if per > 1 else 0])
+    value = st.one_of(st.none(), st.tuples(st.integers(-9_200_000_000, 9_200_000_000), fraction))
+    values = data.draw(st.lists(value, max_size=12))
+    raw = np.array([np.iinfo(np.int64).min if v is None else v[0] * per + v[1] for v in values], dtype=np.int64)
+    column = pd.Series(raw.view(f"datetime64[{unit}]")).dt.tz_localize("UTC").dt.tz_convert(zone)
+    frame = pd.DataFrame({"at": column, "n": range(len(column))})
+
+    write_frame(frame, tmp_path / "out.csv")
+
+    assert (tmp_path / "out.csv").read_text() == frame.to_csv(index=False)
 
 
 @pytest.mark.parametrize("suffix", [".avro", ".json", ".csv", ".parquet"])

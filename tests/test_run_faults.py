@@ -4,9 +4,11 @@ results, Ctrl-C and kill, a run id reused. Real subprocesses, real signals."""
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +35,14 @@ def kernel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "kernel", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def first_line(process: subprocess.Popen[str], seconds: float = 60.0) -> str:
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    return lines.get(timeout=seconds)
 
 
 def until(condition: Callable[[], Any], seconds: float = 60.0) -> Any:
@@ -135,13 +145,13 @@ def test_with_wait_the_second_run_publishes_after_the_first(slow: Path) -> None:
     first = start("run", "pipeline.yaml", "--run-id", "first", cwd=slow)
     until(started(slow / "started"))
     second = start("run", "pipeline.yaml", "--run-id", "second", "--param", "started=other", "--wait", cwd=slow)
-    time.sleep(1.0)
+    said = first_line(second)  # said once it waits: a slow start-up on a busy machine is not a wait
+    assert "waiting for" in said and "in use by run first" in said, said
     assert second.poll() is None and not (slow / "other").exists()  # waiting, no step run yet
     (slow / "release").touch()
     assert first.wait(60) == 0
-    out, err = second.communicate(timeout=60)
+    _, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
-    assert "waiting for" in out and "in use by run first" in out
     assert gold_version(slow / "gold") == "second"
 
 
