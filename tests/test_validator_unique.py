@@ -22,6 +22,9 @@ def _column(kind: str, draw: Any, rows: int) -> pd.Series:
         return pd.Series(values, dtype="category")
     if kind == "int":
         return pd.Series(np.array(small, dtype=np.int64) * draw(st.sampled_from([1, 7, 2**40])) - 3)
+    if kind == "extremes":  # offsets from the least would overflow int64: pandas' own path
+        ends = np.array([np.iinfo(np.int64).min, -1, 0, 1, np.iinfo(np.int64).max], dtype=np.int64)
+        return pd.Series(ends[np.array(small, dtype=np.int64)])
     if kind == "bool":
         return pd.Series(np.array(small) % 2 == 0)
     if kind == "minutes":  # window starts: a regular step far from zero
@@ -36,7 +39,7 @@ def _column(kind: str, draw: Any, rows: int) -> pd.Series:
 @st.composite
 def frames(draw: Any) -> pd.DataFrame:
     rows = draw(st.integers(0, 40))
-    kinds = draw(st.lists(st.sampled_from(["category", "int", "bool", "minutes", "nat", "text"]),
+    kinds = draw(st.lists(st.sampled_from(["category", "int", "extremes", "bool", "minutes", "nat", "text"]),
                           min_size=1, max_size=3))
     return pd.DataFrame({f"c{i}": _column(kind, draw, rows) for i, kind in enumerate(kinds)})
 

@@ -83,14 +83,15 @@ def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None
             return None
         low, high = int(ticks.min()), int(ticks.max())
         span = high - low
-        if span >= 2**53:  # beyond what the step's float division below keeps exact
+        if span >= 2**63:  # the offsets below would overflow (NaT among times, say)
             return None
         offset = ticks.astype(np.int64, copy=False) - low
         if span >= limit:  # sparse: dense again when the values lie on a regular step (minute starts)
             step = int(np.gcd.reduce(offset))
             if step == 0 or span // step >= limit:
                 return None
-            offset = np.rint(offset * (1.0 / step)).astype(np.int64)
+            # in place and exact (every offset is a multiple): new arrays here are fresh memory at a run's peak
+            np.floor_divide(offset, step, out=offset)
             span //= step
         return offset, span + 1
     return None

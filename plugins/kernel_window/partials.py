@@ -60,7 +60,8 @@ def _extreme(column: pd.Series, starts: Int64s, fn: str) -> pd.Series:
     """``min`` or ``max`` of each segment of ``column``, nulls skipped (null when a segment has no value)."""
     if is_float(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        values = np.where(np.isfinite(values), values, np.nan)  # infinities are missing, as NaN is
+        if np.isinf(values).any():  # infinities are missing, as NaN is (a copy only then: the peak is near)
+            values = np.where(np.isinf(values), np.nan, values)
         ufunc = np.fmin if fn == "min" else np.fmax  # fmin/fmax skip NaN
         return pd.Series(ufunc.reduceat(values, starts) if len(starts) else values[:0], copy=False)
     stored = time_ticks(column) if len(starts) else None
