@@ -1,5 +1,6 @@
-"""Writing Parquet and CSV: ``kernel_io.write_frame`` beside pandas' ``to_parquet`` with pyarrow's defaults
-and pandas' ``to_csv`` (its paths before), on a frame shaped like the flagship's ``telemetry_1min`` gold table.
+"""Writing Parquet, CSV and JSON lines: ``kernel_io.write_frame`` beside pandas' ``to_parquet`` with pyarrow's
+defaults, ``to_csv`` and ``to_json`` (its paths before), on a frame shaped like the flagship's ``telemetry_1min``
+gold table.
 
     python benchmarks/bench_io_write.py                     # 1,000,000 rows, 3 repetitions
     python benchmarks/bench_io_write.py --rows 200000 --repeat 5
@@ -7,8 +8,8 @@ and pandas' ``to_csv`` (its paths before), on a frame shaped like the flagship's
 The frame: a categorical device id (1,000 devices), window starts and ends (one a minute), counts, floats
 with few distinct values, a text firmware version (10 values), a categorical status and an event time in
 milliseconds that is nearly always distinct. Each figure is the median wall time over the repetitions, the
-writers taking turns; the two Parquet files are read back and compared (identical frames) and the two CSV
-files byte for byte, or the script fails.
+writers taking turns; the two Parquet files are read back and compared (identical frames), the two CSV files
+and the two JSON files byte for byte, or the script fails.
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ def main() -> None:
     frame = _frame(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {name: Path(tmp) / name.replace(" ", "_") for name in
-                 ("kernel.parquet", "pandas.parquet", "kernel.csv", "pandas.csv")}
+                 ("kernel.parquet", "pandas.parquet", "kernel.csv", "pandas.csv", "kernel.json", "pandas.json")}
         writers: dict[str, Callable[[], None]] = {
             "kernel.parquet": lambda: write_frame(frame, paths["kernel.parquet"]),
             "pandas.parquet": lambda: frame.to_parquet(paths["pandas.parquet"], engine="pyarrow", index=False),
             "kernel.csv": lambda: write_frame(frame, paths["kernel.csv"]),
             "pandas.csv": lambda: frame.to_csv(paths["pandas.csv"], index=False),
+            "kernel.json": lambda: write_frame(frame, paths["kernel.json"], lines=True),
+            "pandas.json": lambda: frame.to_json(paths["pandas.json"], orient="records", lines=True,
+                                                 date_format="iso", date_unit="us", force_ascii=False),
         }
         times: dict[str, list[float]] = {name: [] for name in writers}
         for _ in range(args.repeat):
@@ -68,15 +72,17 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
         pd.testing.assert_frame_equal(read_frame(paths["kernel.parquet"]), read_frame(paths["pandas.parquet"]))
         pd.testing.assert_frame_equal(read_frame(paths["kernel.parquet"]), frame)
-        if paths["kernel.csv"].read_bytes() != paths["pandas.csv"].read_bytes():
-            raise SystemExit("the CSV files differ")
+        for fmt in ("csv", "json"):
+            if paths[f"kernel.{fmt}"].read_bytes() != paths[f"pandas.{fmt}"].read_bytes():
+                raise SystemExit(f"the {fmt} files differ")
         print(f"{args.rows:,} rows, {len(frame.columns)} columns, medians of {args.repeat}, seconds")
-        for fmt, before in (("Parquet", "pandas to_parquet (pyarrow's defaults)"), ("CSV", "pandas to_csv")):
-            ours = statistics.median(times[f"kernel.{fmt.lower()}"])
-            theirs = statistics.median(times[f"pandas.{fmt.lower()}"])
-            size = paths[f"kernel.{fmt.lower()}"].stat().st_size / 2**20
-            size_before = paths[f"pandas.{fmt.lower()}"].stat().st_size / 2**20
-            print(f"{fmt:8} write_frame {ours:7.3f} ({size:6.1f} MB)   {before} {theirs:7.3f} ({size_before:6.1f} MB)"
+        for fmt, ext, before in (("Parquet", "parquet", "pandas to_parquet (pyarrow's defaults)"),
+                                 ("CSV", "csv", "pandas to_csv"), ("JSON lines", "json", "pandas to_json")):
+            ours = statistics.median(times[f"kernel.{ext}"])
+            theirs = statistics.median(times[f"pandas.{ext}"])
+            size = paths[f"kernel.{ext}"].stat().st_size / 2**20
+            size_before = paths[f"pandas.{ext}"].stat().st_size / 2**20
+            print(f"{fmt:10} write_frame {ours:7.3f} ({size:6.1f} MB)   {before} {theirs:7.3f} ({size_before:6.1f} MB)"
                   f"   {theirs / ours:5.2f}x faster")
 
 

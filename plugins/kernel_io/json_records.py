@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from kernel import DataError
+from kernel_io.stamps import json_text
 
 
 def read_json(path: Path) -> pd.DataFrame:
@@ -96,8 +97,11 @@ def _column(values: list[Any]) -> pd.Series:
 
 def write_json(frame: pd.DataFrame, out: Path, *, lines: bool) -> None:
     """Write records as a JSON array (or JSON lines); dates as ISO-8601 in UTC, to their precision."""
-    frame.to_json(out, orient="records", lines=lines, date_format="iso", date_unit=_date_unit(frame.dtypes),
-                  force_ascii=False)
+    from kernel_io.tabular import with_text  # the zoned timestamps as text, the same as pandas words them
+
+    unit = _date_unit(frame.dtypes)
+    with_text(frame, lambda column: json_text(column, unit)).to_json(
+        out, orient="records", lines=lines, date_format="iso", date_unit=unit, force_ascii=False)
 
 
 def _date_unit(dtypes: Iterable[Any]) -> Literal["ms", "us", "ns"]:
