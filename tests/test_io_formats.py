@@ -82,25 +82,27 @@ def test_csv_round_trip_with_parse_dates(tmp_path: Path) -> None:
     assert str(back["at"].dtype).endswith(", UTC]")
 
 
-_ZONES = ["UTC", "Europe/Amsterdam", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe",
+_ZONES = [None, "UTC", "Europe/Amsterdam", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe",
           "Pacific/Chatham"]
 _SECONDS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(unit=st.sampled_from(list(_SECONDS)), zone=st.sampled_from(_ZONES), lines=st.booleans(), data=st.data())
-def test_zoned_timestamps_are_written_as_pandas_words_them(tmp_path: Path, unit: str, zone: str, lines: bool,
+def test_timestamps_are_written_as_pandas_words_them(tmp_path: Path, unit: str, zone: str | None, lines: bool,
                                                           data: st.DataObject) -> None:
-    # pandas words each value through a Timestamp object; write_frame makes the same text with array
-    # operations (kernel_io.stamps). Seconds within pandas' nanosecond range (1677-2262), any fraction,
-    # missing values, zones with half-hour offsets and daylight saving, and before 1900 the local mean
-    # times of whole seconds (CSV leaves those to pandas).
+    # pandas words each zoned value through a Timestamp object; write_frame makes the same text with array
+    # operations (kernel_io.stamps); naive columns (zone None) are left to pandas, in JSON to the finest unit.
+    # Seconds within pandas' nanosecond range (1677-2262), any fraction, missing values, zones with half-hour
+    # offsets and daylight saving, and before 1900 the local mean times of whole seconds (CSV leaves those to
+    # pandas).
     per = _SECONDS[unit]
     fraction = st.sampled_from([0, 0, per // 2 if per > 1 else 0, per - 1, 1 if per > 1 else 0])
     value = st.one_of(st.none(), st.tuples(st.integers(-9_200_000_000, 9_200_000_000), fraction))
     values = data.draw(st.lists(value, max_size=12))
     raw = np.array([np.iinfo(np.int64).min if v is None else v[0] * per + v[1] for v in values], dtype=np.int64)
-    column = pd.Series(raw.view(f"datetime64[{unit}]")).dt.tz_localize("UTC").dt.tz_convert(zone)
+    naive = pd.Series(raw.view(f"datetime64[{unit}]"))
+    column = naive if zone is None else naive.dt.tz_localize("UTC").dt.tz_convert(zone)
     other = data.draw(st.sampled_from(["s", "ms", "us", "ns"]))  # another column: JSON's unit is the finest
     frame = pd.DataFrame({"at": column, "n": range(len(column)),
                           "seen": pd.Series(raw.view(f"datetime64[{unit}]")).dt.tz_localize("UTC").dt.as_unit(other)})
@@ -115,6 +117,13 @@ def test_zoned_timestamps_are_written_as_pandas_words_them(tmp_path: Path, unit:
     expected = frame.to_json(orient="records", lines=lines, date_format="iso",
                              date_unit="ms" if finest == "s" else finest, force_ascii=False)
     assert (tmp_path / "out.json").read_text() == expected
+
+
+def test_json_writes_naive_timestamps_to_their_unit(tmp_path: Path) -> None:
+    stamps = pd.Series(np.array(["2024-01-01T00:00:00.000001"], dtype="datetime64[us]"))
+    write_frame(pd.DataFrame({"at": stamps}), tmp_path / "out.json", lines=True)
+
+    assert (tmp_path / "out.json").read_text().strip() == '{"at":"2024-01-01T00:00:00.000001"}'
 
 
 def test_json_keeps_the_nanoseconds_of_zoned_timestamps(tmp_path: Path) -> None:

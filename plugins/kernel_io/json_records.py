@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from kernel import DataError
@@ -105,7 +106,9 @@ def write_json(frame: pd.DataFrame, out: Path, *, lines: bool) -> None:
 
 
 def _date_unit(dtypes: Iterable[Any]) -> Literal["ms", "us", "ns"]:
-    units = {getattr(dtype, "unit", "s") for dtype in dtypes if pd.api.types.is_datetime64_any_dtype(dtype)}
+    # a naive column's numpy dtype has no ``unit`` (until 2026-12-05 its digits were cut to milliseconds)
+    units = {dtype.unit if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
+             for dtype in dtypes if pd.api.types.is_datetime64_any_dtype(dtype)}
     return "ns" if "ns" in units else "us" if "us" in units else "ms"
 
 
