@@ -1,6 +1,6 @@
-"""Writing Parquet, CSV and JSON lines: ``kernel_io.write_frame`` beside pandas' ``to_parquet`` with pyarrow's
-defaults, ``to_csv`` and ``to_json`` (its paths before), on a frame shaped like the flagship's ``telemetry_1min``
-gold table.
+"""Writing Parquet, CSV, JSON lines and Avro: ``kernel_io.write_frame`` beside its paths before (pandas'
+``to_parquet`` with pyarrow's defaults, ``to_csv`` and ``to_json``; for Avro, the same writer handing fastavro a
+record at a time), on a frame shaped like the flagship's ``telemetry_1min`` gold table.
 
     python benchmarks/bench_io_write.py                     # 1,000,000 rows, 3 repetitions
     python benchmarks/bench_io_write.py --rows 200000 --repeat 5
@@ -8,8 +8,8 @@ gold table.
 The frame: a categorical device id (1,000 devices), window starts and ends (one a minute), counts, floats
 with few distinct values, a text firmware version (10 values), a categorical status and an event time in
 milliseconds that is nearly always distinct. Each figure is the median wall time over the repetitions, the
-writers taking turns; the two Parquet files are read back and compared (identical frames), the two CSV files
-and the two JSON files byte for byte, or the script fails.
+writers taking turns; the two Parquet and the two Avro files are read back and compared (identical frames),
+the two CSV files and the two JSON files byte for byte, or the script fails.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from kernel_io import read_frame, write_frame
+from kernel_io.avro_write import write_avro
 
 
 def _frame(rows: int) -> pd.DataFrame:
@@ -54,7 +55,8 @@ def main() -> None:
     frame = _frame(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {name: Path(tmp) / name.replace(" ", "_") for name in
-                 ("kernel.parquet", "pandas.parquet", "kernel.csv", "pandas.csv", "kernel.json", "pandas.json")}
+                 ("kernel.parquet", "pandas.parquet", "kernel.csv", "pandas.csv", "kernel.json", "pandas.json",
+                  "kernel.avro", "pandas.avro")}
         writers: dict[str, Callable[[], None]] = {
             "kernel.parquet": lambda: write_frame(frame, paths["kernel.parquet"]),
             "pandas.parquet": lambda: frame.to_parquet(paths["pandas.parquet"], engine="pyarrow", index=False),
@@ -63,6 +65,8 @@ def main() -> None:
             "kernel.json": lambda: write_frame(frame, paths["kernel.json"], lines=True),
             "pandas.json": lambda: frame.to_json(paths["pandas.json"], orient="records", lines=True,
                                                  date_format="iso", date_unit="us", force_ascii=False),
+            "kernel.avro": lambda: write_frame(frame, paths["kernel.avro"]),
+            "pandas.avro": lambda: write_avro(frame, paths["pandas.avro"], columnar=False),
         }
         times: dict[str, list[float]] = {name: [] for name in writers}
         for _ in range(args.repeat):
@@ -72,12 +76,14 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
         pd.testing.assert_frame_equal(read_frame(paths["kernel.parquet"]), read_frame(paths["pandas.parquet"]))
         pd.testing.assert_frame_equal(read_frame(paths["kernel.parquet"]), frame)
+        pd.testing.assert_frame_equal(read_frame(paths["kernel.avro"]), read_frame(paths["pandas.avro"]))
         for fmt in ("csv", "json"):
             if paths[f"kernel.{fmt}"].read_bytes() != paths[f"pandas.{fmt}"].read_bytes():
                 raise SystemExit(f"the {fmt} files differ")
         print(f"{args.rows:,} rows, {len(frame.columns)} columns, medians of {args.repeat}, seconds")
         for fmt, ext, before in (("Parquet", "parquet", "pandas to_parquet (pyarrow's defaults)"),
-                                 ("CSV", "csv", "pandas to_csv"), ("JSON lines", "json", "pandas to_json")):
+                                 ("CSV", "csv", "pandas to_csv"), ("JSON lines", "json", "pandas to_json"),
+                                 ("Avro", "avro", "a record at a time")):
             ours = statistics.median(times[f"kernel.{ext}"])
             theirs = statistics.median(times[f"pandas.{ext}"])
             size = paths[f"kernel.{ext}"].stat().st_size / 2**20
