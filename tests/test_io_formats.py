@@ -119,6 +119,20 @@ def test_timestamps_are_written_as_pandas_words_them(tmp_path: Path, unit: str, 
     assert (tmp_path / "out.json").read_text() == expected
 
 
+@pytest.mark.parametrize("lines", [True, False])
+def test_json_written_in_pieces_is_the_whole_as_pandas_writes_it(tmp_path: Path, lines: bool,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from kernel_io import json_records
+
+    monkeypatch.setattr(json_records, "_JSON_PIECE", 2)
+    frame = _frame().assign(note=["a, \"b\"", None, "é\n"])
+    for rows in (3, 2, 1, 0):
+        write_frame(frame.iloc[:rows], tmp_path / "out.json", lines=lines)
+        expected = frame.iloc[:rows].to_json(orient="records", lines=lines, date_format="iso",
+                                             date_unit=json_records._date_unit(frame.dtypes), force_ascii=False)
+        assert (tmp_path / "out.json").read_text(encoding="utf-8") == expected
+
+
 def test_json_writes_naive_timestamps_to_their_unit(tmp_path: Path) -> None:
     stamps = pd.Series(np.array(["2024-01-01T00:00:00.000001"], dtype="datetime64[us]"))
     write_frame(pd.DataFrame({"at": stamps}), tmp_path / "out.json", lines=True)
