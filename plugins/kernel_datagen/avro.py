@@ -17,6 +17,7 @@ from typing import Any
 import fastavro
 import numpy as np
 from fastavro.write import Writer
+from kernel_io.avro_encode import zigzag_varints
 from numpy.typing import NDArray
 
 from kernel import atomic_path
@@ -95,18 +96,9 @@ def _lengths(width: int, n: int, null: Bools | None) -> Longs:
 
 def encode_varints(values: NDArray[Any], null: Bools | None = None) -> Piece:
     """Avro's zig-zag varints of integers (an Avro int, long or length), one per record; none where ``null``."""
-    v = values.astype(np.int64)
-    u = ((v << 1) ^ (v >> 63)).view(np.uint64)  # zig-zag
-    length = np.ones(v.size, np.int64)
-    for k in range(1, 10):
-        length += u >= np.uint64(1 << (7 * k))
+    out, length = zigzag_varints(values)
     if null is not None:
         length[null] = 0
-    width = int(length.max(initial=1))
-    out = np.empty((v.size, width), np.uint8)
-    for k in range(width):
-        low = ((u >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-        out[:, k] = low | np.where(length > k + 1, 0x80, 0).astype(np.uint8)
     return out, length
 
 

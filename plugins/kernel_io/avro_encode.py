@@ -174,8 +174,9 @@ def _varints(values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any] | None)
     return encode
 
 
-def _varint_array(values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any] | None) -> Any:
-    """Avro's zig-zag varints of ``values`` as Arrow binary values; empty where ``missing``."""
+def zigzag_varints(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Avro's zig-zag varints of integers (an int, long, length or enum index): row i of the matrix holds
+    value i's bytes, the first ``length[i]`` of the row."""
     v = values.astype(np.int64, copy=False)
     u = ((v << 1) ^ (v >> 63)).view(np.uint64)
     length = np.ones(v.size, np.int64)
@@ -186,6 +187,12 @@ def _varint_array(values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any] | 
     for k in range(width):
         low = ((u >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
         matrix[:, k] = low | np.where(length > k + 1, 0x80, 0).astype(np.uint8)
+    return matrix, length
+
+
+def _varint_array(values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any] | None) -> Any:
+    """Avro's zig-zag varints of ``values`` as Arrow binary values; empty where ``missing``."""
+    matrix, length = zigzag_varints(values)
     if missing is not None:
         length[missing] = 0
     return _ragged(matrix, length)
