@@ -17,7 +17,7 @@ from typing import Any
 import fastavro
 import numpy as np
 from fastavro.write import Writer
-from kernel_io.avro_encode import zigzag_varints
+from kernel_io import zigzag_varints
 from numpy.typing import NDArray
 
 from kernel import atomic_path

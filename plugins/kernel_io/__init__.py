@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kernel import lazy_exports
 
 if TYPE_CHECKING:
+    from kernel_io.avro_encode import zigzag_varints
     from kernel_io.avro_read import Column, read_avro, schema_columns
     from kernel_io.avro_write import derive_schema
     from kernel_io.errors import describe
@@ -32,10 +33,12 @@ __all__ = [
     "resolve",
     "schema_columns",
     "write_frame",
+    "zigzag_varints",
 ]
 
 # Imported when first used: loading the plugin must not import what its steps need.
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "zigzag_varints": "kernel_io.avro_encode",
     "Column": "kernel_io.avro_read",
     "read_avro": "kernel_io.avro_read",
     "schema_columns": "kernel_io.avro_read",
