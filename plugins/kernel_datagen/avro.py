@@ -9,7 +9,6 @@ write (tests/test_datagen_formats.py compares the two).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import fastavro
 import numpy as np
 from fastavro.write import Writer
-from kernel_io import zigzag_varints
+from kernel_io import AvroBlock, zigzag_varints
 from numpy.typing import NDArray
 
 from kernel import atomic_path
@@ -56,16 +55,8 @@ def write(path: Path, name: str, columns: Mapping[str, Col], nullable: set[str],
         for at in range(0, n, BLOCK):
             end = min(at + BLOCK, n)
             part = {k: Col(col.type, col.data[at:end], col.null[at:end]) for k, col in columns.items()}
-            writer.write_block(_Block(encode(part, nullable), min(BLOCK, n - at)))
+            writer.write_block(AvroBlock(encode(part, nullable), min(BLOCK, n - at)))
         writer.flush()
-
-
-class _Block:
-    """What ``Writer.write_block`` reads from a block: its records' bytes, uncompressed, and their number."""
-
-    def __init__(self, data: bytes, num_records: int) -> None:
-        self.bytes_ = io.BytesIO(data)
-        self.num_records = num_records
 
 
 def encode(columns: Mapping[str, Col], nullable: set[str]) -> bytes:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from kernel import lazy_exports
 
 if TYPE_CHECKING:
-    from kernel_io.avro_encode import zigzag_varints
+    from kernel_io.avro_encode import AvroBlock, zigzag_varints
     from kernel_io.avro_read import Column, read_avro, schema_columns
     from kernel_io.avro_write import derive_schema
     from kernel_io.errors import describe
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
+    "AvroBlock",
     "Column",
     "Format",
     "Source",
@@ -38,6 +39,7 @@ __all__ = [
 
 # Imported when first used: loading the plugin must not import what its steps need.
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "AvroBlock": "kernel_io.avro_encode",
     "zigzag_varints": "kernel_io.avro_encode",
     "Column": "kernel_io.avro_read",
     "read_avro": "kernel_io.avro_read",

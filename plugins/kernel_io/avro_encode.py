@@ -15,6 +15,7 @@ tests/test_io_avro_write.py compares the two ways on random frames.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,15 @@ _TIMESTAMPS = {"timestamp-millis": "ms", "timestamp-micros": "us", "timestamp-na
                "local-timestamp-millis": "ms", "local-timestamp-micros": "us", "local-timestamp-nanos": "ns"}
 _INT32 = (-(2**31), 2**31 - 1)
 _EMPTY = pa.scalar(b"", pa.large_binary())
+
+class AvroBlock:
+    """Records already encoded, as fastavro's ``Writer.write_block`` reads a block: their bytes, uncompressed,
+    and their number (the writer compresses them with its codec and adds its sync marker)."""
+
+    def __init__(self, data: bytes, num_records: int) -> None:
+        self.bytes_ = io.BytesIO(data)
+        self.num_records = num_records
+
 
 # One field of a block of records: the Arrow binary values (one per record) its encoding makes.
 Encoder = Callable[[slice], list[Any]]

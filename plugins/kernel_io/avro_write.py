@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator, Mapping
 from itertools import repeat
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 from fastavro.write import Writer
 
-from kernel_io.avro_encode import BLOCK, block, encoders
+from kernel_io.avro_encode import BLOCK, AvroBlock, block, encoders
 from kernel_io.avro_read import Column, schema_columns
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -41,7 +40,7 @@ def write_avro(frame: pd.DataFrame, out: Path, schema: Mapping[str, Any] | None 
             writer = Writer(fo, parsed)
             for start in range(0, len(frame), BLOCK):
                 rows = slice(start, min(start + BLOCK, len(frame)))
-                writer.write_block(_Block(block(fields, rows), rows.stop - rows.start))
+                writer.write_block(AvroBlock(block(fields, rows), rows.stop - rows.start))
             writer.flush()
         return
     values = [_values(frame[c.name], c.unit) if c.kind == "timestamp" else _values(frame[c.name])
@@ -49,14 +48,6 @@ def write_avro(frame: pd.DataFrame, out: Path, schema: Mapping[str, Any] | None 
     names = [c.name for c in columns]
     with out.open("wb") as fo:
         fastavro.writer(fo, parsed, _records(names, values))
-
-
-class _Block:
-    """What ``Writer.write_block`` reads from a block: its records' bytes, uncompressed, and their number."""
-
-    def __init__(self, data: bytes, num_records: int) -> None:
-        self.bytes_ = io.BytesIO(data)
-        self.num_records = num_records
 
 
 def derive_schema(frame: pd.DataFrame, name: str = "Record") -> dict[str, Any]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kernel import DataError
-from kernel_io.stamps import json_text
+from kernel_io.stamps import json_text, with_text
 
 
 def read_json(path: Path) -> pd.DataFrame:
@@ -98,8 +98,6 @@ def _column(values: list[Any]) -> pd.Series:
 
 def write_json(frame: pd.DataFrame, out: Path, *, lines: bool) -> None:
     """Write records as a JSON array (or JSON lines); dates as ISO-8601 in UTC, to their precision."""
-    from kernel_io.tabular import with_text  # the zoned timestamps as text, the same as pandas words them
-
     unit = _date_unit(frame.dtypes)
     frame = with_text(frame, lambda column: json_text(column, unit))
     # A piece of the records at a time: pandas makes the whole text in memory first (for JSON lines, twice),
@@ -120,7 +118,8 @@ _JSON_PIECE = 65_536
 
 def _date_unit(dtypes: Iterable[Any]) -> Literal["ms", "us", "ns"]:
     # a naive column's numpy dtype has no ``unit`` (until 2026-12-05 its digits were cut to milliseconds)
-    units = {dtype.unit if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
+    units = {dtype.unit if isinstance(dtype, pd.DatetimeTZDtype) else
+             np.datetime_data(dtype)[0] if isinstance(dtype, np.dtype) else getattr(dtype, "unit", "s")
              for dtype in dtypes if pd.api.types.is_datetime64_any_dtype(dtype)}
     return "ns" if "ns" in units else "us" if "us" in units else "ms"
 

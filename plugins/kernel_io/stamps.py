@@ -13,6 +13,7 @@ becomes an Arrow string column without a Python object per value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -162,3 +163,16 @@ def _text(missing: np.ndarray[Any, Any], width: int, word: Any) -> pd.Series:
     valid = pa.py_buffer(np.packbits(~missing, bitorder="little")) if nulls else None
     array = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data), valid, nulls)
     return pd.Series(pd.array(array, dtype="str"), copy=False)
+
+
+def with_text(frame: pd.DataFrame, word: Callable[[pd.Series], pd.Series | None]) -> pd.DataFrame:
+    """``frame`` with its time-zone-aware columns as ``word`` words them (where it does), as text: pandas
+    writes text far faster than it words those timestamps (this module)."""
+    worded = {position: text for position, (_, column) in enumerate(frame.items())
+              if isinstance(column.dtype, pd.DatetimeTZDtype) and (text := word(column)) is not None}
+    if not worded:
+        return frame
+    frame = frame.copy(deep=False)
+    for position, text in worded.items():
+        frame.isetitem(position, text.array)
+    return frame

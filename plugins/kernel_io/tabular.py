@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from kernel import DataError
-from kernel_io.stamps import csv_text
+from kernel_io.stamps import csv_text, with_text
 
 
 def read_csv(path: Path, columns: Sequence[str] | None, text: Sequence[str] = ()) -> pd.DataFrame:
@@ -24,19 +24,6 @@ def read_csv(path: Path, columns: Sequence[str] | None, text: Sequence[str] = ()
 
 def write_csv(frame: pd.DataFrame, out: Path) -> None:
     with_text(frame, csv_text).to_csv(out, index=False)
-
-
-def with_text(frame: pd.DataFrame, word: Callable[[pd.Series], pd.Series | None]) -> pd.DataFrame:
-    """``frame`` with its time-zone-aware columns as ``word`` words them (where it does), as text: pandas
-    writes text far faster than it words those timestamps (kernel_io.stamps)."""
-    worded = {position: text for position, (_, column) in enumerate(frame.items())
-              if isinstance(column.dtype, pd.DatetimeTZDtype) and (text := word(column)) is not None}
-    if not worded:
-        return frame
-    frame = frame.copy(deep=False)
-    for position, text in worded.items():
-        frame.isetitem(position, text.array)
-    return frame
 
 
 def read_parquet(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:

@@ -12,7 +12,6 @@ are those fastavro itself would write; ``tests/test_iot_generate.py`` checks it 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
@@ -20,6 +19,7 @@ import fastavro
 import numpy as np
 from fastavro.write import Writer
 from kernel_datagen import assemble_records, encode_branches, encode_varints
+from kernel_io import AvroBlock
 from numpy.typing import NDArray
 
 from kernel_iot.gen_telemetry import Columns
@@ -43,18 +43,10 @@ class TelemetryWriter:
 
     def write(self, c: Columns, versions: Sequence[str]) -> None:
         if c["dev"].size:
-            self._writer.write_block(_Block(encode(c, self._ids, _string_table(versions)), int(c["dev"].size)))
+            self._writer.write_block(AvroBlock(encode(c, self._ids, _string_table(versions)), int(c["dev"].size)))
 
     def close(self) -> None:
         self._writer.flush()
-
-
-class _Block:
-    """What ``Writer.write_block`` reads from a block: its records' bytes, uncompressed, and their number."""
-
-    def __init__(self, data: bytes, num_records: int) -> None:
-        self.bytes_ = io.BytesIO(data)
-        self.num_records = num_records
 
 
 def encode(c: Columns, ids: Piece, versions: Piece) -> bytes:
