@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -74,6 +76,25 @@ def test_a_stored_frame_reads_back_exactly(data: dict[str, list[object]],
     fingerprint = frame_fingerprint(frame)
     assert frame_fingerprint(frame.copy(deep=True)) == fingerprint
     store.put_frame(frame, fingerprint)
+    pd.testing.assert_frame_equal(store.get_frame(fingerprint), frame, check_exact=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=FRAMES, batch_bytes=st.sampled_from([1, 40, 1 << 20]))
+def test_a_frame_stored_in_batches_reads_back_exactly(data: dict[str, list[object]], batch_bytes: int,
+                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A large frame is compressed a batch of rows at a time, not all at once beside the frame.
+    frame = _frame(data).drop(columns="o")
+    store = CacheStore(Path(tmp_path_factory.mktemp("store")))
+    fingerprint = frame_fingerprint(frame)
+    with mock.patch("kernel_cache.store._BATCH_BYTES", batch_bytes):
+        store.put_frame(frame, fingerprint)
+    with pa.OSFile(str(store.object_path(fingerprint)), "rb") as source:
+        batches = pa.ipc.open_file(source).num_record_batches
+    if batch_bytes == 1 and len(frame):
+        assert batches == len(frame)
+    elif len(frame):
+        assert batches >= 1
     pd.testing.assert_frame_equal(store.get_frame(fingerprint), frame, check_exact=True)
 
 

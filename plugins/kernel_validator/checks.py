@@ -67,16 +67,24 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
         size *= count
         if size > limit:
             return None
-        key = codes if key is None else key * count + codes
+        if key is None:
+            key = codes
+        else:  # in place: codes are fresh arrays, and a check of a large output runs at the step's peak memory
+            key *= count
+            key += codes
+        del codes, coded
     assert key is not None  # a check names one column at least
-    return np.asarray(np.bincount(key, minlength=size)[key] > 1)
+    many = np.bincount(key, minlength=size) > 1  # counts to flags first: the gather below reads bytes, not int64s
+    return np.asarray(many[key])
 
 
 def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None:
     """Codes 0..count-1 equal where the values are (nulls equal to each other, as pandas counts them)."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        return column.cat.codes.to_numpy().astype(np.int64) + 1, len(dtype.categories) + 1
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        codes += 1  # missing (-1) becomes a code of its own
+        return codes, len(dtype.categories) + 1
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "Mmiub"):
         ticks = column.array.view(np.int64) if dtype.kind in "Mm" else column.to_numpy()
         if ticks.dtype.kind == "u" and ticks.dtype.itemsize == 8:
