@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel_tracker.ol_events import PRODUCER
+from kernel_tracker.tracker import read_tracker
 from openlineage.client.transport import Transport
 from tracker_support import events, read_json, run_pipeline
 
@@ -201,7 +202,7 @@ def test_event_times_are_the_runs_times(demo_installed: Path, tmp_path: Path) ->
 
 def test_datasets_carry_schema_and_quality_facets_from_the_snapshots(demo_installed: Path, tmp_path: Path) -> None:
     result = run_pipeline(tmp_path, DIAMOND)
-    snapshot = read_json(result, "tracker.json")["steps"]["src"]["outputs"]["out"]
+    snapshot = read_tracker(result.run.run_dir)["steps"]["src"]["outputs"]["out"]
     complete = next(e for e in events(result) if e["job"]["name"] == "demo.src" and e["eventType"] == "COMPLETE")
     (out,) = complete["outputs"]
     assert (out["namespace"], out["name"]) == ("kernel://demo", "demo.src.out")

@@ -50,8 +50,15 @@ def test_a_pipelines_snapshots_say_what_pandas_says(demo_installed: Path, tmp_pa
     assert result.ok, result.record.error
     written = read_json(result, "tracker.json")
     # scaled's input is t's output: tracker.json names t's snapshot rather than repeating it
-    assert written["schema_version"] == 2
+    assert written["schema_version"] == 3
     assert written["steps"]["scaled"]["inputs"]["t"].keys() == {"rows", "same_as", "taken_s"}
+    # a snapshot names its schema, held once, and gives its nulls and samples in that schema's column order
+    for name in ("t", "scaled"):
+        frame, snap = result.outputs[name]["out"], written["steps"][name]["outputs"]["out"]
+        assert snap.keys() == {"schema", "rows", "nulls", "samples", "taken_s"}
+        assert written["schemas"][snap["schema"]] == {str(c): str(t) for c, t in frame.dtypes.items()}
+        assert snap["nulls"] == frame.isna().sum().tolist()
+        assert len(snap["samples"]) == frame.shape[1] and all(len(values) == 3 for values in snap["samples"])
     tracked = read_tracker(result.run.run_dir)  # with every input in full
     assert tracked["samples"] == 3
     for name in ("t", "scaled"):
@@ -88,6 +95,10 @@ def test_the_schema_diff_names_added_removed_and_retyped_columns(demo_installed:
                 "retyped": {"keep": ["float64", "str"]}}
     }
     assert tracked["steps"]["t"]["schema_diff"] == {}  # a source has nothing to compare with
+    # two shapes of frame: two schemas, each held once, named by position
+    assert len(tracked["schemas"]) == 2
+    assert tracked["schemas"][0]["keep"] == "float64" and tracked["schemas"][1]["keep"] == "str"
+    assert [track["outputs"]["out"]["schema"] for track in tracked["steps"].values()] == [0, 1]
 
 
 def test_an_output_is_compared_with_the_input_of_its_name_else_the_first_by_name(
@@ -265,6 +276,34 @@ def test_a_large_block_is_read_column_by_column_with_the_same_answer() -> None:
     assert snap.samples == [{"a": None, "b": 1.0}, {"a": 1.0, "b": 1.0}]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=4)), min_size=0, max_size=6), min_size=1, max_size=4),
+       st.integers(0, 4))
+def test_a_text_column_shared_by_frames_is_read_once_with_the_same_answer(columns: list[list[Any]],
+                                                                           samples: int) -> None:
+    # Frames that share a column share its Arrow array: the second reads it from what the first found.
+    rows = min(len(c) for c in columns)
+    frame = pd.DataFrame({f"t{i}": pd.array(c[:rows], dtype="str") for i, c in enumerate(columns)})
+    snapshotter = Snapshotter(samples)
+    first = snapshotter.take(frame)
+    grown = frame.assign(extra=np.arange(rows))  # the text columns are the same arrays
+    assert grown["t0"].array._pa_array is frame["t0"].array._pa_array
+    for taken, source in ((first, frame), (snapshotter.take(grown), grown), (snapshotter.take(frame), frame)):
+        fresh = take_snapshot(source, samples)
+        assert (taken.columns, taken.nulls, taken.samples) == (fresh.columns, fresh.nulls, fresh.samples)
+
+
+def test_what_the_snapshotter_remembers_of_a_column_goes_with_the_column() -> None:
+    snapshotter = Snapshotter(3)
+    frame = pd.DataFrame({"t": pd.array(["a", None, "c"], dtype="str")})
+    array = weakref.ref(frame["t"].array._pa_array)
+    snapshotter.take(frame)
+    del frame
+    gc.collect()
+    assert array() is None  # the tracker holds no column alive
+    assert not snapshotter._read
+
+
 def test_labels_that_name_alike_and_missing_labels_are_all_kept() -> None:
     snap = take_snapshot(pd.DataFrame([[1, 2, 3]], columns=pd.Index([1, "1", None], dtype=object)), 1)
     assert list(snap.columns) == ["1", "1#1", "None"]
@@ -286,6 +325,6 @@ def test_a_tracker_json_of_version_1_is_still_read_and_a_later_one_refused(tmp_p
     (tmp_path / "tracker.json").write_text(json.dumps(version_1))
     assert read_tracker(tmp_path) == version_1  # written in full already
     assert sections(tmp_path)[0]["tables"][0]["rows"] == [("snapshots", 1), ("tracking time (s)", 0.5)]
-    (tmp_path / "tracker.json").write_text(json.dumps({**version_1, "schema_version": 3}))
-    with pytest.raises(KernelError, match=r"tracker\.json.*schema version 3; version 1 or 2 is read here"):
+    (tmp_path / "tracker.json").write_text(json.dumps({**version_1, "schema_version": 4}))
+    with pytest.raises(KernelError, match=r"tracker\.json.*schema version 4; version 1 or 2 or 3 is read here"):
         read_tracker(tmp_path)

@@ -90,7 +90,8 @@ class EventBuilder:
         self._jobs: dict[str, Json] = {}
         self._parent: Json | None = None
         # nulls of a snapshot (held, so that its id stays its own) -> its column metrics, made once
-        self._metrics: dict[int, tuple[Mapping[str, int], Json]] = {}
+        self._metrics: dict[int, tuple[list[int], Json]] = {}  # id of a snapshot's counts -> its metrics
+        self._last_schema: tuple[Snapshot, Json] | None = None
         # What a repeated part becomes: a writer's Shared dict, serialised once (see transports.share).
         self._share: Callable[[Json], Json] = share or (lambda part: part)
 
@@ -129,16 +130,16 @@ class EventBuilder:
     # -- datasets ------------------------------------------------------------------------------
 
     def frame_input(self, step: str, output: str, snapshot: Snapshot) -> Json:
-        metrics = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": self._column_metrics(snapshot.nulls),
+        metrics = facet(DATA_QUALITY_INPUT_URL, {"columnMetrics": self._column_metrics(snapshot),
                                                  "rowCount": snapshot.rows})
-        return {"facets": {"schema": self._schema(snapshot.columns)},
+        return {"facets": {"schema": self._snapshot_schema(snapshot)},
                 "inputFacets": {"dataQualityMetrics": metrics},
                 "name": self.dataset_name(step, output), "namespace": self.data_namespace}
 
     def frame_output(self, step: str, output: str, snapshot: Snapshot) -> Json:
-        metrics = facet(DATA_QUALITY_URL, {"columnMetrics": self._column_metrics(snapshot.nulls),
+        metrics = facet(DATA_QUALITY_URL, {"columnMetrics": self._column_metrics(snapshot),
                                            "rowCount": snapshot.rows})
-        return {"facets": {"dataQualityMetrics": metrics, "schema": self._schema(snapshot.columns)},
+        return {"facets": {"dataQualityMetrics": metrics, "schema": self._snapshot_schema(snapshot)},
                 "name": self.dataset_name(step, output), "namespace": self.data_namespace,
                 "outputFacets": {"outputStatistics": facet(OUTPUT_STATISTICS_URL, {"rowCount": snapshot.rows})}}
 
@@ -204,19 +205,29 @@ class EventBuilder:
             schema = self._schemas[key] = self._share(facet(SCHEMA_URL, {"fields": fields}))
         return schema
 
-    def _column_metrics(self, nulls: Mapping[str, int]) -> Json:
-        # An input that was its producer's output carries that snapshot's very nulls: its metrics, one entry
+    def _snapshot_schema(self, snapshot: Snapshot) -> Json:
+        # The frames of a chain mostly keep their schema: the last one's facet, without a key of every column.
+        last = self._last_schema
+        if last is not None and snapshot.same_schema(last[0]):
+            return last[1]
+        schema = self._schema(snapshot.columns)
+        self._last_schema = (snapshot, schema)
+        return schema
+
+    def _column_metrics(self, snapshot: Snapshot) -> Json:
+        # An input that was its producer's output carries that snapshot's very counts: its metrics, one entry
         # per column, are made (and written) once for the step's COMPLETE and each reader's START. Worth it
         # on wide frames only: on a few columns remembering costs more than making them again.
-        if len(nulls) < _SHARED_METRICS:
-            return _column_metrics(nulls)
-        known = self._metrics.get(id(nulls))
-        if known is not None and known[0] is nulls:
+        counts = snapshot.counts
+        if len(counts) < _SHARED_METRICS:
+            return _column_metrics(snapshot.names, counts)
+        known = self._metrics.get(id(counts))
+        if known is not None and known[0] is counts:
             return known[1]
         if len(self._metrics) >= 64:  # a snapshot is read by the next steps, soon: no need to keep many
             self._metrics.clear()
-        metrics = self._share(_column_metrics(nulls))
-        self._metrics[id(nulls)] = (nulls, metrics)
+        metrics = self._share(_column_metrics(snapshot.names, counts))
+        self._metrics[id(counts)] = (counts, metrics)
         return metrics
 
     def _file_facets(self, fmt: str, columns: Mapping[str, str] | None, content_hash: str | None) -> Json:
@@ -232,11 +243,11 @@ class EventBuilder:
 _SHARED_METRICS = 32  # columns from which a snapshot's column metrics are made once
 
 
-def _column_metrics(nulls: Mapping[str, int]) -> Json:
+def _column_metrics(names: list[str], counts: list[int]) -> Json:
     # Columns with the same null count (most often 0) share one dict: fewer to make on wide frames.
     by_count: dict[int, Json] = {}
     metrics: Json = {}
-    for name, count in nulls.items():
+    for name, count in zip(names, counts, strict=True):
         metric = by_count.get(count)
         if metric is None:
             metric = by_count[count] = {"nullCount": count, "quantiles": {}}

@@ -9,7 +9,7 @@ from typing import Any
 def schema_diff(against: str | None, before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
     """Columns ``added``, ``removed`` and ``retyped`` ([old, new] dtype) from ``before`` to ``after``."""
     if before == after:  # the common case, compared without a loop in Python
-        return {"against": against, "added": {}, "removed": {}, "retyped": {}}
+        return unchanged(against)
     return {
         "against": against,
         "added": {name: dtype for name, dtype in after.items() if name not in before},
@@ -18,6 +18,11 @@ def schema_diff(against: str | None, before: Mapping[str, str], after: Mapping[s
             name: [before[name], dtype] for name, dtype in after.items() if name in before and before[name] != dtype
         },
     }
+
+
+def unchanged(against: str | None) -> dict[str, Any]:
+    """The diff of a schema that did not change."""
+    return {"against": against, "added": {}, "removed": {}, "retyped": {}}
 
 
 def baseline(output: str, inputs: Mapping[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ in one small block (a wide frame's numbers) are read in one array operation each
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,19 +31,45 @@ _INFINITE = (float("inf"), float("-inf"))
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a frame looked like: ``columns`` (name -> dtype), ``rows``, ``nulls`` and JSON-safe ``samples``.
+    """What a frame looked like, in column order: ``names``, ``dtypes``, ``rows``, null ``counts`` and each
+    column's first values (``values``, JSON-safe; none with ``samples: 0``). ``columns`` (name -> dtype),
+    ``nulls`` (name -> count) and ``samples`` (rows, name -> value) give the same by name, made when first read.
 
-    orjson writes it to tracker.json as it is, field by field (without slots: orjson reads a dataclass's
-    ``__dict__`` several times faster than its slots).
+    Kept as lists because tracker.json keeps them so: a snapshot names its columns once, in a schema the
+    file holds once for every snapshot of that shape (schema_version 3, docs/tracker.md).
     """
 
-    columns: dict[str, str]
+    names: list[str]
+    dtypes: list[str]
     rows: int
-    nulls: dict[str, int]
-    samples: list[dict[str, Any]]
+    counts: list[int]
+    values: list[list[Any]]
     taken_s: float
     # "step.output" when this input snapshot is the producer's output snapshot of the same frame object
     same_as: str | None = field(default=None)
+
+    # Made on first use and kept in the instance's __dict__ (functools.cached_property takes a lock per read).
+    @property
+    def columns(self) -> dict[str, str]:
+        made: dict[str, str] | None = self.__dict__.get("_columns")
+        if made is None:
+            made = self.__dict__["_columns"] = dict(zip(self.names, self.dtypes, strict=True))
+        return made
+
+    @property
+    def nulls(self) -> dict[str, int]:
+        made: dict[str, int] | None = self.__dict__.get("_nulls")
+        if made is None:
+            made = self.__dict__["_nulls"] = dict(zip(self.names, self.counts, strict=True))
+        return made
+
+    @property
+    def samples(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.names, row, strict=True)) for row in zip(*self.values, strict=True)]
+
+    def same_schema(self, other: Snapshot) -> bool:
+        """Whether both have the same columns with the same dtypes, in the same order."""
+        return (self.names is other.names or self.names == other.names) and self.dtypes == other.dtypes
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,10 @@ class Snapshotter:
         self._arrow_types: set[type] = set()  # array types met that were Arrow-backed
         self._index: pd.Index | None = None  # the last column index met, and its names
         self._names: list[str] = []
+        # id -> (a weak reference to it, nulls, samples) of the Arrow arrays behind text columns read so far.
+        # Arrow arrays never change, and frames that share a column share its array object (a step's output
+        # that adds a column to its input, pandas' copies on write): such a column is read once.
+        self._read: dict[int, tuple[weakref.ref[Any], int, list[Any]]] = {}
 
     def take(self, frame: pd.DataFrame) -> Snapshot:
         start = time.perf_counter()
@@ -94,12 +125,7 @@ class Snapshotter:
             values = [sample_values(array, head) for array in arrays] if head > 0 else []
         else:
             dtypes, counts, values = found
-        columns = dict(zip(names, dtypes, strict=True))
-        nulls = dict(zip(names, counts, strict=True))
-        sample_rows: list[dict[str, Any]] = []
-        if head > 0:
-            sample_rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-        return Snapshot(columns, rows, nulls, sample_rows, time.perf_counter() - start)
+        return Snapshot(names, dtypes, rows, counts, values, time.perf_counter() - start)
 
     def _by_block(self, frame: pd.DataFrame, head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
         """Dtypes, null counts and samples per column, read a block at a time: a small numpy block of many
@@ -112,6 +138,7 @@ class Snapshotter:
             return None
         dtypes: list[Any] = [None] * width
         counts: list[Any] = [0] * width
+        read = self._read
         text_dtype: Any = None
         text_name = ""
         values: list[Any] = [None] * width if head > 0 else []
@@ -124,9 +151,16 @@ class Snapshotter:
                 # a wide frame's text columns share one dtype object: named without a lookup
                 dtypes[position] = text_name if dtype is text_dtype else self.dtype_name(dtype)
                 text_dtype, text_name = dtype, dtypes[position]
+                seen = read.get(id(arrow))
+                if seen is not None and seen[0]() is arrow:
+                    counts[position] = seen[1]
+                    if head > 0:
+                        values[position] = seen[2]
+                    continue
                 counts[position] = int(arrow.null_count)
                 if head > 0:
                     values[position] = _arrow_samples(arrow, head)
+                self._remember(arrow, counts[position], values[position] if head > 0 else [])
                 continue
             if kind is not None and len(positions) == 1:  # a block of one column: read it as that column
                 array = array[0] if array.ndim == 2 else array  # a view, whatever the layout
@@ -149,6 +183,18 @@ class Snapshotter:
                 if head > 0:
                     values[position] = sample_values(column, head)
         return dtypes, counts, values
+
+    def _remember(self, arrow: Any, nulls: int, samples: list[Any]) -> None:
+        read, key = self._read, id(arrow)
+
+        def forget(_: Any) -> None:
+            read.pop(key, None)
+
+        try:  # the entry goes with the array: no frame is kept alive by the tracker
+            ref = weakref.ref(arrow, forget)
+        except TypeError:  # an array type that takes no weak reference: read every time
+            return
+        read[key] = (ref, nulls, samples)
 
     def _arrow_backed(self, array: Any) -> bool:
         # by type: pandas' Arrow-backed array types are Arrow-backed whatever their dtype's other settings

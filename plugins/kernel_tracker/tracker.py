@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,14 +31,16 @@ from kernel.events import (
 )
 from kernel_tracker.lineage import lineage_document
 from kernel_tracker.ol_emitter import OpenLineageRecorder
-from kernel_tracker.schema import baseline, schema_diff
+from kernel_tracker.schema import baseline, schema_diff, unchanged
 from kernel_tracker.settings import PLUGIN, TrackerSettings
 from kernel_tracker.snapshot import SameAs, Snapshot, Snapshots, Snapshotter, snapshots
 
 # Of tracker.json: raised when a reader must change. 2: an input that was its producer's output names that
-# snapshot (SameAs) instead of repeating it. lineage.json has its own (lineage.LINEAGE_SCHEMA_VERSION).
-SCHEMA_VERSION = 2
-READ_VERSIONS = (1, 2)  # what the report's section reads: the fields it uses are in both
+# snapshot (SameAs) instead of repeating it. 3: a snapshot gives its schema's position in "schemas" and its
+# null counts and samples as lists in that schema's column order. lineage.json has its own
+# (lineage.LINEAGE_SCHEMA_VERSION).
+SCHEMA_VERSION = 3
+READ_VERSIONS = (1, 2, 3)  # what the report's section reads: the fields it uses are in all three
 TRACKER_FILE = "tracker.json"
 LINEAGE_FILE = "lineage.json"
 
@@ -156,7 +158,9 @@ class Tracker:
             self._produced[(name, output)] = (frame_origin(event.outputs, output), snap)
             against = baseline(output, track.inputs)
             if against is not None:
-                track.schema_diff[output] = schema_diff(against, _full(track.inputs[against]).columns, snap.columns)
+                before = _full(track.inputs[against])
+                track.schema_diff[output] = (unchanged(against) if snap.same_schema(before)
+                                             else schema_diff(against, before.columns, snap.columns))
         if self.openlineage is not None:
             ended = _end(event.started_at, event.duration_s)
             description = event.step.description
@@ -202,7 +206,7 @@ class Tracker:
         if produced is not None and produced[0] == origin and source is not None:
             # The producer's output itself: its snapshot at step_complete is this frame's snapshot.
             snap = produced[1]
-            return Snapshot(snap.columns, snap.rows, snap.nulls, snap.samples, time.perf_counter() - start,
+            return Snapshot(snap.names, snap.dtypes, snap.rows, snap.counts, snap.values, time.perf_counter() - start,
                             same_as=f"{source[0]}.{source[1]}")
         self.snapshot_count += 1
         return self.snapshotter.take(inputs[key])  # read only here: a kept frame would be brought over
@@ -219,28 +223,66 @@ class Tracker:
             for key, given in track.inputs.items():
                 if given.same_as is not None:
                     track.inputs[key] = SameAs(given.rows, given.same_as, given.taken_s)
+        schemas = _Schemas(self.steps.values())
         document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "run_id": run.run_id,
             "pipeline": run.pipeline.name,
             "samples": self.samples,
             "snapshot_count": self.snapshot_count,
+            "schemas": schemas.listed,
             "steps": self.steps,
         }
         if openlineage is not None:
             document["openlineage"] = openlineage
         write_json(run, LINEAGE_FILE, lineage_document(run, self.steps, self.datasets))
         document["tracking_s"] = self.busy_s + time.perf_counter() - start
-        # Without indentation: a wide pipeline's snapshots made it twice as large, and writing it cost more
-        # than taking them (86 MB against 40 for a chain of 1,000 steps of 300 columns).
-        write_json(run, TRACKER_FILE, document, indent=False)
+        # Without indentation, and each schema once: a chain of 1,000 steps of 300 columns made 86 MB indented,
+        # 20 MB with every snapshot naming its columns five times; writing it cost more than taking them.
+        write_json(run, TRACKER_FILE, document, indent=False, default=schemas.encode)
 
 
-def write_json(run: Run, name: str, document: dict[str, Any], *, indent: bool = True) -> None:
+class _Schemas:
+    """The distinct schemas of a run's snapshots, in the order first met, and each snapshot as tracker.json
+    writes it: its schema's position, rows, null counts and samples in that schema's column order."""
+
+    def __init__(self, steps: Iterable[StepTrack]) -> None:
+        self.listed: list[dict[str, str]] = []
+        at: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        self._of: dict[int, int] = {}  # id of a snapshot (all alive while the file is written) -> its schema
+        last: tuple[Snapshot, int] | None = None
+        for track in steps:
+            for snap in (*track.outputs.values(), *track.inputs.values()):
+                if not isinstance(snap, Snapshot):
+                    continue
+                if last is not None and snap.same_schema(last[0]):  # a chain's frames mostly keep their schema
+                    self._of[id(snap)] = last[1]
+                    continue
+                key = (tuple(snap.names), tuple(snap.dtypes))
+                if key not in at:
+                    at[key] = len(self.listed)
+                    self.listed.append(snap.columns)
+                self._of[id(snap)] = at[key]
+                last = (snap, at[key])
+
+    def encode(self, value: Any) -> Any:
+        if isinstance(value, Snapshot):
+            return {"schema": self._of[id(value)], "rows": value.rows, "nulls": value.counts,
+                    "samples": value.values, "taken_s": value.taken_s}
+        if isinstance(value, StepTrack | SameAs):
+            return value.__dict__  # their fields, in order
+        raise TypeError(f"{type(value).__name__} is not written to {TRACKER_FILE}")
+
+
+def write_json(run: Run, name: str, document: dict[str, Any], *, indent: bool = True,
+               default: Callable[[Any], Any] | None = None) -> None:
+    """``document`` as JSON in the run directory, atomically; ``default`` writes the dataclasses when given."""
     # orjson's UTF-8 bytes as they are: decoding them to text and encoding it again cost more than the dump.
     option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
+    if default is not None:
+        option |= orjson.OPT_PASSTHROUGH_DATACLASS
     with atomic_path(run.run_dir / name) as tmp:
-        tmp.write_bytes(orjson.dumps(document, option=option))
+        tmp.write_bytes(orjson.dumps(document, option=option, default=default))
 
 
 def _full(snap: Snapshot | SameAs) -> Snapshot:
@@ -250,10 +292,33 @@ def _full(snap: Snapshot | SameAs) -> Snapshot:
 
 
 def read_tracker(run_dir: str | Path) -> dict[str, Any]:
-    """The run's tracker.json (version 1 or 2), every input in full: one that names its producer's snapshot
-    (``same_as``) is given that snapshot, as version 1 wrote it, with its own ``taken_s``. A
-    :class:`~kernel.KernelError` naming the file when it cannot be read."""
-    return _resolve_inputs(read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS))
+    """The run's tracker.json (version 1, 2 or 3) in version 1's shape: every snapshot with its ``columns``,
+    ``nulls`` and ``samples`` by name, and every input in full: one that names its producer's snapshot
+    (``same_as``) is given that snapshot, with its own ``taken_s``. A :class:`~kernel.KernelError` naming the
+    file when it cannot be read."""
+    return _resolve_inputs(_by_name(read_document(Path(run_dir) / TRACKER_FILE, READ_VERSIONS)))
+
+
+def _by_name(document: dict[str, Any]) -> dict[str, Any]:
+    """A version 3 document's snapshots with their columns, nulls and samples by name (as versions 1 and 2)."""
+    schemas = document.pop("schemas", None)
+    if schemas is None:
+        return document
+    for track in (document.get("steps") or {}).values():
+        for side in ("inputs", "outputs"):
+            given = track.get(side) or {}
+            for key, snap in given.items():
+                if "schema" not in snap:
+                    continue  # an input that names its producer's snapshot
+                columns = schemas[snap["schema"]]
+                names = list(columns)
+                given[key] = {
+                    "columns": dict(columns), "rows": snap["rows"],
+                    "nulls": dict(zip(names, snap["nulls"], strict=True)),
+                    "samples": [dict(zip(names, row, strict=True)) for row in zip(*snap["samples"], strict=True)],
+                    "taken_s": snap["taken_s"], "same_as": None,
+                }
+    return document
 
 
 def _resolve_inputs(document: dict[str, Any]) -> dict[str, Any]:
