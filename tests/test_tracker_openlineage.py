@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kernel_tracker.ol_events import PRODUCER
+import numpy as np
+import pandas as pd
+from kernel_tracker.ol_events import PRODUCER, EventBuilder
+from kernel_tracker.snapshot import Snapshotter
 from kernel_tracker.tracker import read_tracker
 from openlineage.client.transport import Transport
 from tracker_support import events, read_json, run_pipeline
@@ -304,3 +307,17 @@ def test_the_spec_check_finds_what_is_wrong(demo_installed: Path, tmp_path: Path
                      "'_producer' is required", "'4' is not an integer", "'name' is required",
                      "unknown _schemaURL"):
         assert expected in problems
+
+
+def test_wide_frames_keep_their_own_column_metrics_and_schema_one_after_the_other() -> None:
+    # Metrics and schema facets are reused from the last frame only when they are the same.
+    builder = EventBuilder(pipeline="p", run_id="r", namespace="n")
+    snapshotter = Snapshotter(0)
+    base = pd.DataFrame({f"c{i}": np.arange(4.0) for i in range(40)})
+    frames = [base, base.copy(), base.assign(c3=[np.nan, 1.0, np.nan, 2.0]), base.astype({"c5": "int64"}), base]
+    for frame in frames:
+        out = builder.frame_output("s", "out", snapshotter.take(frame))
+        metrics = out["facets"]["dataQualityMetrics"]["columnMetrics"]
+        assert {c: m["nullCount"] for c, m in metrics.items()} == frame.isna().sum().to_dict()
+        fields = out["facets"]["schema"]["fields"]
+        assert [(f["name"], f["type"]) for f in fields] == [(c, str(t)) for c, t in frame.dtypes.items()]

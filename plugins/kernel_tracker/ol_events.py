@@ -92,6 +92,7 @@ class EventBuilder:
         # nulls of a snapshot (held, so that its id stays its own) -> its column metrics, made once
         self._metrics: dict[int, tuple[list[int], Json]] = {}  # id of a snapshot's counts -> its metrics
         self._last_schema: tuple[Snapshot, Json] | None = None
+        self._last_metrics: tuple[list[str], list[int], Json] | None = None  # names, counts, their metrics
         # What a repeated part becomes: a writer's Shared dict, serialised once (see transports.share).
         self._share: Callable[[Json], Json] = share or (lambda part: part)
 
@@ -224,9 +225,14 @@ class EventBuilder:
         known = self._metrics.get(id(counts))
         if known is not None and known[0] is counts:
             return known[1]
+        last = self._last_metrics
+        if last is not None and (last[0] is snapshot.names or last[0] == snapshot.names) and last[1] == counts:
+            metrics = last[2]  # the same columns with the same null counts as the last frame: its metrics
+        else:
+            metrics = self._share(_column_metrics(snapshot.names, counts))
+            self._last_metrics = (snapshot.names, counts, metrics)
         if len(self._metrics) >= 64:  # a snapshot is read by the next steps, soon: no need to keep many
             self._metrics.clear()
-        metrics = self._share(_column_metrics(snapshot.names, counts))
         self._metrics[id(counts)] = (counts, metrics)
         return metrics
 
@@ -245,11 +251,5 @@ _SHARED_METRICS = 32  # columns from which a snapshot's column metrics are made 
 
 def _column_metrics(names: list[str], counts: list[int]) -> Json:
     # Columns with the same null count (most often 0) share one dict: fewer to make on wide frames.
-    by_count: dict[int, Json] = {}
-    metrics: Json = {}
-    for name, count in zip(names, counts, strict=True):
-        metric = by_count.get(count)
-        if metric is None:
-            metric = by_count[count] = {"nullCount": count, "quantiles": {}}
-        metrics[name] = metric
-    return metrics
+    by_count: dict[int, Json] = {count: {"nullCount": count, "quantiles": {}} for count in set(counts)}
+    return dict(zip(names, map(by_count.__getitem__, counts), strict=True))
