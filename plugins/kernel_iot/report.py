@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+from html import escape as _escape
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 REPORT_FILE = "iot-kpis.json"
 OUTPUTS_FILE = "report-outputs.json"  # the report writer's counts of step outputs
@@ -22,6 +22,11 @@ QUARANTINE_TITLE = "Quarantine, late records and conservation"
 
 def _pct(value: Any) -> str:
     return "-" if value is None else f"{100 * float(value):.2f}%"
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data (what ``xml.sax.saxutils.escape`` does, without its imports)."""
+    return _escape(text, quote=False)
 
 
 _COLORS = ("#0969da", "#bf8700", "#1a7f37", "#8250df", "#cf222e", "#57606a", "#0a3069", "#953800")

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from xml.sax.saxutils import escape
+from html import escape as _escape
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data: ``&``, ``<`` and ``>`` escaped (``xml.sax.saxutils`` would import
+    urllib.request and http.client, 4 ms of every run's start)."""
+    return _escape(text, quote=False)
+
 
 MAX_BARS = 40
 MAX_NODES = 60
