@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_validator.builtin import Unique
-from kernel_validator.checks import repeated_rows, unique
+from kernel_validator.checks import _dense_codes, repeated_rows, unique
 
 MINUTE = 60_000_000_000
 
@@ -59,3 +60,23 @@ def test_window_keys_are_counted_without_hashing() -> None:
     frame = pd.DataFrame({"device_id": devices, "window_start": starts})
     assert repeated_rows(frame, ["device_id", "window_start"]).tolist() == [True, False, False, False, True]
     assert repeated_rows(frame.astype({"device_id": "str"}), ["device_id", "window_start"]) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames(), st.sampled_from(["none", "first", "last"]), st.booleans())
+def test_rows_in_order_of_their_keys_are_compared_with_their_neighbours(frame: pd.DataFrame, keep: str,
+                                                                        reverse: bool) -> None:
+    # A window step's output is in order (by window, then key): no count per possible key is made for it.
+    columns = list(frame.columns)
+    if not len(frame):
+        return
+    coded = [_dense_codes(frame[c], 4 * len(frame) + 4096) for c in columns]
+    if any(c is None for c in coded):
+        return
+    major = [c[0] for c in coded if c is not None]
+    order = np.lexsort(major if reverse else major[::-1])  # lexsort's last key is the major one
+    frame = frame.iloc[order].reset_index(drop=True)
+    with mock.patch.object(np, "bincount", side_effect=AssertionError("counted")):
+        mask = unique(frame, Unique(columns=tuple(columns), keep=keep))  # type: ignore[arg-type]
+    expected = ~frame.duplicated(columns, keep=False if keep == "none" else keep).to_numpy()  # type: ignore[arg-type]
+    assert mask.passed.tolist() == expected.tolist()

@@ -51,31 +51,56 @@ def unique(frame: pd.DataFrame, settings: Unique) -> RowMask:
 
 
 def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
-    """Which rows share their values of ``columns`` with another row, counted in one ``bincount`` when
-    the columns are small integer codes together (categories, booleans, integers or timestamps on a
-    regular step, such as window starts); None when they are not, and hashing is the way."""
+    """Which rows share their values of ``columns`` with another row, when the columns are small integer codes
+    together (categories, booleans, integers or timestamps on a regular step, such as window starts); None when
+    they are not, and hashing is the way.
+
+    Rows in order of those codes (the columns as given, or the other way round: a window step's output is by
+    window, then key) are compared with their neighbours; others are counted in one ``bincount``, whose counts
+    are as many as the codes can be: fresh memory the size of the frame's key space."""
     if not len(frame):
         return np.zeros(0, dtype=bool)
-    key: np.ndarray | None = None
+    coded: list[np.ndarray] = []
+    counts: list[int] = []
     size = 1
     limit = 4 * len(frame) + 4096
     for column in columns:
-        coded = _dense_codes(frame[column], limit)
-        if coded is None:
+        found = _dense_codes(frame[column], limit)
+        if found is None:
             return None
-        codes, count = coded
-        size *= count
-        if size > limit:
-            return None
-        if key is None:
-            key = codes
-        else:  # in place: codes are fresh arrays, and a check of a large output runs at the step's peak memory
-            key *= count
-            key += codes
-        del codes, coded
-    assert key is not None  # a check names one column at least
+        coded.append(found[0])
+        counts.append(found[1])
+        size *= found[1]
+    for order in (coded, coded[::-1]) if len(coded) > 1 else (coded,):
+        repeated = _beside_equal(order)
+        if repeated is not None:
+            return repeated
+    if size > limit:
+        return None
+    key = coded[0]  # codes are fresh arrays: combined in place, at what may be the step's peak memory
+    for codes, count in zip(coded[1:], counts[1:], strict=True):
+        key *= count
+        key += codes
+    del coded
     many = np.bincount(key, minlength=size) > 1  # counts to flags first: the gather below reads bytes, not int64s
     return np.asarray(many[key])
+
+
+def _beside_equal(codes: list[np.ndarray]) -> np.ndarray | None:
+    """Rows equal to a neighbour in every column, if the rows are in order of ``codes`` (the first the major
+    order); None if they are not."""
+    tie = np.ones(len(codes[0]) - 1, dtype=bool)  # row i + 1 equals row i in the columns so far
+    for column in codes:
+        before, after = column[:-1], column[1:]
+        down = np.less(after, before)
+        down &= tie
+        if down.any():
+            return None
+        tie &= np.equal(after, before)
+    repeated = np.zeros(len(codes[0]), dtype=bool)
+    repeated[1:] = tie
+    repeated[:-1] |= tie
+    return repeated
 
 
 def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None:
