@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kernel import DataError, Inputs, Outputs, StepSettingsError, parse_duration
-from kernel_iot.uptime import positions
+from kernel_iot.uptime import positions, require
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -36,13 +36,6 @@ NAT = np.iinfo(np.int64).min
 ONLINE = ("ONLINE", "DEGRADED")
 TELEMETRY_COLUMNS = ("device_id", "seq", "event_time", "ingest_time", "status", "firmware_version", "source_file",
                      "row")
-
-
-def require(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
-    """Fail with one line naming the input and its first missing column."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"input '{name}' has no column '{missing[0]}'")
 
 
 def millis(column: pd.Series) -> Int64s:

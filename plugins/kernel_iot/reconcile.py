@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from kernel import DataError, Inputs, Outputs, StepSettingsError
-from kernel_iot.conform import HEARD_COLUMNS, NAT, device_codes, duration, millis, require
+from kernel_iot.conform import HEARD_COLUMNS, NAT, device_codes, duration, millis
+from kernel_iot.uptime import require
 
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
