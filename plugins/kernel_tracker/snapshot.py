@@ -48,19 +48,19 @@ class Snapshot:
     # "step.output" when this input snapshot is the producer's output snapshot of the same frame object
     same_as: str | None = field(default=None)
 
-    # Made on first use and kept in the instance's __dict__ (functools.cached_property takes a lock per read).
     @property
     def columns(self) -> dict[str, str]:
-        made: dict[str, str] | None = self.__dict__.get("_columns")
-        if made is None:
-            made = self.__dict__["_columns"] = dict(zip(self.names, self.dtypes, strict=True))
-        return made
+        return self._by_name("_columns", self.dtypes)
 
     @property
     def nulls(self) -> dict[str, int]:
-        made: dict[str, int] | None = self.__dict__.get("_nulls")
+        return self._by_name("_nulls", self.counts)
+
+    def _by_name(self, key: str, values: list[Any]) -> dict[str, Any]:
+        # Made on first use and kept in the instance's __dict__ (functools.cached_property takes a lock per read).
+        made: dict[str, Any] | None = self.__dict__.get(key)
         if made is None:
-            made = self.__dict__["_nulls"] = dict(zip(self.names, self.counts, strict=True))
+            made = self.__dict__[key] = dict(zip(self.names, values, strict=True))
         return made
 
     @property
