@@ -89,8 +89,10 @@ class EventBuilder:
         self._schemas: dict[tuple[tuple[str, str], ...], Json] = {}
         self._jobs: dict[str, Json] = {}
         self._parent: Json | None = None
-        # nulls of a snapshot (held, so that its id stays its own) -> its column metrics, made once
-        self._metrics: dict[int, tuple[list[int], Json]] = {}  # id of a snapshot's counts -> its metrics
+        # id of a snapshot's null counts -> (the counts, held so that the id stays theirs, and their metrics):
+        # a producer's output snapshot and its readers' inputs share one list
+        self._metrics: dict[int, tuple[list[int], Json]] = {}
+        # the last frame's schema facet and column metrics: a chain's next frame mostly has the same
         self._last_schema: tuple[Snapshot, Json] | None = None
         self._last_metrics: tuple[list[str], list[int], Json] | None = None  # names, counts, their metrics
         # What a repeated part becomes: a writer's Shared dict, serialised once (see transports.share).
