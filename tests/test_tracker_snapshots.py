@@ -328,3 +328,70 @@ def test_a_tracker_json_of_version_1_is_still_read_and_a_later_one_refused(tmp_p
     (tmp_path / "tracker.json").write_text(json.dumps({**version_1, "schema_version": 4}))
     with pytest.raises(KernelError, match=r"tracker\.json.*schema version 4; version 1 or 2 or 3 is read here"):
         read_tracker(tmp_path)
+
+
+_CELLS = {
+    "float64": st.sampled_from([0.0, -0.0, 1.0, np.nan, np.inf]),
+    "int64": st.sampled_from([0, 1, -1]),
+    "bool": st.booleans(),
+    "str": st.sampled_from(["a", "", None]),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.lists(st.sampled_from(list(_CELLS)), min_size=1, max_size=6), st.integers(1, 4),
+       st.integers(0, 3))
+def test_a_run_of_snapshots_each_equals_a_fresh_one_whatever_changed_in_between(
+    data: st.DataObject, kinds: list[str], rows: int, samples: int
+) -> None:
+    # One snapshotter sees a frame again and again while cells change in place, columns are added and
+    # dropped: what it shares with the snapshot before (lists, samples of numeric blocks by their bits)
+    # must never stand for a change. -0.0 == 0.0 and 1 == 1.0 == True, so equal is not enough: the JSON
+    # written must be the same, bit for bit.
+    frame = pd.DataFrame({f"{kind}_{n}": pd.Series([data.draw(_CELLS[kind]) for _ in range(rows)],
+                                                   dtype="str" if kind == "str" else kind)
+                          for n, kind in enumerate(kinds)})
+    snapshotter = Snapshotter(samples)
+    for _ in range(data.draw(st.integers(1, 6))):
+        change = data.draw(st.sampled_from(["cell", "add", "drop", "same"]))
+        if change == "cell":
+            column = data.draw(st.sampled_from(list(frame.columns)))
+            kind = column.split("_")[0]
+            frame.loc[data.draw(st.integers(0, rows - 1)), column] = data.draw(_CELLS[kind])
+        elif change == "add":
+            kind = data.draw(st.sampled_from(list(_CELLS)))
+            frame = frame.assign(**{f"{kind}_{frame.shape[1]}": pd.Series(
+                [data.draw(_CELLS[kind]) for _ in range(rows)], dtype="str" if kind == "str" else kind)})
+        elif change == "drop" and frame.shape[1] > 1:
+            frame = frame.drop(columns=[data.draw(st.sampled_from(list(frame.columns)))])
+        taken = snapshotter.take(frame)
+        fresh = take_snapshot(frame, samples)
+        assert orjson.dumps([taken.names, taken.dtypes, taken.rows, taken.counts, taken.values]) == orjson.dumps(
+            [fresh.names, fresh.dtypes, fresh.rows, fresh.counts, fresh.values])
+
+
+def test_snapshots_of_an_unchanged_wide_frame_share_their_lists() -> None:
+    # A run keeps all its snapshots: one list per column per step would be what the collector walks.
+    frame = pd.DataFrame({f"{kind}{i}": pd.Series([1, 2, 3], dtype=kind) for i in range(50)
+                          for kind in ("int64", "float64")} | {f"t{i}": pd.array(["a", None, "c"], dtype="str")
+                                                                for i in range(50)})
+    snapshotter = Snapshotter(3)
+    first, again = snapshotter.take(frame), snapshotter.take(frame)
+    assert (again.dtypes, again.counts, again.values) == (first.dtypes, first.counts, first.values)
+    assert again.dtypes is first.dtypes and again.counts is first.counts and again.values is first.values
+    second = snapshotter.take(frame.assign(extra=1.5))
+    assert all(a is b for a, b in zip(first.values, second.values[:-1], strict=True))
+    assert second.values[-1] == [1.5, 1.5, 1.5]
+
+
+def test_samples_equal_in_python_but_not_in_json_are_not_shared() -> None:
+    snapshotter = Snapshotter(2)
+    zeros = pd.DataFrame({"i": np.zeros(2, dtype=np.int64), "f": np.zeros(2)})  # the same bytes
+    taken = snapshotter.take(zeros)
+    assert orjson.dumps(taken.values) == b"[[0,0],[0.0,0.0]]"
+    frame = pd.DataFrame({"f": [0.0, 1.0]})
+    first = snapshotter.take(frame)
+    frame.loc[0, "f"] = -0.0  # == 0.0
+    second = snapshotter.take(frame)
+    assert orjson.dumps(first.values) == b"[[0.0,1.0]]"
+    assert orjson.dumps(second.values) == b"[[-0.0,1.0]]"

@@ -9,6 +9,7 @@ in one small block (a wide frame's numbers) are read in one array operation each
 
 from __future__ import annotations
 
+import operator
 import time
 import weakref
 from collections.abc import Mapping
@@ -106,6 +107,10 @@ class Snapshotter:
         # Arrow arrays never change, and frames that share a column share its array object (a step's output
         # that adds a column to its input, pandas' copies on write): such a column is read once.
         self._read: dict[int, tuple[weakref.ref[Any], int, list[Any]]] = {}
+        # the first values of numeric blocks read so far, by their bits: their lists, shared by the snapshots
+        self._head_lists: dict[tuple[np.dtype[Any], tuple[int, ...], bytes], list[list[Any]]] = {}
+        # the last snapshot's lists: a frame's dtypes and null counts mostly stay as they were from step to step
+        self._last: tuple[list[str], list[int], list[list[Any]]] = ([], [], [])
 
     def take(self, frame: pd.DataFrame) -> Snapshot:
         start = time.perf_counter()
@@ -125,7 +130,23 @@ class Snapshotter:
             values = [sample_values(array, head) for array in arrays] if head > 0 else []
         else:
             dtypes, counts, values = found
+        dtypes, counts, values = self._shared(dtypes, counts, values)
         return Snapshot(names, dtypes, rows, counts, values, time.perf_counter() - start)
+
+    def _shared(self, dtypes: list[str], counts: list[int],
+                values: list[list[Any]]) -> tuple[list[str], list[int], list[list[Any]]]:
+        """The last snapshot's lists in place of equal ones: a run keeps every snapshot, and lists it keeps are
+        what the garbage collector visits again and again (on a long chain of wide frames, more than the
+        snapshots cost to take). Samples are the same only as the same list objects: 1 == 1.0 == True."""
+        last_dtypes, last_counts, last_values = self._last
+        if dtypes == last_dtypes:
+            dtypes = last_dtypes
+        if counts == last_counts:
+            counts = last_counts
+        if len(values) == len(last_values) and all(map(operator.is_, values, last_values)):
+            values = last_values
+        self._last = (dtypes, counts, values)
+        return dtypes, counts, values
 
     def _by_block(self, frame: pd.DataFrame, head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
         """Dtypes, null counts and samples per column, read a block at a time: a small numpy block of many
@@ -133,20 +154,24 @@ class Snapshotter:
         internals differ, read column by column instead."""
         try:
             width = len(frame.columns)
-            placed = [(block.values, block.mgr_locs.as_array.tolist()) for block in frame._mgr.blocks]
+            blocks = [(block.values, block.mgr_locs.indexer) for block in frame._mgr.blocks]
         except AttributeError:
             return None
         dtypes: list[Any] = [None] * width
         counts: list[Any] = [0] * width
-        read = self._read
+        values: list[Any] = [None] * width if head > 0 else []
+        read, arrow_types = self._read, self._arrow_types
         text_dtype: Any = None
         text_name = ""
-        values: list[Any] = [None] * width if head > 0 else []
-        for array, positions in placed:
-            kind = array.dtype.kind if isinstance(array, np.ndarray) else None
-            if kind is None and len(positions) == 1 and self._arrow_backed(array):  # text in pandas 3: commonest
+        for array, placed in blocks:  # placed: a slice, or the columns' positions
+            if type(placed) is slice and placed.stop - placed.start == 1:
+                position = placed.start
+                positions: Any = (position,)
+            else:
+                position = -1
+                positions = range(*placed.indices(width)) if type(placed) is slice else placed.tolist()
+            if position >= 0 and (type(array) in arrow_types or self._arrow_backed(array)):  # text in pandas 3
                 arrow = array.__arrow_array__()
-                position = positions[0]
                 dtype = array.dtype
                 # a wide frame's text columns share one dtype object: named without a lookup
                 dtypes[position] = text_name if dtype is text_dtype else self.dtype_name(dtype)
@@ -162,27 +187,44 @@ class Snapshotter:
                     values[position] = _arrow_samples(arrow, head)
                 self._remember(arrow, counts[position], values[position] if head > 0 else [])
                 continue
+            kind = array.dtype.kind if isinstance(array, np.ndarray) else None
+            if kind is not None and kind in "iubf" and array.ndim == 2:  # numbers: a row per column
+                name = self.dtype_name(array.dtype)
+                if kind != "f":
+                    nulls: Any = None  # numpy integers and booleans have no missing value
+                elif len(array) > 1 and array.size <= _BLOCK:  # a wide frame's short columns: one operation
+                    nulls = np.count_nonzero(np.isnan(array), axis=1).tolist()
+                else:  # a long column is counted a cache-sized part at a time
+                    nulls = [_count_blocks(row, np.isnan) for row in array]
+                heads = self._heads(array[:, :head], kind) if head > 0 else None
+                for j, at in enumerate(positions):
+                    dtypes[at] = name
+                    if nulls is not None:
+                        counts[at] = nulls[j]
+                    if heads is not None:
+                        values[at] = heads[j]
+                continue
             if kind is not None and len(positions) == 1:  # a block of one column: read it as that column
                 array = array[0] if array.ndim == 2 else array  # a view, whatever the layout
-            elif kind is not None and kind in "iubf" and array.ndim == 2 and array.size <= _BLOCK:
-                name = self.dtype_name(array.dtype)
-                nulls = np.count_nonzero(np.isnan(array), axis=1).tolist() if kind == "f" else None
-                heads = _float_heads(array[:, :head]) if kind == "f" and head > 0 else (
-                    array[:, :head].tolist() if head > 0 else None)
-                for j, position in enumerate(positions):
-                    dtypes[position] = name
-                    if nulls is not None:
-                        counts[position] = nulls[j]
-                    if heads is not None:
-                        values[position] = heads[j]
-                continue
-            for j, position in enumerate(positions):
+            for j, at in enumerate(positions):
                 column = array if array.ndim == 1 else array[j]  # an extension array holds one column
-                dtypes[position] = self.dtype_name(column.dtype)
-                counts[position] = null_count(column)
+                dtypes[at] = self.dtype_name(column.dtype)
+                counts[at] = null_count(column)
                 if head > 0:
-                    values[position] = sample_values(column, head)
+                    values[at] = sample_values(column, head)
         return dtypes, counts, values
+
+    def _heads(self, heads: np.ndarray, kind: str) -> list[list[Any]]:
+        """The first values of a block of numeric columns (one column a row), as lists; the lists of the last
+        block whose first values were the same bits, so that a column passed on from step to step has one
+        sample list, not one per snapshot."""
+        key = (heads.dtype, heads.shape, heads.tobytes())
+        known = self._head_lists.get(key)
+        if known is None:
+            if len(self._head_lists) >= 64:  # a run that changes them every step: no unbounded cache
+                self._head_lists.clear()
+            known = self._head_lists[key] = _float_heads(heads) if kind == "f" else heads.tolist()
+        return known
 
     def _remember(self, arrow: Any, nulls: int, samples: list[Any]) -> None:
         read, key = self._read, id(arrow)
