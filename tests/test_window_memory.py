@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import tracemalloc
 
+import kernel_window.columns
 import numpy as np
 import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_window.columns import NAT, utc
 from kernel_window.steps import tumbling
 
 SETTINGS = {"time_column": "event_time", "arrival_column": "ingest_time", "keys": ["device_id"], "size": "1min",
@@ -38,3 +43,18 @@ def test_the_window_step_peaks_at_a_quarter_above_its_output() -> None:
     # 1.25x here; 1.94x before the window table's partials were freed ahead of the output's new columns, the
     # emission order was taken from the table when it needs no sort, and the layout's arrays were let go.
     assert peak <= 1.5 * windows.memory_usage(deep=True).sum()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.just(NAT), st.integers(-(2**62), 2**62)), max_size=20),
+       st.sampled_from(["s", "ms", "us", "ns"]))
+def test_a_utc_column_is_the_ticks_localised_on_their_own_memory(ticks: list[int], unit: str) -> None:
+    # The output's timestamp columns are as long as the output: a copy each is what set the step's peak.
+    values = np.array(ticks, dtype=np.int64)
+    expected = pd.Series(values.view(f"M8[{unit}]")).dt.tz_localize("UTC")
+    wrapped = utc(values, unit)
+    pd.testing.assert_series_equal(wrapped, expected)
+    assert not len(values) or np.shares_memory(wrapped.array._ndarray, values)
+    with pytest.MonkeyPatch.context() as patched:  # a pandas without the constructor: the public copy
+        patched.setattr(kernel_window.columns, "_WRAP", None)
+        pd.testing.assert_series_equal(utc(values, unit), expected)

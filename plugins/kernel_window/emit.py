@@ -14,17 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kernel_window.columns import NAT, Bools, Int64s
+from kernel_window.columns import NAT, Bools, Int64s, utc
 from kernel_window.partials import finish
 from kernel_window.settings import WindowConfig
 
 EMIT_KINDS = ("watermark", "upsert", "update", "flush")
 _WATERMARK, _UPSERT, _UPDATE, _FLUSH = range(4)
-
-
-def utc(ns: np.ndarray) -> pd.Series:
-    """Nanoseconds since the epoch as a UTC timestamp column (``NAT`` is NaT)."""
-    return pd.Series(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype="datetime64[ns, UTC]", copy=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +122,7 @@ def windows_output(handed: list[pd.DataFrame], config: WindowConfig, emissions: 
     del table
     out: dict[str, pd.Series] = {k: pd.Series(chosen[f"key:{k}"].array, copy=False) for k in config.keys}
     start = chosen["window_start"].to_numpy()
-    out["window_start"] = utc(start)
+    out["window_start"] = utc(start.copy())  # a view would keep the table's block of numbers alive
     aggregations = {name: pd.Series(values.array, copy=False) for name, values in finish(chosen, config).items()}
     del chosen
     out["window_end"] = utc(start + config.size)

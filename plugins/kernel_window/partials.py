@@ -34,6 +34,7 @@ from kernel_window.columns import (
     present,
     ranks,
     time_ticks,
+    utc,
 )
 from kernel_window.settings import WindowConfig
 
@@ -80,10 +81,10 @@ def _extreme_time(dtype: Any, ticks: Int64s, unit: str, starts: Int64s, fn: str)
     else:
         reduced = np.minimum.reduceat(np.where(ticks == NAT, _LARGEST, ticks), starts)
         reduced[reduced == _LARGEST] = NAT
-    out = pd.Series(reduced.view(f"M8[{unit}]"), copy=False)
-    if isinstance(dtype, pd.DatetimeTZDtype):  # the ticks are UTC: localize as UTC, then show in the zone
-        out = out.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
-    return out
+    if isinstance(dtype, pd.DatetimeTZDtype):  # the ticks are UTC: shown in the zone, on the same memory
+        shown: pd.Series = utc(reduced, unit).dt.tz_convert(dtype.tz)
+        return shown
+    return pd.Series(reduced.view(f"M8[{unit}]"), copy=False)
 
 
 def _extreme_key(column: pd.Series, fn: str) -> Callable[[], Int64s]:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from kernel import DataError
-from kernel_window.columns import NAT, Bools, Int64s, check_columns, utc_nanoseconds
-from kernel_window.emit import decide, still_open, utc, windows_output
+from kernel_window.columns import NAT, Bools, Int64s, check_columns, utc, utc_nanoseconds
+from kernel_window.emit import decide, still_open, windows_output
 from kernel_window.keys import window_order
 from kernel_window.partials import reduce_segments, running
 from kernel_window.settings import WindowConfig
