@@ -80,3 +80,20 @@ def test_rows_in_order_of_their_keys_are_compared_with_their_neighbours(frame: p
         mask = unique(frame, Unique(columns=tuple(columns), keep=keep))  # type: ignore[arg-type]
     expected = ~frame.duplicated(columns, keep=False if keep == "none" else keep).to_numpy()  # type: ignore[arg-type]
     assert mask.passed.tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames(), st.sampled_from(["none", "first", "last"]), st.booleans())
+def test_rows_in_order_are_compared_as_pandas_holds_them_with_no_codes_made(frame: pd.DataFrame, keep: str,
+                                                                             reverse: bool) -> None:
+    # The codes are columns as long as the frame, made at the window step's peak: rows in order need none.
+    columns = [c for c in frame.columns if frame[c].dtype != "str"]
+    if not len(frame) or not columns:
+        return
+    held = [frame[c].cat.codes.to_numpy() if frame[c].dtype == "category" else
+            frame[c].array.view(np.int64) if frame[c].dtype.kind == "M" else frame[c].to_numpy() for c in columns]
+    frame = frame[columns].iloc[np.lexsort(held if reverse else held[::-1])].reset_index(drop=True)
+    with mock.patch("kernel_validator.checks._dense_codes", side_effect=AssertionError("coded")):
+        mask = unique(frame, Unique(columns=tuple(columns), keep=keep))  # type: ignore[arg-type]
+    expected = ~frame.duplicated(columns, keep=False if keep == "none" else keep).to_numpy()  # type: ignore[arg-type]
+    assert mask.passed.tolist() == expected.tolist()

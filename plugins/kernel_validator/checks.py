@@ -60,6 +60,17 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     are as many as the codes can be: fresh memory the size of the frame's key space."""
     if not len(frame):
         return np.zeros(0, dtype=bool)
+    # Rows in order are found on the values as pandas holds them (no new array the size of a column); codes
+    # are made only for rows in no order, or for columns whose values are not comparable numbers.
+    as_held = [_held_order(frame[column]) for column in columns]
+    held = [values for values in as_held if values is not None]
+    compared = len(held) == len(as_held)
+    if compared:
+        for order in (held, held[::-1]) if len(held) > 1 else (held,):
+            repeated = _beside_equal(order)
+            if repeated is not None:
+                return repeated
+    del as_held, held
     coded: list[np.ndarray] = []
     counts: list[int] = []
     size = 1
@@ -71,7 +82,8 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
         coded.append(found[0])
         counts.append(found[1])
         size *= found[1]
-    for order in (coded, coded[::-1]) if len(coded) > 1 else (coded,):
+    # Codes keep the order of the values they stand for: values compared above and in no order, codes neither.
+    for order in () if compared else (coded, coded[::-1]) if len(coded) > 1 else (coded,):
         repeated = _beside_equal(order)
         if repeated is not None:
             return repeated
@@ -101,6 +113,20 @@ def _beside_equal(codes: list[np.ndarray]) -> np.ndarray | None:
     repeated[1:] = tie
     repeated[:-1] |= tie
     return repeated
+
+
+def _held_order(column: pd.Series) -> np.ndarray | None:
+    """The column's values as numbers in the order of its values, equal where they are, without a copy:
+    categories' codes (missing, -1, equal to each other), timestamps' ticks, integers and booleans; None for
+    any other column."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes.to_numpy())
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "Mm"):
+        return np.asarray(column.array.view(np.int64))
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return column.to_numpy()
+    return None
 
 
 def _dense_codes(column: pd.Series, limit: int) -> tuple[np.ndarray, int] | None:

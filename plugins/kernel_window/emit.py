@@ -140,7 +140,9 @@ def windows_output(handed: list[pd.DataFrame], config: WindowConfig, emissions: 
         del batch
     else:  # each input frame is a batch, numbered from 0 across runs
         out["emit_batch"] = pd.Series(pd.array(ids[at] if len(ids) else after, dtype="Int64")).mask(flushed)
-    mark = marks[at] if len(ids) else np.full(len(after), NAT, dtype=np.int64)
+    # The positions (within range: np.minimum above) become the watermarks they look up, in place: one
+    # column fewer at what is the step's peak memory.
+    mark = np.take(marks, at, out=at, mode="clip") if len(ids) else np.full(len(after), NAT, dtype=np.int64)
     del at
     mark[flushed] = NAT  # the flush happens at W = +infinity
     out["emit_watermark"] = utc(mark)
