@@ -15,10 +15,16 @@ mapped again by the host: here 800 MB of new arrays took 1.4 to 3.8 s of system 
 of 10 (0.09 to 0.13 s in the others), against 0.22 to 0.26 s every time on ordinary pages, and the flagship at
 1,000 devices ran 18.6 s instead of 22.8 (medians of four, taking turns). Runs therefore use ordinary pages for arrays.
 
+Arrow's buffers come from its jemalloc pool rather than its default (mimalloc). mimalloc keeps what a thread
+frees in that thread's own pages: after the flagship's reading threads were done, 90 to 340 MB of pages stayed
+with Arrow, holding 15 MB of arrays, through the steps that set the run's peak. jemalloc hands freed pages
+back after a second: the flagship's peak fell by about 110 MB, for a fifth more page faults and no slower a
+run (docs/cli.md#memory).
+
 Only the command line does this, for ``kernel run`` and ``kernel showcase run``: a program that imports the
 kernel keeps its own allocator settings. ``KERNEL_RETURN_FREED_MEMORY=1`` turns it off; a ``GLIBC_TUNABLES``
-that sets any ``glibc.malloc`` tunable is left to decide alone about malloc, and ``NUMPY_MADVISE_HUGEPAGE``
-(NumPy's own setting) about huge pages.
+that sets any ``glibc.malloc`` tunable is left to decide alone about malloc, ``NUMPY_MADVISE_HUGEPAGE``
+(NumPy's own setting) about huge pages, and ``ARROW_DEFAULT_MEMORY_POOL`` (Arrow's) about Arrow's pool.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 
 RETURN_FREED = "KERNEL_RETURN_FREED_MEMORY"
 HUGE_PAGES = "NUMPY_MADVISE_HUGEPAGE"  # NumPy reads it when it is imported
+ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL"  # so does Arrow
 _M_TRIM_THRESHOLD = -1  # mallopt's parameters, from glibc's malloc.h
 _M_MMAP_MAX = -4
 _M_ARENA_MAX = -8
@@ -40,6 +47,7 @@ def keep_freed_memory() -> bool:
     if os.environ.get(RETURN_FREED, "") not in ("", "0"):
         return False
     _ordinary_pages_for_arrays()
+    _arrow_pool_that_gives_back()
     if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     import ctypes  # here: only a run needs it, not every command's start
@@ -67,3 +75,17 @@ def _ordinary_pages_for_arrays() -> None:
     switch = getattr(getattr(getattr(numpy, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
     if switch is not None:
         switch(False)
+
+
+def _arrow_pool_that_gives_back() -> None:
+    """Arrow's jemalloc pool, unless the user chose with ``ARROW_DEFAULT_MEMORY_POOL``; processes the run starts
+    inherit the choice. An Arrow built without jemalloc says so once on stderr and keeps its default."""
+    if ARROW_POOL in os.environ:
+        return
+    pyarrow = sys.modules.get("pyarrow")  # imported already: its default pool is chosen, tell it directly
+    if pyarrow is not None:
+        try:
+            pyarrow.set_memory_pool(pyarrow.jemalloc_memory_pool())
+        except (AttributeError, NotImplementedError):
+            return  # no jemalloc in this build: Arrow's default, here and in the processes the run starts
+    os.environ[ARROW_POOL] = "jemalloc"

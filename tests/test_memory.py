@@ -131,3 +131,36 @@ def test_arrays_are_on_ordinary_pages_unless_the_user_chose(env: dict[str, str],
     done = subprocess.run([sys.executable, "-c", PAGES], capture_output=True, text=True, env=clean | env,
                           timeout=60, check=True)
     assert done.stdout.strip() == huge
+
+
+POOL = """
+import sys
+if sys.argv[1] == "before":
+    import pyarrow
+from kernel.memory import keep_freed_memory
+keep_freed_memory()
+import os, pyarrow
+print(pyarrow.default_memory_pool().backend_name, os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="Arrow's Linux wheels have jemalloc")
+@pytest.mark.parametrize("imported", ["before", "after"])
+@pytest.mark.parametrize(("env", "pool"), [({}, "jemalloc jemalloc"), ({"ARROW_DEFAULT_MEMORY_POOL": "system"},
+                                                                        "system system"),
+                                           ({"KERNEL_RETURN_FREED_MEMORY": "1"}, "Arrow's default None")],
+                         ids=["asked", "users-own-choice", "turned-off"])
+def test_arrow_allocates_from_a_pool_that_gives_freed_pages_back(env: dict[str, str], pool: str,
+                                                                 imported: str) -> None:
+    # Arrow imported before the run starts (a plugin's module) or after: the same pool either way, and the
+    # processes the run starts inherit it.
+    clean = {k: v for k, v in os.environ.items() if k not in ("KERNEL_RETURN_FREED_MEMORY",
+                                                              "ARROW_DEFAULT_MEMORY_POOL")}
+    done = subprocess.run([sys.executable, "-c", POOL, imported], capture_output=True, text=True,
+                          env=clean | env, timeout=60, check=True)
+    if pool.startswith("Arrow's default"):
+        default = subprocess.run([sys.executable, "-c", "import pyarrow; print(pyarrow.default_memory_pool()"
+                                  ".backend_name)"], capture_output=True, text=True, env=clean, timeout=60, check=True)
+        pool = pool.replace("Arrow's default", default.stdout.strip())
+    assert done.stdout.strip() == pool
+    assert not done.stderr
