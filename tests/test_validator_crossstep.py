@@ -9,6 +9,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_validator.builtin import ForeignKey
+from kernel_validator.crossstep import foreign_key
 from kernel_validator.refs import Ref
 from validator_support import ROWS, by_id, make_kernel, run, source
 
@@ -159,3 +163,21 @@ def test_a_reconciliation_of_sums_allows_a_tolerance(tmp_path: Path, tolerance: 
     assert got["passed"] is passed
     assert got["observed"]["left"] == pytest.approx(sum(r["uptime"] for r in ROWS if r["uptime"] is not None))
     assert got["observed"]["right"] == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["d1", "d2", "d3", "x"])), max_size=30),
+       st.lists(st.one_of(st.none(), st.sampled_from(["d1", "d2", "d4"])), max_size=5),
+       st.lists(st.sampled_from(["d1", "d2", "d3", "x", "unused"]), unique=True, max_size=5), st.booleans())
+def test_a_foreign_key_on_categories_passes_the_rows_pandas_isin_passes(
+    rows: list[str | None], referenced: list[str | None], extra: list[str], as_text: bool
+) -> None:
+    # Categories are looked up once each and the rows read their answer: the same rows pass as with
+    # pandas' own isin on every row, whatever categories are unused or missing from the reference.
+    column = pd.Series(pd.Categorical(rows, categories=sorted({r for r in rows if r is not None} | set(extra))))
+    frame = pd.DataFrame({"device_id": column.astype("str") if as_text else column})
+    values = pd.Index(referenced, dtype="str")
+    mask = foreign_key(frame, ForeignKey(column="device_id", ref="registry"), values)
+    series = frame["device_id"]
+    expected = series.astype(object).isin(list(values)).to_numpy() | series.isna().to_numpy()
+    assert mask.passed.tolist() == expected.tolist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kernel_validator.builtin import ForeignKey, Reconcile
@@ -21,7 +22,18 @@ def foreign_key(frame: pd.DataFrame, settings: ForeignKey, values: pd.Index[Any]
     """A value passes when it is among the referenced values; a null is not checked."""
     series = frame[settings.column]
     present = series.notna().to_numpy()
-    return RowMask(series.isin(values).to_numpy() | ~present, present)
+    return RowMask(_among(series, values) | ~present, present)
+
+
+def _among(series: pd.Series, values: pd.Index[Any]) -> np.ndarray:
+    """Which rows hold one of ``values``. A categorical column looks each category up once and each row reads
+    its category's answer: pandas' ``isin`` hashes every row's code instead (0.44 s of the flagship's 9.8
+    million windows)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        known = np.append(dtype.categories.isin(values), False)  # the code -1 (null) reads the last: False
+        return np.asarray(known[series.cat.codes.to_numpy()])
+    return np.asarray(series.isin(values).to_numpy())
 
 
 def measure(frame: pd.DataFrame, column: str | None) -> Number:
