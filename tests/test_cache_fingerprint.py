@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from kernel_cache.fingerprint import digests, file_hash, frame_fingerprint, path_hash
+from kernel_cache.fingerprint import _raw, digests, file_hash, frame_fingerprint, path_hash
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
 TEXT = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)), max_size=30)
@@ -133,3 +134,24 @@ def test_a_directory_is_listed_from_the_hashes_a_step_reported_for_its_files(tmp
     assert path_hash(str(tmp_path / "d"), {a: "sha256:" + "0" * 64}) != fresh
     (tmp_path / "d" / "c.avro").write_bytes(b"new")
     assert path_hash(str(tmp_path / "d"), {a: file_hash(a), b: file_hash(b)}) == path_hash(str(tmp_path / "d"))
+
+
+def _whole(values: np.ndarray) -> bytes:
+    """The digest's bytes of a float column as they were first made: the column whole, NaNs made one NaN."""
+    nans = np.isnan(values)
+    return np.where(nans, np.array(np.nan, dtype=values.dtype), values).tobytes() if nans.any() else values.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=False, width=32), st.integers(0, 2**51 - 1).map(
+           lambda payload: struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_0000 | payload))[0])),
+           max_size=60), st.sampled_from([1, 7, 1 << 18]), st.sampled_from(["float64", "float32", "complex128"]))
+def test_a_float_column_read_a_part_at_a_time_has_the_digest_of_the_whole(values: list[float], part: int,
+                                                                           dtype: str) -> None:
+    # Fingerprints stay those of earlier runs (stored cache entries match), and NaNs of any bits agree.
+    column = np.array(values, dtype=np.float64).astype(dtype)
+    expected = xxhash.xxh3_128(_whole(column)).hexdigest()
+    with mock.patch("kernel_cache.fingerprint._PART", part):
+        found = xxhash.xxh3_128()
+        _raw(found, column)
+    assert found.hexdigest() == expected
