@@ -66,10 +66,9 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     held = [values for values in as_held if values is not None]
     compared = len(held) == len(as_held)
     if compared:
-        for order in (held, held[::-1]) if len(held) > 1 else (held,):
-            repeated = _beside_equal(order)
-            if repeated is not None:
-                return repeated
+        repeated = _beside_equal_either_way(held)
+        if repeated is not None:
+            return repeated
     del as_held, held
     coded: list[np.ndarray] = []
     counts: list[int] = []
@@ -83,8 +82,8 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
         counts.append(found[1])
         size *= found[1]
     # Codes keep the order of the values they stand for: values compared above and in no order, codes neither.
-    for order in () if compared else (coded, coded[::-1]) if len(coded) > 1 else (coded,):
-        repeated = _beside_equal(order)
+    if not compared:
+        repeated = _beside_equal_either_way(coded)
         if repeated is not None:
             return repeated
     if size > limit:
@@ -96,6 +95,15 @@ def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     del coded
     many = np.bincount(key, minlength=size) > 1  # counts to flags first: the gather below reads bytes, not int64s
     return np.asarray(many[key])
+
+
+def _beside_equal_either_way(codes: list[np.ndarray]) -> np.ndarray | None:
+    """:func:`_beside_equal` with the columns as given, then the other way round."""
+    for order in (codes, codes[::-1]) if len(codes) > 1 else (codes,):
+        repeated = _beside_equal(order)
+        if repeated is not None:
+            return repeated
+    return None
 
 
 def _beside_equal(codes: list[np.ndarray]) -> np.ndarray | None:
