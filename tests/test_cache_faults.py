@@ -60,6 +60,40 @@ def test_a_run_killed_at_any_write_into_the_cache_leaves_it_usable(project: Path
         assert caching(project, f"again-{n}") == {"src": "hit", "doubled": "hit", "save": "hit"}, n
 
 
+@pytest.fixture
+def wide(tmp_path: Path) -> Path:
+    # Columns of 150,000 values: each stored in a file of its own, which the second step's frame shares.
+    (tmp_path / "numbers.csv").write_text("x,y\n" + "".join(f"{i},{i % 7}\n" for i in range(150_000)))
+    write_pipeline(tmp_path, [
+        {"name": "src", "uses": "io.read", "settings": {"path": "numbers.csv"}},
+        {"name": "renamed", "uses": "transform.select", "needs": ["src"],
+         "settings": {"rename": {"x": "a"}, "cast": {"y": "float64"}}},
+    ], name="copy")
+    return tmp_path
+
+
+def test_a_run_killed_at_each_write_of_a_shared_column_leaves_the_cache_usable(wide: Path) -> None:
+    log = wide / "points.log"
+    first = run(wide, "counted", FAULT_LOG=str(log))
+    assert first.returncode == 0, first.stderr
+    points = [line.split("\t") for line in log.read_text().splitlines()]
+    # Each commit point of a column file or of a frame naming columns (the entries' are swept above): killed
+    # at the rename that puts it in place, and so before everything after it.
+    renames = [int(n) for n, operation, path in points
+               if operation == "replace" and ("/columns/" in path or "/objects/" in path)]
+    assert sum("/columns/" in path for _, operation, path in points if operation == "replace") == 3  # x, y, y as floats
+    for n in renames:
+        subprocess.run(["rm", "-rf", str(wide / "cache"), str(wide / "runs")], check=True)
+        killed = run(wide, f"killed-{n}", FAULT_KILL_AT=str(n))
+        assert killed.returncode == -9, (n, killed.stderr)
+        after = run(wide, f"after-{n}")
+        assert after.returncode == 0, (n, after.stderr)
+        assert set(caching(wide, f"after-{n}").values()) <= {"hit", "miss"}
+        again = run(wide, f"again-{n}")
+        assert again.returncode == 0, (n, again.stderr)
+        assert caching(wide, f"again-{n}") == {"src": "hit", "renamed": "hit"}, n
+
+
 def test_two_runs_storing_the_same_steps_at_once_both_succeed(project: Path) -> None:
     environment = {**os.environ, "KERNEL_CACHE_DIR": str(project / "cache")}
     racers = [

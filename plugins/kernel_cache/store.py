@@ -2,6 +2,7 @@
 
     <cache>/CACHEDIR.TAG                         marks the directory (backup tools skip it)
     <cache>/objects/ab/<fingerprint>.arrow       a frame (an Arrow IPC file), named by its content fingerprint
+    <cache>/columns/ab/<key>.arrow               a large column of one or more frames, named by its content
     <cache>/entries/cd/<key>.json                what a step with that key gave: output fingerprints, files
     <cache>/steps/<pipeline>/<step>.json         the last key stored for a step, to explain the next miss
 
@@ -15,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,14 @@ _WRITE = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1
 # Rows are written (and compressed) this many bytes of the table at a time: written whole, a large frame's
 # compressed copy was made at once, in fresh memory beside the frame (232 MB for a 333 MB frame, 3x slower).
 _BATCH_BYTES = 32 << 20
+# A column file's batches are smaller: its columns are compressed on several threads at once, each into a
+# buffer as large as the batch (32 MB batches of one column held 70 MB of Arrow's memory at the flagship's peak).
+_COLUMN_BATCH_BYTES = 4 << 20
+# A column this large is kept in a file of its own, named by its content, that every frame holding the same
+# column shares: a step that adds a column to its input (the flagship's gold: 13 of 14 columns of the windows,
+# 840 MB) stores the one column it made, not again the ones it was given.
+_OWN_FILE_BYTES = 1 << 20
+_COLUMN = re.compile(r"^xxh3:[0-9a-f]{32}\.arrow$")
 _ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
 _STALE_TMP_S = 3600.0  # a temporary file this old belongs to a writer that was killed
 
@@ -66,19 +77,49 @@ class CacheStore:
         digest = fingerprint.split(":", 1)[1]
         return self.root / "objects" / digest[:2] / f"{fingerprint}{_SUFFIX}"
 
+    def column_path(self, key: str) -> Path:
+        digest = key.split(":", 1)[1]
+        return self.root / "columns" / digest[:2] / f"{key}{_SUFFIX}"
+
     def put_frame(self, frame: pd.DataFrame, fingerprint: str, parts: list[str] | None = None) -> None:
-        """Store ``frame`` under its fingerprint (``parts``: its :func:`digests`), unless a copy is there."""
+        """Store ``frame`` under its fingerprint (``parts``: its :func:`digests`), unless a copy is there.
+
+        Its large columns are stored first, each in a file of its own unless one with the same content is
+        there; the frame's file, written last, names them."""
         path = self.object_path(fingerprint)
-        if path.exists():
-            os.utime(path)  # in use: prune goes by last use
+        if _still_there(path):
             return
         self._ensure()
+        parts = parts or digests(frame)
+        table = _to_table(frame, parts)
+        shared: dict[str, str] = {}
+        writing = []
+        for position in _own_file_columns(frame, table):
+            column, name = table.column(position), table.field(position).name
+            shared[str(position)] = key = combine([parts[position + 2], str(column.type), str(len(column))])
+            writing.append(_compressing().submit(self._put_column, key, column))
+            table = table.set_column(position, pa.field(name, pa.null()), pa.nulls(len(column)))
+        for written in writing:  # all of them, then the first error if any
+            written.exception()
+        for written in writing:
+            written.result()
+        if shared:
+            kept = {**orjson.loads(table.schema.metadata[_META]), "columns": shared}
+            table = table.replace_schema_metadata({**table.schema.metadata, _META: orjson.dumps(kept)})
+        self._put_table(path, table)
+
+    def _put_column(self, key: str, column: pa.ChunkedArray) -> None:
+        path = self.column_path(key)
+        if _still_there(path):
+            return
+        self._put_table(path, pa.table({"values": column}), _COLUMN_BATCH_BYTES)
+
+    def _put_table(self, path: Path, table: pa.Table, batch_bytes: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{_TMP}{uuid.uuid4().hex}-{path.name}")
         try:
-            table = _to_table(frame, parts or digests(frame))
             with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=_WRITE) as out:
-                out.write_table(table, max_chunksize=batch_rows(table))
+                out.write_table(table, max_chunksize=batch_rows(table, batch_bytes or _BATCH_BYTES))
             del table
             os.replace(tmp, path)
         finally:
@@ -87,14 +128,31 @@ class CacheStore:
     def get_frame(self, fingerprint: str) -> pd.DataFrame:
         """The frame stored under ``fingerprint``, checked to read back with that same fingerprint."""
         path = self.object_path(fingerprint)
-        with pa.OSFile(str(path), "rb") as source:  # read whole: nothing points into a file prune may remove
-            table = pa.ipc.open_file(source).read_all()
-        frame = _from_table(table)
-        kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}")).get("digests")
-        if combine(digests(frame, kept)) != fingerprint:
-            raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
-        os.utime(path)
+        table = _read(path)  # read whole: nothing points into a file prune may remove
+        kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}"))
+        used = [self.column_path(key) for key in kept.get("columns", {}).values()]
+        try:
+            for position, key in kept.get("columns", {}).items():
+                table = self._with_column(table, int(position), key)
+            frame = _from_table(table)
+            if combine(digests(frame, kept.get("digests"))) != fingerprint:
+                raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
+        except Exception:
+            for column in used:  # damaged, perhaps: stored again with the frame, by the run that computes it
+                column.unlink(missing_ok=True)
+            raise
+        for used_now in (path, *used):
+            _still_there(used_now)
         return frame
+
+    def _with_column(self, table: pa.Table, position: int, key: str) -> pa.Table:
+        try:
+            column = _read(self.column_path(key)).column(0)
+        except FileNotFoundError:
+            raise StoredCopyDiffers(f"column {table.field(position).name} of the stored copy is gone") from None
+        if len(column) != table.num_rows:
+            raise StoredCopyDiffers(f"column {table.field(position).name} of the stored copy has another length")
+        return table.set_column(position, pa.field(table.field(position).name, column.type), column)
 
     def drop_frame(self, fingerprint: str) -> None:
         """Remove a stored frame that does not read back (the next run that computes it stores it again)."""
@@ -164,10 +222,15 @@ class CacheStore:
             if _OBJECT.match(path.name):
                 yield path
 
+    def _columns(self) -> Iterator[Path]:
+        for path in (self.root / "columns").glob("*/xxh3:*"):
+            if _COLUMN.match(path.name):
+                yield path
+
     def usage(self) -> Usage:
         entries = sum(1 for _ in self.entries())
         objects = list(self._objects())
-        size = sum(_size(p) for p in objects)
+        size = sum(_size(p) for p in [*objects, *self._columns()])
         return Usage(entries, len(objects), size)
 
     def prune(self, older_than_s: float, *, dry_run: bool = False) -> Usage:
@@ -189,6 +252,13 @@ class CacheStore:
             # A frame in the earlier format is never read again (its entries now miss): only its age counts.
             if (fingerprint not in kept_refs or suffix != _SUFFIX[1:]) and _mtime(path) < cutoff:
                 removed_objects += 1
+                freed += _size(path)
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+        # Then the columns no stored frame names any more, unused for as long.
+        named = {key for path in self._objects() for key in _columns_named(path)}
+        for path in list(self._columns()):
+            if path.name[: -len(_SUFFIX)] not in named and _mtime(path) < cutoff:
                 freed += _size(path)
                 if not dry_run:
                     path.unlink(missing_ok=True)
@@ -223,10 +293,49 @@ def _to_table(frame: pd.DataFrame, parts: list[str]) -> pa.Table:
     return table.replace_schema_metadata({**(table.schema.metadata or {}), _META: orjson.dumps(kept)})
 
 
-def batch_rows(table: pa.Table) -> int:
-    """Rows per written batch: about ``_BATCH_BYTES`` of the table, at least one row."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _compressing() -> ThreadPoolExecutor:
+    """Threads that compress a frame's columns side by side, as Arrow compresses the columns of one file."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=pa.cpu_count(), thread_name_prefix="kernel-cache-column")
+        return _pool
+
+
+def _own_file_columns(frame: pd.DataFrame, table: pa.Table) -> list[int]:
+    """The positions of the columns kept in files of their own: the large ones whose content is all in their
+    Arrow data (not Python objects, which Arrow makes text of)."""
+    return [
+        position for position, dtype in enumerate(frame.dtypes)
+        if dtype != np.dtype(object) and table.column(position).nbytes >= _OWN_FILE_BYTES
+    ]
+
+
+def _read(path: Path) -> pa.Table:
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _columns_named(path: Path) -> list[str]:
+    """The column files a stored frame names (none for a frame that cannot be read: prune goes by age)."""
+    if not path.name.endswith(_SUFFIX):
+        return []
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            metadata = pa.ipc.open_file(source).schema.metadata or {}
+        return list(orjson.loads(metadata.get(_META, b"{}")).get("columns", {}).values())
+    except (OSError, pa.ArrowInvalid, orjson.JSONDecodeError):
+        return []
+
+
+def batch_rows(table: pa.Table, batch_bytes: int = _BATCH_BYTES) -> int:
+    """Rows per written batch: about ``batch_bytes`` of the table, at least one row."""
     rows: int = table.num_rows
-    return max(1, _BATCH_BYTES * rows // max(1, int(table.nbytes)))
+    return max(1, batch_bytes * rows // max(1, int(table.nbytes)))
 
 
 def _from_table(table: pa.Table) -> pd.DataFrame:
@@ -241,6 +350,15 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
             categories = pd.Index(spec["values"], dtype=spec["dtype"])
             frame[name] = pd.Categorical(frame[name], categories=categories, ordered=spec["ordered"])
     return frame
+
+
+def _still_there(path: Path) -> bool:
+    """Whether ``path`` is there, marked as used now (prune goes by last use)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _mtime(path: Path) -> float:

@@ -1,0 +1,145 @@
+"""Large columns stored once: a frame's large columns live in files named by their content, which every frame
+holding the same column shares. A frame still reads back exactly, a column file that is gone or damaged
+makes a miss (never a wrong frame), and prune keeps every column a kept frame names."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_cache.fingerprint import frame_fingerprint
+from kernel_cache.store import CacheStore, StoredCopyDiffers
+
+ROWS = 150_000  # 1.2 MB a column of 8-byte values: above the size that gets a file of its own
+
+
+def columns_of(store: CacheStore) -> set[str]:
+    return {p.name for p in (store.root / "columns").glob("*/*.arrow")}
+
+
+def stored(store: CacheStore, frame: pd.DataFrame) -> str:
+    fingerprint = frame_fingerprint(frame)
+    store.put_frame(frame, fingerprint)
+    return fingerprint
+
+
+@pytest.fixture
+def base() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame({
+        "id": np.arange(ROWS, dtype="int64"),
+        "value": rng.normal(size=ROWS),
+        "when": pd.to_datetime(rng.integers(0, 10**12, ROWS), unit="ms", utc=True),
+        "kind": pd.Categorical(rng.choice(["a", "b", "c"], ROWS)),
+        "small": np.zeros(ROWS, dtype="int8"),
+    })
+
+
+def test_a_frame_that_adds_a_column_stores_only_that_column(tmp_path: Path, base: pd.DataFrame) -> None:
+    store = CacheStore(tmp_path)
+    first = stored(store, base)
+    after_first = columns_of(store)
+    # id, value and when are large; kind's codes (int8) and small are not, and stay in the frame's own file
+    assert len(after_first) == 3
+    wider = base.assign(doubled=base["value"] * 2)
+    second = stored(store, wider)
+    assert len(columns_of(store)) == 4 and after_first < columns_of(store)
+    assert store.object_path(second).stat().st_size < 64 << 10  # names the shared columns, holds the small ones
+    pd.testing.assert_frame_equal(store.get_frame(first), base, check_exact=True)
+    pd.testing.assert_frame_equal(store.get_frame(second), wider, check_exact=True)
+
+
+def test_the_same_bits_under_another_type_are_another_column(tmp_path: Path) -> None:
+    # int64 0 and float64 0.0 have the same bytes and the same values digest: the type keeps them apart.
+    store = CacheStore(tmp_path)
+    ints = pd.DataFrame({"x": np.zeros(ROWS, dtype="int64")})
+    floats = pd.DataFrame({"x": np.zeros(ROWS, dtype="float64")})
+    fingerprints = [stored(store, ints), stored(store, floats)]
+    assert len(columns_of(store)) == 2
+    pd.testing.assert_frame_equal(store.get_frame(fingerprints[0]), ints, check_exact=True)
+    pd.testing.assert_frame_equal(store.get_frame(fingerprints[1]), floats, check_exact=True)
+
+
+FRAMES = st.fixed_dictionaries({}).flatmap(lambda _: st.integers(0, 12).flatmap(lambda n: st.fixed_dictionaries({
+    "i": st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n),
+    "f": st.lists(st.one_of(st.floats(allow_nan=True), st.none()), min_size=n, max_size=n),
+    "s": st.lists(st.one_of(st.none(), st.text(max_size=4)), min_size=n, max_size=n),
+    "c": st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n),
+    "n": st.lists(st.one_of(st.none(), st.integers(-5, 5)), min_size=n, max_size=n),
+})))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=FRAMES, own=st.sampled_from([0, 1, 40]))
+def test_frames_whose_columns_are_stored_apart_read_back_exactly(
+    data: dict[str, list[object]], own: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    frame = pd.DataFrame({
+        "i": pd.Series(data["i"], dtype="int64"),
+        "f": pd.Series(data["f"], dtype="float64"),
+        "s": pd.Series(data["s"], dtype="str"),
+        "c": pd.Categorical(data["c"], categories=["a", "b", "unused"]),
+        "n": pd.Series(data["n"], dtype="Int64"),
+        "t": pd.to_datetime(pd.Series(data["i"], dtype="int64") // 10**9, unit="s", utc=True),
+    })
+    store = CacheStore(Path(tmp_path_factory.mktemp("store")))
+    with mock.patch("kernel_cache.store._OWN_FILE_BYTES", own):
+        fingerprint = stored(store, frame)
+        renamed = frame.rename(columns={"i": "j"})  # every column shared, under another name
+        other = stored(store, renamed)
+    if own == 0:  # every column in a file of its own: the frame's file holds none
+        with pa.OSFile(str(store.object_path(fingerprint)), "rb") as source:
+            assert {f.type for f in pa.ipc.open_file(source).schema} == {pa.null()}
+    pd.testing.assert_frame_equal(store.get_frame(fingerprint), frame, check_exact=True)
+    pd.testing.assert_frame_equal(store.get_frame(other), renamed, check_exact=True)
+
+
+@pytest.mark.parametrize("fault", ["gone", "damaged"])
+def test_a_column_file_gone_or_damaged_is_refused_then_stored_again(
+    tmp_path: Path, base: pd.DataFrame, fault: str
+) -> None:
+    store = CacheStore(tmp_path)
+    fingerprint = stored(store, base)
+    victim = sorted((tmp_path / "columns").glob("*/*.arrow"))[0]
+    if fault == "gone":
+        victim.unlink()
+    else:
+        victim.write_bytes(b"not arrow")
+    refused = StoredCopyDiffers if fault == "gone" else pa.ArrowInvalid
+    with pytest.raises(refused, match="is gone" if fault == "gone" else None):
+        store.get_frame(fingerprint)
+    assert not victim.exists()  # a damaged column is not kept to fail again
+    # What a step's lookup does then: drop the frame; the run that computes it stores it again.
+    store.drop_frame(fingerprint)
+    store.put_frame(base, fingerprint)
+    pd.testing.assert_frame_equal(store.get_frame(fingerprint), base, check_exact=True)
+
+
+def test_prune_keeps_the_columns_a_kept_frame_names(tmp_path: Path, base: pd.DataFrame) -> None:
+    store = CacheStore(tmp_path)
+    old = stored(store, base.drop(columns="value"))  # id and when, shared with the kept frame
+    kept = stored(store, base)
+    entry = {"pipeline": "p", "step": "s", "outputs": {"out": kept}, "files": []}
+    store.put_entry("a" * 64, entry)
+    past = time.time() - 10 * 86400
+    for path in tmp_path.rglob("*.arrow"):
+        os.utime(path, (past, past))
+    before = store.usage()
+    removed = store.prune(86400)
+    assert removed.objects == 1 and not store.object_path(old).exists()
+    assert len(columns_of(store)) == 3  # all three named by the kept frame
+    pd.testing.assert_frame_equal(store.get_frame(kept), base, check_exact=True)
+    assert before.bytes - removed.bytes == store.usage().bytes  # the column files are counted in the size
+    for path in tmp_path.rglob("*.arrow"):
+        os.utime(path, (past, past))
+    (tmp_path / "entries").joinpath("aa", "a" * 64 + ".json").unlink()
+    store.prune(86400)
+    assert columns_of(store) == set() and store.usage().bytes == 0
