@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from pathlib import Path
 from unittest import mock
 
@@ -143,3 +144,31 @@ def test_prune_keeps_the_columns_a_kept_frame_names(tmp_path: Path, base: pd.Dat
     (tmp_path / "entries").joinpath("aa", "a" * 64 + ".json").unlink()
     store.prune(86400)
     assert columns_of(store) == set() and store.usage().bytes == 0
+
+
+def test_a_frame_handed_over_is_let_go_a_column_at_a_time(tmp_path: Path) -> None:
+    # Beside a run, the store is the last to hold a frame: each large column is freed once its file is written,
+    # before the frame's own file, so the next step reuses that memory.
+    store = CacheStore(tmp_path)
+    ints, floats = np.arange(ROWS, dtype="int64"), np.arange(ROWS, dtype="float64")
+    alive = {"ints": weakref.ref(ints), "floats": weakref.ref(floats)}
+    frame = pd.DataFrame({"ints": ints, "floats": floats, "small": np.zeros(ROWS, dtype="int8")}, copy=False)
+    expected = frame.copy(deep=True)
+    fingerprint = frame_fingerprint(frame)
+    handed = weakref.ref(frame)
+    del ints, floats
+    seen: dict[str, list[bool]] = {"columns": [], "objects": []}
+    put_table = CacheStore._put_table
+
+    def recording(self: CacheStore, path: Path, table: pa.Table, batch_bytes: int | None = None) -> None:
+        where = path.parent.parent.name
+        seen[where].append(handed() is None and (where == "columns" or all(a() is None for a in alive.values())))
+        put_table(self, path, table, batch_bytes)
+
+    with mock.patch.object(CacheStore, "_put_table", recording):
+        take = [frame].pop
+        del frame
+        store.put_handed(take, fingerprint)
+    # The frame was let go at once; both columns were freed before the frame's own file was written.
+    assert seen == {"columns": [True, True], "objects": [True]}
+    pd.testing.assert_frame_equal(store.get_frame(fingerprint), expected, check_exact=True)

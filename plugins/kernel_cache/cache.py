@@ -99,7 +99,7 @@ def observe(
             continue
         fingerprint = fingerprints[name] = combine(parts)
         if store and background:
-            pending.append(writer().submit(cache.put_frame, frame, fingerprint, parts))
+            pending.append(writer().submit(cache.put_handed, [frame].pop, fingerprint, parts))  # let go as written
         elif store:
             try:
                 cache.put_frame(frame, fingerprint, parts)

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,19 +86,30 @@ class CacheStore:
 
         Its large columns are stored first, each in a file of its own unless one with the same content is
         there; the frame's file, written last, names them."""
+        self.put_handed([frame].pop, fingerprint, parts)
+
+    def put_handed(self, take: Callable[[], pd.DataFrame], fingerprint: str, parts: list[str] | None = None) -> None:
+        """:meth:`put_frame` for a frame handed over (``take`` gives it, once): the store holds each large
+        column only until its file is written, so a frame the run has let go of is freed a column at a time
+        while the next step runs, not once the whole frame is written."""
         path = self.object_path(fingerprint)
         if _still_there(path):
+            take()
             return
         self._ensure()
+        frame = take()
         parts = parts or digests(frame)
         table = _to_table(frame, parts)
+        own = _own_file_columns(frame, table)
+        del frame
         shared: dict[str, str] = {}
         writing = []
-        for position in _own_file_columns(frame, table):
+        for position in own:
             column, name = table.column(position), table.field(position).name
             shared[str(position)] = key = combine([parts[position + 2], str(column.type), str(len(column))])
-            writing.append(_compressing().submit(self._put_column, key, column))
             table = table.set_column(position, pa.field(name, pa.null()), pa.nulls(len(column)))
+            writing.append(_compressing().submit(self._put_column, key, column))
+            del column
         for written in writing:  # all of them, then the first error if any
             written.exception()
         for written in writing:
