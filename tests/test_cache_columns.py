@@ -5,17 +5,21 @@ makes a miss (never a wrong frame), and prune keeps every column a kept frame na
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 import weakref
 from pathlib import Path
 from unittest import mock
 
+import kernel_cache.store as store_module
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_cache.cache import writer
 from kernel_cache.fingerprint import frame_fingerprint
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
@@ -172,3 +176,14 @@ def test_a_frame_handed_over_is_let_go_a_column_at_a_time(tmp_path: Path) -> Non
     # The frame was let go at once; both columns were freed before the frame's own file was written.
     assert seen == {"columns": [True, True], "objects": [True]}
     pd.testing.assert_frame_equal(store.get_frame(fingerprint), expected, check_exact=True)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a priority per thread is Linux's")
+def test_the_store_compresses_at_a_lower_priority_than_the_steps() -> None:
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    steps = priority()
+    assert store_module._compressing().submit(priority).result() == min(19, steps + store_module.BESIDE_NICENESS)
+    assert writer().submit(priority).result() == min(19, steps + store_module.BESIDE_NICENESS)
+    assert priority() == steps  # the step's own thread is left as it was

@@ -28,7 +28,7 @@ from kernel import DatasetIO, Judged, ObservationFailed, Recompute, Reused, Run,
 from kernel_cache.fingerprint import Unfingerprintable, canonical, combine, digests, frame_fingerprint, path_hash
 from kernel_cache.identity import code_identity
 from kernel_cache.plugin import cache_dir
-from kernel_cache.store import CacheStore, StoredCopyDiffers
+from kernel_cache.store import CacheStore, StoredCopyDiffers, yield_to_the_steps
 
 RUN_DIR = "${run.dir}"
 _GLOB = set("*?[")
@@ -59,7 +59,8 @@ def writer() -> ThreadPoolExecutor:
     global _writer
     with _writer_lock:
         if _writer is None:
-            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-cache-writer")
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-cache-writer",
+                                         initializer=yield_to_the_steps)
         return _writer
 
 
