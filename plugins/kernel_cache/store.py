@@ -144,8 +144,11 @@ class CacheStore:
         kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}"))
         used = [self.column_path(key) for key in kept.get("columns", {}).values()]
         try:
-            for position, key in kept.get("columns", {}).items():
-                table = self._with_column(table, int(position), key)
+            # read side by side: a column's batches are decompressed one after the other
+            columns = kept.get("columns", {})
+            reading = {int(position): _reading().submit(self._column, key) for position, key in columns.items()}
+            for position, read in reading.items():
+                table = _with_column(table, position, read.result())
             frame = _from_table(table)
             if combine(digests(frame, kept.get("digests"))) != fingerprint:
                 raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
@@ -157,14 +160,12 @@ class CacheStore:
             _still_there(used_now)
         return frame
 
-    def _with_column(self, table: pa.Table, position: int, key: str) -> pa.Table:
+    def _column(self, key: str) -> pa.ChunkedArray | None:
+        """A stored column, or None when its file is gone."""
         try:
-            column = _read(self.column_path(key)).column(0)
+            return _read(self.column_path(key)).column(0)
         except FileNotFoundError:
-            raise StoredCopyDiffers(f"column {table.field(position).name} of the stored copy is gone") from None
-        if len(column) != table.num_rows:
-            raise StoredCopyDiffers(f"column {table.field(position).name} of the stored copy has another length")
-        return table.set_column(position, pa.field(table.field(position).name, column.type), column)
+            return None
 
     def drop_frame(self, fingerprint: str) -> None:
         """Remove a stored frame that does not read back (the next run that computes it stores it again)."""
@@ -320,6 +321,16 @@ def _compressing() -> ThreadPoolExecutor:
 
 
 BESIDE_NICENESS = 10
+_readers: ThreadPoolExecutor | None = None
+
+
+def _reading() -> ThreadPoolExecutor:
+    """Threads that read a frame's column files side by side, at the steps' priority: a step waits for them."""
+    global _readers
+    with _pool_lock:
+        if _readers is None:
+            _readers = ThreadPoolExecutor(max_workers=pa.cpu_count(), thread_name_prefix="kernel-cache-read")
+        return _readers
 
 
 def yield_to_the_steps() -> None:
@@ -332,6 +343,15 @@ def yield_to_the_steps() -> None:
     with contextlib.suppress(OSError):  # a sandbox may refuse it: then at the process's priority
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + BESIDE_NICENESS)
+
+
+def _with_column(table: pa.Table, position: int, column: pa.ChunkedArray | None) -> pa.Table:
+    name = table.field(position).name
+    if column is None:
+        raise StoredCopyDiffers(f"column {name} of the stored copy is gone")
+    if len(column) != table.num_rows:
+        raise StoredCopyDiffers(f"column {name} of the stored copy has another length")
+    return table.set_column(position, pa.field(name, column.type), column)
 
 
 def _own_file_columns(frame: pd.DataFrame, table: pa.Table) -> list[int]:
