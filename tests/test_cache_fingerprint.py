@@ -14,7 +14,7 @@ import pytest
 import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from kernel_cache.fingerprint import _raw, digests, file_hash, frame_fingerprint, path_hash
+from kernel_cache.fingerprint import Unfingerprintable, _raw, digests, file_hash, frame_fingerprint, path_hash
 from kernel_cache.store import CacheStore, StoredCopyDiffers
 
 TEXT = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)), max_size=30)
@@ -155,3 +155,20 @@ def test_a_float_column_read_a_part_at_a_time_has_the_digest_of_the_whole(values
         found = xxhash.xxh3_128()
         _raw(found, column)
     assert found.hexdigest() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=FRAMES)
+def test_columns_fingerprinted_side_by_side_give_the_same_digests(data: dict[str, list[object]]) -> None:
+    frame = _frame(data)
+    with mock.patch("kernel_cache.fingerprint._SIDE_BY_SIDE", 1 << 62):
+        alone = digests(frame)
+    with mock.patch("kernel_cache.fingerprint._SIDE_BY_SIDE", 0):
+        assert digests(frame) == alone
+        assert digests(frame, alone) == alone  # text digests given, the others hashed on the threads
+
+
+def test_a_column_that_cannot_be_fingerprinted_is_named_on_the_threads_too() -> None:
+    frame = pd.DataFrame({"x": [1, 2], "nested": pd.Series([[1], [2]], dtype=object)})
+    with mock.patch("kernel_cache.fingerprint._SIDE_BY_SIDE", 0), pytest.raises(Unfingerprintable, match="nested"):
+        digests(frame)
