@@ -187,3 +187,46 @@ def test_the_store_compresses_at_a_lower_priority_than_the_steps() -> None:
     assert store_module._compressing().submit(priority).result() == min(19, steps + store_module.BESIDE_NICENESS)
     assert writer().submit(priority).result() == min(19, steps + store_module.BESIDE_NICENESS)
     assert priority() == steps  # the step's own thread is left as it was
+
+
+def test_a_damaged_frame_leaves_the_columns_it_shares_with_another(tmp_path: Path, base: pd.DataFrame) -> None:
+    store = CacheStore(tmp_path)
+    first = stored(store, base)
+    wider = base.assign(doubled=base["value"] * 2)
+    second = stored(store, wider)
+    store.object_path(second).write_bytes(b"not arrow")
+    with pytest.raises(pa.ArrowInvalid):
+        store.get_frame(second)
+    assert len(columns_of(store)) == 4
+    pd.testing.assert_frame_equal(store.get_frame(first), base, check_exact=True)
+
+
+def test_a_column_that_reads_back_different_is_the_one_removed(tmp_path: Path, base: pd.DataFrame) -> None:
+    store = CacheStore(tmp_path)
+    fingerprint = stored(store, base)
+    shifted = base.assign(id=base["id"] + 1)  # shares value and when; its id column is a file of its own
+    other = stored(store, shifted)
+    files = {p.name: p for p in (tmp_path / "columns").glob("*/*.arrow")}
+    assert len(files) == 4
+
+    def holding(values: pd.Series) -> Path:
+        (found,) = (p for p in files.values()
+                    if pa.ipc.open_file(pa.OSFile(str(p))).read_all().column(0).equals(pa.chunked_array([values])))
+        return found
+
+    mine, theirs = holding(base["id"]), holding(shifted["id"])
+    # Swap the two id files: each reads (same type and length), but not with the digest its frame recorded.
+    mine_bytes, theirs_bytes = mine.read_bytes(), theirs.read_bytes()
+    mine.write_bytes(theirs_bytes)
+    theirs.write_bytes(mine_bytes)
+    with pytest.raises(StoredCopyDiffers, match="does not read back identical"):
+        store.get_frame(fingerprint)
+    assert columns_of(store) == set(files) - {mine.name}  # the column it read wrong, not those it shares
+    store.drop_frame(fingerprint)
+    store.put_frame(base, fingerprint)
+    pd.testing.assert_frame_equal(store.get_frame(fingerprint), base, check_exact=True)
+    with pytest.raises(StoredCopyDiffers):
+        store.get_frame(other)
+    store.drop_frame(other)
+    store.put_frame(shifted, other)
+    pd.testing.assert_frame_equal(store.get_frame(other), shifted, check_exact=True)

@@ -138,34 +138,34 @@ class CacheStore:
             tmp.unlink(missing_ok=True)
 
     def get_frame(self, fingerprint: str) -> pd.DataFrame:
-        """The frame stored under ``fingerprint``, checked to read back with that same fingerprint."""
+        """The frame stored under ``fingerprint``, checked to read back with that same fingerprint.
+
+        A column file that cannot be read, or that reads back with another digest than the frame recorded
+        for it, is removed (the run that computes the frame stores it again); the columns other frames share
+        with this one are left as they are."""
         path = self.object_path(fingerprint)
         table = _read(path)  # read whole: nothing points into a file prune may remove
         kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}"))
-        used = [self.column_path(key) for key in kept.get("columns", {}).values()]
-        try:
-            # read side by side: a column's batches are decompressed one after the other
-            columns = kept.get("columns", {})
-            reading = {int(position): _reading().submit(self._column, key) for position, key in columns.items()}
-            for position, read in reading.items():
+        columns = {int(position): self.column_path(key) for position, key in kept.get("columns", {}).items()}
+        # read side by side: a column's batches are decompressed one after the other
+        reading = {position: _reading().submit(_read_column, where) for position, where in columns.items()}
+        for position, read in reading.items():
+            try:
                 table = _with_column(table, position, read.result())
-            frame = _from_table(table)
-            if combine(digests(frame, kept.get("digests"))) != fingerprint:
-                raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
-        except Exception:
-            for column in used:  # damaged, perhaps: stored again with the frame, by the run that computes it
-                column.unlink(missing_ok=True)
-            raise
-        for used_now in (path, *used):
-            _still_there(used_now)
+            except (OSError, pa.ArrowException, StoredCopyDiffers):  # damaged, or not this frame's
+                columns[position].unlink(missing_ok=True)
+                raise
+        frame = _from_table(table)
+        recorded = kept.get("digests")
+        found = digests(frame, recorded)
+        if combine(found) != fingerprint:
+            for position, where in columns.items():
+                if recorded is None or found[position + 2] != recorded[position + 2]:
+                    where.unlink(missing_ok=True)
+            raise StoredCopyDiffers(f"the stored copy {path.name} does not read back identical")
+        for used in (path, *columns.values()):
+            _still_there(used)
         return frame
-
-    def _column(self, key: str) -> pa.ChunkedArray | None:
-        """A stored column, or None when its file is gone."""
-        try:
-            return _read(self.column_path(key)).column(0)
-        except FileNotFoundError:
-            return None
 
     def drop_frame(self, fingerprint: str) -> None:
         """Remove a stored frame that does not read back (the next run that computes it stores it again)."""
@@ -343,6 +343,14 @@ def yield_to_the_steps() -> None:
     with contextlib.suppress(OSError):  # a sandbox may refuse it: then at the process's priority
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + BESIDE_NICENESS)
+
+
+def _read_column(path: Path) -> pa.ChunkedArray | None:
+    """A stored column, or None when its file is gone."""
+    try:
+        return _read(path).column(0)
+    except FileNotFoundError:
+        return None
 
 
 def _with_column(table: pa.Table, position: int, column: pa.ChunkedArray | None) -> pa.Table:
