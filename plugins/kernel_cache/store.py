@@ -320,7 +320,7 @@ def _compressing() -> ThreadPoolExecutor:
         return _pool
 
 
-BESIDE_NICENESS = 10
+BESIDE_NICENESS = 19  # the lowest priority: what the steps leave of the CPU
 _readers: ThreadPoolExecutor | None = None
 
 
@@ -334,15 +334,14 @@ def _reading() -> ThreadPoolExecutor:
 
 
 def yield_to_the_steps() -> None:
-    """Lower this thread's priority (Linux, where each thread has its own): storing is done beside the steps,
-    whose work is the run's critical path. At equal priority, two compressing threads and a step on two cores
-    each had two thirds of a core: the flagship ran 12.5-12.9 s, and 11.6-12.4 s with the store's threads at
-    niceness 10. With a core to spare, such a thread runs as fast as any."""
+    """Give this thread the lowest priority (Linux, where each thread has its own): storing is done beside the
+    steps, whose work is the run's critical path. At equal priority, two compressing threads and a step on two
+    cores each had two thirds of a core; at the lowest, the step keeps its core, and with a core to spare such
+    a thread runs as fast as any."""
     if sys.platform != "linux":
         return
     with contextlib.suppress(OSError):  # a sandbox may refuse it: then at the process's priority
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + BESIDE_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BESIDE_NICENESS)
 
 
 def _read_column(path: Path) -> pa.ChunkedArray | None:
