@@ -12,13 +12,13 @@ import weakref
 from pathlib import Path
 from unittest import mock
 
-import kernel_cache.store as store_module
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_cache import threads
 from kernel_cache.cache import writer
 from kernel_cache.fingerprint import frame_fingerprint
 from kernel_cache.store import CacheStore, StoredCopyDiffers
@@ -184,9 +184,11 @@ def test_the_store_compresses_at_the_lowest_priority_the_steps_at_theirs() -> No
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     steps = priority()
-    assert writer().submit(priority).result() == store_module.BESIDE_NICENESS == 19
-    with mock.patch.object(store_module, "_pool", None):  # a pool of its own, started by the writer
-        assert writer().submit(lambda: store_module._compressing().submit(priority).result()).result() == 19
+    assert writer().submit(priority).result() == threads.BESIDE_NICENESS == 19
+    with mock.patch.dict(threads._pools):  # a compressing pool of its own, started by the writer
+        threads._pools.pop("column", None)
+        assert writer().submit(lambda: threads.pool("column", beside=True).submit(priority).result()).result() == 19
+    assert threads.pool("read").submit(priority).result() == steps  # what a step waits for: at its priority
     assert priority() == steps  # the step's own thread is left as it was
 
 

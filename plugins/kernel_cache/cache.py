@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import threading
 import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,10 +24,11 @@ import orjson
 import pandas as pd
 
 from kernel import DatasetIO, Judged, ObservationFailed, Recompute, Reused, Run, StepContext, StepSpec, events
+from kernel_cache import threads
 from kernel_cache.fingerprint import Unfingerprintable, canonical, combine, digests, frame_fingerprint, path_hash
 from kernel_cache.identity import code_identity
 from kernel_cache.plugin import cache_dir
-from kernel_cache.store import CacheStore, StoredCopyDiffers, yield_to_the_steps
+from kernel_cache.store import CacheStore, StoredCopyDiffers
 
 RUN_DIR = "${run.dir}"
 _GLOB = set("*?[")
@@ -45,10 +45,6 @@ class Observed:
     pending: tuple[Future[None], ...] = ()
 
 
-_writer: ThreadPoolExecutor | None = None
-_writer_lock = threading.Lock()
-
-
 def writer() -> ThreadPoolExecutor:
     """This process's cache writer: one thread, so jobs are done in the order they were given.
 
@@ -56,20 +52,16 @@ def writer() -> ThreadPoolExecutor:
     happens while the next steps compute; a step's entry is queued after its frames, so no entry ever names
     a frame that is not yet in place.
     """
-    global _writer
-    with _writer_lock:
-        if _writer is None:
-            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-cache-writer",
-                                         initializer=yield_to_the_steps)
-        return _writer
+    return threads.pool("writer", 1, beside=True)
 
 
 def drain(sender: Run, **_: object) -> None:
     """At the end of a run: wait until what it queued for the cache writer is written; an entry that could
     not be written is this listener's error (recorded in run.json), as it was when written inline."""
-    if _writer is None:
+    made = threads.made("writer")
+    if made is None:
         return
-    _writer.submit(lambda: None).result()
+    made.submit(lambda: None).result()
     found = sender.stash.get("cache")
     writing = found.writing if isinstance(found, RunCache) else []
     failed = next((f.exception() for f in writing if f.exception() is not None), None)

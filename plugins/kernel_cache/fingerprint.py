@@ -13,9 +13,7 @@ import hashlib
 import os
 import posixpath
 import re
-import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path, PurePath
@@ -29,6 +27,8 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 import xxhash
 from pandas.api.types import infer_dtype
 from pydantic import BaseModel
+
+from kernel_cache.threads import pool
 
 PREFIX = "xxh3:"
 _PART = 1 << 18  # float values checked for NaN at a time: the mask stays in cache
@@ -63,8 +63,8 @@ def digests(frame: pd.DataFrame, text: Sequence[str] | None = None) -> list[str]
         return found + [given or _column_digest(column) for column, given in zip(columns, known, strict=True)]
     # Columns side by side: NumPy, Arrow and xxHash let go of the interpreter while they read (the flagship's
     # 10-million-row frames took 0.12-0.14 s each, the run's main thread waiting).
-    pool = _hashing()
-    jobs = [given or pool.submit(_column_digest, column) for column, given in zip(columns, known, strict=True)]
+    hashing = pool("hash")
+    jobs = [given or hashing.submit(_column_digest, column) for column, given in zip(columns, known, strict=True)]
     return found + [job if isinstance(job, str) else job.result() for job in jobs]
 
 
@@ -75,16 +75,6 @@ def _column_digest(column: tuple[pd.Series, str]) -> str:
 
 
 _SIDE_BY_SIDE = 1 << 20  # values in a frame from which its columns are fingerprinted on several threads
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _hashing() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="kernel-cache-hash")
-        return _pool
 
 
 def combine(parts: Sequence[str]) -> str:

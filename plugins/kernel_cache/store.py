@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from kernel_cache.fingerprint import combine, digests
+from kernel_cache.threads import pool
 
 ENTRY_VERSION = 1
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline-kernel step cache (docs/cache.md).\n"
@@ -109,7 +107,7 @@ class CacheStore:
             column, name = table.column(position), table.field(position).name
             shared[str(position)] = key = combine([parts[position + 2], str(column.type), str(len(column))])
             table = table.set_column(position, pa.field(name, pa.null()), pa.nulls(len(column)))
-            writing.append(_compressing().submit(self._put_column, key, column))
+            writing.append(pool("column", beside=True).submit(self._put_column, key, column))
             del column
         for written in writing:  # all of them, then the first error if any
             written.exception()
@@ -148,7 +146,7 @@ class CacheStore:
         kept = orjson.loads((table.schema.metadata or {}).get(_META, b"{}"))
         columns = {int(position): self.column_path(key) for position, key in kept.get("columns", {}).items()}
         # read side by side: a column's batches are decompressed one after the other
-        reading = {position: _reading().submit(_read_column, where) for position, where in columns.items()}
+        reading = {position: pool("read").submit(_read_column, where) for position, where in columns.items()}
         for position, read in reading.items():
             try:
                 table = _with_column(table, position, read.result())
@@ -304,44 +302,6 @@ def _to_table(frame: pd.DataFrame, parts: list[str]) -> pa.Table:
         },
     }
     return table.replace_schema_metadata({**(table.schema.metadata or {}), _META: orjson.dumps(kept)})
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _compressing() -> ThreadPoolExecutor:
-    """Threads that compress a frame's columns side by side, as Arrow compresses the columns of one file."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=pa.cpu_count(), thread_name_prefix="kernel-cache-column",
-                                       initializer=yield_to_the_steps)
-        return _pool
-
-
-BESIDE_NICENESS = 19  # the lowest priority: what the steps leave of the CPU
-_readers: ThreadPoolExecutor | None = None
-
-
-def _reading() -> ThreadPoolExecutor:
-    """Threads that read a frame's column files side by side, at the steps' priority: a step waits for them."""
-    global _readers
-    with _pool_lock:
-        if _readers is None:
-            _readers = ThreadPoolExecutor(max_workers=pa.cpu_count(), thread_name_prefix="kernel-cache-read")
-        return _readers
-
-
-def yield_to_the_steps() -> None:
-    """Give this thread the lowest priority (Linux, where each thread has its own): storing is done beside the
-    steps, whose work is the run's critical path. At equal priority, two compressing threads and a step on two
-    cores each had two thirds of a core; at the lowest, the step keeps its core, and with a core to spare such
-    a thread runs as fast as any."""
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError):  # a sandbox may refuse it: then at the process's priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BESIDE_NICENESS)
 
 
 def _read_column(path: Path) -> pa.ChunkedArray | None:
