@@ -108,3 +108,21 @@ def test_two_runs_storing_the_same_steps_at_once_both_succeed(project: Path) -> 
     assert third.returncode == 0, third.stderr
     assert caching(project, "third") == {"src": "hit", "doubled": "hit", "save": "hit"}
     assert not list((project / "cache").rglob(".tmp-*"))
+
+
+def test_two_runs_storing_the_same_columns_at_once_both_succeed(wide: Path) -> None:
+    # Both write the same column files and frames at the same time: each rename puts the same bytes in place.
+    environment = {**os.environ, "KERNEL_CACHE_DIR": str(wide / "cache")}
+    racers = [
+        subprocess.Popen(command("run", "pipeline.yaml", "--run-id", f"racer-{i}", *QUIET), cwd=wide,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+        for i in range(2)
+    ]
+    for racer in racers:
+        _, err = racer.communicate(timeout=120)
+        assert racer.returncode == 0, err
+    third = run(wide, "third")
+    assert third.returncode == 0, third.stderr
+    assert caching(wide, "third") == {"src": "hit", "renamed": "hit"}
+    assert len(list((wide / "cache" / "columns").glob("*/*.arrow"))) == 3  # x, y, y as floats
+    assert not list((wide / "cache").rglob(".tmp-*"))
