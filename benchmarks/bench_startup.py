@@ -6,7 +6,8 @@
 Each figure is the median wall time of a fresh process (the ``kernel`` script of this environment), the cases
 taking turns within each repetition. Anchors: ``python -c pass`` (the interpreter alone) and an import of what
 every command needs (click, pydantic, pluggy, blinker, PyYAML), and the floor of a run: that, pandas, pyarrow
-and networkx, the process ending as the kernel's command line ends (its objects frozen, kernel/entry.py).
+and networkx, started and ended as the kernel's command line is (one BLAS thread, the garbage collector paused
+while it imports, its objects frozen at the end: kernel/startup.py, kernel/entry.py).
 ``showcase list`` reads the hundred showcases' pipeline files. "run" is a two-step pipeline (read a 2-row CSV,
 write Parquet) with the default plugins, and with the tracker, validator, report and cache switched off (``-p
 no:NAME``). Bytecode caches are written (the first round warms them), as in a user's environment.
@@ -50,9 +51,12 @@ def _cases(work: Path) -> dict[str, list[str]]:
         "import click, pydantic, pluggy, blinker, yaml": [sys.executable, "-c",
                                                           "import click, pydantic, pluggy, blinker, yaml"],
         "import pandas, pyarrow": [sys.executable, "-c", "import pandas, pyarrow"],
-        # what no run can do without, ending as the kernel's command line ends (kernel/entry.py)
+        # what no run can do without, starting and ending as the kernel's command line does (kernel/entry.py):
+        # one BLAS thread, the collector paused while it imports, its objects frozen at the end
         "import all of the above, networkx; freeze": [
-            sys.executable, "-c", "import click, pydantic, pluggy, blinker, yaml, pandas, pyarrow, networkx, gc; "
+            sys.executable, "-c", "import os; os.environ.update(OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', "
+                                  "MKL_NUM_THREADS='1'); import gc; gc.disable(); "
+                                  "import click, pydantic, pluggy, blinker, yaml, pandas, pyarrow, networkx; "
                                   "gc.freeze()"],
         "kernel --help": [*kernel, "--help"],
         "kernel steps": [*kernel, "steps"],

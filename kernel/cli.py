@@ -38,6 +38,7 @@ from kernel.memory import keep_freed_memory
 from kernel.project import find_config
 from kernel.record import SUCCEEDED, RunRecord
 from kernel.showcases import Showcase
+from kernel.startup import resume_collector
 from kernel.steps import settings_model
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +116,14 @@ class _PluginGroup(click.Group):
         except KernelError:
             extra = []  # help still works with a broken plugin installed
         return sorted([*self.commands, *extra])
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if not isinstance(command, click.Group) and command not in _PAUSED_THROUGH:
+            resume_collector()  # the command starts its work (kernel/startup.py)
+        return name, command, rest
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
@@ -566,6 +575,11 @@ def run(
     else:
         result = _run(load_pipeline(file, _params(params)), kernel, options, log_level, show, again)
     sys.exit(result.exit_code)
+
+
+# Commands whose imports and planning go on with the collector paused: it is back on once the run starts its
+# steps (Runner.execute). Every other command turns it back on as it starts.
+_PAUSED_THROUGH: set[click.Command] = {run}
 
 
 @main.command()

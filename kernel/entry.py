@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kernel.interrupts import SIGNALS, RunInterrupted, interrupt
+from kernel.startup import one_blas_thread, pause_collector
 
 
 @contextmanager
@@ -36,6 +37,8 @@ def starting() -> Iterator[None]:
 
 
 def main() -> None:
+    one_blas_thread()  # before anything imports NumPy (kernel/startup.py)
+    pause_collector()  # back on when the command starts its work
     with starting():
         from kernel.cli import main as command_line
     try:

@@ -76,6 +76,7 @@ from kernel.record import (
 )
 from kernel.reuse import Judged, Judgement, Recompute, Reused
 from kernel.selection import Selection, needed
+from kernel.startup import resume_collector
 from kernel.state import KIND as STATE_KIND
 from kernel.state import recover_claimed, settle
 from kernel.steps import DatasetIO, Staged, StepContext
@@ -114,6 +115,7 @@ def _heap_frozen() -> Iterator[None]:
             _freeze_ours = gc.get_freeze_count() == 0
             if _freeze_ours:
                 gc.freeze()
+        resume_collector()  # paused by the command line while it imported (kernel/startup.py)
         _freeze_depth += 1
     try:
         yield

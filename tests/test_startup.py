@@ -4,6 +4,7 @@ heavy libraries a run needs); plugins declare step types by reference and a run 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from kernel import Kernel, PipelineError, StepType, load_pipeline
+from kernel.startup import BLAS_THREADS
 
 FLAGSHIP = Path(__file__).parents[1] / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
 HEAVY = ("pandas", "numpy", "pyarrow", "matplotlib", "polars", "fastavro", "pandera", "dask", "openlineage",
@@ -209,3 +211,85 @@ def test_the_command_leaves_what_it_made_out_of_the_exits_collection() -> None:
              "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, gc.get_freeze_count() > 1000)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "0 True"
+
+
+# Runs the command line as the ``kernel`` script does, and prints whether the garbage collector was on when the
+# command started its work (the plugins are found then) and when a step started, and the BLAS thread settings.
+COLLECTOR = """
+import gc, json, os, sys
+import kernel.cli
+from kernel import signals
+
+seen = {}
+found = kernel.cli._kernel
+
+def watched(*args, **kwargs):
+    seen.setdefault("command", gc.isenabled())
+    return found(*args, **kwargs)
+
+def step_started(sender, **_):
+    seen.setdefault("step", gc.isenabled())
+
+kernel.cli._kernel = watched
+signals.step_start.connect(step_started, weak=False)
+gc.enable()  # as an interpreter starts: whatever importing kernel.cli here did
+sys.argv = ["kernel", *sys.argv[1:]]
+from kernel.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+blas = {name: os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+print(json.dumps({**seen, "after": gc.isenabled(), "blas": blas}))
+"""
+
+
+def _collector(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    clean = {k: v for k, v in os.environ.items() if k not in BLAS_THREADS}
+    done = subprocess.run([sys.executable, "-c", COLLECTOR, *args], capture_output=True, text=True, timeout=120,
+                          env={**clean, **(env or {})})
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def _two_steps(tmp_path: Path) -> list[str]:
+    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n")
+    pipeline = tmp_path / "two.yaml"
+    pipeline.write_text(
+        "name: two\nsteps:\n"
+        f"  - {{name: read, uses: io.read, settings: {{path: {tmp_path / 'in.csv'}}}}}\n"
+        "  - {name: write, uses: io.write, needs: {frame: read}, settings: {path: '${run.dir}/out.parquet'}}\n")
+    return ["run", str(pipeline), "--runs-dir", str(tmp_path / "runs")]
+
+
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def test_a_run_imports_and_plans_with_the_collector_paused_and_runs_its_steps_with_it_on(tmp_path: Path) -> None:
+    seen = _collector(*_two_steps(tmp_path))
+    assert seen == {"command": False, "step": True, "after": True, "blas": ONE_BLAS_THREAD}
+
+
+def test_every_other_command_turns_the_collector_back_on_as_it_starts() -> None:
+    seen = _collector("steps")
+    assert seen == {"command": True, "after": True, "blas": ONE_BLAS_THREAD}
+
+
+@pytest.mark.parametrize("env", [{"OMP_NUM_THREADS": "3"}, {"OPENBLAS_NUM_THREADS": "2"}, {"MKL_NUM_THREADS": "4"}],
+                         ids=["omp", "openblas", "mkl"])
+def test_a_blas_thread_count_the_user_set_is_kept(env: dict[str, str], tmp_path: Path) -> None:
+    seen = _collector(*_two_steps(tmp_path), env=env)
+    assert seen["blas"] == {"OPENBLAS_NUM_THREADS": None, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None, **env}
+    assert seen["step"] is True
+
+
+def test_a_program_that_imports_the_kernel_keeps_its_collector(tmp_path: Path) -> None:
+    code = ("import gc, sys, json; gc.disable(); from kernel import Kernel, signals; seen = [];\n"
+            "signals.step_start.connect(lambda sender, **_: seen.append(gc.isenabled()), weak=False)\n"
+            "Kernel().run(sys.argv[1], runs_root=sys.argv[2]); print(json.dumps([seen, gc.isenabled()]))")
+    pipeline = _two_steps(tmp_path)[1]
+    done = subprocess.run([sys.executable, "-c", code, pipeline, str(tmp_path / "lib")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[False, False], False]
