@@ -3,8 +3,8 @@
 Markdown: control characters and newlines become spaces, the characters that start Markdown
 syntax, HTML or math (backslash, backtick, ``*``, ``_``, brackets, ``<``, ``>``, ``|``, ``#``, ``~``,
 ``&`` for entities, ``$`` for the ``$math$`` that GitHub and others render) are backslash-escaped,
-and long values are clipped with a note. HTML escaping is Jinja2's autoescape; this module only
-clips and formats for it.
+and long values are clipped with a note. HTML escaping is MarkupSafe's ``escape`` as
+the page is written (render_html); this module only clips and formats for it.
 """
 
 from __future__ import annotations
@@ -62,5 +62,5 @@ def fence(text: str) -> str:
 
 
 def html_value(value: Cell, limit: int = CELL_LIMIT) -> str:
-    """A value clipped for HTML (Jinja2 escapes it when it is rendered)."""
+    """A value clipped for HTML (escaped when the page is written)."""
     return clip(show(value), limit)

@@ -65,7 +65,7 @@ def summarize_step(run: Run, step: StepSpec) -> Summarizer | None:
 @hookimpl
 def after_run(run: Run) -> None:
     """Build the report from the run directory once the run and every end-of-run receiver are done."""
-    from kernel_report.build import write_report  # matplotlib and Jinja2: only once there is a report to write
+    from kernel_report.build import write_report  # only once there is a report to write
 
     for path in write_report(run.run_dir, plugin_manager=run.plugin_manager):
         if path.suffix in (".md", ".html"):
