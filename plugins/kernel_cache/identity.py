@@ -34,6 +34,12 @@ _LIBRARIES = tuple(
 
 @functools.cache
 def _version(dist: str) -> str:
+    # The module's own __version__ when it is imported (a run has pandas, pyarrow and numpy): looking the
+    # distribution up scans sys.path, about 0.7 ms each.
+    module = sys.modules.get(dist)
+    version = getattr(module, "__version__", None)
+    if isinstance(version, str):
+        return version
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -108,8 +114,11 @@ def _names(code: types.CodeType) -> Iterator[str]:
 def _ours(module: types.ModuleType | None) -> bool:
     """Not the standard library's nor an installed library's (an editable install of a plugin is ours)."""
     path = getattr(module, "__file__", None)
-    if not path:
-        return False
+    return _our_file(path) if path else False
+
+
+@functools.cache
+def _our_file(path: str) -> bool:
     real = os.path.realpath(path)
     return not any(real.startswith(root + os.sep) for root in _LIBRARIES)
 
@@ -120,10 +129,21 @@ def _files_of(name: str) -> frozenset[tuple[str, Path]]:
     top = sys.modules.get(name)
     roots = list(getattr(top, "__path__", []) or [])
     if roots:
-        found = ((root, p) for root in roots for p in Path(root).rglob("*.py"))
-        return frozenset((f"{name}/{p.relative_to(root).as_posix()}", p.resolve()) for root, p in found)
+        # os.walk rather than Path.rglob, and the root resolved once: a third of the walk's time
+        return frozenset(file for root in roots for file in _walk(name, os.path.realpath(root)))
     path = getattr(top, "__file__", None)
     return frozenset({(f"{name}.py", Path(path).resolve())}) if path else frozenset()
+
+
+def _walk(name: str, root: str) -> Iterator[tuple[str, Path]]:
+    """The ``.py`` files under ``root``, each named within package ``name`` (as ``Path.rglob`` finds them:
+    hidden directories included, links to directories not followed)."""
+    for directory, _, files in os.walk(root):
+        inside = os.path.relpath(directory, root)
+        prefix = name if inside == "." else f"{name}/{inside.replace(os.sep, '/')}"
+        for file in files:
+            if file.endswith(".py"):
+                yield f"{prefix}/{file}", Path(os.path.realpath(os.path.join(directory, file)))
 
 
 def _files_of_module(module: types.ModuleType | None) -> frozenset[tuple[str, Path]]:
