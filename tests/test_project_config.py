@@ -92,3 +92,13 @@ def test_commands_without_a_run_take_the_projects_disabled_plugins(demo_installe
     listed = kernel("steps", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "demo.numbers" in listed.stdout and "window.tumbling" not in listed.stdout
+
+
+def test_without_a_configuration_every_setting_is_its_default(tmp_path: Path) -> None:
+    from kernel.project import ProjectConfig, _found, find_config
+
+    _found.cache_clear()
+    found = find_config(tmp_path / "pipeline.yaml")
+    assert found == ProjectConfig() and found.model_fields_set == set()
+    assert found.model_dump() == {"disable": (), "runs_dir": None, "executor": None, "workers": None, "address": None,
+                                  "log_level": None}
