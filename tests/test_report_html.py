@@ -12,11 +12,10 @@ from typing import Any
 import jinja2
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from markupsafe import Markup
-
 from kernel_report.blocks import Block, Code, Image, Part, Raw, Table, Text, Tiles
 from kernel_report.escape import TEXT_LIMIT, clip, html_value
 from kernel_report.render_html import data_uri, render_html
+from markupsafe import Markup
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
