@@ -211,7 +211,7 @@ def build_plan(
         try:
             kwargs = entry.type.validate_settings(settings)
         except ValidationError as exc:
-            model = entry.type.settings
+            model = entry.type.settings_model
             where, message = validation_problem(exc, noun="setting", known=list(model.model_fields) if model else ())
             raise StepSettingsError(
                 message, file=source, step=spec.name, field=f"settings.{where}" if where else "settings"

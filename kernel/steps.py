@@ -176,14 +176,16 @@ class StepType:
     ``func``, ``combine``, ``split`` and ``shared`` may each be a reference, ``"module:attribute"``, imported
     only when a run needs the step (:meth:`loaded`); such a step type should give its ``settings`` model
     and ``description``, which are read without importing it. ``wants_context`` is then read from the
-    function once it is imported.
+    function once it is imported. ``settings`` may be a reference too, imported when a pipeline that uses
+    the step type is checked (:attr:`settings_model`): a plugin with many step types then loads without
+    building their models, and listing the step types (``description``) imports none of them.
     """
 
     name: str
     func: StepFunction | str
     outputs: tuple[str, ...] = (DEFAULT_OUTPUT,)
     inputs: tuple[str, ...] | None = None
-    settings: type[BaseModel] | None = None
+    settings: type[BaseModel] | str | None = None
     description: str = ""
     wants_context: bool = False
     claims: tuple[str, ...] = ()
@@ -212,6 +214,22 @@ class StepType:
         return None if self.shared is None else cast(Shared, _load(self.name, self.shared))
 
     @property
+    def settings_model(self) -> type[BaseModel] | None:
+        """The settings model (imported if ``settings`` is a reference). Raises :class:`KernelError` naming
+        the step type and the reference when it cannot be imported or is not a pydantic model."""
+        if not isinstance(self.settings, str):
+            return self.settings
+        try:
+            found = load_reference(self.settings)
+        except Exception as exc:
+            raise KernelError(
+                f"step type '{self.name}': cannot import '{self.settings}': {type(exc).__name__}: {exc}"
+            ) from None
+        if not (isinstance(found, type) and issubclass(found, BaseModel)):
+            raise KernelError(f"step type '{self.name}': settings '{self.settings}' is not a pydantic model")
+        return found
+
+    @property
     def is_loaded(self) -> bool:
         """Whether every function of the step type is imported (none is still a reference)."""
         return not any(isinstance(f, str) for f in (self.func, self.combine, self.split, self.shared))
@@ -234,7 +252,7 @@ class StepType:
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings as keyword arguments, checked by the settings model if there is one
         (a step type given by reference without a model is imported to derive one)."""
-        model_type = self.settings
+        model_type = self.settings_model
         if model_type is None and isinstance(self.func, str):
             model_type = settings_model(self.function)
         if model_type is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from kernel import Kernel, PipelineError, StepType, load_pipeline
+from kernel import Kernel, PipelineError, StepSettingsError, StepType, load_pipeline
 from kernel.startup import BLAS_THREADS
 
 FLAGSHIP = Path(__file__).parents[1] / "showcases" / "007-iot-windowed-kpi" / "pipeline.yaml"
@@ -113,6 +113,48 @@ def test_a_reference_without_a_settings_model_gets_one_from_its_function() -> No
 
 def scale(inputs: object, *, factor: float = 2.0) -> dict[str, object]:
     return {}
+
+
+class Scaled(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    factor: float = 2.0
+
+
+def test_a_settings_model_by_reference_is_imported_when_a_pipeline_is_checked(tmp_path: Path) -> None:
+    import kernel
+
+    class ByReference:
+        def __init__(self, settings: str) -> None:
+            self.settings = settings
+
+        @kernel.hookimpl
+        def register_steps(self) -> list[StepType]:
+            return [StepType("demo.scale", f"{__name__}:scale", settings=self.settings, description="scale")]
+
+    good = Kernel(entry_points=False, plugins=[("demo", ByReference(f"{__name__}:Scaled"))])
+    assert good.steps["demo.scale"].type.settings_model is Scaled
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text("name: demo\nsteps:\n  - {name: first, uses: demo.scale, settings: {factor: '3'}}\n")
+    assert good.plan(load_pipeline(pipeline)).steps["first"].kwargs == {"factor": 3.0}
+    pipeline.write_text("name: demo\nsteps:\n  - {name: first, uses: demo.scale, settings: {factr: 3}}\n")
+    with pytest.raises(StepSettingsError, match=r"step 'first'.*field 'settings.factr'.*did you mean 'factor'"):
+        good.plan(load_pipeline(pipeline))
+    for reference, why in ((f"{__name__}:Gone", "cannot import"), (f"{__name__}:scale", "is not a pydantic model")):
+        bad = Kernel(entry_points=False, plugins=[("demo", ByReference(reference))])
+        with pytest.raises(PipelineError) as caught:
+            bad.plan(load_pipeline(pipeline))
+        message = str(caught.value)
+        assert "step 'first'" in message and "field 'uses'" in message and "plugin 'demo'" in message
+        assert "step type 'demo.scale'" in message and reference in message and why in message
+
+
+def test_listing_the_transform_step_types_builds_none_of_their_models() -> None:
+    code = ("import sys, json; from kernel import Kernel; k = Kernel(); "
+            "names = [n for n in k.steps if n.startswith('transform.')]; "
+            "print(json.dumps([len(names), 'kernel_transform.settings' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [17, False]
 
 
 def test_every_public_name_is_there_when_asked_for_and_importing_the_kernel_is_cheap() -> None:

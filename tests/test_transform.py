@@ -483,7 +483,10 @@ def test_sql_is_one_select_that_reads_only_its_inputs(query: str, message: str) 
 
 def test_every_step_type_has_a_settings_model_and_a_description() -> None:
     for step_type in STEPS:
-        assert step_type.settings is not None and step_type.description.endswith(".")
+        model = step_type.settings_model  # imported from its reference
+        assert model is not None and step_type.description.endswith(".")
+        # the description given beside the reference is the model's docstring's first sentence
+        assert step_type.description == " ".join((model.__doc__ or "").split(". ")[0].split()).rstrip(".") + "."
         assert step_type.loaded().function is not None  # every reference imports
 
 
