@@ -11,10 +11,11 @@ from kernel.steps import StepType, settings_model
 
 @pytest.mark.parametrize("declared", STEP_TYPES, ids=[t.name for t in STEP_TYPES])
 def test_each_settings_model_is_its_functions_keyword_parameters(declared: StepType) -> None:
-    assert declared.settings is not None
+    model = declared.settings_model  # imported from its reference
+    assert model is not None
     derived = settings_model(declared.function)
-    ours = {name: (field.is_required(), field.default) for name, field in declared.settings.model_fields.items()}
+    ours = {name: (field.is_required(), field.default) for name, field in model.model_fields.items()}
     theirs = {name: (field.is_required(), field.default) for name, field in derived.model_fields.items()}
     assert ours == theirs
-    assert declared.settings.model_config.get("extra") == "forbid"
+    assert model.model_config.get("extra") == "forbid"
     assert declared.loaded().is_loaded

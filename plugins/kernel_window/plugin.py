@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from kernel import StepType, hookimpl
-from kernel_window.settings import TumblingSettings
 
-# The functions live in kernel_window.steps, imported when a run needs them.
+# The functions live in kernel_window.steps, imported when a run needs them; the settings model when a pipeline
+# that uses the step type is checked.
 TUMBLING = StepType(
     "window.tumbling", "kernel_window.steps:tumbling", inputs=("records",),
-    outputs=("windows", "late", "quarantine", "counts"), settings=TumblingSettings, claims=("state_dir",),
+    outputs=("windows", "late", "quarantine", "counts"), settings="kernel_window.settings:TumblingSettings",
+    claims=("state_dir",),
     partitions="keys", shared="kernel_window.steps:shared_marks", combine="kernel_window.steps:combine_parts",
     description="Event-time tumbling windows with a watermark, late-data and quarantine outputs "
     "(docs/windowing.md).",
