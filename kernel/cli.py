@@ -121,8 +121,9 @@ class _PluginGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
-        if not isinstance(command, click.Group) and command not in _PAUSED_THROUGH:
-            resume_collector()  # the command starts its work (kernel/startup.py)
+        # One of ours resolves its own commands next; any other command, or a plugin's group, starts its work.
+        if not isinstance(command, _PluginGroup) and command not in _PAUSED_THROUGH:
+            resume_collector()  # kernel/startup.py
         return name, command, rest
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:

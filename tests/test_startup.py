@@ -256,23 +256,26 @@ def test_the_command_leaves_what_it_made_out_of_the_exits_collection() -> None:
 
 
 # Runs the command line as the ``kernel`` script does, and prints whether the garbage collector was on when the
-# command started its work (the plugins are found then) and when a step started, and the BLAS thread settings.
+# command was invoked and when a step started, and the BLAS thread settings.
 COLLECTOR = """
 import gc, json, os, sys
 import kernel.cli
 from kernel import signals
 
-seen = {}
-found = kernel.cli._kernel
+import click
 
-def watched(*args, **kwargs):
-    seen.setdefault("command", gc.isenabled())
-    return found(*args, **kwargs)
+seen = {}
+invoke = click.Command.invoke
+
+def watched(self, ctx):
+    if not isinstance(self, click.Group):  # the command itself, not a group on the way to it
+        seen.setdefault("command", gc.isenabled())
+    return invoke(self, ctx)
 
 def step_started(sender, **_):
     seen.setdefault("step", gc.isenabled())
 
-kernel.cli._kernel = watched
+click.Command.invoke = watched
 signals.step_start.connect(step_started, weak=False)
 gc.enable()  # as an interpreter starts: whatever importing kernel.cli here did
 sys.argv = ["kernel", *sys.argv[1:]]
@@ -313,8 +316,10 @@ def test_a_run_imports_and_plans_with_the_collector_paused_and_runs_its_steps_wi
     assert seen == {"command": False, "step": True, "after": True, "blas": ONE_BLAS_THREAD}
 
 
-def test_every_other_command_turns_the_collector_back_on_as_it_starts() -> None:
-    seen = _collector("steps")
+@pytest.mark.parametrize("args", [("steps",), ("cache", "size"), ("showcase", "list")],
+                         ids=["steps", "a-plugins-group", "our-group"])
+def test_every_other_command_turns_the_collector_back_on_as_it_starts(args: tuple[str, ...], tmp_path: Path) -> None:
+    seen = _collector(*args, env={"KERNEL_CACHE_DIR": str(tmp_path / "cache")})
     assert seen == {"command": True, "after": True, "blas": ONE_BLAS_THREAD}
 
 
