@@ -1,8 +1,8 @@
 """The report's HTML is the page its Jinja2 template made, byte for byte, on random reports.
 
 The renderer writes the page with functions (Jinja2's import and the template's compilation were 40 ms of every
-run's start). The template it replaced is kept here, rendered by Jinja2 with autoescape as it was: the obvious
-reference for every branch and every escaped value.
+run's start). The template it replaced is kept here (its fixed head and style taken from the renderer), rendered
+by Jinja2 with autoescape as it was: the obvious reference for every branch and every escaped value.
 """
 
 from __future__ import annotations
@@ -14,43 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_report.blocks import Block, Code, Image, Part, Raw, Table, Text, Tiles
 from kernel_report.escape import TEXT_LIMIT, clip, html_value
-from kernel_report.render_html import data_uri, render_html
+from kernel_report.render_html import _BODY, _HEAD, data_uri, render_html
 from markupsafe import Markup
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1d232a; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 1.8em; }
-nav ol { display: flex; flex-wrap: wrap; gap: .2em 1.2em; padding: 0; margin: .4em 0; list-style: none;
-         font-size: .9em; }
-table { border-collapse: collapse; margin: .6em 0; }
-th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; max-width: 40em; }
-th { background: #f3f5f7; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
-.scroll { overflow-x: auto; max-width: 100%; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(14em, 1fr)); gap: .8em; margin: .8em 0; }
-.tile { border: 1px solid #d0d7de; border-radius: .5em; padding: .6em .9em; background: #f6f8fa; }
-.tile .value { font-size: 1.5em; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
-.tile .label, .tile .note { color: #57606a; font-size: .9em; }
-details.part { border-top: 1px solid #d0d7de; padding: .3em 0; }
-details.part > summary { cursor: pointer; } details.part > summary h2 { display: inline; border: 0; font-size: 1.2em; }
-h2.details { color: #57606a; }
-pre { background: #f6f8fa; padding: .8em; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
-img { max-width: 100%; height: auto; } .caption { color: #57606a; }
-.status { display: inline-block; padding: .1em .6em; border-radius: .3em; color: #fff; background: #6e7781; }
-.status-succeeded { background: #1a7f37; } .status-failed { background: #cf222e; }
-.source { color: #57606a; font-size: .85em; }
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
+# The page's fixed head and style are the renderer's own text; what Jinja2 filled in follows as the template
+# had it.
+_TEMPLATE = _HEAD + "{{ title }}" + _BODY + """{{ title }}</h1>
 <p><span class="status status-{{ status_class }}">{{ status }}</span></p>
 {% for line in lead %}<p>{{ line }}</p>
 {% endfor %}

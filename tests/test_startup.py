@@ -41,6 +41,16 @@ def _imported(*args: str) -> list[str]:
 FLAGSHIP_ARGS = (str(FLAGSHIP), "--param", "data=unused", "--param", "gold=unused")
 
 
+def _two_steps(tmp_path: Path) -> list[str]:
+    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n")
+    pipeline = tmp_path / "two.yaml"
+    pipeline.write_text(
+        "name: two\nsteps:\n"
+        f"  - {{name: read, uses: io.read, settings: {{path: {tmp_path / 'in.csv'}}}}}\n"
+        "  - {name: write, uses: io.write, needs: {frame: read}, settings: {path: '${run.dir}/out.parquet'}}\n")
+    return ["run", str(pipeline), "--runs-dir", str(tmp_path / "runs")]
+
+
 @pytest.mark.parametrize("args", [("--help",), ("steps",), ("plugins",), ("showcase", "list"),
                                   ("validate", *FLAGSHIP_ARGS), ("graph", *FLAGSHIP_ARGS)],
                          ids=["help", "steps", "plugins", "showcase-list", "validate", "graph"])
@@ -51,17 +61,12 @@ def test_listing_and_checking_import_no_heavy_library(args: tuple[str, ...]) -> 
 def test_a_small_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     # A CSV read and a Parquet write with the default plugins: no Avro decoder, no charts, no lineage client,
     # and not rich, which structlog would import (a terminal's live view imports it; this is not one).
-    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n")
-    pipeline = tmp_path / "two.yaml"
-    pipeline.write_text(
-        "name: two\nsteps:\n"
-        f"  - {{name: read, uses: io.read, settings: {{path: {tmp_path / 'in.csv'}}}}}\n"
-        "  - {name: write, uses: io.write, needs: {frame: read}, settings: {path: '${run.dir}/out.parquet'}}\n")
-    found = _imported("run", str(pipeline), "--runs-dir", str(tmp_path / "runs"))
+    run = _two_steps(tmp_path)
+    found = _imported(*run)
     assert sorted(set(found) - {"pandas", "numpy", "pyarrow", "xxhash"}) == []
     assert "pandas" in found  # the probe saw the run
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=("rich", "structlog")), "run", str(pipeline),
-                           "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=("rich", "structlog")), *run],
+                          capture_output=True, text=True, timeout=60)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == ["structlog"]
 
 
@@ -296,16 +301,6 @@ def _collector(*args: str, env: dict[str, str] | None = None) -> dict[str, objec
     assert done.returncode == 0, done.stderr
     seen: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return seen
-
-
-def _two_steps(tmp_path: Path) -> list[str]:
-    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n")
-    pipeline = tmp_path / "two.yaml"
-    pipeline.write_text(
-        "name: two\nsteps:\n"
-        f"  - {{name: read, uses: io.read, settings: {{path: {tmp_path / 'in.csv'}}}}}\n"
-        "  - {name: write, uses: io.write, needs: {frame: read}, settings: {path: '${run.dir}/out.parquet'}}\n")
-    return ["run", str(pipeline), "--runs-dir", str(tmp_path / "runs")]
 
 
 ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
