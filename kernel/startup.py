@@ -12,7 +12,8 @@ collector as it set it: only :func:`kernel.entry.main` pauses it.
 run's start on this 2-core machine). The kernel runs steps side by side on its executors' threads,
 processes or Dask workers, where BLAS threads in each would only compete for the same cores, so the
 command asks for one, as Dask does for its workers (``distributed.nanny.pre-spawn-environ``). A user who
-sets ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` keeps their choice. Processes
+sets ``OPENBLAS_NUM_THREADS``, ``GOTO_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` keeps their
+choice. Processes
 the run starts inherit the setting.
 """
 
@@ -42,10 +43,6 @@ def resume_collector() -> None:
     if _paused:
         _paused = False
         gc.enable()
-
-
-def collector_paused() -> bool:
-    return _paused
 
 
 def one_blas_thread() -> bool:
