@@ -13,8 +13,7 @@ run's start on this 2-core machine). The kernel runs steps side by side on its e
 processes or Dask workers, where BLAS threads in each would only compete for the same cores, so the
 command asks for one, as Dask does for its workers (``distributed.nanny.pre-spawn-environ``). A user who
 sets ``OPENBLAS_NUM_THREADS``, ``GOTO_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` keeps their
-choice. Processes
-the run starts inherit the setting.
+choice. Processes the run starts inherit the setting.
 """
 
 from __future__ import annotations
