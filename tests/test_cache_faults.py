@@ -94,16 +94,21 @@ def test_a_run_killed_at_each_write_of_a_shared_column_leaves_the_cache_usable(w
         assert caching(wide, f"again-{n}") == {"src": "hit", "renamed": "hit"}, n
 
 
-def test_two_runs_storing_the_same_steps_at_once_both_succeed(project: Path) -> None:
-    environment = {**os.environ, "KERNEL_CACHE_DIR": str(project / "cache")}
+def _race(where: Path, *extra: str) -> None:
+    """Two runs of ``where``'s pipeline at once, sharing its cache; both must succeed."""
+    environment = {**os.environ, "KERNEL_CACHE_DIR": str(where / "cache")}
     racers = [
-        subprocess.Popen(command("run", "pipeline.yaml", "--run-id", f"racer-{i}", *QUIET, "--wait"), cwd=project,
+        subprocess.Popen(command("run", "pipeline.yaml", "--run-id", f"racer-{i}", *QUIET, *extra), cwd=where,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
         for i in range(2)
     ]
     for racer in racers:
         _, err = racer.communicate(timeout=120)
         assert racer.returncode == 0, err
+
+
+def test_two_runs_storing_the_same_steps_at_once_both_succeed(project: Path) -> None:
+    _race(project, "--wait")
     third = run(project, "third")
     assert third.returncode == 0, third.stderr
     assert caching(project, "third") == {"src": "hit", "doubled": "hit", "save": "hit"}
@@ -112,15 +117,7 @@ def test_two_runs_storing_the_same_steps_at_once_both_succeed(project: Path) -> 
 
 def test_two_runs_storing_the_same_columns_at_once_both_succeed(wide: Path) -> None:
     # Both write the same column files and frames at the same time: each rename puts the same bytes in place.
-    environment = {**os.environ, "KERNEL_CACHE_DIR": str(wide / "cache")}
-    racers = [
-        subprocess.Popen(command("run", "pipeline.yaml", "--run-id", f"racer-{i}", *QUIET), cwd=wide,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
-        for i in range(2)
-    ]
-    for racer in racers:
-        _, err = racer.communicate(timeout=120)
-        assert racer.returncode == 0, err
+    _race(wide)
     third = run(wide, "third")
     assert third.returncode == 0, third.stderr
     assert caching(wide, "third") == {"src": "hit", "renamed": "hit"}
