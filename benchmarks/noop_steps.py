@@ -10,12 +10,13 @@ from kernel import hookimpl, step
 
 
 class NoopSteps:
-    """Registers ``bench.noop``, which returns ``frame`` (any number of inputs)."""
+    """Registers ``bench.noop``, which returns ``frame`` (any number of inputs); with ``copy``, a new frame of
+    the same columns each time (``frame.copy(deep=False)``: no data copied, new arrays over it)."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, *, copy: bool = False) -> None:
         @step("bench.noop", inputs=None)
         def noop(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-            return frame
+            return frame.copy(deep=False) if copy else frame
 
         self.noop = noop
 

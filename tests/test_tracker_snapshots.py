@@ -298,6 +298,8 @@ def test_what_the_snapshotter_remembers_of_a_column_goes_with_the_column() -> No
     frame = pd.DataFrame({"t": pd.array(["a", None, "c"], dtype="str")})
     array = weakref.ref(frame["t"].array._pa_array)
     snapshotter.take(frame)
+    snapshotter.take(frame)  # read twice in a row: the frame is remembered whole too
+    assert snapshotter._whole is not None
     del frame
     gc.collect()
     assert array() is None  # the tracker holds no column alive
@@ -344,16 +346,17 @@ _CELLS = {
 def test_a_run_of_snapshots_each_equals_a_fresh_one_whatever_changed_in_between(
     data: st.DataObject, kinds: list[str], rows: int, samples: int
 ) -> None:
-    # One snapshotter sees a frame again and again while cells change in place, columns are added and
-    # dropped: what it shares with the snapshot before (lists, samples of numeric blocks by their bits)
-    # must never stand for a change. -0.0 == 0.0 and 1 == 1.0 == True, so equal is not enough: the JSON
+    # One snapshotter sees a frame again and again while cells change in place, columns are added,
+    # dropped and reordered: what it knows of a frame read before (the whole frame, unchanged) and what it
+    # shares with the snapshot before (lists, samples of numeric blocks by their bits) must never stand for
+    # a change. -0.0 == 0.0 and 1 == 1.0 == True, so equal is not enough: the JSON
     # written must be the same, bit for bit.
     frame = pd.DataFrame({f"{kind}_{n}": pd.Series([data.draw(_CELLS[kind]) for _ in range(rows)],
                                                    dtype="str" if kind == "str" else kind)
                           for n, kind in enumerate(kinds)})
     snapshotter = Snapshotter(samples)
     for _ in range(data.draw(st.integers(1, 6))):
-        change = data.draw(st.sampled_from(["cell", "add", "drop", "same"]))
+        change = data.draw(st.sampled_from(["cell", "add", "drop", "order", "same"]))
         if change == "cell":
             column = data.draw(st.sampled_from(list(frame.columns)))
             kind = column.split("_")[0]
@@ -364,6 +367,8 @@ def test_a_run_of_snapshots_each_equals_a_fresh_one_whatever_changed_in_between(
                 [data.draw(_CELLS[kind]) for _ in range(rows)], dtype="str" if kind == "str" else kind)})
         elif change == "drop" and frame.shape[1] > 1:
             frame = frame.drop(columns=[data.draw(st.sampled_from(list(frame.columns)))])
+        elif change == "order":  # the same arrays, at other places
+            frame = frame[data.draw(st.permutations(list(frame.columns)))]
         taken = snapshotter.take(frame)
         fresh = take_snapshot(frame, samples)
         assert orjson.dumps([taken.names, taken.dtypes, taken.rows, taken.counts, taken.values]) == orjson.dumps(

@@ -5,6 +5,8 @@ pass over the columns that can hold nulls at all: a numpy integer or boolean col
 not read; an Arrow-backed column knows its null count; a float or datetime column is read once,
 without building a mask the size of the frame. The numpy columns of one dtype that pandas keeps together
 in one small block (a wide frame's numbers) are read in one array operation each, not one per column.
+A frame read again with the same arrays in the same places (a step that hands on what it was given) has
+only its numeric blocks read again: its text columns' Arrow arrays, which never change, are known.
 """
 
 from __future__ import annotations
@@ -101,8 +103,9 @@ class Snapshotter:
         self._dtype_names: dict[np.dtype[Any], str] = {}
         self._extension_names: dict[int, tuple[Any, str]] = {}  # id -> the dtype (held, so the id stays its) and name
         self._arrow_types: set[type] = set()  # array types met that were Arrow-backed
-        self._index: pd.Index | None = None  # the last column index met, and its names
-        self._names: list[str] = []
+        # The last column index met, the Arrow array of its labels (weakly; a copy of a frame shares it) and
+        # their names: one tuple, as threads may take snapshots side by side.
+        self._labels: tuple[pd.Index | None, weakref.ref[Any] | None, list[str]] = (None, None, [])
         # id -> (a weak reference to it, nulls, samples) of the Arrow arrays behind text columns read so far.
         # Arrow arrays never change, and frames that share a column share its array object (a step's output
         # that adds a column to its input, pandas' copies on write): such a column is read once.
@@ -111,16 +114,14 @@ class Snapshotter:
         self._head_lists: dict[tuple[np.dtype[Any], tuple[int, ...], bytes], list[list[Any]]] = {}
         # the last snapshot's lists: a frame's dtypes and null counts mostly stay as they were from step to step
         self._last: tuple[list[str], list[int], list[list[Any]]] = ([], [], [])
+        # the last frame of text and numeric blocks read, to know it again (a step that hands on its input)
+        self._whole: _Whole | None = None
+        self._placed: list[int] = []  # ids of the block placements of the last frame read block by block
 
     def take(self, frame: pd.DataFrame) -> Snapshot:
         start = time.perf_counter()
         rows = len(frame)
-        index = frame.columns
-        if index is self._index:  # an index is immutable: the same object has the same names
-            names = self._names
-        else:
-            names = self._names = column_names(frame)
-            self._index = index
+        names = self._column_names(frame)
         head = min(self.samples, rows)
         found = self._by_block(frame, head)
         if found is None:
@@ -132,6 +133,23 @@ class Snapshotter:
             dtypes, counts, values = found
         dtypes, counts, values = self._shared(dtypes, counts, values)
         return Snapshot(names, dtypes, rows, counts, values, time.perf_counter() - start)
+
+    def _column_names(self, frame: pd.DataFrame) -> list[str]:
+        index = frame.columns
+        known, known_labels, names = self._labels
+        if index is known:  # an index is immutable: the same object has the same names
+            return names
+        labels = _arrow_labels(index)
+        if labels is not None and known_labels is not None and known_labels() is labels:
+            self._labels = (index, known_labels, names)  # another index of the same labels (a frame's copy)
+            return names
+        names = column_names(frame, labels)
+        try:
+            ref = None if labels is None else weakref.ref(labels)
+        except TypeError:
+            ref = None
+        self._labels = (index, ref, names)
+        return names
 
     def _shared(self, dtypes: list[str], counts: list[int],
                 values: list[list[Any]]) -> tuple[list[str], list[int], list[list[Any]]]:
@@ -154,16 +172,30 @@ class Snapshotter:
         internals differ, read column by column instead."""
         try:
             width = len(frame.columns)
-            blocks = [(block.values, block.mgr_locs.indexer) for block in frame._mgr.blocks]
+            managed = frame._mgr.blocks
+            arrays = [block.values for block in managed]
+            placements = [block._mgr_locs for block in managed]  # the property costs more than the rest
         except AttributeError:
             return None
+        last = self._whole
+        if last is not None:
+            found = last.unchanged(self, arrays, placements, head)
+            if found is not None:
+                return found
         dtypes: list[Any] = [None] * width
         counts: list[Any] = [0] * width
         values: list[Any] = [None] * width if head > 0 else []
         read, arrow_types = self._read, self._arrow_types
         text_dtype: Any = None
         text_name = ""
-        for array, placed in blocks:  # placed: a slice, or the columns' positions
+        # A frame of text and numeric blocks only whose blocks are placed as the last one's (that frame again,
+        # or a copy of it) is remembered whole, to be known again as it comes; one frame read alone is not.
+        placed_ids = list(map(id, placements))
+        again, self._placed = placed_ids == self._placed, placed_ids
+        plain = True
+        numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]] = []
+        for k, array in enumerate(arrays):
+            placed = placements[k].indexer  # a slice, or the columns' positions
             if type(placed) is slice and placed.stop - placed.start == 1:
                 position = placed.start
                 positions: Any = (position,)
@@ -190,13 +222,8 @@ class Snapshotter:
             kind = array.dtype.kind if isinstance(array, np.ndarray) else None
             if kind is not None and kind in "iubf" and array.ndim == 2:  # numbers: a row per column
                 name = self.dtype_name(array.dtype)
-                if kind != "f":
-                    nulls: Any = None  # numpy integers and booleans have no missing value
-                elif len(array) > 1 and array.size <= _BLOCK:  # a wide frame's short columns: one operation
-                    nulls = np.count_nonzero(np.isnan(array), axis=1).tolist()
-                else:  # a long column is counted a cache-sized part at a time
-                    nulls = [_count_blocks(row, np.isnan) for row in array]
-                heads = self._heads(array[:, :head], kind) if head > 0 else None
+                nulls, heads = self._numbers(array, kind, head)
+                numbers.append((k, array.dtype, kind, nulls, heads))
                 for j, at in enumerate(positions):
                     dtypes[at] = name
                     if nulls is not None:
@@ -204,6 +231,7 @@ class Snapshotter:
                     if heads is not None:
                         values[at] = heads[j]
                 continue
+            plain = False
             if kind is not None and len(positions) == 1:  # a block of one column: read it as that column
                 array = array[0] if array.ndim == 2 else array  # a view, whatever the layout
             for j, at in enumerate(positions):
@@ -212,7 +240,19 @@ class Snapshotter:
                 counts[at] = null_count(column)
                 if head > 0:
                     values[at] = sample_values(column, head)
+        self._whole = _Whole.of(arrays, placements, arrow_types, numbers, head, (dtypes, counts, values)) if (
+            again and plain) else None
         return dtypes, counts, values
+
+    def _numbers(self, array: np.ndarray, kind: str, head: int) -> tuple[list[int] | None, list[list[Any]] | None]:
+        """A block of numeric columns' null counts (``None``: integers and booleans have none) and first values."""
+        if kind != "f":
+            nulls = None  # numpy integers and booleans have no missing value
+        elif len(array) > 1 and array.size <= _BLOCK:  # a wide frame's short columns: one operation
+            nulls = np.count_nonzero(np.isnan(array), axis=1).tolist()
+        else:  # a long column is counted a cache-sized part at a time
+            nulls = [_count_blocks(row, np.isnan) for row in array]
+        return nulls, self._heads(array[:, :head], kind) if head > 0 else None
 
     def _heads(self, heads: np.ndarray, kind: str) -> list[list[Any]]:
         """The first values of a block of numeric columns (one column a row), as lists; the lists of the last
@@ -265,11 +305,68 @@ class Snapshotter:
         return name
 
 
-def column_names(frame: pd.DataFrame) -> list[str]:
-    """Column labels as strings; a repeated label gets ``#<position>`` so that no column is lost."""
+@dataclass(frozen=True)
+class _Whole:
+    """What a frame made of Arrow-backed text and numpy numeric blocks held when it was read, and what of it
+    tells the same content again: each block's placement (pandas gives a block that moves a new one), each
+    text block's dtype and Arrow array (Arrow arrays never change; pandas gives a text column a new one when
+    a cell is set), each numeric block's dtype. A frame that has them all (the frame itself, or a copy of it
+    that shares its columns) has the same dtypes, the same text and, once its numeric blocks, which may have
+    changed in place, are read again and found the same, the same snapshot. Arrow arrays are held weakly."""
+
+    placements: list[Any]
+    text_at: list[int]  # the text blocks
+    text_dtypes: list[Any]
+    arrows: list[weakref.ref[Any]]  # their Arrow arrays
+    numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]]  # block, dtype, kind, nulls, samples
+    head: int
+    found: tuple[list[str], list[int], list[list[Any]]]
+
+    @classmethod
+    def of(cls, arrays: list[Any], placements: list[Any], arrow_types: set[type],
+           numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]], head: int,
+           found: tuple[list[str], list[int], list[list[Any]]]) -> _Whole | None:
+        text_at = [k for k, array in enumerate(arrays) if type(array) in arrow_types]
+        try:
+            arrows = [weakref.ref(arrays[k].__arrow_array__()) for k in text_at]
+        except TypeError:  # an Arrow array that takes no weak reference: read every time
+            return None
+        return cls(placements, text_at, [arrays[k].dtype for k in text_at], arrows, numbers, head, found)
+
+    def unchanged(self, snapshotter: Snapshotter, arrays: list[Any], placements: list[Any],
+                  head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
+        """What was found, if the frame of ``arrays`` at ``placements`` holds it still; else ``None``."""
+        if head != self.head or len(placements) != len(self.placements) or not all(
+                map(operator.is_, placements, self.placements)):
+            return None
+        text = [arrays[k] for k in self.text_at]
+        if not all(map(operator.is_, [array.dtype for array in text], self.text_dtypes)):
+            return None  # the same dtype object: the same kind of Arrow-backed array
+        if not all(map(operator.is_, [array.__arrow_array__() for array in text], [ref() for ref in self.arrows])):
+            return None
+        for k, dtype, kind, nulls, heads in self.numbers:
+            array = arrays[k]
+            if type(array) is not np.ndarray or array.dtype != dtype:
+                return None
+            now, first = snapshotter._numbers(array, kind, head)
+            if now != nulls or first is not heads:  # the sample lists of the same bits are the same list
+                return None
+        return self.found
+
+
+def _arrow_labels(index: pd.Index) -> Any:
+    """The Arrow array of an index's labels when they are kept in one (text in pandas 3), else ``None``."""
+    labels: Any = None if isinstance(index, pd.MultiIndex) else index.array
+    return labels.__arrow_array__() if labels is not None and _arrow_backed(labels) else None
+
+
+def column_names(frame: pd.DataFrame, arrow: Any = None) -> list[str]:
+    """Column labels as strings; a repeated label gets ``#<position>`` so that no column is lost. ``arrow``:
+    the Arrow array of the labels (``_arrow_labels``), when found already."""
     index = frame.columns
     labels: Any = None if isinstance(index, pd.MultiIndex) else index.array
-    arrow = labels.__arrow_array__() if labels is not None and _arrow_backed(labels) else None
+    if arrow is None:
+        arrow = _arrow_labels(index)
     listed: list[Any] = list(index) if labels is None else list(labels) if arrow is None else arrow.to_pylist()
     if arrow is not None and arrow.null_count == 0 and isinstance(labels.dtype, pd.StringDtype):
         names: list[str] = listed  # text labels, none missing: strings already
