@@ -97,20 +97,22 @@ class Typed:
 
     def schema(self, columns: dict[str, str]) -> schema_dataset.SchemaDatasetFacet:
         return schema_dataset.SchemaDatasetFacet(fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, ordinal_position=i + 1)
+            schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, ordinal_position=i + 1, fields=None)
             for i, (name, dtype) in enumerate(columns.items())], producer=PRODUCER)
 
     def frame_input(self, step: str, snap: Snapshot) -> InputDataset:
         metrics = data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
             rowCount=snap.rows, producer=PRODUCER, columnMetrics={
-                name: data_quality_metrics_input_dataset.ColumnMetrics(nullCount=n) for name, n in snap.nulls.items()})
+                name: data_quality_metrics_input_dataset.ColumnMetrics(nullCount=n, quantiles=None)
+                for name, n in snap.nulls.items()})
         return InputDataset(namespace="kernel://p", name=f"p.{step}.out", facets={"schema": self.schema(snap.columns)},
                             inputFacets={"dataQualityMetrics": metrics})
 
     def frame_output(self, step: str, snap: Snapshot) -> OutputDataset:
         metrics = data_quality_metrics_dataset.DataQualityMetricsDatasetFacet(
             rowCount=snap.rows, producer=PRODUCER, columnMetrics={
-                name: data_quality_metrics_dataset.ColumnMetrics(nullCount=n) for name, n in snap.nulls.items()})
+                name: data_quality_metrics_dataset.ColumnMetrics(nullCount=n, quantiles=None)
+                for name, n in snap.nulls.items()})
         stats = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=snap.rows,
                                                                                       producer=PRODUCER)
         return OutputDataset(namespace="kernel://p", name=f"p.{step}.out",
@@ -165,17 +167,20 @@ def kinds(b: EventBuilder, t: Typed) -> dict[str, tuple[Json, RunEvent]]:
                     [t.frame_input("a", SNAP)], [OutputDataset(namespace="kernel://p", name="p.s.out")])),
         "step COMPLETE": (
             b.step_event("COMPLETE", "s", s_run, END, description="a step",
-                         inputs=[b.frame_input("a", "out", SNAP), b.file_input(FILE_IN[0], "csv", *FILE_IN[1:]),
+                         inputs=[b.named_input(b.frame_input("a", "out", SNAP)),
+                                 b.file_input(FILE_IN[0], "csv", *FILE_IN[1:]),
                                  b.file_input(FILE_IN_BARE[0], "csv", *FILE_IN_BARE[1:])],
                          outputs=[b.frame_output("s", "out", SNAP), b.file_output(FILE_OUT[0], "csv", *FILE_OUT[1:]),
                                   b.file_output(FILE_OUT_FULL[0], "csv", *FILE_OUT_FULL[1:])]),
             t.event(RunState.COMPLETE, END, t.step_run("s"), t.job("p.s", "STEP", "a step"),
-                    [t.frame_input("a", SNAP), t.file_input(*FILE_IN), t.file_input(*FILE_IN_BARE)],
+                    [InputDataset(namespace="kernel://p", name="p.a.out"), t.file_input(*FILE_IN),
+                     t.file_input(*FILE_IN_BARE)],
                     [t.frame_output("s", SNAP), t.file_output(*FILE_OUT), t.file_output(*FILE_OUT_FULL)])),
         "step FAIL, no description": (
-            b.step_event("FAIL", "f", f_run, END, inputs=[b.frame_input("a", "out", SNAP)], error="ValueError: kaput"),
+            b.step_event("FAIL", "f", f_run, END, inputs=[b.named_input(b.frame_input("a", "out", SNAP))],
+                         error="ValueError: kaput"),
             t.event(RunState.FAIL, END, t.step_run("f", "ValueError: kaput"), t.job("p.f", "STEP", ""),
-                    [t.frame_input("a", SNAP)])),
+                    [InputDataset(namespace="kernel://p", name="p.a.out")])),
         "pipeline COMPLETE": (
             b.pipeline_end(END, error=None, inputs=[b.file_input(FILE_IN[0], "csv", *FILE_IN[1:])],
                            outputs=[b.file_output(FILE_OUT[0], "csv", *FILE_OUT[1:])]),
@@ -218,7 +223,7 @@ def test_the_events_share_their_repeated_parts() -> None:
     assert isinstance(complete["run"]["facets"]["parent"], Shared)
     assert complete["run"]["facets"]["parent"] is start["run"]["facets"]["parent"]
     schema = complete["outputs"][0]["facets"]["schema"]
-    assert isinstance(schema, Shared) and schema is complete["inputs"][0]["facets"]["schema"]  # same columns
+    assert isinstance(schema, Shared) and schema is start["inputs"][0]["facets"]["schema"]  # same columns
     assert orjson.loads(orjson.dumps(schema.json)) == schema  # the bytes are the dict's
 
 

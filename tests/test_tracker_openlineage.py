@@ -216,7 +216,14 @@ def test_datasets_carry_schema_and_quality_facets_from_the_snapshots(demo_instal
     start = next(e for e in events(result) if e["job"]["name"] == "demo.right" and e["eventType"] == "START")
     (given,) = start["inputs"]
     assert given["name"] == "demo.src.out"
+    assert given["facets"]["schema"] == out["facets"]["schema"]
     assert given["inputFacets"]["dataQualityMetrics"]["rowCount"] == snapshot["rows"]
+    # The step's COMPLETE names the input its START described (a run's events accumulate): not again in full.
+    end = next(e for e in events(result) if e["job"]["name"] == "demo.right" and e["eventType"] == "COMPLETE")
+    assert end["inputs"] == [{"facets": {}, "inputFacets": {}, "name": "demo.src.out", "namespace": "kernel://demo"}]
+    # Empty nested fields and quantiles are left out, as the client leaves out what is None.
+    assert all(field.keys() == {"name", "type", "ordinal_position"} for field in out["facets"]["schema"]["fields"])
+    assert all(column.keys() == {"nullCount"} for column in metrics["columnMetrics"].values())
 
 
 def test_a_failing_step_sends_fail_and_a_skipped_step_sends_nothing(demo_installed: Path, tmp_path: Path) -> None:

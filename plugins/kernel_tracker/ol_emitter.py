@@ -37,7 +37,9 @@ class OpenLineageRecorder:
         self._failed = 0
         self._log = get_logger("kernel_tracker").bind(run_id=run_id)
         self._sender: ClientSender | None = None
-        self._steps: dict[str, tuple[str, list[Json]]] = {}  # a running step's run id and input datasets
+        # a running step's run id and its input datasets by name, for its COMPLETE or FAIL: its START
+        # described them, and a run's events accumulate (the spec's run cycle)
+        self._steps: dict[str, tuple[str, list[Json]]] = {}
         # Input datasets that more steps to start will read as they are (same_as), and how many such
         # steps are left: a dataset is dropped, with its serialised form, once no step to start reads it.
         self._inputs: dict[tuple[str, str], Json] = {}
@@ -93,20 +95,20 @@ class OpenLineageRecorder:
         b = self.builder
         run_uuid = b.step_run_id(step, started_at)
         datasets = [self._frame_input(producer, output, snap) for producer, output, snap in inputs]
-        self._steps[step] = (run_uuid, datasets)
+        self._steps[step] = (run_uuid, [b.named_input(d) for d in datasets])
         self._emit(b.step_event("START", step, run_uuid, started_at, description=description,
                                 inputs=datasets, outputs=[b.planned_output(step, name) for name in outputs]))
 
     def _frame_input(self, producer: str, output: str, snap: Snapshot) -> Json:
-        # An output handed on as it was (same_as) is the same input dataset for every step that reads it,
-        # and a step's inputs repeat in its COMPLETE or FAIL: each is serialised once (shared).
+        # An output handed on as it was (same_as) is the same input dataset for every step that reads it:
+        # serialised once (shared) when more than one step reads it.
         key = (producer, output)
         left = self._readers[key] = self._readers.get(key, 1) - 1
         dataset = self._inputs.pop(key, None) if left <= 0 else self._inputs.get(key)
         if dataset is None or snap.same_as is None:
-            dataset = share(self.builder.frame_input(producer, output, snap))
+            dataset = self.builder.frame_input(producer, output, snap)
             if snap.same_as is not None and left > 0:
-                self._inputs[key] = dataset
+                self._inputs[key] = dataset = share(dataset)
         return dataset
 
     def complete_step(self, step: str, ended_at: datetime, *, description: str,
