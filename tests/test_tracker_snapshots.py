@@ -347,16 +347,16 @@ def test_a_run_of_snapshots_each_equals_a_fresh_one_whatever_changed_in_between(
     data: st.DataObject, kinds: list[str], rows: int, samples: int
 ) -> None:
     # One snapshotter sees a frame again and again while cells change in place, columns are added,
-    # dropped and reordered: what it knows of a frame read before (the whole frame, unchanged) and what it
-    # shares with the snapshot before (lists, samples of numeric blocks by their bits) must never stand for
-    # a change. -0.0 == 0.0 and 1 == 1.0 == True, so equal is not enough: the JSON
+    # dropped, reordered, cut, copied and retyped: what it knows of a frame read before (the whole frame,
+    # unchanged) and what it shares with the snapshot before (lists, samples of numeric blocks by their
+    # bits) must never stand for a change. -0.0 == 0.0 and 1 == 1.0 == True, so equal is not enough: the JSON
     # written must be the same, bit for bit.
     frame = pd.DataFrame({f"{kind}_{n}": pd.Series([data.draw(_CELLS[kind]) for _ in range(rows)],
                                                    dtype="str" if kind == "str" else kind)
                           for n, kind in enumerate(kinds)})
     snapshotter = Snapshotter(samples)
     for _ in range(data.draw(st.integers(1, 6))):
-        change = data.draw(st.sampled_from(["cell", "add", "drop", "order", "same"]))
+        change = data.draw(st.sampled_from(["cell", "add", "drop", "order", "rows", "copy", "retype", "same"]))
         if change == "cell":
             column = data.draw(st.sampled_from(list(frame.columns)))
             kind = column.split("_")[0]
@@ -369,6 +369,13 @@ def test_a_run_of_snapshots_each_equals_a_fresh_one_whatever_changed_in_between(
             frame = frame.drop(columns=[data.draw(st.sampled_from(list(frame.columns)))])
         elif change == "order":  # the same arrays, at other places
             frame = frame[data.draw(st.permutations(list(frame.columns)))]
+        elif change == "rows":  # fewer rows, in blocks placed as before
+            frame = frame.iloc[: data.draw(st.integers(1, len(frame)))]
+        elif change == "copy":  # new arrays over the same data, placed as before
+            frame = frame.copy(deep=False)
+        elif change == "retype":  # the same Arrow arrays as another kind of text
+            text = [c for c in frame.columns if str(frame[c].dtype) in ("str", "string")]
+            frame = frame.astype({c: "string" if str(frame[c].dtype) == "str" else "str" for c in text})
         taken = snapshotter.take(frame)
         fresh = take_snapshot(frame, samples)
         assert orjson.dumps([taken.names, taken.dtypes, taken.rows, taken.counts, taken.values]) == orjson.dumps(
@@ -387,6 +394,28 @@ def test_snapshots_of_an_unchanged_wide_frame_share_their_lists() -> None:
     second = snapshotter.take(frame.assign(extra=1.5))
     assert all(a is b for a, b in zip(first.values, second.values[:-1], strict=True))
     assert second.values[-1] == [1.5, 1.5, 1.5]
+
+
+def test_a_frame_read_again_is_read_again_where_it_can_have_changed() -> None:
+    # A frame read twice in a row is known again by its blocks' places, dtypes and Arrow arrays; its numbers
+    # can change in place, a NaN below the sampled rows too, and a text cell set is a new Arrow array.
+    frame = pd.DataFrame({f"f{i}": [1.0, 2.0, 3.0, 4.0] for i in range(40)}
+                         | {f"t{i}": pd.array(["a", "b", "c", "d"], dtype="str") for i in range(40)})
+    snapshotter = Snapshotter(2)
+    snapshotter.take(frame)
+    assert snapshotter.take(frame).nulls["f7"] == 0 and snapshotter._whole is not None
+    frame.loc[3, "f7"] = np.nan  # below the two rows sampled: the same first values
+    assert snapshotter.take(frame).nulls["f7"] == 1
+    frame.loc[0, "f8"] = 9.0
+    assert snapshotter.take(frame).samples[0]["f8"] == 9.0
+    frame.loc[3, "t5"] = None
+    assert snapshotter.take(frame).nulls["t5"] == 1
+    cut = frame.iloc[:3]  # blocks placed as before, one row fewer: the NaN is gone
+    assert snapshotter.take(cut).nulls["f7"] == 0 and snapshotter.take(cut).nulls["t5"] == 0
+    for source in (frame, cut, frame):
+        taken, fresh = snapshotter.take(source), take_snapshot(source, 2)
+        assert orjson.dumps([taken.names, taken.dtypes, taken.rows, taken.counts, taken.values]) == orjson.dumps(
+            [fresh.names, fresh.dtypes, fresh.rows, fresh.counts, fresh.values])
 
 
 def test_samples_equal_in_python_but_not_in_json_are_not_shared() -> None:

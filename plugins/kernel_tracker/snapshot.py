@@ -157,11 +157,12 @@ class Snapshotter:
         what the garbage collector visits again and again (on a long chain of wide frames, more than the
         snapshots cost to take). Samples are the same only as the same list objects: 1 == 1.0 == True."""
         last_dtypes, last_counts, last_values = self._last
-        if dtypes == last_dtypes:
+        if dtypes is not last_dtypes and dtypes == last_dtypes:
             dtypes = last_dtypes
-        if counts == last_counts:
+        if counts is not last_counts and counts == last_counts:
             counts = last_counts
-        if len(values) == len(last_values) and all(map(operator.is_, values, last_values)):
+        if values is not last_values and len(values) == len(last_values) and all(
+                map(operator.is_, values, last_values)):
             values = last_values
         self._last = (dtypes, counts, values)
         return dtypes, counts, values
@@ -179,7 +180,7 @@ class Snapshotter:
             return None
         last = self._whole
         if last is not None:
-            found = last.unchanged(self, arrays, placements, head)
+            found = last.unchanged(arrays, placements, head)
             if found is not None:
                 return found
         dtypes: list[Any] = [None] * width
@@ -193,7 +194,7 @@ class Snapshotter:
         placed_ids = list(map(id, placements))
         again, self._placed = placed_ids == self._placed, placed_ids
         plain = True
-        numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]] = []
+        numbers: list[tuple[int, Any, Any, bytes]] = []
         for k, array in enumerate(arrays):
             placed = placements[k].indexer  # a slice, or the columns' positions
             if type(placed) is slice and placed.stop - placed.start == 1:
@@ -222,8 +223,11 @@ class Snapshotter:
             kind = array.dtype.kind if isinstance(array, np.ndarray) else None
             if kind is not None and kind in "iubf" and array.ndim == 2:  # numbers: a row per column
                 name = self.dtype_name(array.dtype)
-                nulls, heads = self._numbers(array, kind, head)
-                numbers.append((k, array.dtype, kind, nulls, heads))
+                nulls = _block_nulls(array, kind)
+                first = array[:, :head]
+                bits = first.tobytes()
+                heads = self._heads(first, kind, bits) if head > 0 else None
+                numbers.append((k, array.dtype, _nulls_key(array, kind, nulls), bits))
                 for j, at in enumerate(positions):
                     dtypes[at] = name
                     if nulls is not None:
@@ -244,21 +248,11 @@ class Snapshotter:
             again and plain) else None
         return dtypes, counts, values
 
-    def _numbers(self, array: np.ndarray, kind: str, head: int) -> tuple[list[int] | None, list[list[Any]] | None]:
-        """A block of numeric columns' null counts (``None``: integers and booleans have none) and first values."""
-        if kind != "f":
-            nulls = None  # numpy integers and booleans have no missing value
-        elif len(array) > 1 and array.size <= _BLOCK:  # a wide frame's short columns: one operation
-            nulls = np.count_nonzero(np.isnan(array), axis=1).tolist()
-        else:  # a long column is counted a cache-sized part at a time
-            nulls = [_count_blocks(row, np.isnan) for row in array]
-        return nulls, self._heads(array[:, :head], kind) if head > 0 else None
-
-    def _heads(self, heads: np.ndarray, kind: str) -> list[list[Any]]:
-        """The first values of a block of numeric columns (one column a row), as lists; the lists of the last
-        block whose first values were the same bits, so that a column passed on from step to step has one
-        sample list, not one per snapshot."""
-        key = (heads.dtype, heads.shape, heads.tobytes())
+    def _heads(self, heads: np.ndarray, kind: str, bits: bytes) -> list[list[Any]]:
+        """The first values of a block of numeric columns (one column a row; ``bits``: their bytes), as lists;
+        the lists of the last block whose first values were the same bits, so that a column passed on from
+        step to step has one sample list, not one per snapshot."""
+        key = (heads.dtype, heads.shape, bits)
         known = self._head_lists.get(key)
         if known is None:
             if len(self._head_lists) >= 64:  # a run that changes them every step: no unbounded cache
@@ -318,40 +312,66 @@ class _Whole:
     text_at: list[int]  # the text blocks
     text_dtypes: list[Any]
     arrows: list[weakref.ref[Any]]  # their Arrow arrays
-    numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]]  # block, dtype, kind, nulls, samples
+    numbers: list[tuple[int, Any, Any, bytes]]  # block, dtype, what tells its nulls (_nulls_key), first values' bits
     head: int
     found: tuple[list[str], list[int], list[list[Any]]]
 
     @classmethod
     def of(cls, arrays: list[Any], placements: list[Any], arrow_types: set[type],
-           numbers: list[tuple[int, Any, str, list[int] | None, list[list[Any]] | None]], head: int,
+           numbers: list[tuple[int, Any, Any, bytes]], head: int,
            found: tuple[list[str], list[int], list[list[Any]]]) -> _Whole | None:
-        text_at = [k for k, array in enumerate(arrays) if type(array) in arrow_types]
+        text = [(k, array) for k, array in enumerate(arrays) if type(array) in arrow_types]
         try:
-            arrows = [weakref.ref(arrays[k].__arrow_array__()) for k in text_at]
-        except TypeError:  # an Arrow array that takes no weak reference: read every time
+            # read again through pandas' own attributes, which cost a third of the public ones: they must be them
+            if not all(array._dtype is array.dtype and array._pa_array is array.__arrow_array__() for _, array in text):
+                return None
+            arrows = [weakref.ref(array.__arrow_array__()) for _, array in text]
+        except (AttributeError, TypeError):  # an Arrow array that takes no weak reference: read every time
             return None
-        return cls(placements, text_at, [arrays[k].dtype for k in text_at], arrows, numbers, head, found)
+        return cls(placements, [k for k, _ in text], [array.dtype for _, array in text], arrows, numbers, head, found)
 
-    def unchanged(self, snapshotter: Snapshotter, arrays: list[Any], placements: list[Any],
+    def unchanged(self, arrays: list[Any], placements: list[Any],
                   head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
         """What was found, if the frame of ``arrays`` at ``placements`` holds it still; else ``None``."""
         if head != self.head or len(placements) != len(self.placements) or not all(
                 map(operator.is_, placements, self.placements)):
             return None
         text = [arrays[k] for k in self.text_at]
-        if not all(map(operator.is_, [array.dtype for array in text], self.text_dtypes)):
-            return None  # the same dtype object: the same kind of Arrow-backed array
-        if not all(map(operator.is_, [array.__arrow_array__() for array in text], [ref() for ref in self.arrows])):
-            return None
-        for k, dtype, kind, nulls, heads in self.numbers:
-            array = arrays[k]
-            if type(array) is not np.ndarray or array.dtype != dtype:
+        try:
+            if not all(map(operator.is_, [array._dtype for array in text], self.text_dtypes)):
+                return None  # the same dtype object: the same kind of Arrow-backed array
+            if not all(map(operator.is_, [array._pa_array for array in text], [ref() for ref in self.arrows])):
                 return None
-            now, first = snapshotter._numbers(array, kind, head)
-            if now != nulls or first is not heads:  # the sample lists of the same bits are the same list
+        except AttributeError:  # not a pandas Arrow-backed array any more
+            return None
+        for k, dtype, nulls, bits in self.numbers:
+            array = arrays[k]
+            if type(array) is not np.ndarray or array.dtype != dtype or array[:, :head].tobytes() != bits:
+                return None
+            if nulls is not None and _nulls_key(array, dtype.kind, None) != nulls:
                 return None
         return self.found
+
+
+def _block_nulls(array: np.ndarray, kind: str) -> list[int] | None:
+    """The null counts of a block of numeric columns (one column a row); ``None``: integers and booleans
+    have no missing value."""
+    if kind != "f":
+        return None
+    if len(array) > 1 and array.size <= _BLOCK:  # a wide frame's short columns: one operation
+        return np.count_nonzero(np.isnan(array), axis=1).tolist()  # type: ignore[no-any-return]
+    return [_count_blocks(row, np.isnan) for row in array]  # a long column, a cache-sized part at a time
+
+
+def _nulls_key(array: np.ndarray, kind: str, nulls: list[int] | None) -> Any:
+    """What tells a block of numeric columns has the same null counts: ``None`` for integers and booleans
+    (none), the bytes of the NaN mask of a small block (cheaper than counting), else the counts (``nulls``
+    when given)."""
+    if kind != "f":
+        return None
+    if array.size <= _BLOCK:
+        return np.isnan(array).tobytes()
+    return nulls if nulls is not None else _block_nulls(array, kind)
 
 
 def _arrow_labels(index: pd.Index) -> Any:
