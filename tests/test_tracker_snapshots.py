@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_tracker.settings import problems
-from kernel_tracker.snapshot import Snapshotter, null_count, take_snapshot
+from kernel_tracker.snapshot import Snapshot, Snapshotter, null_count, take_snapshot
 from kernel_tracker.tracker import read_tracker
 from tracker_support import read_json, run_pipeline
 
@@ -429,3 +429,27 @@ def test_samples_equal_in_python_but_not_in_json_are_not_shared() -> None:
     second = snapshotter.take(frame)
     assert orjson.dumps(first.values) == b"[[0.0,1.0]]"
     assert orjson.dumps(second.values) == b"[[-0.0,1.0]]"
+
+
+def test_lists_snapshots_share_are_written_once_and_read_the_same() -> None:
+    # Snapshots of a frame that did not change share their lists; tracker.json writes each such list's JSON
+    # once and copies it: the file must be what writing each list in place gives, byte for byte.
+    from kernel_tracker.tracker import StepTrack, _Schemas
+
+    frame = pd.DataFrame({"i": [1, 2], "f": [0.5, np.nan], "t": pd.array(["a", None], dtype="str")})
+    snapshotter = Snapshotter(2)
+    steps = [StepTrack(uses="x", outputs={"out": snapshotter.take(frame)}) for _ in range(4)]
+    steps.append(StepTrack(uses="x", outputs={"out": snapshotter.take(frame.assign(f=[-0.0, 2.0]))}))
+    assert steps[0].outputs["out"].values is steps[3].outputs["out"].values  # shared
+    schemas = _Schemas(steps)
+    option = orjson.OPT_PASSTHROUGH_DATACLASS
+    written = orjson.dumps(steps, option=option, default=schemas.encode)
+    assert schemas._json  # some lists were written once
+
+    def in_place(value: Any) -> Any:
+        if isinstance(value, Snapshot):
+            return {"schema": schemas._of[id(value)], "rows": value.rows, "nulls": value.counts,
+                    "samples": value.values, "taken_s": value.taken_s}
+        return value.__dict__
+
+    assert written == orjson.dumps(steps, option=option, default=in_place)

@@ -250,6 +250,10 @@ class _Schemas:
         self.listed: list[dict[str, str]] = []
         at: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self._of: dict[int, int] = {}  # id of a snapshot (all alive while the file is written) -> its schema
+        # ids of the lists of null counts and samples met (alive, held by the snapshots), and the JSON of those
+        # met twice: snapshots share the lists of a frame that did not change, written once
+        self._met: set[int] = set()
+        self._json: dict[int, orjson.Fragment] = {}
         last: tuple[Snapshot, int] | None = None
         for track in steps:
             for snap in (*track.outputs.values(), *track.inputs.values()):
@@ -267,11 +271,26 @@ class _Schemas:
 
     def encode(self, value: Any) -> Any:
         if isinstance(value, Snapshot):
-            return {"schema": self._of[id(value)], "rows": value.rows, "nulls": value.counts,
-                    "samples": value.values, "taken_s": value.taken_s}
+            return {"schema": self._of[id(value)], "rows": value.rows, "nulls": self._once(value.counts),
+                    "samples": self._once(value.values), "taken_s": value.taken_s}
         if isinstance(value, StepTrack | SameAs):
             return value.__dict__  # their fields, in order
         raise TypeError(f"{type(value).__name__} is not written to {TRACKER_FILE}")
+
+    def _once(self, values: list[Any]) -> Any:
+        """``values``, or its JSON made once if another snapshot gives the same list: the same bytes."""
+        key = id(values)
+        made = self._json.get(key)
+        if made is not None:
+            return made
+        if key not in self._met:
+            self._met.add(key)
+            return values
+        try:
+            made = self._json[key] = orjson.Fragment(orjson.dumps(values))
+        except TypeError:
+            return values  # written with the document, which says what it cannot write
+        return made
 
 
 def write_json(run: Run, name: str, document: dict[str, Any], *, indent: bool = True,
