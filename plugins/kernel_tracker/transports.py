@@ -1,7 +1,7 @@
 """Where the tracker's OpenLineage events go: JSON lines in the run directory, and a client's transport.
 
 The run directory's file is written from the event dicts with orjson, no client object involved. The
-parts that many events repeat (a schema, the parent run, a job, a step's inputs) go through
+parts that many events repeat (a schema, the parent run, a job, an output several steps read) go through
 :func:`share`: serialised once, then copied into each line as bytes. Only when a transport is
 configured is the OpenLineage client imported (half a second): :class:`ClientSender` wraps each event
 into the client's typed ``RunEvent`` and hands it to ``OpenLineageClient.emit``, so every transport
