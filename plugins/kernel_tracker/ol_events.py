@@ -63,12 +63,13 @@ def facet(schema_url: str, fields: Json) -> Json:
     return {"_producer": PRODUCER, "_schemaURL": schema_url, **fields}
 
 
-def static_uuid(instant: datetime, data: bytes) -> str:
+def static_uuid(instant: datetime, data: bytes, *, iso: str | None = None) -> str:
     """``openlineage.client.uuid.generate_static_uuid`` (a UUIDv7 whose random bits are a SHA-1 of the time
-    and ``data``), written out so that the client is not imported for it; the tests hold it to the client's."""
+    and ``data``), written out so that the client is not imported for it; the tests hold it to the client's.
+    ``iso``: ``instant.isoformat()``, when made already (``instant`` in UTC)."""
     if instant.tzinfo is not UTC:  # the kernel's times are in UTC already
-        instant = instant.astimezone(UTC)
-    digest = hashlib.sha1(instant.isoformat().encode() + data, usedforsecurity=False).digest()
+        instant, iso = instant.astimezone(UTC), None
+    digest = hashlib.sha1((iso or instant.isoformat()).encode() + data, usedforsecurity=False).digest()
     value = (int(instant.timestamp() * 1000) & 0xFFFFFFFFFFFF) << 80 | int.from_bytes(digest, "big") >> 84
     value = value & ~(0xF000 << 64) & ~(0xC000 << 48) | 7 << 76 | 0x8000 << 48  # version 7, variant RFC 4122
     text = f"{value:032x}"  # as str(uuid.UUID(int=value)), without making the object
@@ -89,6 +90,8 @@ class EventBuilder:
         self.run_uuid = ""
         self._schemas: dict[tuple[tuple[str, str], ...], Json] = {}
         self._jobs: dict[str, Json] = {}
+        self._job_types: dict[str, Json] = {}
+        self._last_time: tuple[datetime | None, str] = (None, "")
         self._parent: Json | None = None
         # id of a snapshot's null counts -> (the counts, held so that the id stays theirs, and their metrics):
         # a producer's output snapshot and its readers' inputs share one list
@@ -105,7 +108,7 @@ class EventBuilder:
         return f"{self.pipeline}.{step}.{output}"
 
     def step_run_id(self, step: str, started_at: datetime) -> str:
-        return static_uuid(started_at, f"{self.run_id}/{step}".encode())
+        return static_uuid(started_at, f"{self.run_id}/{step}".encode(), iso=self._time(started_at))
 
     # -- events --------------------------------------------------------------------------------
 
@@ -175,9 +178,16 @@ class EventBuilder:
 
     def _event(self, state: State, moment: datetime, run: Json, job: Json, inputs: Iterable[Json] = (),
                outputs: Iterable[Json] = ()) -> Json:
-        # datetime.isoformat() is what the client was given before: "2024-05-01T12:00:00.123456+00:00"
-        return {"eventTime": moment.isoformat(), "eventType": state, "inputs": list(inputs), "job": job,
+        return {"eventTime": self._time(moment), "eventType": state, "inputs": list(inputs), "job": job,
                 "outputs": list(outputs), "producer": PRODUCER, "run": run, "schemaURL": RUN_EVENT_URL}
+
+    def _time(self, moment: datetime) -> str:
+        # datetime.isoformat() is what the client was given before: "2024-05-01T12:00:00.123456+00:00". A
+        # step's START makes it twice (its run id, its time): made once.
+        last = self._last_time
+        if last[0] is not moment:
+            last = self._last_time = (moment, moment.isoformat())
+        return last[1]
 
     def _pipeline_job(self) -> Json:
         return self._job(self.pipeline, "PIPELINE", self.description)
@@ -189,10 +199,16 @@ class EventBuilder:
             facets: Json = {}
             if description:
                 facets["documentation"] = facet(DOCUMENTATION_URL, {"description": description})
-            facets["jobType"] = facet(JOB_TYPE_URL, {"integration": INTEGRATION, "jobType": kind,
-                                                     "processingType": "BATCH"})
+            facets["jobType"] = self._job_type(kind)
             job = self._jobs[name] = self._share({"facets": facets, "name": name, "namespace": self.namespace})
         return job
+
+    def _job_type(self, kind: str) -> Json:
+        made = self._job_types.get(kind)  # the same facet for every step's job
+        if made is None:
+            made = self._job_types[kind] = self._share(
+                facet(JOB_TYPE_URL, {"integration": INTEGRATION, "jobType": kind, "processingType": "BATCH"}))
+        return made
 
     def _parent_facet(self) -> Json:
         if self._parent is None:

@@ -5,8 +5,9 @@ pass over the columns that can hold nulls at all: a numpy integer or boolean col
 not read; an Arrow-backed column knows its null count; a float or datetime column is read once,
 without building a mask the size of the frame. The numpy columns of one dtype that pandas keeps together
 in one small block (a wide frame's numbers) are read in one array operation each, not one per column.
-A frame read again with the same arrays in the same places (a step that hands on what it was given) has
-only its numeric blocks read again: its text columns' Arrow arrays, which never change, are known.
+A frame whose blocks are where the last frame's were, with the same dtypes and the same Arrow arrays
+behind its text (that frame again, handed on by a step, or a copy of it) has only its numeric blocks
+read again: Arrow arrays never change, so its text is known (``_Whole``).
 """
 
 from __future__ import annotations
