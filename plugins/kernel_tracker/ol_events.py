@@ -249,7 +249,8 @@ class EventBuilder:
         if known is not None and known[0] is counts:
             return known[1]
         last = self._last_metrics
-        if last is not None and (last[0] is snapshot.names or last[0] == snapshot.names) and last[1] == counts:
+        if last is not None and (last[0] is snapshot.names or last[0] == snapshot.names) and (
+                last[1] is counts or last[1] == counts):
             metrics = last[2]  # the same columns with the same null counts as the last frame: its metrics
         else:
             metrics = self._share(_column_metrics(snapshot.names, counts))

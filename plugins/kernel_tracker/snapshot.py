@@ -73,7 +73,8 @@ class Snapshot:
 
     def same_schema(self, other: Snapshot) -> bool:
         """Whether both have the same columns with the same dtypes, in the same order."""
-        return (self.names is other.names or self.names == other.names) and self.dtypes == other.dtypes
+        return ((self.names is other.names or self.names == other.names)
+                and (self.dtypes is other.dtypes or self.dtypes == other.dtypes))
 
 
 @dataclass(frozen=True)
