@@ -240,6 +240,9 @@ def test_a_failing_step_sends_fail_and_a_skipped_step_sends_nothing(demo_install
     assert kinds == [("demo", "START"), ("demo.n", "START"), ("demo.n", "COMPLETE"), ("demo.bad", "START"),
                      ("demo.bad", "FAIL"), ("demo", "FAIL")]
     assert sent[4]["run"]["facets"]["errorMessage"]["message"] == "ValueError: kaput"
+    # its START described its input; its FAIL names it
+    assert sent[3]["inputs"][0]["inputFacets"]["dataQualityMetrics"]["rowCount"] > 0
+    assert sent[4]["inputs"] == [{"facets": {}, "inputFacets": {}, "name": "demo.n.out", "namespace": "kernel://demo"}]
     assert "bad" in sent[5]["run"]["facets"]["errorMessage"]["message"]
 
 
