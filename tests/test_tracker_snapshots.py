@@ -418,6 +418,24 @@ def test_a_frame_read_again_is_read_again_where_it_can_have_changed() -> None:
             [fresh.names, fresh.dtypes, fresh.rows, fresh.counts, fresh.values])
 
 
+def test_the_same_arrays_at_other_places_are_read_again() -> None:
+    # pandas' public way to put blocks together: the same arrays, in the same block order, other columns.
+    frame = pd.DataFrame({"a": pd.array(["x", "y"], dtype="str"), "b": pd.array(["p", None], dtype="str"),
+                          "n": [1.5, np.nan]})
+    snapshotter = Snapshotter(2)
+    snapshotter.take(frame)
+    snapshotter.take(frame)
+    assert snapshotter._whole is not None
+    assert [str(block.dtype) for block in frame._mgr.blocks] == ["str", "str", "float64"]
+    a, b, n = (block.values for block in frame._mgr.blocks)  # in this order: a, b, n
+    moved = pd.api.internals.create_dataframe_from_blocks(
+        [(a, np.array([1])), (b, np.array([0])), (n, np.array([2]))], index=frame.index,
+        columns=pd.Index(["b", "a", "n"]))
+    taken, fresh = snapshotter.take(moved), take_snapshot(moved, 2)
+    assert (taken.columns, taken.nulls, taken.samples) == (fresh.columns, fresh.nulls, fresh.samples)
+    assert taken.nulls == {"b": 1, "a": 0, "n": 1}
+
+
 def test_samples_equal_in_python_but_not_in_json_are_not_shared() -> None:
     snapshotter = Snapshotter(2)
     zeros = pd.DataFrame({"i": np.zeros(2, dtype=np.int64), "f": np.zeros(2)})  # the same bytes

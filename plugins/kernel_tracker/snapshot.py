@@ -196,7 +196,7 @@ class Snapshotter:
         placed_ids = list(map(id, placements))
         again, self._placed = placed_ids == self._placed, placed_ids
         plain = True
-        numbers: list[tuple[int, Any, Any, bytes]] = []
+        numbers: list[tuple[int, str, list[int] | None, bytes]] = []  # block, kind, null counts, first values' bits
         for k, array in enumerate(arrays):
             placed = placements[k].indexer  # a slice, or the columns' positions
             if type(placed) is slice and placed.stop - placed.start == 1:
@@ -229,7 +229,7 @@ class Snapshotter:
                 first = array[:, :head]
                 bits = first.tobytes()
                 heads = self._heads(first, kind, bits) if head > 0 else None
-                numbers.append((k, array.dtype, _nulls_key(array, kind, nulls), bits))
+                numbers.append((k, kind, nulls, bits))
                 for j, at in enumerate(positions):
                     dtypes[at] = name
                     if nulls is not None:
@@ -320,7 +320,7 @@ class _Whole:
 
     @classmethod
     def of(cls, arrays: list[Any], placements: list[Any], arrow_types: set[type],
-           numbers: list[tuple[int, Any, Any, bytes]], head: int,
+           numbers: list[tuple[int, str, list[int] | None, bytes]], head: int,
            found: tuple[list[str], list[int], list[list[Any]]]) -> _Whole | None:
         text = [(k, array) for k, array in enumerate(arrays) if type(array) in arrow_types]
         try:
@@ -330,7 +330,8 @@ class _Whole:
             arrows = [weakref.ref(array.__arrow_array__()) for _, array in text]
         except (AttributeError, TypeError):  # an Arrow array that takes no weak reference: read every time
             return None
-        return cls(placements, [k for k, _ in text], [array.dtype for _, array in text], arrows, numbers, head, found)
+        checks = [(k, arrays[k].dtype, _nulls_key(arrays[k], kind, nulls), bits) for k, kind, nulls, bits in numbers]
+        return cls(placements, [k for k, _ in text], [array.dtype for _, array in text], arrows, checks, head, found)
 
     def unchanged(self, arrays: list[Any], placements: list[Any],
                   head: int) -> tuple[list[str], list[int], list[list[Any]]] | None:
