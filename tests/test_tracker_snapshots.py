@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import json
 import math
+import sys
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -471,3 +473,30 @@ def test_lists_snapshots_share_are_written_once_and_read_the_same() -> None:
         return value.__dict__
 
     assert written == orjson.dumps(steps, option=option, default=in_place)
+
+
+def test_threads_taking_snapshots_side_by_side_each_get_their_frames_names() -> None:
+    # The threads executor summarizes steps in worker threads, through one snapshotter per number of
+    # samples: what it remembers of the last column index must never give one frame another's names.
+    snapshotter = Snapshotter(0)
+    frames = [pd.DataFrame({f"{prefix}{i}": [1] for i in range(3)}) for prefix in "ab"]
+    wrong: list[list[str]] = []
+
+    def take(frame: pd.DataFrame) -> None:
+        for _ in range(20_000):
+            names = snapshotter.take(frame).names
+            if names != list(frame.columns):
+                wrong.append(names)
+                return
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=take, args=(frame,)) for frame in frames]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
