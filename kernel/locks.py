@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import filelock
 import orjson
 
 from kernel.errors import KernelError
+
+if TYPE_CHECKING:
+    import filelock
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,9 @@ class PathLock:
         self.path = Path(path)
         self.holder = holder
         self.file = lock_file(path)
-        self._lock = filelock.FileLock(
+        import filelock  # here: a run that claims no path outside its directory never loads it (5 ms)
+
+        self._lock: filelock.FileLock = filelock.FileLock(
             self.file, thread_local=False, preserve_lock_file=True, on_acquired=self._write_holder
         )
 
@@ -83,6 +88,8 @@ class PathLock:
     def acquire(self, *, wait: bool = False, on_wait: Callable[[PathLock, Holder | None], None] | None = None) -> None:
         """Take the lock. When another run holds it: raise :class:`Busy`, or with ``wait`` tell ``on_wait``
         who holds it and wait until it is free."""
+        import filelock
+
         self.file.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire(timeout=0)

@@ -9,7 +9,6 @@ it that has either, as pytest finds its ini file. The command line wins over it,
 from __future__ import annotations
 
 import functools
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +55,8 @@ def _found(directory: Path) -> ProjectConfig:
 
 
 def _load(path: Path) -> dict[str, object]:
+    import tomllib  # here: most commands find no configuration file to read
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

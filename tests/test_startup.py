@@ -60,13 +60,14 @@ def test_listing_and_checking_import_no_heavy_library(args: tuple[str, ...]) -> 
 
 def test_a_small_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     # A CSV read and a Parquet write with the default plugins: no Avro decoder, no charts, no lineage client,
-    # and not rich, which structlog would import (a terminal's live view imports it; this is not one).
+    # and not rich, which structlog would import (a terminal's live view imports it; this is not one). It
+    # claims no path outside its run directory and finds no project file: no file locks, no TOML parser.
     run = _two_steps(tmp_path)
     found = _imported(*run)
     assert sorted(set(found) - {"pandas", "numpy", "pyarrow", "xxhash"}) == []
     assert "pandas" in found  # the probe saw the run
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=("rich", "structlog")), *run],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=("rich", "structlog", "filelock", "tomllib")),
+                           *run], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == ["structlog"]
 
 
