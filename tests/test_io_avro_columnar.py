@@ -92,7 +92,7 @@ def test_a_file_decoded_in_many_batches_of_blocks_is_the_same_frame(
     path = tmp_path / "f.avro"
     with path.open("wb") as fo:
         fastavro.writer(fo, fastavro.parse_schema(schema), rows, codec="deflate", sync_interval=500)
-    batches = list(kernel_io.avro_read._batches_of_blocks(_past_header(path)))
+    batches = list(kernel_io.avro_read._block_runs(_past_header(path)))
     assert len(batches) > 10
     pd.testing.assert_frame_equal(read_avro(path), read_avro(path, columnar=False), check_exact=True)
 

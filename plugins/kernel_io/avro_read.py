@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import fastavro
+import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -142,11 +143,19 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
     pieces: dict[str, list[Any]] = {name: [] for name in names}
     count = 0
     try:
-        for batch in _batches_of_blocks(fo):
-            table = pl.read_avro(io.BytesIO(head + batch), columns=names)
+        for first, last in _block_runs(fo):
+            fo.seek(first)
+            blocks = fo.read(last - first)
+            if len(blocks) != last - first:
+                raise ValueError("the last block is cut short")
+            # One copy of the blocks behind the header: polars reads the whole of what it is given.
+            table = pl.read_avro(io.BytesIO(b"".join((head, blocks))), columns=names)
+            del blocks
             count += table.height
             for column in columns:  # as Arrow, in the schema's types; polars' buffers go with the batch
-                pieces[column.name].append(_as_arrow_type(table.drop_in_place(column.name).to_arrow(), column))
+                values = table.drop_in_place(column.name).to_arrow()
+                pieces[column.name].append(_enum_codes(values, column) if column.kind == "enum"
+                                           else _as_arrow_type(values, column))
             del table
     except Exception:  # a damaged file, or a codec polars does not read: fastavro says which
         return None
@@ -154,56 +163,69 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
         return None
     data: dict[str, Any] = {}
     for column in columns:  # one column at a time, its Arrow pieces released as it goes to pandas
-        chunks = pa.chunked_array(pieces.pop(column.name), type=_ARROW_TYPES[column.kind])
+        if column.kind == "enum":
+            data[column.name] = pd.Categorical.from_codes(
+                np.concatenate(pieces.pop(column.name)), dtype=pd.CategoricalDtype(list(column.symbols)))
+            continue
+        chunks = pa.chunked_array(pieces.pop(column.name), type=_COLUMNAR_TYPES.get(column.kind,
+                                                                                    _ARROW_TYPES[column.kind]))
         data[column.name] = _to_pandas(chunks, column)
         del chunks
     return pd.DataFrame(data, index=pd.RangeIndex(count), copy=False)
 
 
 _BATCH_BYTES = 1 << 20  # encoded blocks decoded at once: polars' working memory stays small
+_BLOCK_HEAD = 20  # a block starts with two Avro longs, ten bytes each at most
+# polars gives text as Arrow's large_string, which pandas' str dtype keeps: no round trip through string
+_COLUMNAR_TYPES = {"string": pa.large_string()}
 
 
-def _batches_of_blocks(fo: BinaryIO) -> Iterator[bytes]:
-    """The data blocks after the header, a few megabytes of whole blocks at a time (each block: a count
-    and a size as Avro longs, the data, the 16-byte sync marker). Raises ValueError where they do not
-    add up (a truncated file)."""
-    batch = bytearray()
+def _block_runs(fo: BinaryIO) -> Iterator[tuple[int, int]]:
+    """The byte ranges of the data blocks after the header (``fo`` just past it), a few megabytes of whole
+    blocks each (each block: a count and a size as Avro longs, the data, the 16-byte sync marker). Only
+    the blocks' first bytes are read here. Raises ValueError where they do not add up (a truncated file)."""
+    first = position = fo.tell()
     while True:
-        block_start = fo.tell()
-        first = fo.read(1)
-        if not first:
+        fo.seek(position)
+        head = fo.read(_BLOCK_HEAD)
+        if not head:
             break
-        fo.seek(block_start)
-        _read_long(fo)  # the number of records
-        size = _read_long(fo)
+        _, at = _long_in(head, 0)  # the number of records
+        size, at = _long_in(head, at)
         if size < 0:
             raise ValueError("negative block size")
-        end = fo.tell() + size + 16
-        fo.seek(block_start)
-        block = fo.read(end - block_start)
-        if len(block) != end - block_start:
-            raise ValueError("the last block is cut short")
-        batch += block
-        if len(batch) >= _BATCH_BYTES:
-            yield bytes(batch)
-            batch = bytearray()
-    if batch:
-        yield bytes(batch)
+        position += at + size + 16
+        if position - first >= _BATCH_BYTES:
+            yield first, position
+            first = position
+    if position > first:
+        yield first, position
 
 
-def _read_long(fo: BinaryIO) -> int:
-    """An Avro long: a zig-zag varint."""
+def _long_in(data: bytes, at: int) -> tuple[int, int]:
+    """The Avro long (a zig-zag varint) at ``data[at:]``, and where it ends."""
     shift = result = 0
     while True:
-        byte = fo.read(1)
-        if not byte:
+        if at >= len(data):
             raise ValueError("the file ends inside a block header")
-        result |= (byte[0] & 0x7F) << shift
-        if byte[0] < 0x80:
-            return (result >> 1) ^ -(result & 1)
+        byte = data[at]
+        at += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (result >> 1) ^ -(result & 1), at
         shift += 7
         if shift > 63:
             raise ValueError("a block header is not an Avro long")
+
+
+def _enum_codes(values: Any, column: Column) -> Any:
+    """An enum's codes (positions in the schema's symbols, -1 where none) from polars' categorical column:
+    its dictionary mapped to the symbols, then its indices looked up, without spelling out each value."""
+    symbols = pa.array(column.symbols, pa.string())
+    if pa.types.is_dictionary(values.type) and values.null_count == 0:
+        positions = pc.fill_null(pc.index_in(values.dictionary.cast(pa.string()), value_set=symbols), -1)
+        return positions.to_numpy()[values.indices.to_numpy()]
+    return pc.fill_null(pc.index_in(_as_arrow_type(values, column), value_set=symbols), -1).to_numpy()
 
 
 def _as_arrow_type(values: Any, column: Column) -> Any:
@@ -214,7 +236,7 @@ def _as_arrow_type(values: Any, column: Column) -> Any:
         return values.cast(pa.int64())
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
-    return values.cast(_ARROW_TYPES[column.kind])
+    return values.cast(_COLUMNAR_TYPES.get(column.kind, _ARROW_TYPES[column.kind]))
 
 
 def schema_columns(schema: Any) -> list[Column]:
