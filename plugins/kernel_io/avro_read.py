@@ -164,8 +164,7 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
     data: dict[str, Any] = {}
     for column in columns:  # one column at a time, its Arrow pieces released as it goes to pandas
         if column.kind == "enum":
-            data[column.name] = pd.Categorical.from_codes(
-                np.concatenate(pieces.pop(column.name)), dtype=pd.CategoricalDtype(list(column.symbols)))
+            data[column.name] = _categorical(np.concatenate(pieces.pop(column.name)), column)
             continue
         chunks = pa.chunked_array(pieces.pop(column.name), type=_COLUMNAR_TYPES.get(column.kind,
                                                                                     _ARROW_TYPES[column.kind]))
@@ -219,13 +218,20 @@ def _long_in(data: bytes, at: int) -> tuple[int, int]:
 
 
 def _enum_codes(values: Any, column: Column) -> Any:
-    """An enum's codes (positions in the schema's symbols, -1 where none) from polars' categorical column:
-    its dictionary mapped to the symbols, then its indices looked up, without spelling out each value."""
+    """An enum's codes (positions in the schema's symbols, -1 where none) from its text, or from polars'
+    categorical column: its dictionary mapped to the symbols, then its indices looked up, without spelling
+    out each value."""
     symbols = pa.array(column.symbols, pa.string())
-    if pa.types.is_dictionary(values.type) and values.null_count == 0:
-        positions = pc.fill_null(pc.index_in(values.dictionary.cast(pa.string()), value_set=symbols), -1)
-        return positions.to_numpy()[values.indices.to_numpy()]
-    return pc.fill_null(pc.index_in(_as_arrow_type(values, column), value_set=symbols), -1).to_numpy()
+    if pa.types.is_dictionary(values.type):
+        if values.null_count == 0:
+            positions = pc.fill_null(pc.index_in(values.dictionary.cast(pa.string()), value_set=symbols), -1)
+            return positions.to_numpy()[values.indices.to_numpy()]
+        values = values.dictionary_decode()
+    return pc.fill_null(pc.index_in(values.cast(pa.string()), value_set=symbols), -1).to_numpy()
+
+
+def _categorical(codes: Any, column: Column) -> Any:
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(column.symbols)))
 
 
 def _as_arrow_type(values: Any, column: Column) -> Any:
@@ -322,8 +328,7 @@ def _to_pandas(values: Any, column: Column) -> Any:
     if column.kind == "timestamp":
         return values.cast(pa.timestamp(column.unit, tz=column.tz)).to_pandas()
     if column.kind == "enum":
-        codes = pc.fill_null(pc.index_in(values, value_set=pa.array(column.symbols, pa.string())), -1)
-        return pd.Categorical.from_codes(codes.to_numpy(), dtype=pd.CategoricalDtype(list(column.symbols)))
+        return _categorical(_enum_codes(values, column), column)
     if column.nullable and column.kind in ("long", "boolean"):
         nullable_dtype = pd.Int64Dtype() if column.kind == "long" else pd.BooleanDtype()
         return values.to_pandas(types_mapper=lambda _: nullable_dtype)
