@@ -166,8 +166,7 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
         if column.kind == "enum":
             data[column.name] = _categorical(np.concatenate(pieces.pop(column.name)), column)
             continue
-        chunks = pa.chunked_array(pieces.pop(column.name), type=_COLUMNAR_TYPES.get(column.kind,
-                                                                                    _ARROW_TYPES[column.kind]))
+        chunks = pa.chunked_array(pieces.pop(column.name), type=_columnar_type(column))
         data[column.name] = _to_pandas(chunks, column)
         del chunks
     return pd.DataFrame(data, index=pd.RangeIndex(count), copy=False)
@@ -177,6 +176,10 @@ _BATCH_BYTES = 1 << 20  # encoded blocks decoded at once: polars' working memory
 _BLOCK_HEAD = 20  # a block starts with two Avro longs, ten bytes each at most
 # polars gives text as Arrow's large_string, which pandas' str dtype keeps: no round trip through string
 _COLUMNAR_TYPES = {"string": pa.large_string()}
+
+
+def _columnar_type(column: Column) -> Any:
+    return _COLUMNAR_TYPES.get(column.kind, _ARROW_TYPES[column.kind])
 
 
 def _block_runs(fo: BinaryIO) -> Iterator[tuple[int, int]]:
@@ -235,14 +238,14 @@ def _categorical(codes: Any, column: Column) -> Any:
 
 
 def _as_arrow_type(values: Any, column: Column) -> Any:
-    """An Arrow array from polars as the record-at-a-time path types it (``_ARROW_TYPES``)."""
+    """An Arrow array from polars in the type the columnar path gives its kind (``_columnar_type``)."""
     if column.kind == "timestamp":
         if pa.types.is_timestamp(values.type) and values.type.unit != column.unit:
             values = values.cast(pa.timestamp(column.unit, tz=values.type.tz))
         return values.cast(pa.int64())
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
-    return values.cast(_COLUMNAR_TYPES.get(column.kind, _ARROW_TYPES[column.kind]))
+    return values.cast(_columnar_type(column))
 
 
 def schema_columns(schema: Any) -> list[Column]:
