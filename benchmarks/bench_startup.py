@@ -75,12 +75,15 @@ def _cases(work: Path) -> dict[str, list[str]]:
     }
 
 
-def _time(command: list[str]) -> float:
+def _env() -> dict[str, str]:
     # No live console; and bytecode caches written as in a user's environment (this machine's shell sets
     # PYTHONDONTWRITEBYTECODE, which would compile the kernel's modules anew in every process: about 0.1 s).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"CI": "true"}
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"CI": "true"}
+
+
+def _time(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
     return time.perf_counter() - started
 
 
@@ -165,7 +168,7 @@ LABELS = {
 
 def _phases(work: Path, repeat: int) -> None:
     run = _cases(work)["kernel run (2 steps)"][1:]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"CI": "true"}
+    env = _env()
     found: dict[str, list[float]] = {}
     for round_ in range(repeat + 1):  # the first warms the caches
         spawned = time.perf_counter()  # the same clock as the child's (CLOCK_MONOTONIC)
