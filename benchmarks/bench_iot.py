@@ -11,7 +11,10 @@ DataFrames (one per file, then concatenated). Like ``kernel run``, the process k
 frees (``kernel/memory.py``; ``KERNEL_RETURN_FREED_MEMORY=1`` runs it as a program importing the kernel
 would). Peak memory is the largest resident set size sampled every 20 ms during each phase, also per
 step; the pipeline's CPU time (all threads) is split into user and system time, the latter mostly the
-kernel giving the process fresh zeroed memory (page faults).
+kernel giving the process fresh zeroed memory (page faults, also per step and for polars' read). What a
+fresh page costs is measured too, before the pipeline and after polars' read: on a virtual machine it swings
+with the host (1.5 to 7.5 us on this machine), and with it the pipeline's time, which takes about four times
+the page faults polars' read does.
 """
 
 from __future__ import annotations
@@ -82,6 +85,23 @@ def polars_read(telemetry: Path) -> int:
     return sum(pl.read_avro(path).height for path in sorted(telemetry.glob("*.avro")))
 
 
+def fresh_page_us(megabytes: int = 256) -> float:
+    """What a page of fresh memory costs here now: microseconds per 4 KB page, touched once in a new mapping
+    (not from malloc, which this process may keep and reuse). On a virtual machine this swings with the host."""
+    import mmap
+
+    import numpy as np
+
+    size = megabytes << 20
+    with mmap.mmap(-1, size) as mapping:
+        pages = np.frombuffer(mapping, dtype=np.uint8)[:: mmap.PAGESIZE]
+        t0 = time.perf_counter()
+        pages[:] = 1  # one write a page: the page fault is the cost
+        seconds = time.perf_counter() - t0
+        del pages
+    return seconds / (size // mmap.PAGESIZE) * 1e6
+
+
 def bare_decode(telemetry: Path) -> pd.DataFrame:
     frames = []
     for path in sorted(telemetry.glob("*.avro")):
@@ -109,6 +129,7 @@ def main() -> None:
     manifest = json.loads((data / "manifest.json").read_text())
     records = manifest.get("telemetry", {}).get("records")
     pipeline_file = Path(str(files("kernel_showcases") / "007-iot-windowed-kpi" / "pipeline.yaml"))
+    page_us_before = fresh_page_us()
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = load_pipeline(pipeline_file, {"data": str(data), "refresh": f"{args.days}d",
                                                  "partitions": args.partitions,
@@ -121,7 +142,8 @@ def main() -> None:
         inputs_bytes: list[int] = []
 
         cpu_at: dict[str, resource.struct_rusage] = {}
-        step_cpu: dict[str, tuple[float, float]] = {}  # user, system seconds of the process while the step ran
+        # user and system seconds of the process while the step ran, and the page faults it took
+        step_cpu: dict[str, tuple[float, float, int]] = {}
 
         def started(sender: Run, *, event: StepStarted, **_: object) -> None:
             running[event.step.name] = rss_bytes()
@@ -130,7 +152,8 @@ def main() -> None:
         def ended(sender: Run, *, event: StepCompleted, **_: object) -> None:
             step_peaks[event.step.name] = max(running.pop(event.step.name, 0), rss_bytes())
             now, then = resource.getrusage(resource.RUSAGE_SELF), cpu_at.pop(event.step.name)
-            step_cpu[event.step.name] = (now.ru_utime - then.ru_utime, now.ru_stime - then.ru_stime)
+            step_cpu[event.step.name] = (now.ru_utime - then.ru_utime, now.ru_stime - then.ru_stime,
+                                         now.ru_minflt - then.ru_minflt)
             if event.step.name == "ingest":  # the input, as the pipeline holds it in memory
                 inputs_bytes.append(sum(int(event.outputs[key].memory_usage(deep=True).sum())
                                         for key in event.outputs))
@@ -154,14 +177,18 @@ def main() -> None:
         del result
     polars_base = rss_bytes()  # the pipeline's process may keep the memory it freed (kernel/memory.py)
     with peak_rss() as polars_peak:
-        t0 = time.perf_counter()
+        t0, faults_before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         rows = polars_read(data / "telemetry")
         polars_s = time.perf_counter() - t0
+        polars_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
+    page_us = fresh_page_us()
     print(f"telemetry records: {rows:,}" + (f" (manifest: {records:,})" if records else ""))
-    print(f"{'step':<20} {'wall s':>9} {'user s':>7} {'system s':>9} {'peak RSS MB':>12}   (CPU: all threads)")
+    print(f"{'step':<20} {'wall s':>9} {'user s':>7} {'system s':>9} {'page faults':>12} {'peak RSS MB':>12}"
+          "   (CPU and faults: all threads)")
     for name, seconds in steps.items():
-        user, system = step_cpu.get(name, (0.0, 0.0))
-        print(f"{name:<20} {seconds:>9.2f} {user:>7.2f} {system:>9.2f} {step_peaks.get(name, 0) / 2**20:>12,.0f}")
+        user, system, step_faults = step_cpu.get(name, (0.0, 0.0, 0))
+        print(f"{name:<20} {seconds:>9.2f} {user:>7.2f} {system:>9.2f} {step_faults:>12,} "
+              f"{step_peaks.get(name, 0) / 2**20:>12,.0f}")
     print(f"{'whole pipeline':<20} {pipeline_s:>9.2f}   peak RSS {pipeline_mb:,.0f} MB "
           f"({pipeline_mb - base_mb:,.0f} MB above the {base_mb:,.0f} MB before the run)")
     if inputs_bytes:
@@ -171,9 +198,11 @@ def main() -> None:
     print(f"{'':<20} CPU: user {user_s:.2f} s, system {system_s:.2f} s (page faults: {faults:,}), all threads; "
           f"freed memory {'kept' if kept else 'returned'} (kernel/memory.py)")
     print(f"{'polars.read_avro':<20} {polars_s:>9.2f}   peak RSS {polars_peak() / 2**20:,.0f} MB "
-          f"({(polars_peak() - polars_base) / 2**20:,.0f} MB above its start)")
+          f"({(polars_peak() - polars_base) / 2**20:,.0f} MB above its start; page faults: {polars_faults:,})")
     print(f"pipeline / polars.read_avro: {pipeline_s / polars_s:.2f}x; ingest / polars.read_avro: "
           f"{steps['ingest'] / polars_s:.2f}x")
+    print(f"fresh memory here: {page_us_before:.2f} us a 4 KB page before the pipeline, {page_us:.2f} us after "
+          "polars (256 MB touched once in a new mapping)")
     if args.bare:
         with peak_rss() as decode_peak:
             t0 = time.perf_counter()
