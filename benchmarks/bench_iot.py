@@ -3,6 +3,8 @@
     python benchmarks/bench_iot.py                       # 1,000 devices x 7 days (about 10 million records)
     python benchmarks/bench_iot.py --devices 100 --days 2
     python benchmarks/bench_iot.py --bare                # also a bare fastavro decode (a minute more)
+    python benchmarks/bench_iot.py --repeat 5            # 5 fresh processes, one after another: each
+                                                         # run's figures on a line, then their medians
 
 Generates the data set (once, into --data), runs the whole pipeline through the kernel as
 `kernel run` does, then, in the same process, reads the same telemetry files with ``polars.read_avro``
@@ -29,6 +31,9 @@ KEPT = keep_freed_memory() if __name__ == "__main__" else False  # imported (for
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -120,7 +125,12 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=1, help="the pipeline's partitions parameter")
     parser.add_argument("--executor", default=None, help="inline (default), threads, processes, dask")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="fresh processes, one after another; medians")
+    parser.add_argument("--summary", action="store_true", help=argparse.SUPPRESS)  # a repetition's last line
     args = parser.parse_args()
+    if args.repeat > 1:
+        repeat(args.repeat)
+        return
     data = args.data or Path(tempfile.gettempdir()) / f"iot-bench-{args.devices}x{args.days}-s{args.seed}"
     if not data.exists():
         t0 = time.perf_counter()
@@ -203,6 +213,12 @@ def main() -> None:
           f"{steps['ingest'] / polars_s:.2f}x")
     print(f"fresh memory here: {page_us_before:.2f} us a 4 KB page before the pipeline, {page_us:.2f} us after "
           "polars (256 MB touched once in a new mapping)")
+    if args.summary:
+        print("SUMMARY " + json.dumps({
+            "pipeline_s": pipeline_s, "polars_s": polars_s, "ratio": pipeline_s / polars_s,
+            "ingest_ratio": steps["ingest"] / polars_s, "faults": faults, "polars_faults": polars_faults,
+            "peak_over_input": (pipeline_mb - base_mb) / (inputs_bytes[0] / 2**20) if inputs_bytes else None,
+            "page_us_before": page_us_before, "page_us_after": page_us}))
     if args.bare:
         with peak_rss() as decode_peak:
             t0 = time.perf_counter()
@@ -210,6 +226,34 @@ def main() -> None:
             decode_s = time.perf_counter() - t0
         del frame
         print(f"{'bare fastavro decode':<20} {decode_s:>9.2f}   peak RSS {decode_peak() / 2**20:,.0f} MB")
+
+
+def repeat(times: int) -> None:
+    """Run this benchmark ``times`` times, each in a fresh process with the same arguments; print each run's
+    figures on a line, then their medians (this machine is noisy: one run says little)."""
+    argv: list[str] = []
+    given = iter(sys.argv[1:])
+    for arg in given:  # the same arguments but --repeat
+        if arg == "--repeat":
+            next(given, None)
+        elif not arg.startswith("--repeat="):
+            argv.append(arg)
+    runs: list[dict[str, Any]] = []
+    print(f"{'run':<5} {'pipeline s':>10} {'polars s':>9} {'ratio':>6} {'ingest':>7} {'faults':>9} "
+          f"{'polars':>8} {'peak/input':>10} {'page us (before-after)':>22}")
+    for n in range(1, times + 1):
+        done = subprocess.run([sys.executable, __file__, *argv, "--summary"], capture_output=True, text=True,
+                              check=True)
+        line = next(x for x in done.stdout.splitlines() if x.startswith("SUMMARY "))
+        run = json.loads(line.removeprefix("SUMMARY "))
+        runs.append(run)
+        print(f"{n:<5} {run['pipeline_s']:>10.2f} {run['polars_s']:>9.2f} {run['ratio']:>5.2f}x "
+              f"{run['ingest_ratio']:>6.2f}x {run['faults']:>9,} {run['polars_faults']:>8,} "
+              f"{run['peak_over_input'] or 0:>9.2f}x {run['page_us_before']:>5.2f}-{run['page_us_after']:.2f}")
+    med = {key: statistics.median(r[key] for r in runs) for key in ("pipeline_s", "polars_s", "ratio",
+                                                                    "ingest_ratio", "peak_over_input")}
+    print(f"{'median':<5} {med['pipeline_s']:>10.2f} {med['polars_s']:>9.2f} {med['ratio']:>5.2f}x "
+          f"{med['ingest_ratio']:>6.2f}x {'':>9} {'':>8} {med['peak_over_input']:>9.2f}x")
 
 
 if __name__ == "__main__":
