@@ -15,7 +15,7 @@ would). Peak memory is the largest resident set size sampled every 20 ms during 
 step; the pipeline's CPU time (all threads) is split into user and system time, the latter mostly the
 kernel giving the process fresh zeroed memory (page faults, also per step and for polars' read). What a
 fresh page costs is measured too, before the pipeline and after polars' read: on a virtual machine it swings
-with the host (1.5 to 7.5 us on this machine), and with it the pipeline's time, which takes about four times
+with the host (1.5 to 7.2 us on this machine, 2026-12-06), and with it the pipeline's time, which takes about four times
 the page faults polars' read does.
 """
 
