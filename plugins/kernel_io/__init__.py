@@ -9,7 +9,7 @@ from kernel import lazy_exports
 
 if TYPE_CHECKING:
     from kernel_io.avro_encode import AvroBlock, zigzag_varints
-    from kernel_io.avro_read import Column, read_avro, schema_columns
+    from kernel_io.avro_read import Column, avro_batches, avro_record_count, read_avro, schema_columns
     from kernel_io.avro_write import derive_schema
     from kernel_io.errors import describe
     from kernel_io.formats import read_frame, write_frame
@@ -24,6 +24,8 @@ __all__ = [
     "Column",
     "Format",
     "Source",
+    "avro_batches",
+    "avro_record_count",
     "derive_schema",
     "describe",
     "infer_format",
@@ -42,6 +44,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "AvroBlock": "kernel_io.avro_encode",
     "zigzag_varints": "kernel_io.avro_encode",
     "Column": "kernel_io.avro_read",
+    "avro_batches": "kernel_io.avro_read",
+    "avro_record_count": "kernel_io.avro_read",
     "read_avro": "kernel_io.avro_read",
     "schema_columns": "kernel_io.avro_read",
     "derive_schema": "kernel_io.avro_write",

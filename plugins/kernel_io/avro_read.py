@@ -134,29 +134,13 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
     column as the schema says; ``None`` when fastavro's path must read it: a file without records (that
     path gives it its dtypes), or one whose blocks do not add up or that polars refuses (that path names
     what is wrong with it, and where)."""
-    import polars as pl  # only when an Avro file is read: it costs every command's start-up otherwise
-
-    start = fo.tell()
-    fo.seek(0)
-    head = fo.read(start)
-    names = [c.name for c in columns]
-    pieces: dict[str, list[Any]] = {name: [] for name in names}
+    pieces: dict[str, list[Any]] = {column.name: [] for column in columns}
     count = 0
     try:
-        for first, last in _block_runs(fo):
-            fo.seek(first)
-            blocks = fo.read(last - first)
-            if len(blocks) != last - first:
-                raise ValueError("the last block is cut short")
-            # One copy of the blocks behind the header: polars reads the whole of what it is given.
-            table = pl.read_avro(io.BytesIO(b"".join((head, blocks))), columns=names)
-            del blocks
-            count += table.height
-            for column in columns:  # as Arrow, in the schema's types; polars' buffers go with the batch
-                values = table.drop_in_place(column.name).to_arrow()
-                pieces[column.name].append(_enum_codes(values, column) if column.kind == "enum"
-                                           else _as_arrow_type(values, column))
-            del table
+        for rows, batch in _batches(fo, columns):
+            count += rows
+            for name, values in batch.items():
+                pieces[name].append(values)
     except Exception:  # a damaged file, or a codec polars does not read: fastavro says which
         return None
     if count == 0:
@@ -172,6 +156,63 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
     return pd.DataFrame(data, index=pd.RangeIndex(count), copy=False)
 
 
+def avro_batches(path: Path, columns: Sequence[Column]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's records decoded by polars a few megabytes of blocks at a time: each batch's number of
+    records and its ``columns`` (the file's own, from ``schema_columns`` of its schema): an enum as a numpy
+    array of positions in its symbols (-1: none), a timestamp as Arrow int64 in its unit (null where null),
+    any other as an Arrow array of its kind. For a reader that puts each batch where it belongs, so that no
+    column of the whole file is ever built. Raises ``DataError`` for a file that is not Avro, ``ValueError``
+    for one polars does not decode as fastavro would (``read_avro`` reads those, or says what is wrong), and
+    polars' own exceptions for damaged blocks."""
+    with path.open("rb") as fo:
+        header = _read_header(fo, path)
+        try:
+            schema = json.loads(header["meta"]["avro.schema"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"unusable Avro schema in the header: {exc}") from None
+        if any(c.kind == "object" for c in columns) or not _columnar_reads(schema):
+            raise ValueError("fields that polars does not decode as fastavro does")
+        yield from _batches(fo, list(columns))
+
+
+def avro_record_count(path: Path) -> int | None:
+    """How many records an Avro file holds, from its blocks' first bytes alone; ``None`` when it is not an
+    Avro file or its blocks do not add up (reading it says what is wrong)."""
+    try:
+        with path.open("rb") as fo:
+            _read_header(fo, path)
+            return sum(records for _, _, records in _block_runs(fo))
+    except (DataError, OSError, ValueError):
+        return None
+
+
+def _batches(fo: BinaryIO, columns: list[Column]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``fo`` (just past its header) decoded by polars, a few megabytes of blocks at a time."""
+    import polars as pl  # only when an Avro file is read: it costs every command's start-up otherwise
+
+    start = fo.tell()
+    fo.seek(0)
+    head = fo.read(start)
+    names = [c.name for c in columns]
+    for first, last, records in _block_runs(fo):
+        fo.seek(first)
+        blocks = fo.read(last - first)
+        if len(blocks) != last - first:
+            raise ValueError("the last block is cut short")
+        # One copy of the blocks behind the header: polars reads the whole of what it is given.
+        table = pl.read_avro(io.BytesIO(b"".join((head, blocks))), columns=names)
+        del blocks
+        if table.height != records:
+            raise ValueError("the blocks hold another number of records than their headers say")
+        batch = {}
+        for column in columns:  # as Arrow, in the schema's types; polars' buffers go with the batch
+            values = table.drop_in_place(column.name).to_arrow()
+            batch[column.name] = (_enum_codes(values, column) if column.kind == "enum"
+                                  else _as_arrow_type(values, column))
+        del table
+        yield records, batch
+
+
 _BATCH_BYTES = 1 << 20  # encoded blocks decoded at once: polars' working memory stays small
 _BLOCK_HEAD = 20  # a block starts with two Avro longs, ten bytes each at most
 # polars gives text as Arrow's large_string, which pandas' str dtype keeps: no round trip through string
@@ -182,26 +223,29 @@ def _columnar_type(column: Column) -> Any:
     return _COLUMNAR_TYPES.get(column.kind, _ARROW_TYPES[column.kind])
 
 
-def _block_runs(fo: BinaryIO) -> Iterator[tuple[int, int]]:
+def _block_runs(fo: BinaryIO) -> Iterator[tuple[int, int, int]]:
     """The byte ranges of the data blocks after the header (``fo`` just past it), a few megabytes of whole
-    blocks each (each block: a count and a size as Avro longs, the data, the 16-byte sync marker). Only
-    the blocks' first bytes are read here. Raises ValueError where they do not add up (a truncated file)."""
+    blocks each (each block: a count and a size as Avro longs, the data, the 16-byte sync marker), and the
+    records in each range. Only the blocks' first bytes are read here. Raises ValueError where they do not add
+    up (a truncated file)."""
     first = position = fo.tell()
+    records = 0
     while True:
         fo.seek(position)
         head = fo.read(_BLOCK_HEAD)
         if not head:
             break
-        _, at = _long_in(head, 0)  # the number of records
+        count, at = _long_in(head, 0)
         size, at = _long_in(head, at)
-        if size < 0:
-            raise ValueError("negative block size")
+        if size < 0 or count < 0:
+            raise ValueError("negative block size or count")
+        records += count
         position += at + size + 16
         if position - first >= _BATCH_BYTES:
-            yield first, position
-            first = position
+            yield first, position, records
+            first, records = position, 0
     if position > first:
-        yield first, position
+        yield first, position, records
 
 
 def _long_in(data: bytes, at: int) -> tuple[int, int]:

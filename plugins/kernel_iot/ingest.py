@@ -24,9 +24,10 @@ from typing import Any
 import fastavro
 import numpy as np
 import pandas as pd
-from kernel_io import Column, Source, describe, read_avro, read_json, resolve, schema_columns
+from kernel_io import Column, Source, avro_record_count, describe, read_avro, read_json, resolve, schema_columns
 
 from kernel import DataError, Inputs, Outputs, StepContext
+from kernel_iot.placed import Placed, can_place, place_file, placed_columns
 from kernel_iot.schemas import DEVICE, DEVICE_EVENT, TELEMETRY
 
 # Columns made categorical while reading: few distinct values over millions of rows. As text, firmware_version
@@ -97,6 +98,14 @@ def conform_columns(frame: pd.DataFrame, path: Path, declared: Sequence[Column],
     return pd.DataFrame(out, copy=False)
 
 
+def declared_dtype(col: Column, categorical: Sequence[str] = ()) -> str:
+    """The dtype ``conform_columns`` gives a declared column, as ``str(dtype)`` names it."""
+    if col.kind == "enum" or (col.kind == "string" and col.name in categorical):
+        return "category"
+    return {"timestamp": "datetime64[ms, UTC]", "long": "Int64" if col.nullable else "int64", "double": "float64",
+            "boolean": "boolean" if col.nullable else "bool", "string": "str"}.get(col.kind, "object")
+
+
 def _nulls(col: Column, rows: int) -> Any:
     dtype: Any = {"enum": pd.CategoricalDtype(list(col.symbols)), "timestamp": "datetime64[ms, UTC]", "long": "Int64",
              "boolean": "boolean", "double": "float64", "string": "str"}.get(col.kind, object)
@@ -109,30 +118,55 @@ def read_avro_sources(sources: Sequence[Source], schema: Mapping[str, Any], *, c
     """Read the files into one frame, in their order; ``origin`` adds ``source_file`` and ``row``.
 
     Files are read on a few threads; a file that cannot be read is reported as the first such file in order.
+    Where every declared column can be made before reading (``kernel_iot.placed``), the files' records are
+    written straight into it; otherwise each file becomes a frame and the frames are joined.
     """
     declared = schema_columns(dict(schema))
     names = [c.name for c in declared]
     record = f"{schema.get('namespace', '')}.{schema['name']}".lstrip(".")
+    placed: dict[str, Placed] | None = None
+    counts: list[int] = []
+    if can_place(declared, categorical):  # a file the blocks of which do not add up is read the other way
+        known = [avro_record_count(source.path) for source in sources]
+        counts = [n for n in known if n is not None]
+        total = sum(counts, 0)
+        if len(counts) == len(sources) and total:
+            placed = placed_columns(declared, total)
+    starts = np.cumsum([0, *counts])
+    declared_types = {c.name: declared_dtype(c, categorical) for c in declared}
 
-    def read_one(source: Source) -> tuple[pd.DataFrame, str]:
-        check_schema(source.path, writer_columns(source.path), declared, record)
+    def conformed(source: Source) -> pd.DataFrame:
+        return conform_columns(read_avro(source.path, names), source.path, declared, categorical)
+
+    def read_one(index: int) -> tuple[pd.DataFrame | int, str]:
+        source = sources[index]
+        found = writer_columns(source.path)
+        check_schema(source.path, found, declared, record)
         digest = content_hash(source.path)
-        return conform_columns(read_avro(source.path, names), source.path, declared, categorical), digest
+        if placed is None:
+            return conformed(source), digest
+        place_file(source.path, found, placed, int(starts[index]), counts[index], lambda: conformed(source))
+        return counts[index], digest
 
     parts: list[dict[str, pd.Series]] = []
     lengths: list[int] = []
     threads = max(1, min(len(sources), os.cpu_count() or 1, 4))
     with ThreadPoolExecutor(threads, thread_name_prefix="iot-ingest") as pool:
         # map yields in file order, so files are reported (and a bad one refused) in order
-        for source, (frame, digest) in zip(sources, pool.map(read_one, sources), strict=True):
+        for source, (read, digest) in zip(sources, pool.map(read_one, range(len(sources))), strict=True):
+            if isinstance(read, pd.DataFrame):
+                parts.append({name: read[name] for name in names})
+                lengths.append(len(read))
+            else:
+                lengths.append(read)
             if ctx is not None:
-                ctx.read(source.path, "avro", rows=len(frame), columns=dtypes(frame), content_hash=digest)
-            parts.append({name: frame[name] for name in names})
-            lengths.append(len(frame))
-            del frame
+                columns = dtypes(read) if isinstance(read, pd.DataFrame) else declared_types
+                ctx.read(source.path, "avro", rows=lengths[-1], columns=columns, content_hash=digest)
+            del read
             if ctx is not None:
                 ctx.progress(sum(lengths), unit="records")
-    frame = concat_columns(parts, names)
+    frame = concat_columns(parts, names) if placed is None else pd.DataFrame(
+        {name: column.array() for name, column in placed.items()}, copy=False)
     if origin:
         files = pd.CategoricalDtype([s.name for s in sources])  # categories in file-name order
         codes = np.repeat(np.arange(len(sources), dtype=np.int32), lengths)
