@@ -4,7 +4,7 @@ The blocks' headers say how many records each file holds, so each column of the 
 before any file is decoded, and every file's records are written into their own rows of it, a few megabytes
 of blocks at a time. No file's frame is ever built, nor a copy of the files' frames joined: at 1,000 devices
 x 7 days the telemetry's read took 220,000 page faults where reading each file into a frame, conforming it
-and joining the frames took 370,000 to 400,000, and its peak fell by 250 MB (docs/io.md#performance).
+and joining the frames took 370,000 to 400,000, and its peak fell by about 250 MB (docs/io.md#performance).
 
 Text kept as categories (``categorical``) is coded batch by batch against one table of the words seen; a
 file polars cannot decode goes through ``read_avro`` and ``conform_columns`` as before, and its frame is
