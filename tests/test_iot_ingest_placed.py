@@ -73,9 +73,19 @@ def placed(sources: list[Source]) -> pd.DataFrame:
     return read_avro_sources(sources, TELEMETRY, categorical=TELEMETRY_CATEGORIES, origin=True)
 
 
-def test_the_telemetry_schema_is_read_straight_into_place() -> None:
+def test_the_telemetry_schema_is_read_straight_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert can_place(schema_columns(dict(TELEMETRY)), TELEMETRY_CATEGORIES)
     assert not can_place(schema_columns(dict(TELEMETRY)), ())  # its text as str: each file's frame, joined
+    record = {"device_id": "d1", "seq": 1, "event_time": None, "ingest_time": MS, "status": "OFFLINE",
+              "firmware_version": "1.0", "temperature_c": None, "battery_pct": 2.0, "rssi_dbm": None}
+    sources = [write(tmp_path / f"{n}.avro", [record] * n, TELEMETRY, "deflate") for n in (3, 0, 2)]
+    expected = reference(sources)
+
+    def no_frame_of_a_file(*_: object, **__: object) -> pd.DataFrame:
+        raise AssertionError("a file was read into a frame of its own")
+
+    monkeypatch.setattr("kernel_iot.ingest.read_avro", no_frame_of_a_file)
+    pd.testing.assert_frame_equal(placed(sources), expected, check_exact=True)
 
 
 @st.composite
@@ -116,6 +126,32 @@ def test_placed_frame_is_the_frames_of_each_file_joined(tmp_path_factory: pytest
     sources = [write(root / f"part-{i}.avro", records, writer, codec) for i, (writer, records, codec) in
                enumerate(drawn)]
     pd.testing.assert_frame_equal(placed(sources), reference(sources), check_exact=True)
+
+
+READING = {"type": "record", "name": "Reading", "fields": [
+    {"name": "ok", "type": "boolean"}, {"name": "maybe", "type": ["null", "boolean"]},
+    {"name": "count", "type": ["null", "long"]}, {"name": "level", "type": {"type": "enum", "name": "Level",
+                                                                          "symbols": ["LOW", "HIGH"]}},
+    {"name": "label", "type": ["null", "string"]}]}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=st.lists(st.tuples(st.lists(st.fixed_dictionaries({
+    "ok": st.booleans(), "maybe": st.one_of(st.none(), st.booleans()),
+    "count": st.one_of(st.none(), st.integers(-2**63, 2**63 - 1)), "level": st.sampled_from(["LOW", "HIGH"]),
+    "label": st.one_of(st.none(), st.sampled_from(["x", "y", "z"]))}), max_size=30),
+    st.sampled_from(["null", "bzip2"])), min_size=1, max_size=3))
+def test_booleans_nullable_integers_and_text_with_nulls_are_placed_as_conformed(
+        tmp_path_factory: pytest.TempPathFactory, drawn: list[tuple[list[dict[str, Any]], str]]) -> None:
+    root = tmp_path_factory.mktemp("reading")
+    sources = [write(root / f"r{i}.avro", records, READING, codec) for i, (records, codec) in enumerate(drawn)]
+    declared = schema_columns(READING)
+    names = [c.name for c in declared]
+    assert can_place(declared, ("label",))
+    frames = [conform_columns(read_avro(s.path, names), s.path, declared, ("label",)) for s in sources]
+    expected = concat_columns([{name: f[name] for name in names} for f in frames], names)
+    pd.testing.assert_frame_equal(read_avro_sources(sources, READING, categorical=("label",)), expected,
+                                  check_exact=True)
 
 
 def test_a_required_field_with_nulls_is_refused_naming_the_file_whichever_way_it_is_read(tmp_path: Path) -> None:

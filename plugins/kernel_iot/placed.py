@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ class Numbers(Placed):
         self.values: np.ndarray = np.empty(rows, dtype=_NUMBERS[column.kind])
         masked = column.nullable and column.kind in ("long", "boolean")
         self.mask = np.empty(rows, dtype=np.bool_) if masked else None
-        self.fill: Any = {"double": np.nan, "timestamp": NAT}.get(column.kind, 0)
+        self.fill: Any = {"double": np.nan, "timestamp": NAT, "boolean": False}.get(column.kind, 0)
 
     def put(self, at: int, values: Any, found: Column) -> int:
         rows = len(values)
@@ -205,26 +205,41 @@ def place_file(path: Path, found: dict[str, Column], columns: dict[str, Placed],
     frame) where polars cannot decode it. Raises ``DataError`` as ``conform_columns`` would."""
     present = [found[name] for name in columns if name in found]
     missing = dict.fromkeys((c.name for c in present), 0)
-    try:
-        position = at
-        for count, batch in avro_batches(path, present):
-            for name, values in batch.items():
-                missing[name] += columns[name].put(position, values, found[name])
-            position += count
-        if position != at + rows:
-            raise ValueError("the file changed while it was read")
-    except DataError:
-        raise
-    except Exception:  # a codec or a field's shape polars does not read: read_avro reads it, or says why
-        frame = fallback()
-        if len(frame) != rows:
-            raise DataError(f"{len(frame)} records where the blocks' headers count {rows}", file=path) from None
-        for name, placed in columns.items():
-            placed.put_series(at, frame[name])
-        return
+    position = at
+    for count, batch in _decoded(path, present):
+        if batch is None:  # polars could not: read_avro reads the file, or says why
+            frame = fallback()
+            if len(frame) != rows:
+                raise DataError(f"{len(frame)} records where the blocks' headers count {rows}", file=path)
+            for name, placed in columns.items():
+                placed.put_series(at, frame[name])
+            return
+        for name, values in batch.items():
+            missing[name] += columns[name].put(position, values, found[name])
+        position += count
+    if position != at + rows:
+        raise DataError(f"{position - at} records where the blocks' headers counted {rows}: the file changed "
+                        "while it was read", file=path)
     for name, placed in columns.items():
         if name not in found:
             placed.put_missing(at, rows)
         elif missing[name] and not placed.column.nullable:
             raise DataError(f"field '{name}' has {missing[name]} null value(s) but is declared required",
                             file=path)
+
+
+def _decoded(path: Path, columns: list[Column]) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """``avro_batches``, with ``(0, None)`` in place of the rest where polars stops: only the decoding falls
+    back, so that a fault in placing a batch is not hidden by a slower read that gets it right."""
+    batches = avro_batches(path, columns)
+    while True:
+        try:
+            item = next(batches, None)
+        except DataError:
+            raise
+        except Exception:  # a codec or a field's shape polars does not read, or damaged blocks
+            yield 0, None
+            return
+        if item is None:
+            return
+        yield item
