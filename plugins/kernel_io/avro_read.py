@@ -157,7 +157,7 @@ def _read_columnar(fo: BinaryIO, columns: list[Column]) -> pd.DataFrame | None:
 
 
 def avro_batches(path: Path, columns: Sequence[Column]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The file's records decoded by polars a few megabytes of blocks at a time: each batch's number of
+    """The file's records decoded by polars about a megabyte of blocks at a time: each batch's number of
     records and its ``columns`` (the file's own, from ``schema_columns`` of its schema): an enum as a numpy
     array of positions in its symbols (-1: none), a timestamp as Arrow int64 in its unit (null where null),
     any other as an Arrow array of its kind. For a reader that puts each batch where it belongs, so that no

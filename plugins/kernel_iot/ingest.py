@@ -77,7 +77,8 @@ def conform_columns(frame: pd.DataFrame, path: Path, declared: Sequence[Column],
     out: dict[str, Any] = {}
     for col in declared:
         if col.name not in frame.columns:  # a nullable field the writer did not have
-            out[col.name] = _nulls(col, len(frame))
+            missing = _nulls(col, len(frame))
+            out[col.name] = missing.astype("category") if col.name in categorical else missing
             continue
         values = frame[col.name]
         if not col.nullable and bool(values.isna().any()):
