@@ -162,7 +162,7 @@ def _parse_dates(frame: pd.DataFrame, name: str, path: Path) -> pd.Series:
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The frames one after another (the list is emptied). Files of the same columns are joined a column at a
-    time, each column's pieces let go as it is made: the files' frames and the whole one are never all held."""
+    time, each column's pieces let go once it is made, so that their memory can serve the next column."""
     if len(frames) == 1:
         return frames.pop()
     # An enum that gained symbols from one file to the next stays categorical, over all the symbols.
