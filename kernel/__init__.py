@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kernel.showcases import Showcase
     from kernel.signals import Listener
     from kernel.state import StateStore
-    from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step
+    from kernel.steps import DatasetIO, Inputs, Outputs, Staged, StepContext, StepType, step, take_input
     from kernel.values import TEXT_LIMIT, json_safe
 
 # name -> (module, its name there when it differs)
@@ -102,6 +102,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepContext": ("kernel.steps", ""),
     "StepType": ("kernel.steps", ""),
     "step": ("kernel.steps", ""),
+    "take_input": ("kernel.steps", ""),
     "json_safe": ("kernel.values", ""),
     "TEXT_LIMIT": ("kernel.values", ""),
 }
@@ -169,6 +170,7 @@ __all__ = [
     "read_document",
     "signals",
     "step",
+    "take_input",
     "topology",
     "validation_problem",
     "write_text_atomic",

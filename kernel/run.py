@@ -79,7 +79,7 @@ from kernel.selection import Selection, needed
 from kernel.startup import resume_collector
 from kernel.state import KIND as STATE_KIND
 from kernel.state import recover_claimed, settle
-from kernel.steps import DatasetIO, Staged, StepContext
+from kernel.steps import DatasetIO, HandedInputs, Staged, StepContext
 from kernel.tracebacks import Trace, trace_of
 
 # A worker's future (of an outcome, or of a kept attempt's head), or (run inline) the outcome itself, or
@@ -639,6 +639,7 @@ class Runner:
                 if isinstance(done, KeptHead):
                     done = self._kept(planned, done)
                 returned, error, ctx, trace, observed, summaries, judgements = done
+                del done
             elif isinstance(pending, Reused):
                 reused, returned, ctx, trace = pending, pending.outputs, None, None
                 # Reused frames are here: their judges and summarizers run here too (not their observers).
@@ -696,6 +697,8 @@ class Runner:
             self._near.pop(name, None)  # the step is done: what ran next to it is no longer needed
             if not keep:
                 self._release(planned, consumers, sinks)
+            # Its frames go with the kernel's references, not once the next step (run inline as it starts) is done.
+            del pending, returned, outputs, ctx, observed, summaries, judgements
         if stopping:
             for name, planned in plan.steps.items():
                 if steps[name].status == "pending":
@@ -716,6 +719,9 @@ class Runner:
             for key, (producer, output) in planned.inputs.items():
                 inputs[key] = outputs[producer][output]
                 rows_in[key] = steps[producer].rows_out[output]
+            handed = self._handed(planned)
+            if handed:
+                inputs = HandedInputs(inputs, handed)
         if given is not None:
             reused: Reused | None = given
         else:
@@ -746,6 +752,21 @@ class Runner:
             except Exception as exc:
                 return planned, 1, (None, exc, None, trace_of(exc, planned.type.function), EMPTY, EMPTY, ())
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
+
+    def _handed(self, planned: PlannedStep) -> frozenset[str]:
+        """The inputs the step is the last to read, which the kernel lets go of now (``take_input``): none when
+        the run keeps its outputs, a retry could need them again, or the step runs in parts or on workers
+        that keep frames."""
+        spec, inputs, readers = planned.spec, planned.inputs, self._readers
+        if self.keep_outputs or self._keeper is not None or spec.partitions is not None or spec.retries.attempts:
+            return frozenset()
+        handed = [key for key, ref in inputs.items() if readers[ref] == 1]
+        for key in handed:
+            producer, output = inputs[key]
+            outputs = self._outputs[producer]
+            # a new mapping: the one a listener was given with step_complete stays as it was sent
+            self._outputs[producer] = {name: frame for name, frame in outputs.items() if name != output}
+        return frozenset(handed)
 
     def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
         """Ask the ``reuse_step`` hooks for the step; record their answer (a hit, or a miss and its reason)."""

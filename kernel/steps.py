@@ -55,6 +55,29 @@ DEFAULT_OUTPUT = "out"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class HandedInputs(dict[str, "pd.DataFrame"]):
+    """A step's inputs, some of which the kernel handed over: frames no later step reads and that the kernel
+    keeps no reference to while the step runs (see :func:`take_input`)."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], handed: frozenset[str]) -> None:
+        super().__init__(frames)
+        self.handed = handed
+
+
+def take_input(inputs: Inputs, name: str) -> pd.DataFrame:
+    """The input ``name``, the step's to change: drop each column once done with it (``del frame[column]``).
+
+    It is a shallow copy (no data is copied), so dropping its columns changes nothing that anybody else sees.
+    When the kernel handed the frame over (no later step reads it, no retry can need it again, the run keeps
+    no outputs), neither the kernel nor ``inputs`` holds it any more: unless the step that made it kept it too,
+    each column dropped frees its memory at once, and the run's peak is lower. Take an input once, and read it
+    from what this returns: a frame handed over is no longer in ``inputs``.
+    """
+    if isinstance(inputs, HandedInputs) and name in inputs.handed and name in inputs:
+        return inputs.pop(name).copy(deep=False)
+    return inputs[name].copy(deep=False)
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetIO:
     """A dataset a step read or wrote: what lineage, and later a cache, need to know about a file."""

@@ -161,3 +161,21 @@ def test_a_non_finite_mean_is_missing_and_never_flags(bad: float) -> None:
                                   expected.drop(columns="temperature_mean"))
     assert scored == expected_scored
     assert anomalies["window_start"].tolist() == [T0 + 41 * MIN]  # the 35.0, judged on a clean history
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from("pqrs"), values), min_size=20, max_size=80), st.integers(3, 8),
+       st.integers(2, 3), st.integers(1, 12), st.integers(0, 10))
+def test_devices_scored_a_block_at_a_time_give_what_all_at_once_gives(
+    series: list[tuple[str, float | None]], history: int, minimum: int, block: int, first: int
+) -> None:
+    import kernel_iot.anomalies
+
+    rows: list[tuple[str, int, float | None]] = [(d, i, v) for i, (d, v) in enumerate(series)]
+    frame = windows(rows)
+    whole = score(frame, history, minimum, 2.0, first=min(first, len(rows)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernel_iot.anomalies, "_BLOCK_ROWS", block)
+        blocks = score(frame, history, minimum, 2.0, first=min(first, len(rows)))
+    pd.testing.assert_frame_equal(blocks[0], whole[0], check_exact=True)
+    assert blocks[1] == whole[1]

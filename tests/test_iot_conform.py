@@ -318,3 +318,37 @@ def test_heard_is_a_groupby_of_the_conformed_telemetry(rows: list[tuple[str | No
 
     assert rows_of(got) == rows_of(want)
     assert list(got.columns) == ["device_id", "firmware_version", "records_in_period", "last_event_time"]
+
+
+def test_telemetry_handed_over_is_let_go_a_column_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import weakref
+
+    import kernel_iot.conform
+
+    from kernel.steps import HandedInputs
+
+    rows = [{"seq": i, "event_time": at(i)} for i in range(50)] + [{"seq": 3, "event_time": at(3)}]  # 1 duplicate
+    tele = telemetry(rows)
+    owners = []
+    for name in ("seq", "temperature_c", "row"):
+        values = tele[name].to_numpy()
+        while isinstance(values.base, np.ndarray):
+            values = values.base
+        owners.append(weakref.ref(values))
+    del values
+    alive: list[int] = []
+    heard = kernel_iot.conform.heard_of
+
+    def at_the_end(*args: Any) -> pd.DataFrame:
+        alive.append(sum(ref() is not None for ref in owners))
+        return heard(*args)
+
+    monkeypatch.setattr(kernel_iot.conform, "heard_of", at_the_end)
+    handed = HandedInputs({"telemetry": tele, "events": events(), "devices": registry()}, frozenset({"telemetry"}))
+    del tele
+    given = dict(conform(handed))
+    assert alive == [0]  # the input's columns went as the conformed rows were taken
+    whole = run(telemetry(rows))
+    for name, frame in whole.items():
+        pd.testing.assert_frame_equal(given[name], frame, check_exact=True)
+    assert len(given["duplicates"]) == 1 and len(given["telemetry"]) == 50

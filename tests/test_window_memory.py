@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tracemalloc
+import weakref
+from typing import Any
 
 import kernel_window.columns
 import numpy as np
@@ -43,6 +45,39 @@ def test_the_window_step_peaks_at_a_quarter_above_its_output() -> None:
     # 1.25x here; 1.94x before the window table's partials were freed ahead of the output's new columns, the
     # emission order was taken from the table when it needs no sort, and the layout's arrays were let go.
     assert peak <= 1.5 * windows.memory_usage(deep=True).sum()
+
+
+def storage(column: pd.Series) -> np.ndarray:
+    """The array that owns a column's memory (not a view of it)."""
+    values = np.asarray(column.array.codes if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy())
+    while isinstance(values.base, np.ndarray):
+        values = values.base
+    return values
+
+
+def test_records_handed_over_are_freed_before_the_windows_are_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kernel_window.tumbling
+
+    from kernel.steps import HandedInputs
+
+    frame = readings(40_000, 40)
+    arrays = [weakref.ref(storage(frame[c])) for c in ("device_id", "seq", "temperature_c", "online")]
+    alive: list[int] = []
+    made = kernel_window.tumbling.windows_output
+
+    def output(*args: Any, **kwargs: Any) -> Any:
+        alive.append(sum(ref() is not None for ref in arrays))
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(kernel_window.tumbling, "windows_output", output)
+    inputs = HandedInputs({"records": frame}, frozenset({"records"}))
+    del frame
+    given = tumbling(inputs, **SETTINGS)
+    assert alive == [0]  # the records' columns were let go as they were read
+    kept = readings(40_000, 40)
+    again = tumbling({"records": kept}, **SETTINGS)  # not handed over: the caller's frame stays whole
+    assert list(kept.columns) == ["device_id", "event_time", "ingest_time", "seq", "temperature_c", "online"]
+    pd.testing.assert_frame_equal(given["windows"], again["windows"], check_exact=True)
 
 
 @settings(max_examples=50, deadline=None)

@@ -93,6 +93,19 @@ def test_one_run_agrees_with_the_simulator(case: Case) -> None:
 
 
 @THOROUGH
+@given(cases(by_arrival=True))
+def test_a_frame_given_up_gives_the_same_outputs_and_is_let_go(case: Case) -> None:
+    given_up = case.frame()
+    result, state = process(given_up, case.config(), consume=True)
+    expected, expected_state = process(case.frame(), case.config())
+    for got, want in zip(result.outputs().values(), expected.outputs().values(), strict=True):
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_frame_equal(state.windows, expected_state.windows, check_exact=True)
+    assert (state.watermark, state.last_batch) == (expected_state.watermark, expected_state.last_batch)
+    assert list(given_up.columns) == []  # every column dropped once read
+
+
+@THOROUGH
 @given(cases(by_arrival=True), st.data())
 def test_runs_split_by_the_state_store_agree_with_the_simulator_and_one_run(case: Case, data: st.DataObject) -> None:
     # Rule 10: split at batch boundaries (records without an arrival time have no batch: any run will do).

@@ -13,6 +13,7 @@ constant history, so "zero deviation" is a clean test); the counts come from a c
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -89,6 +90,44 @@ def _history_bounds(device: Int64s, history: int) -> tuple[Int64s, Int64s]:
     return start, end
 
 
+_BLOCK_ROWS = 1 << 20  # windows scored at a time, about
+
+
+def _blocks(device: Int64s) -> list[tuple[int, int]]:
+    """Row ranges of about ``_BLOCK_ROWS`` rows or more, each starting where a device does (rows sorted by device)."""
+    n = len(device)
+    if n <= _BLOCK_ROWS:
+        return [(0, n)]
+    firsts = np.flatnonzero(device[1:] != device[:-1]) + 1
+    wanted = np.searchsorted(firsts, np.arange(_BLOCK_ROWS, n, _BLOCK_ROWS))
+    cuts = np.unique(firsts[wanted[wanted < len(firsts)]])
+    return list(itertools.pairwise([0, *cuts.tolist(), n]))
+
+
+def _score_block(x: np.ndarray, device: Int64s, own: np.ndarray, history: int, min_history: int,
+                 threshold: float, offset: int) -> tuple[int, Int64s, np.ndarray, np.ndarray, Int64s, np.ndarray]:
+    """One block of whole devices: how many windows had a history, and the flagged rows (block offset added)
+    with their history's mean, deviation and size, and z."""
+    start, end = _history_bounds(device, history)
+    present = ~np.isnan(x)
+    counted = np.concatenate(([0], np.cumsum(present)))
+    prev_n = counted[end] - counted[start]
+    del counted
+    rolling = pd.Series(x, copy=False).rolling(_History(start, end), min_periods=min_history)
+    prev_mean = rolling.mean().to_numpy()
+    prev_std = rolling.std(ddof=1).to_numpy()
+    del rolling, start, end
+    # Only windows with a mean, enough history and a non-zero deviation can be flagged.
+    eligible = own & present & (prev_n >= min_history)
+    scored = int(np.count_nonzero(eligible))
+    eligible &= prev_std > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (x - prev_mean) / prev_std
+    flagged = np.flatnonzero(eligible & np.isfinite(z) & (np.abs(z) > threshold))  # a non-finite z never flags
+    return (scored, flagged + offset, prev_mean[flagged], prev_std[flagged], prev_n[flagged].astype(np.int64),
+            z[flagged])
+
+
 def score(windows: pd.DataFrame, history: int, min_history: int, threshold: float, first: int = 0,
           keys: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """The anomalies table (sorted by device and window start) and the number of windows that had a history.
@@ -101,32 +140,27 @@ def score(windows: pd.DataFrame, history: int, min_history: int, threshold: floa
     order, device = _device_order(windows)
     x = windows["temperature_mean"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
     x[~np.isfinite(x)] = np.nan  # an infinite mean is missing, as NaN is: it neither flags nor shifts the history
-    start, end = _history_bounds(device, history)
+    # A device's history never reaches into another device: devices are scored a block at a time, each block's
+    # arrays a fraction of the windows' length (whole, they were the flagship's peak memory).
+    found = [_score_block(x[a:b], device[a:b], order[a:b] >= first, history, min_history, threshold, a)
+             for a, b in _blocks(device)]
     del device
-    present = ~np.isnan(x)
-    counted = np.concatenate(([0], np.cumsum(present)))
-    prev_n = counted[end] - counted[start]
-    del counted
-    rolling = pd.Series(x, copy=False).rolling(_History(start, end), min_periods=min_history)
-    prev_mean = rolling.mean().to_numpy()
-    prev_std = rolling.std(ddof=1).to_numpy()
-    del rolling, start, end
-    # Only windows with a mean, enough history and a non-zero deviation can be flagged.
-    own = order >= first
-    candidate = np.flatnonzero(own & present & (prev_n >= min_history) & (prev_std > 0))
-    scored = int(np.count_nonzero(own & present & (prev_n >= min_history)))
-    z = (x[candidate] - prev_mean[candidate]) / prev_std[candidate]
-    keep = np.isfinite(z) & (np.abs(z) > threshold)  # a non-finite z never flags
-    flagged, z = candidate[keep], z[keep]
+    scored = sum(block[0] for block in found)
+    flagged = np.concatenate([np.zeros(0, dtype=np.int64), *(block[1] for block in found)])
+    prev_mean, prev_std, prev_n, z = (
+        np.concatenate([np.zeros(0, dtype=dtype), *(block[k] for block in found)])
+        for k, dtype in ((2, np.float64), (3, np.float64), (4, np.int64), (5, np.float64))
+    )
+    del found
     taken = order[flagged] if keys is None else order[flagged] - first
     source = windows if keys is None else keys
     anomalies = pd.DataFrame({
         "device_id": source["device_id"].take(taken).reset_index(drop=True),
         "window_start": source["window_start"].take(taken).reset_index(drop=True),
         "temperature_mean": x[flagged],
-        "prev_mean": prev_mean[flagged],
-        "prev_std": prev_std[flagged],
-        "prev_n": prev_n[flagged].astype(np.int64),
+        "prev_mean": prev_mean,
+        "prev_std": prev_std,
+        "prev_n": prev_n,
         "z": z,
     })
     return anomalies, scored

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kernel import DataError, Inputs, Outputs, StepSettingsError, parse_duration
+from kernel import DataError, Inputs, Outputs, StepSettingsError, parse_duration, take_input
 from kernel_iot.uptime import positions, require
 
 Int64s = npt.NDArray[np.int64]
@@ -239,25 +239,32 @@ def event_reasons(events: pd.DataFrame, devices: pd.DataFrame) -> Codes:
     return reasons
 
 
-def split(frame: pd.DataFrame, reasons: Codes, names: tuple[str, ...], skip: Bools | None = None
-          ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The conformed rows and the quarantined rows (with ``reason``), in input order."""
+def split(frame: pd.DataFrame, reasons: Codes, names: tuple[str, ...], skip: Bools | None = None, *,
+          consume: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The conformed rows and the quarantined rows (with ``reason``), in input order. ``consume``: the caller
+    gives ``frame`` up, and each of its columns is dropped once the conformed rows of it are taken."""
     keep = reasons == 0 if skip is None else (reasons == 0) & ~skip
     bad = reasons > 0 if skip is None else (reasons > 0) & ~skip
     quarantined = rows_where(frame, bad)
     codes = reasons[bad].astype(np.int64) - 1
     quarantined["reason"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(names)))
-    conformed = frame if bool(keep.all()) else rows_where(frame, keep)
+    conformed = frame if bool(keep.all()) else rows_where(frame, keep, consume=consume)
     return conformed, quarantined
 
 
-def rows_where(frame: pd.DataFrame, mask: Bools) -> pd.DataFrame:
+def rows_where(frame: pd.DataFrame, mask: Bools, *, consume: bool = False) -> pd.DataFrame:
     """``frame[mask]`` numbered from 0, filtered column by column: on ten million rows pandas' take of whole
-    blocks costs three to five times numpy's boolean indexing of each column."""
+    blocks costs three to five times numpy's boolean indexing of each column. ``consume``: each column of
+    ``frame`` is dropped once filtered (a frame the step owns, ``kernel.take_input``: its memory goes at once)."""
     if not frame.columns.is_unique:
         return frame[mask].reset_index(drop=True)
-    out = pd.DataFrame({name: pd.Series(frame[name].array[mask], copy=False) for name in frame.columns},
-                       columns=frame.columns, copy=False)
+    names = frame.columns
+    columns: dict[Any, pd.Series] = {}
+    for name in names:
+        columns[name] = pd.Series(frame[name].array[mask], copy=False)
+        if consume:
+            del frame[name]
+    out = pd.DataFrame(columns, columns=names, copy=False)
     out.attrs = dict(frame.attrs)
     return out
 
@@ -296,7 +303,8 @@ def period_row(telemetry: pd.DataFrame, period_end: datetime | None, refresh: st
 
 def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str | None = "7d") -> Outputs:
     """Deduplicate and quarantine telemetry, check events against the registry, and fix the period."""
-    telemetry, events = inputs["telemetry"], inputs["events"]
+    # Telemetry is the step's to let go of: each column goes once its conformed rows are taken.
+    telemetry, events = take_input(inputs, "telemetry"), inputs["events"]
     require(telemetry, "telemetry", TELEMETRY_COLUMNS)
     require(events, "events", ("device_id", "event_time"))
     require(inputs["devices"], "devices", ("device_id", "decommissioned_at"))
@@ -305,7 +313,7 @@ def conform(inputs: Inputs, *, period_end: datetime | None = None, refresh: str 
     dup = duplicate_mask(telemetry)
     duplicates = rows_where(telemetry, dup)
     reasons = telemetry_reasons(telemetry, devices)
-    conformed, quarantine = split(telemetry, reasons, TELEMETRY_REASONS, skip=dup)
+    conformed, quarantine = split(telemetry, reasons, TELEMETRY_REASONS, skip=dup, consume=True)
     # looked up once per category (status is categorical): 10 million rows cost one take
     conformed = conformed.assign(online=(positions(pd.Index(ONLINE), conformed["status"]) >= 0).astype(np.int8))
 

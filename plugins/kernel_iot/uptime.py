@@ -155,13 +155,22 @@ def up_counts(windows: pd.DataFrame, ids: pd.Index, installed: Int64s, decommiss
     online = (windows["online_records"] >= 1).to_numpy(dtype=bool, na_value=False)
     keep = online & (pos >= 0) & (ws >= start) & (ws < end)
     pos, ws = pos[keep], ws[keep]
-    dec = decommissioned[pos]
-    inst = installed[pos]
-    # Telemetry before installed_at is windowed (detail 9) but is not in service.
-    serving = (inst != NAT) & (inst <= ws) & ((dec == NAT) | (ws <= dec - size))
+    del keep
+    # Telemetry before installed_at is windowed (detail 9) but is not in service. Each device's first and last
+    # window start in service, looked up per window: no null test nor subtraction as long as the windows.
+    never = np.iinfo(np.int64).max
+    first = np.where(installed == NAT, never, installed)
+    last = np.where(decommissioned == NAT, never, decommissioned - size)
+    serving = first[pos] <= ws
+    serving &= ws <= last[pos]
     pos, ws = pos[serving], ws[serving]
-    day = (ws - days[0]) // DAY
-    cells = np.bincount(pos * len(days) + day, minlength=len(ids) * len(days))
+    del serving
+    ws -= days[0]
+    ws //= DAY  # the day of each window
+    pos *= len(days)
+    pos += ws  # its cell
+    del ws
+    cells = np.bincount(pos, minlength=len(ids) * len(days))
     return cells.reshape(len(ids), len(days)).astype(np.int64)
 
 

@@ -8,6 +8,7 @@ value, so "largest" and "smallest" mean the same thing for every dtype.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,19 @@ def utc(ticks: np.ndarray, unit: str = "ns") -> pd.Series:
             pass
     copied: pd.Series = pd.Series(values, dtype=dtype, copy=False)
     return copied
+
+
+def let_go(frame: pd.DataFrame, keep: Collection[str]) -> None:
+    """Drop every column of ``frame`` but ``keep``: a frame the step owns (``kernel.take_input``) frees each
+    column's memory once the step is done with it."""
+    for name in [c for c in frame.columns if c not in keep]:
+        del frame[name]
+
+
+def reduced_columns(config: WindowConfig) -> set[str]:
+    """The input columns the aggregation reads once the records are laid out as pieces."""
+    ends = config.columns_of("first", "last")
+    return {*(config.order_by if ends else ()), *ends, *config.columns_of("count", "sum", "mean", "min", "max")}
 
 
 def check_columns(frame: pd.DataFrame, config: WindowConfig) -> None:

@@ -30,6 +30,7 @@ from kernel_window.columns import (
     Int64s,
     factorize_sorted,
     is_float,
+    let_go,
     numbers,
     present,
     ranks,
@@ -127,7 +128,7 @@ def _pick(starts: Int64s, total: int, keys: Sequence[Callable[[], Int64s]], larg
 
 
 def reduce_segments(frame: pd.DataFrame, handed: list[Int64s], starts: Int64s, config: WindowConfig, *,
-                    candidates: bool = True) -> dict[str, Any]:
+                    candidates: bool = True, consume: bool = False) -> dict[str, Any]:
     """Partials of each segment of ``frame.take(rows)``; ``starts`` are the segments' first positions.
 
     ``handed`` holds ``rows``, the records sorted so that each segment is contiguous, then ``event_ns``, their
@@ -135,6 +136,7 @@ def reduce_segments(frame: pd.DataFrame, handed: list[Int64s], starts: Int64s, c
     the input): the event times once first and last are picked, the rows after the last column is read.
     Without ``candidates``, first/last keep only their values, not the event time and ``order_by``
     values that let two partials be merged (saving memory when nothing will be merged).
+    With ``consume``, each column of ``frame`` is dropped after its last read (``let_go``).
     """
     event_ns = handed.pop()
     rows = handed.pop()
@@ -162,22 +164,30 @@ def reduce_segments(frame: pd.DataFrame, handed: list[Int64s], starts: Int64s, c
     del event_ns
     out: dict[str, Any] = {"n": n}
     summed = config.columns_of("sum", "mean")
-    for column in config.columns_of("count", "sum", "mean"):
+    counted = config.columns_of("count", "sum", "mean")
+    extremes = [(fn, column) for fn in ("min", "max") for column in config.columns_of(fn)]
+    if consume:
+        let_go(frame, {*counted, *(column for _, column in extremes)})
+    for at, column in enumerate(counted):
         if column not in summed:  # counted only: any dtype (text, boolean, ...)
             there = present(frame[column])[rows]
             out[f"nonnull:{column}"] = _count(there, starts, n)
-            continue
-        values, there = numbers(_gather(frame[column], rows))
-        out[f"nonnull:{column}"] = _count(there, starts, n)
-        if out[f"nonnull:{column}"] is not n:
-            values[~there] = 0
-        out[f"sum:{column}"] = _add(values, starts)
-        del values, there
-    extremes = [(fn, column) for fn in ("min", "max") for column in config.columns_of(fn)]
-    for fn, column in extremes:
+        else:
+            values, there = numbers(_gather(frame[column], rows))
+            out[f"nonnull:{column}"] = _count(there, starts, n)
+            if out[f"nonnull:{column}"] is not n:
+                values[~there] = 0
+            out[f"sum:{column}"] = _add(values, starts)
+            del values
+        del there
+        if consume:
+            let_go(frame, {*counted[at + 1:], *(column for _, column in extremes)})
+    for at, (fn, column) in enumerate(extremes):
         taken = _gather(frame[column], rows)
-        if (fn, column) == extremes[-1]:
+        if at == len(extremes) - 1:
             del rows  # the last read of the records' rows
+        if consume:
+            let_go(frame, {later for _, later in extremes[at + 1:]})
         out[f"{fn}:{column}"] = _extreme(taken, starts, fn).array
         del taken
     out.update(ends)  # first and last after the rest, as the partial table's columns have always come

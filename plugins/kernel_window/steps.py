@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from kernel import Inputs, Outputs, StepContext, StepSettingsError, validation_problem
+from kernel import Inputs, Outputs, StepContext, StepSettingsError, take_input, validation_problem
 from kernel_window.columns import check_columns
 from kernel_window.settings import TumblingSettings, WindowConfig
 from kernel_window.store import StateStore
@@ -52,7 +52,10 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
         field, message = validation_problem(exc, noun="setting")
         raise StepSettingsError(message, field=f"settings.{field}" if field else "settings") from None
     config = WindowConfig.from_settings(parsed)
-    records = inputs["records"]
+    # Without a state store or held records, nothing reads the records after the windows are made: the step
+    # takes them, and lets each column go once done with it (the whole input, when the kernel handed it over).
+    consume = parsed.state_dir is None and parsed.hold is None
+    records = take_input(inputs, "records") if consume else inputs["records"]
     store = None
     if parsed.state_dir is not None:
         store = StateStore(parsed.state_dir, config, run_id=ctx.run_id if ctx else None,
@@ -65,7 +68,7 @@ def tumbling(inputs: Inputs, *, ctx: StepContext | None = None, marks: Marks | N
     held = None
     if parsed.hold is not None:
         frame, held = split_held(frame, config, parsed.hold)
-    result, state = process(frame, config, saved, marks)
+    result, state = process(frame, config, saved, marks, consume=consume)
     if carried is not None or parsed.hold is not None:
         result.counts["input"] = len(records)
         result.counts["carried_in"] = 0 if carried is None else len(carried)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kernel import DataError
-from kernel_window.columns import NAT, Bools, Int64s, check_columns, utc, utc_nanoseconds
+from kernel_window.columns import NAT, Bools, Int64s, check_columns, let_go, reduced_columns, utc, utc_nanoseconds
 from kernel_window.emit import decide, still_open, windows_output
 from kernel_window.keys import window_order
 from kernel_window.partials import reduce_segments, running
@@ -150,11 +150,13 @@ def _records(frame: pd.DataFrame, rows: Int64s, keep_index: bool = False, **extr
 
 
 def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None = None,
-            shared: Marks | None = None) -> tuple[WindowResult, WindowState]:
+            shared: Marks | None = None, *, consume: bool = False) -> tuple[WindowResult, WindowState]:
     """Window ``frame`` (one run's records) after ``state``; return the outputs and the next state.
 
     ``shared``: the watermark of the whole input when ``frame`` is a part of it split by keys; the outputs
     are then this part's rows of the whole step's, late and quarantined rows keeping ``frame``'s index.
+    ``consume``: the caller gives ``frame`` up (``kernel.take_input``): its columns are dropped as they are
+    done with, so that an input nobody else holds is freed while the windows are made.
     """
     state = state or WindowState()
     check_columns(frame, config)
@@ -190,6 +192,9 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
         rows, event, start, position = rows[on_time], event[on_time], start[on_time], position[on_time]
         del on_time
     del late
+    reduced = reduced_columns(config)
+    if consume:  # late and quarantined records are taken: the rest reads only these
+        let_go(frame, {*reduced, *config.keys})
 
     # Pieces: a window's on-time records of one batch when a window can be emitted more than once,
     # else all of its records in this run; sorted by window start, key values (and batch).
@@ -199,6 +204,8 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     del layout  # it would hold the record-long order and starts to the end
     first = order[starts]
     columns: dict[str, Any] = {f"key:{k}": frame[k].array.take(rows[first]) for k in config.keys}
+    if consume:
+        let_go(frame, reduced)
     columns["window_start"] = start[first]
     del start
     if config.by_batch or not len(starts):
@@ -211,7 +218,7 @@ def process(frame: pd.DataFrame, config: WindowConfig, state: WindowState | None
     del rows, event, order
     # What decides first and last is kept only where pieces will be merged: in this run, or in the next.
     merging = first_row is not None or not config.final
-    columns.update(reduce_segments(frame, records, starts, config, candidates=merging))
+    columns.update(reduce_segments(frame, records, starts, config, candidates=merging, consume=consume))
     del records, starts
     pieces = pd.DataFrame(columns, copy=False)
     del columns
