@@ -200,6 +200,7 @@ class Runner:
         self._writer = RecordWriter(record, run_dir / "run.json")
         self._outputs: dict[str, Frames] = {}
         self._readers: Counter[tuple[str, str]] = Counter()
+        self._hands = False
         self._judges: list[PluginHook] = []
         self._reusers: list[PluginHook] = []
         self._observing: list[PluginHook] = []
@@ -613,6 +614,9 @@ class Runner:
         # (step, output) -> the steps still to read it: an output is dropped when its last reader is done,
         # even while the producer's other outputs are still needed
         self._readers = Counter(ref for name in active for ref in plan.steps[name].reads)
+        # The steps that are handed the frames they read last (take_input): none when the run keeps its
+        # outputs or workers keep the frames; not a step that may be retried or runs in parts.
+        self._hands = not self.keep_outputs and self._keeper is None
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
         ready = [p.index for name, p in plan.steps.items() if waiting[name] == 0 and name in active]
@@ -716,12 +720,24 @@ class Runner:
         given = self.given.get(planned.spec.name)
         if planned.inputs and given is None:
             outputs, steps, rows_in = self._outputs, self.record.steps, rec.rows_in
-            for key, (producer, output) in planned.inputs.items():
-                inputs[key] = outputs[producer][output]
+            spec = planned.spec
+            # Not handed over: a step that may be retried, runs in parts, or reads a frame under two names.
+            hands = self._hands and spec.partitions is None and not spec.retries.attempts
+            readers = self._readers if hands and len(planned.reads) == len(planned.inputs) else None
+            handed: tuple[str, ...] = ()
+            for key, ref in planned.inputs.items():
+                producer, output = ref
+                frames = outputs[producer]
+                inputs[key] = frames[output]
                 rows_in[key] = steps[producer].rows_out[output]
-            handed = self._handed(planned)
+                if readers is not None and readers[ref] == 1:  # the last reader: handed over (take_input)
+                    handed += (key,)
+                    # a new mapping: the one a listener was given with step_complete stays as it was sent
+                    outputs[producer] = {} if len(frames) == 1 else {k: v for k, v in frames.items() if k != output}
+            del frames
             if handed:
-                inputs = HandedInputs(inputs, handed)
+                inputs = HandedInputs(inputs)
+                inputs.handed = handed
         if given is not None:
             reused: Reused | None = given
         else:
@@ -752,21 +768,6 @@ class Runner:
             except Exception as exc:
                 return planned, 1, (None, exc, None, trace_of(exc, planned.type.function), EMPTY, EMPTY, ())
         return planned, 1, self._submit(executor, planned, inputs, 0.0)
-
-    def _handed(self, planned: PlannedStep) -> frozenset[str]:
-        """The inputs the step is the last to read, which the kernel lets go of now (``take_input``): none when
-        the run keeps its outputs, a retry could need them again, or the step runs in parts or on workers
-        that keep frames."""
-        spec, inputs, readers = planned.spec, planned.inputs, self._readers
-        if self.keep_outputs or self._keeper is not None or spec.partitions is not None or spec.retries.attempts:
-            return frozenset()
-        handed = [key for key, ref in inputs.items() if readers[ref] == 1]
-        for key in handed:
-            producer, output = inputs[key]
-            outputs = self._outputs[producer]
-            # a new mapping: the one a listener was given with step_complete stays as it was sent
-            self._outputs[producer] = {name: frame for name, frame in outputs.items() if name != output}
-        return frozenset(handed)
 
     def _reuse(self, planned: PlannedStep, rec: StepRecord) -> Reused | None:
         """Ask the ``reuse_step`` hooks for the step; record their answer (a hit, or a miss and its reason)."""

@@ -56,12 +56,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class HandedInputs(dict[str, "pd.DataFrame"]):
-    """A step's inputs, some of which the kernel handed over: frames no later step reads and that the kernel
-    keeps no reference to while the step runs (see :func:`take_input`)."""
+    """A step's inputs, some of which the kernel handed over (``handed``): frames no later step reads and that
+    the kernel keeps no reference to while the step runs (see :func:`take_input`)."""
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame], handed: frozenset[str]) -> None:
-        super().__init__(frames)
-        self.handed = handed
+    handed: tuple[str, ...] = ()
 
 
 def take_input(inputs: Inputs, name: str) -> pd.DataFrame:
@@ -73,7 +71,7 @@ def take_input(inputs: Inputs, name: str) -> pd.DataFrame:
     each column dropped frees its memory at once, and the run's peak is lower. Take an input once, and read it
     from what this returns: a frame handed over is no longer in ``inputs``.
     """
-    if isinstance(inputs, HandedInputs) and name in inputs.handed and name in inputs:
+    if isinstance(inputs, HandedInputs) and name in inputs and name in inputs.handed:
         return inputs.pop(name).copy(deep=False)
     return inputs[name].copy(deep=False)
 

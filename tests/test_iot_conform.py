@@ -344,7 +344,8 @@ def test_telemetry_handed_over_is_let_go_a_column_at_a_time(monkeypatch: pytest.
         return heard(*args)
 
     monkeypatch.setattr(kernel_iot.conform, "heard_of", at_the_end)
-    handed = HandedInputs({"telemetry": tele, "events": events(), "devices": registry()}, frozenset({"telemetry"}))
+    handed = HandedInputs(telemetry=tele, events=events(), devices=registry())
+    handed.handed = ("telemetry",)
     del tele
     given = dict(conform(handed))
     assert alive == [0]  # the input's columns went as the conformed rows were taken

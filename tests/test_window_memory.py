@@ -70,7 +70,8 @@ def test_records_handed_over_are_freed_before_the_windows_are_made(monkeypatch: 
         return made(*args, **kwargs)
 
     monkeypatch.setattr(kernel_window.tumbling, "windows_output", output)
-    inputs = HandedInputs({"records": frame}, frozenset({"records"}))
+    inputs = HandedInputs(records=frame)
+    inputs.handed = ("records",)
     del frame
     given = tumbling(inputs, **SETTINGS)
     assert alive == [0]  # the records' columns were let go as they were read
