@@ -614,8 +614,8 @@ class Runner:
         # (step, output) -> the steps still to read it: an output is dropped when its last reader is done,
         # even while the producer's other outputs are still needed
         self._readers = Counter(ref for name in active for ref in plan.steps[name].reads)
-        # The steps that are handed the frames they read last (take_input): none when the run keeps its
-        # outputs or workers keep the frames; not a step that may be retried or runs in parts.
+        # Whether a step is handed the frames it is the last to read (take_input, see _start): not when the run
+        # keeps its outputs or workers keep the frames.
         self._hands = not self.keep_outputs and self._keeper is None
         # Ready steps start in plan order: a heap of positions in it (ints compare fastest).
         by_index = list(plan.steps.values())
